@@ -1,0 +1,59 @@
+// The sacl-au N-API addon: exports only. Kernels live in native/cpu (and native/cuda), argument checks in
+// args.cc, one binding file per op family.
+#include <napi.h>
+
+#include "bindings.h"
+#include "args.h"
+#include "sacl/device.h"
+#include "sacl/ops.h"
+#include "sacl/parallel.h"
+
+#ifndef SACL_VERSION
+#define SACL_VERSION "0.0.0"
+#endif
+
+namespace sacl {
+namespace addon {
+namespace {
+
+Napi::Value info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("version", SACL_VERSION);
+  o.Set("threads", numThreads());
+  o.Set("isa", cpu::knnIsa());
+  const CudaStatus& s = cudaStatus();
+  Napi::Object cuda = Napi::Object::New(env);
+  cuda.Set("compiled", s.compiled);
+  cuda.Set("available", s.available);
+  cuda.Set("devices", s.devices);
+  cuda.Set("reason", s.reason);
+  o.Set("cuda", cuda);
+  return o;
+}
+
+Napi::Value setThreads(const Napi::CallbackInfo& info) {
+  requireCount(info, 1);
+  setNumThreads(static_cast<int>(requireInteger(info, 0, "n", 1, 1024)));
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("knnGraph", Napi::Function::New(env, knnGraph, "knnGraph"));
+  exports.Set("maxRelative", Napi::Function::New(env, maxRelative, "maxRelative"));
+  exports.Set("maxRelativeGrad", Napi::Function::New(env, maxRelativeGrad, "maxRelativeGrad"));
+  exports.Set("roiAlign", Napi::Function::New(env, roiAlign, "roiAlign"));
+  exports.Set("roiAlignGrad", Napi::Function::New(env, roiAlignGrad, "roiAlignGrad"));
+  exports.Set("info", Napi::Function::New(env, info, "info"));
+  exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
+  return exports;
+}
+
+}  // namespace addon
+}  // namespace sacl
+
+static Napi::Object InitSaclAu(Napi::Env env, Napi::Object exports) { return sacl::addon::init(env, exports); }
+
+NODE_API_MODULE(sacl_au, InitSaclAu)

@@ -1,0 +1,190 @@
+#include "args.h"
+
+#include <cmath>
+
+#include "sacl/common.h"
+
+namespace sacl {
+namespace addon {
+
+std::string message(const std::string& name, const std::string& expected, const std::string& actual) {
+  return "Expected " + expected + " for " + name + " but received " + actual;
+}
+
+static std::string numberText(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  if (v == std::floor(v) && std::fabs(v) < 9.007199254740992e15) return std::to_string(static_cast<int64_t>(v));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string describe(const Napi::Value& v) {
+  switch (v.Type()) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return std::string("boolean ") + (v.As<Napi::Boolean>().Value() ? "true" : "false");
+    case napi_number: return numberText(v.As<Napi::Number>().DoubleValue());
+    case napi_string: return "\"" + v.As<Napi::String>().Utf8Value() + "\"";
+    case napi_function: return "function";
+    case napi_bigint: return "bigint";
+    case napi_symbol: return "symbol";
+    default: break;
+  }
+  if (v.IsTypedArray()) {
+    switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+      case napi_float32_array: return "Float32Array";
+      case napi_float64_array: return "Float64Array";
+      case napi_int32_array: return "Int32Array";
+      case napi_uint32_array: return "Uint32Array";
+      case napi_int8_array: return "Int8Array";
+      case napi_uint8_array: return "Uint8Array";
+      case napi_uint8_clamped_array: return "Uint8ClampedArray";
+      case napi_int16_array: return "Int16Array";
+      case napi_uint16_array: return "Uint16Array";
+      default: return "a typed array";
+    }
+  }
+  if (v.IsArray()) return "array";
+  if (v.IsArrayBuffer()) return "ArrayBuffer";
+  return "object";
+}
+
+void throwType(Napi::Env env, const std::string& name, const std::string& expected, const std::string& actual) {
+  throw Napi::TypeError::New(env, message(name, expected, actual));
+}
+
+void throwRange(Napi::Env env, const std::string& name, const std::string& expected, const std::string& actual) {
+  throw Napi::RangeError::New(env, message(name, expected, actual));
+}
+
+void requireCount(const Napi::CallbackInfo& info, size_t count) {
+  if (info.Length() != count) {
+    throwType(info.Env(), "arguments", std::to_string(count) + " arguments", std::to_string(info.Length()));
+  }
+}
+
+template <class T>
+static ArrayArg<T> requireTyped(const Napi::CallbackInfo& info, size_t i, const char* name, napi_typedarray_type type,
+                                const char* typeName, bool nullable) {
+  const Napi::Value v = info[i];
+  ArrayArg<T> out;
+  if (nullable && v.IsNull()) return out;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    throwType(info.Env(), name, std::string("a ") + typeName + (nullable ? " or null" : ""), describe(v));
+  }
+  // the C API gives the first element's address directly (also for views on a SharedArrayBuffer);
+  // a detached buffer reports length 0, which the length checks then refuse
+  napi_typedarray_type actual;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t byteOffset = 0;
+  if (napi_get_typedarray_info(info.Env(), v, &actual, &length, &data, &buffer, &byteOffset) != napi_ok) {
+    throwType(info.Env(), name, std::string("a ") + typeName, describe(v));
+  }
+  out.length = data ? static_cast<int64_t>(length) : 0;
+  out.data = static_cast<T*>(data);
+  out.value = v;
+  return out;
+}
+
+ArrayArg<float> requireFloat32(const Napi::CallbackInfo& info, size_t i, const char* name, bool nullable) {
+  return requireTyped<float>(info, i, name, napi_float32_array, "Float32Array", nullable);
+}
+
+ArrayArg<int32_t> requireInt32(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return requireTyped<int32_t>(info, i, name, napi_int32_array, "Int32Array", false);
+}
+
+int64_t requireInteger(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max) {
+  const Napi::Value v = info[i];
+  if (!v.IsNumber()) throwType(info.Env(), name, "an integer", describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d == std::floor(d)) || d < static_cast<double>(min) || d > static_cast<double>(max)) {
+    throwRange(info.Env(), name, "an integer between " + std::to_string(min) + " and " + std::to_string(max), describe(v));
+  }
+  return static_cast<int64_t>(d);
+}
+
+double requirePositive(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  const Napi::Value v = info[i];
+  if (!v.IsNumber()) throwType(info.Env(), name, "a positive number", describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d <= 0) throwRange(info.Env(), name, "a finite number > 0", describe(v));
+  return d;
+}
+
+bool requireBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  const Napi::Value v = info[i];
+  if (!v.IsBoolean()) throwType(info.Env(), name, "a boolean", describe(v));
+  return v.As<Napi::Boolean>().Value();
+}
+
+int64_t Dims::elements() const {
+  int64_t n = 1;
+  for (const auto& d : dims) n *= d.second;
+  return n;
+}
+
+std::string Dims::shape() const {
+  std::string s = "[";
+  for (size_t a = 0; a < dims.size(); ++a) s += (a ? ", " : "") + std::to_string(dims[a].second);
+  return s + "]";
+}
+
+std::string Dims::position(int64_t flat) const {
+  std::vector<int64_t> at(dims.size());
+  for (size_t a = dims.size(); a-- > 0;) {
+    at[a] = flat % dims[a].second;
+    flat /= dims[a].second;
+  }
+  std::string s = "[";
+  for (size_t a = 0; a < at.size(); ++a) s += (a ? ", " : "") + std::to_string(at[a]);
+  return s + "]";
+}
+
+void checkElements(Napi::Env env, const char* name, const Dims& d) {
+  int64_t n = 1;
+  for (const auto& dim : d.dims) {
+    // every size is already in [1, kMaxElements]; stop before the product can overflow int64
+    n *= dim.second;
+    if (n > kMaxElements) {
+      std::string names;
+      for (const auto& e : d.dims) names += (names.empty() ? "" : "·") + std::string(e.first);
+      throwRange(env, name, names + " ≤ " + std::to_string(kMaxElements), d.shape());
+    }
+  }
+}
+
+template <class T>
+void checkLength(Napi::Env env, const char* name, const ArrayArg<T>& arr, const Dims& d) {
+  const int64_t want = d.elements();
+  if (arr.length != want) {
+    throwRange(env, std::string(name) + ".length", std::to_string(want) + " (the product of " + d.shape() + ")",
+               std::to_string(arr.length));
+  }
+}
+template void checkLength<float>(Napi::Env, const char*, const ArrayArg<float>&, const Dims&);
+template void checkLength<int32_t>(Napi::Env, const char*, const ArrayArg<int32_t>&, const Dims&);
+
+void checkFinite(Napi::Env env, const char* name, const ArrayArg<float>& arr, const Dims& d) {
+  for (int64_t i = 0; i < arr.length; ++i) {
+    if (!std::isfinite(arr.data[i])) throwRange(env, name + d.position(i), "a finite number", numberText(arr.data[i]));
+  }
+}
+
+void checkIndexRange(Napi::Env env, const char* name, const ArrayArg<int32_t>& arr, const Dims& d, int64_t limit,
+                     const char* limitName) {
+  for (int64_t i = 0; i < arr.length; ++i) {
+    const int32_t v = arr.data[i];
+    if (v < 0 || v >= limit) {
+      throwRange(env, name + d.position(i),
+                 "an index in [0, " + std::to_string(limit) + ") (" + limitName + ")", std::to_string(v));
+    }
+  }
+}
+
+}  // namespace addon
+}  // namespace sacl

@@ -1,0 +1,15 @@
+// The addon's exported functions, one binding file per op family.
+#pragma once
+#include <napi.h>
+
+namespace sacl {
+namespace addon {
+
+Napi::Value knnGraph(const Napi::CallbackInfo& info);
+Napi::Value maxRelative(const Napi::CallbackInfo& info);
+Napi::Value maxRelativeGrad(const Napi::CallbackInfo& info);
+Napi::Value roiAlign(const Napi::CallbackInfo& info);
+Napi::Value roiAlignGrad(const Napi::CallbackInfo& info);
+
+}  // namespace addon
+}  // namespace sacl

@@ -1,0 +1,109 @@
+// The KNN distance tile, written once over a vector-traits type and compiled once per instruction set
+// (knn_tile_generic.cc, knn_tile_avx2.cc, knn_tile_avx512.cc). A tile computes the distances between MR
+// query rows and one packed panel of NR candidates (NR = 2 vectors), then flags, per row, the candidates
+// that beat the row's current k-th best distance.
+//
+// Euclidean and Manhattan use the direct forms Σ(y−x)² and Σ|y−x| (a subtract and an FMA per pair on
+// separate pipes), not ‖x‖²−2xy+‖y‖², so there is no cancellation: rows far from the origin keep their
+// precision and integer-valued data gives exact distances (exact ties). D runs in chunks of kChunk whose
+// partial sums are added in memory, which keeps the fp32 rounding error near √(D/kChunk + kChunk)·ε.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace sacl {
+namespace cpu {
+namespace knn {
+
+enum class Form : int { SquaredL2 = 0, Cosine = 1, L1 = 2 };
+
+// One tile kernel for one distance form.
+//   rows:   MR pointers to D floats (the query rows; a partial group repeats its last row)
+//   panel:  [D][NR] candidates, column-major per candidate (packPanel in knn_graph.cc)
+//   rowAux, colAux: cosine only: 1/‖x‖ and 1/‖y‖ (0 for a zero vector)
+//   thr:    MR thresholds (the row's current k-th best distance, +inf while its list is not full)
+//   dist:   out [MR][NR] distances; mask: out MR bit sets, bit c set when dist[r][c] < thr[r]
+using TileFn = void (*)(const float* const* rows, const float* panel, int64_t D, const float* rowAux,
+                        const float* colAux, const float* thr, float* dist, uint32_t* mask);
+
+struct TileKernel {
+  int mr;  // query rows per tile
+  int nr;  // candidates per panel
+  TileFn run;
+};
+
+struct TileSet {
+  const char* isa;
+  TileKernel form[3];  // indexed by Form
+};
+
+const TileSet& tilesGeneric();
+const TileSet& tilesAvx2();
+const TileSet& tilesAvx512();
+
+constexpr int64_t kChunk = 128;
+
+// T provides: using V (a vector of L floats); L; load(p); splat(s); abs(v); max0(v); lessMask(a, b).
+template <class T, int MR, Form F>
+void tile(const float* const* rows, const float* panel, int64_t D, const float* rowAux, const float* colAux,
+          const float* thr, float* dist, uint32_t* mask) {
+  using V = typename T::V;
+  constexpr int L = T::L;
+  constexpr int NR = 2 * L;
+  V sum[MR][2];
+  for (int64_t d0 = 0; d0 < D; d0 += kChunk) {
+    const int64_t d1 = d0 + kChunk < D ? d0 + kChunk : D;
+    V acc[MR][2];
+    for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = T::splat(0.0f);
+    for (int64_t d = d0; d < d1; ++d) {
+      const V y0 = T::load(panel + d * NR);
+      const V y1 = T::load(panel + d * NR + L);
+      for (int r = 0; r < MR; ++r) {
+        const V xs = T::splat(rows[r][d]);
+        if constexpr (F == Form::Cosine) {
+          acc[r][0] += xs * y0;
+          acc[r][1] += xs * y1;
+        } else {
+          const V t0 = y0 - xs;
+          const V t1 = y1 - xs;
+          if constexpr (F == Form::SquaredL2) {
+            acc[r][0] += t0 * t0;
+            acc[r][1] += t1 * t1;
+          } else {
+            acc[r][0] += T::abs(t0);
+            acc[r][1] += T::abs(t1);
+          }
+        }
+      }
+    }
+    for (int r = 0; r < MR; ++r) {
+      for (int j = 0; j < 2; ++j) sum[r][j] = d0 == 0 ? acc[r][j] : sum[r][j] + acc[r][j];
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    uint32_t bits = 0;
+    for (int j = 0; j < 2; ++j) {
+      V dv = sum[r][j];
+      if constexpr (F == Form::Cosine) {
+        // 1 − x·y/(‖x‖‖y‖), never negative; a zero vector has inverse norm 0, hence distance 1
+        dv = T::max0(T::splat(1.0f) - dv * T::splat(rowAux[r]) * T::load(colAux + j * L));
+      }
+      std::memcpy(dist + r * NR + j * L, &dv, sizeof(V));
+      bits |= T::lessMask(dv, T::splat(thr[r])) << (j * L);
+    }
+    mask[r] = bits;
+  }
+}
+
+template <class T, int MR_DIRECT, int MR_DOT>
+TileSet makeTileSet(const char* isa) {
+  constexpr int NR = 2 * T::L;
+  return TileSet{isa,
+                 {{MR_DIRECT, NR, &tile<T, MR_DIRECT, Form::SquaredL2>},
+                  {MR_DOT, NR, &tile<T, MR_DOT, Form::Cosine>},
+                  {MR_DIRECT, NR, &tile<T, MR_DIRECT, Form::L1>}}};
+}
+
+}  // namespace knn
+}  // namespace cpu
+}  // namespace sacl

@@ -1,0 +1,32 @@
+// KNN distance tiles for AVX2 + FMA (this file alone is compiled with -mavx2 -mfma).
+#include <immintrin.h>
+
+#include "knn_tile.h"
+
+namespace sacl {
+namespace cpu {
+namespace knn {
+namespace {
+
+struct Avx2 {
+  using V = __m256;
+  static constexpr int L = 8;
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static V splat(float s) { return _mm256_set1_ps(s); }
+  static V abs(V v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+  static V max0(V v) { return _mm256_max_ps(v, _mm256_setzero_ps()); }
+  static uint32_t lessMask(V a, V b) { return static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ))); }
+};
+
+}  // namespace
+
+// 16 ymm registers: 4 rows × 2 accumulators + 2 panel vectors + broadcast + 2 temporaries (direct forms);
+// the dot form needs no temporaries, so it takes 6 rows.
+const TileSet& tilesAvx2() {
+  static const TileSet set = makeTileSet<Avx2, 4, 6>("avx2");
+  return set;
+}
+
+}  // namespace knn
+}  // namespace cpu
+}  // namespace sacl

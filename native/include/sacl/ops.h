@@ -1,0 +1,56 @@
+// Argument structs of the three op families and the CPU entry points. Every struct holds validated
+// sizes (see validate.h) and raw pointers the caller keeps alive for the duration of the call.
+#pragma once
+#include <cstdint>
+
+#include "sacl/common.h"
+
+namespace sacl {
+
+struct KnnGraphArgs {
+  const float* x;  // [B, N, D]
+  const float* y;  // [B, M, D]; equal to x when the candidates are x itself
+  int64_t B, N, M, D;
+  int64_t k, dilation;
+  Metric metric;
+  bool normalize;
+};
+
+struct MaxRelativeArgs {
+  const float* x;      // [B, N, C]
+  const float* y;      // [B, M, C]; equal to x when idx points into x
+  const int32_t* idx;  // [B, N, K], every entry in [0, M)
+  int64_t B, N, M, C, K;
+};
+
+struct MaxRelativeGradArgs {
+  const float* dOut;      // [B, N, C]
+  const int32_t* idx;     // [B, N, K], every entry in [0, M)
+  const int32_t* argmax;  // [B, N, C], every entry in [0, K)
+  int64_t B, N, M, C, K;
+};
+
+struct RoiAlignArgs {
+  const float* centers;  // [B, R, 2] as (x, y), all finite
+  int64_t B, H, W, C, R, S;
+  double step;
+};
+
+namespace cpu {
+
+// out: Int32 [B, N, k].
+void knnGraph(const KnnGraphArgs& a, int32_t* out);
+// out, argmax: [B, N, C].
+void maxRelative(const MaxRelativeArgs& a, float* out, int32_t* argmax);
+// dx: [B, N, C]; dy: [B, M, C], or nullptr when the neighbours are x (their gradient then lands in dx).
+void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy);
+// features: [B, H, W, C]; out: [B, R, S, S, C].
+void roiAlign(const RoiAlignArgs& a, const float* features, float* out);
+// dOut: [B, R, S, S, C]; dFeatures: [B, H, W, C] (fully overwritten).
+void roiAlignGrad(const RoiAlignArgs& a, const float* dOut, float* dFeatures);
+
+// Name of the instruction set the KNN distance tiles dispatched to ("avx512", "avx2" or "generic").
+const char* knnIsa();
+
+}  // namespace cpu
+}  // namespace sacl

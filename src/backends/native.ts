@@ -1,0 +1,88 @@
+/**
+ * Loads the N-API addon (prebuild or local build, via node-gyp-build) once, and exposes its kernels as
+ * the 'cpu' and 'cuda' backends. A missing addon is not an error: the reason is kept for backends().
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { debuglog } from 'node:util';
+import type { KnnMetric } from '../types.js';
+import type { OpsBackend } from './backend.js';
+
+const log = debuglog('sacl');
+const require = createRequire(import.meta.url);
+/** dist/backends/native.js → the package root, where build/ and prebuilds/ live. */
+const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+type Maybe<T> = T | Promise<void>;
+
+/** The addon's raw surface (native/addon/addon.cc). It re-validates sizes and indices itself. */
+export interface NativeAddon {
+  knnGraph(x: Float32Array, y: Float32Array | null, B: number, N: number, M: number, D: number, k: number,
+    dilation: number, metric: number, normalize: boolean, out: Int32Array, device: number, async: boolean): Maybe<void>;
+  maxRelative(x: Float32Array, y: Float32Array | null, idx: Int32Array, B: number, N: number, M: number, C: number,
+    K: number, out: Float32Array, argmax: Int32Array, device: number, async: boolean): Maybe<void>;
+  maxRelativeGrad(dOut: Float32Array, idx: Int32Array, argmax: Int32Array, B: number, N: number, M: number, C: number,
+    K: number, dx: Float32Array, dy: Float32Array | null, device: number, async: boolean): Maybe<void>;
+  roiAlign(features: Float32Array, B: number, H: number, W: number, C: number, centers: Float32Array, R: number,
+    S: number, step: number, out: Float32Array, device: number, async: boolean): Maybe<void>;
+  roiAlignGrad(dOut: Float32Array, B: number, H: number, W: number, C: number, centers: Float32Array, R: number,
+    S: number, step: number, dFeatures: Float32Array, device: number, async: boolean): Maybe<void>;
+  info(): NativeInfo;
+  setNumThreads(n: number): void;
+}
+
+export interface NativeInfo {
+  version: string;
+  threads: number;
+  isa: string;
+  cuda: { compiled: boolean; available: boolean; devices: number; reason: string };
+}
+
+export const DEVICE_CPU = 0;
+export const DEVICE_CUDA = 1;
+const METRIC_CODE: Record<KnnMetric, number> = { euclidean: 0, cosine: 1, manhattan: 2 };
+
+let loaded: { addon: NativeAddon | null; error: string } | undefined;
+
+function explain(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  if (/No native build was found/.test(text)) {
+    return 'the native addon is not built for this platform: run `npm run build:gyp` (needs python3, make and a C++17 ' +
+      'compiler) or `npm run build:native` (cmake-js; adds CUDA when nvcc is found)';
+  }
+  return `the native addon failed to load (${text.split('\n')[0]}); rebuild it with \`npm run build:gyp\``;
+}
+
+/** The addon, or null with the reason (SACL_NATIVE=0 disables it on purpose). */
+export function loadNative(): { addon: NativeAddon | null; error: string } {
+  if (loaded) return loaded;
+  if (process.env.SACL_NATIVE === '0') {
+    loaded = { addon: null, error: 'disabled by the environment (SACL_NATIVE=0)' };
+  } else {
+    try {
+      const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+      loaded = { addon: load(packageRoot), error: '' };
+    } catch (e) {
+      loaded = { addon: null, error: explain(e) };
+    }
+  }
+  log('native addon: %s', loaded.addon ? 'loaded' : loaded.error);
+  return loaded;
+}
+
+/** The addon's kernels on one device as a backend. */
+export function nativeBackend(addon: NativeAddon, device: number): OpsBackend {
+  return {
+    name: device === DEVICE_CUDA ? 'cuda' : 'cpu',
+    knnGraph: (a, out, async) =>
+      addon.knnGraph(a.x, a.y, a.B, a.N, a.M, a.D, a.k, a.dilation, METRIC_CODE[a.metric], a.normalize, out, device, async),
+    maxRelative: (a, out, argmax, async) =>
+      addon.maxRelative(a.x, a.y, a.idx, a.B, a.N, a.M, a.C, a.K, out, argmax, device, async),
+    maxRelativeGrad: (a, dx, dy, async) =>
+      addon.maxRelativeGrad(a.dOut, a.idx, a.argmax, a.B, a.N, a.M, a.C, a.K, dx, dy, device, async),
+    roiAlign: (a, out, async) =>
+      addon.roiAlign(a.features, a.B, a.H, a.W, a.C, a.centers, a.R, a.S, a.step, out, device, async),
+    roiAlignGrad: (a, dF, async) =>
+      addon.roiAlignGrad(a.dOut, a.B, a.H, a.W, a.C, a.centers, a.R, a.S, a.step, dF, device, async),
+  };
+}

@@ -1,0 +1,32 @@
+/** The pure-TS backend: the oracle. Async calls run on the event loop after the current tick. */
+import type { OpsBackend } from '../backend.js';
+import { knnGraphReference } from './knn-graph.js';
+import { maxRelativeGradReference, maxRelativeReference } from './max-relative.js';
+import { roiAlignGradReference, roiAlignReference } from './roi-align.js';
+
+function run(work: () => void, async: boolean): void | Promise<void> {
+  if (!async) return work();
+  return new Promise((resolve, reject) => {
+    setImmediate(() => {
+      try {
+        work();
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+export const referenceBackend: OpsBackend = {
+  name: 'reference',
+  knnGraph: (a, out, async) => run(() => knnGraphReference(a, out), async),
+  maxRelative: (a, out, argmax, async) => run(() => maxRelativeReference(a, out, argmax), async),
+  maxRelativeGrad: (a, dx, dy, async) => run(() => maxRelativeGradReference(a, dx, dy), async),
+  roiAlign: (a, out, async) => run(() => roiAlignReference(a, out), async),
+  roiAlignGrad: (a, dF, async) => run(() => roiAlignGradReference(a, dF), async),
+};
+
+export { knnGraphReference, referenceDistance } from './knn-graph.js';
+export { maxRelativeReference, maxRelativeGradReference } from './max-relative.js';
+export { roiAlignReference, roiAlignGradReference, bilinearTaps } from './roi-align.js';

@@ -1,0 +1,76 @@
+/** Public data types shared by every op and backend. */
+
+/** Which implementation runs an op: the pure-TS oracle, the native C++ kernels, or the CUDA kernels. */
+export type BackendName = 'reference' | 'cpu' | 'cuda';
+
+/** A dense float32 array in row-major, channels-last layout. */
+export interface Float32Tensor {
+  shape: readonly number[];
+  data: Float32Array;
+}
+
+/** A dense int32 array in row-major layout (indices). */
+export interface Int32Tensor {
+  shape: readonly number[];
+  data: Int32Array;
+}
+
+/** Distance used by {@link knnGraph}. */
+export type KnnMetric = 'euclidean' | 'cosine' | 'manhattan';
+
+export interface BackendOption {
+  /** Run on this backend instead of the default one (an unavailable backend throws). */
+  backend?: BackendName;
+}
+
+export interface KnnGraphOptions extends BackendOption {
+  /** Default 'euclidean' (squared L2). */
+  metric?: KnnMetric;
+  /** L2-normalize every row of x and of the candidates first. Default false. */
+  normalize?: boolean;
+  /** Take the k·dilation nearest and keep every dilation-th. Default 1. */
+  dilation?: number;
+  /** Search these [B, M, D] rows instead of x itself (bipartite graph). */
+  candidates?: Float32Tensor;
+}
+
+export interface MaxRelativeOptions extends BackendOption {
+  /** Neighbour features [B, M, C] that idx points into (default: x itself). */
+  candidates?: Float32Tensor;
+}
+
+export interface MaxRelativeResult {
+  /** [B, N, C]: max over the K neighbours of y_j − x_i. */
+  out: Float32Tensor;
+  /** [B, N, C]: the neighbour slot (0…K−1) that won; ties go to the lowest slot. */
+  argmax: Int32Tensor;
+}
+
+export interface MaxRelativeGradResult {
+  /** Gradient with respect to x, [B, N, C]. */
+  dx: Float32Tensor;
+  /** Gradient with respect to the candidates, [B, M, C]. */
+  dy: Float32Tensor;
+}
+
+export interface RoiAlignOptions extends BackendOption {
+  /** Distance between neighbouring samples, in feature-map pixels. Default 1. */
+  step?: number;
+}
+
+/** One line of the {@link backends} report. */
+export interface BackendInfo {
+  name: BackendName;
+  /** Built into this installation (always true for 'reference'). */
+  compiled: boolean;
+  /** Usable now. */
+  available: boolean;
+  /** Why it is not available, and what to do about it. */
+  reason?: string;
+  /** Worker threads the backend uses (native CPU). */
+  threads?: number;
+  /** CUDA devices seen (CUDA). */
+  devices?: number;
+  /** Instruction set the CPU kernels dispatched to (native CPU). */
+  isa?: string;
+}
