@@ -1,4 +1,6 @@
 // knnGraph(x, y|null, B, N, M, D, k, dilation, metric, normalize, out, device, async)
+// Argument names follow the public API (x, options.candidates, k, …) so the TypeScript layer can leave
+// the finite-value scan to this layer and users see one message either way.
 #include "bindings.h"
 
 #include "args.h"
@@ -16,7 +18,7 @@ Napi::Value knnGraph(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   requireCount(info, 13);
   const auto x = requireFloat32(info, 0, "x");
-  const auto y = requireFloat32(info, 1, "candidates", true);
+  const auto y = requireFloat32(info, 1, "options.candidates", true);
   const int64_t B = requireInteger(info, 2, "B", 1, kMaxElements);
   const int64_t N = requireInteger(info, 3, "N", 1, kMaxElements);
   const int64_t M = requireInteger(info, 4, "M", 1, kMaxElements);
@@ -38,13 +40,13 @@ Napi::Value knnGraph(const Napi::CallbackInfo& info) {
   const Dims yd{{{"B", B}, {"M", M}, {"D", D}}};
   const Dims od{{{"B", B}, {"N", N}, {"k", k}}};
   checkElements(env, "x", xd);
-  checkElements(env, "candidates", yd);
+  checkElements(env, "options.candidates", yd);
   checkElements(env, "out", od);
   checkLength(env, "x", x, xd);
-  if (!y.value.IsEmpty()) checkLength(env, "candidates", y, yd);
+  if (!y.value.IsEmpty()) checkLength(env, "options.candidates", y, yd);
   checkLength(env, "out", out, od);
   checkFinite(env, "x", x, xd);
-  if (!y.value.IsEmpty()) checkFinite(env, "candidates", y, yd);
+  if (!y.value.IsEmpty()) checkFinite(env, "options.candidates", y, yd);
 
   const KnnGraphArgs a{x.data, y.value.IsEmpty() ? x.data : y.data, B, N, M, D, k, dilation, metric, normalize};
   int32_t* o = out.data;

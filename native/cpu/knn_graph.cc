@@ -1,4 +1,4 @@
-// Batched dense KNN graph on the CPU (SPEC §1.1): fused distance tiles + a per-row bounded max-heap, so
+// Batched dense KNN graph on the CPU (SPEC §1.1): fused distance tiles + a bounded list per row, so
 // the only memory beyond the output is per-thread scratch (a chunk of query rows, one candidate panel,
 // the heaps): O(B·N·k + threads·tile), never an N×M distance matrix.
 //
@@ -21,6 +21,7 @@ namespace sacl {
 namespace cpu {
 
 using knn::Form;
+using knn::RowTileKernel;
 using knn::TileKernel;
 using knn::TileSet;
 
@@ -62,7 +63,7 @@ Form formOf(Metric m) {
   }
 }
 
-// Bounded max-heap of (distance, index) keyed lexicographically: the root is the worst kept neighbour.
+// A kept neighbour. Long lists are max-heaps keyed by (distance, index): the root is the worst kept one.
 struct Neighbour {
   float d;
   int32_t j;
@@ -93,147 +94,229 @@ void siftUp(Neighbour* h, int64_t i) {
   h[i] = v;
 }
 
-template <class T>
-T* alignUp(std::vector<char>& buf, size_t count, size_t& offset) {
-  offset = (offset + 63) & ~size_t{63};
-  T* p = reinterpret_cast<T*>(buf.data() + offset);
-  offset += count * sizeof(T);
-  return p;
-}
-
-// Per-thread scratch, reused across items and calls (grows only).
-struct Scratch {
-  std::vector<char> buf;
-  void reserve(size_t bytes) {
-    if (buf.size() < bytes) buf.assign(bytes, 0);
+// Carves 64-byte-aligned arrays out of one per-thread buffer that grows only (reused across calls).
+class Scratch {
+ public:
+  void begin(size_t bytes) {
+    if (buf_.size() < bytes + 64 * 16) buf_.assign(bytes + 64 * 16, 0);
+    offset_ = 0;
   }
+  template <class T>
+  T* take(size_t count) {
+    offset_ = (offset_ + 63) & ~size_t{63};
+    T* p = reinterpret_cast<T*>(buf_.data() + offset_);
+    offset_ += count * sizeof(T);
+    return p;
+  }
+
+ private:
+  std::vector<char> buf_;
+  size_t offset_ = 0;
 };
 
 struct Plan {
   const KnnGraphArgs& a;
-  const TileKernel& kernel;
+  const TileSet& tiles;
   Form form;
+  bool rowTiles;   // wide rows: the row tile instead of packed panels
   int64_t kd;      // k · dilation
   int64_t chunk;   // query rows per work item
   int64_t chunks;  // work items per batch
 };
 
-// Copies `rows` rows of a [*, D] array into dst (row-major), L2-normalized when asked, and fills the
-// cosine inverse norms. Norms are taken in double, like the reference.
-void loadRows(const Plan& p, const float* src, int64_t rows, float* dst, float* invNorm) {
+// Prepares `rows` rows of a [*, D] array and returns where their values are: the source itself, or an
+// L2-normalized copy in dst when normalizing. Fills the cosine inverse norms (0 for a zero row). Norms are
+// taken in double, like the reference.
+const float* loadRows(const Plan& p, const float* src, int64_t rows, float* dst, float* invNorm) {
   const int64_t D = p.a.D;
-  const bool needNorm = p.a.normalize || p.form == Form::Cosine;
+  if (!p.a.normalize && p.form != Form::Cosine) return src;
+  // cosine needs no normalized copy: the inverse norms enter its epilogue
+  const bool copy = p.a.normalize && p.form != Form::Cosine;
   for (int64_t r = 0; r < rows; ++r) {
     const float* s = src + r * D;
-    float* o = dst + r * D;
-    double inv = 0;
-    if (needNorm) {
-      double ss = 0;
-      for (int64_t d = 0; d < D; ++d) ss += static_cast<double>(s[d]) * s[d];
-      inv = ss > 0 ? 1.0 / std::sqrt(ss) : 0.0;
-    }
-    // cosine needs no normalized copy: the inverse norms enter its epilogue
-    if (p.a.normalize && p.form != Form::Cosine) {
+    double ss = 0;
+    for (int64_t d = 0; d < D; ++d) ss += static_cast<double>(s[d]) * s[d];
+    const double inv = ss > 0 ? 1.0 / std::sqrt(ss) : 0.0;
+    if (copy) {
+      float* o = dst + r * D;
       for (int64_t d = 0; d < D; ++d) o[d] = static_cast<float>(s[d] * inv);
-    } else {
-      std::memcpy(o, s, D * sizeof(float));
     }
     if (invNorm) invNorm[r] = static_cast<float>(inv);
   }
+  return copy ? dst : src;
 }
 
-void runItem(const Plan& p, int64_t item, Scratch& s, int32_t* out) {
+// Lists up to this long are kept sorted by insertion (a few shifts, well predicted); longer ones in a heap.
+constexpr int64_t kSortedListMax = 32;
+
+// Adds candidate (d, j) to a row's neighbour list (the worst kept neighbour sits at h[kd − 1] for sorted
+// lists, at h[0] for heaps). Candidates arrive in ascending index order, so a tie with a kept neighbour
+// never displaces it and lands after it: ties go to the lower index.
+inline void offer(Neighbour* h, int64_t& count, int64_t kd, float d, int32_t j) {
+  if (kd <= kSortedListMax) {
+    int64_t t;
+    if (count < kd) {
+      t = count++;
+    } else if (d < h[kd - 1].d) {
+      t = kd - 1;
+    } else {
+      return;
+    }
+    for (; t > 0 && h[t - 1].d > d; --t) h[t] = h[t - 1];
+    h[t] = Neighbour{d, j};
+  } else if (count < kd) {
+    h[count] = Neighbour{d, j};
+    siftUp(h, count++);
+  } else if (d < h[0].d) {
+    h[0] = Neighbour{d, j};
+    siftDown(h, kd, 0);
+  }
+}
+
+// The current k-th best distance of a full list (the admission threshold).
+inline float worstKept(const Neighbour* h, int64_t kd) { return kd <= kSortedListMax ? h[kd - 1].d : h[0].d; }
+
+// The rows of one work item and their heaps.
+struct ItemState {
+  int64_t b, i0, Q;
+  const float* x;   // Q rows of D values (possibly a normalized copy)
+  float* rowInv;    // Q cosine inverse norms
+  Neighbour* heaps;  // Q × kd neighbour lists
+  int64_t* count;   // Q
+};
+
+ItemState beginItem(const Plan& p, int64_t item, Scratch& s, size_t extraBytes) {
   const KnnGraphArgs& a = p.a;
-  const int64_t b = item / p.chunks;
-  const int64_t i0 = (item % p.chunks) * p.chunk;
-  const int64_t Q = std::min(p.chunk, a.N - i0);
+  ItemState st{};
+  st.b = item / p.chunks;
+  st.i0 = (item % p.chunks) * p.chunk;
+  st.Q = std::min(p.chunk, a.N - st.i0);
+  s.begin(st.Q * a.D * 4 + st.Q * 4 + st.Q * p.kd * sizeof(Neighbour) + st.Q * 8 + extraBytes);
+  float* xs = s.take<float>(st.Q * a.D);
+  st.rowInv = s.take<float>(st.Q);
+  st.heaps = s.take<Neighbour>(st.Q * p.kd);
+  st.count = s.take<int64_t>(st.Q);
+  st.x = loadRows(p, a.x + (st.b * a.N + st.i0) * a.D, st.Q, xs, st.rowInv);
+  std::fill(st.count, st.count + st.Q, 0);
+  return st;
+}
+
+// Sorts each row's heap by (distance, index) and writes positions 0, d, 2d, … (dilated KNN).
+void finishItem(const Plan& p, const ItemState& st, int32_t* out) {
+  for (int64_t i = 0; i < st.Q; ++i) {
+    Neighbour* h = st.heaps + i * p.kd;
+    if (p.kd > kSortedListMax) std::sort(h, h + p.kd, [](const Neighbour& u, const Neighbour& v) { return worse(v, u); });
+    int32_t* o = out + (st.b * p.a.N + st.i0 + i) * p.a.k;
+    for (int64_t t = 0; t < p.a.k; ++t) o[t] = h[t * p.a.dilation].j;
+  }
+}
+
+// Packed panels: the candidates of the item's batch stream through [D][NR] panels (candidate c in lane c).
+void runPanelItem(const Plan& p, int64_t item, Scratch& s, int32_t* out) {
+  const KnnGraphArgs& a = p.a;
+  const TileKernel& kernel = p.tiles.form[static_cast<int>(p.form)];
   const int64_t D = a.D, M = a.M, kd = p.kd;
-  const int MR = p.kernel.mr, NR = p.kernel.nr;
-
-  size_t off = 0;
-  const size_t need = 64 * 16 + Q * D * 4 + Q * 4 + NR * D * 4 + NR * 4 + NR * 4 + MR * NR * 4 + MR * 8 +
-                      Q * kd * sizeof(Neighbour) + Q * 8 + NR * D * 4;
-  s.reserve(need);
-  float* xs = alignUp<float>(s.buf, Q * D, off);
-  float* rowInv = alignUp<float>(s.buf, Q, off);
-  float* panel = alignUp<float>(s.buf, NR * D, off);
-  float* colInv = alignUp<float>(s.buf, NR, off);
-  float* thr = alignUp<float>(s.buf, MR, off);
-  float* dist = alignUp<float>(s.buf, MR * NR, off);
-  uint32_t* mask = alignUp<uint32_t>(s.buf, MR, off);
-  Neighbour* heaps = alignUp<Neighbour>(s.buf, Q * kd, off);
-  int64_t* count = alignUp<int64_t>(s.buf, Q, off);
-  float* ys = alignUp<float>(s.buf, NR * D, off);
-
-  loadRows(p, a.x + (b * a.N + i0) * D, Q, xs, rowInv);
-  std::fill(count, count + Q, 0);
+  const int MR = kernel.mr, NR = kernel.nr;
+  const ItemState st = beginItem(p, item, s, (2 * NR * D + 2 * NR + 2 * MR * NR + 2 * MR) * 4);
+  float* panel = s.take<float>(NR * D);
+  float* ys = s.take<float>(NR * D);
+  float* colInv = s.take<float>(NR);
+  float* thr = s.take<float>(MR);
+  float* dist = s.take<float>(MR * NR);
+  uint32_t* mask = s.take<uint32_t>(MR);
   const float inf = std::numeric_limits<float>::infinity();
 
   for (int64_t j0 = 0; j0 < M; j0 += NR) {
     const int64_t valid = std::min<int64_t>(NR, M - j0);
-    // pack the panel [D][NR]: candidate c in lane c; missing candidates are zero and masked out below
-    loadRows(p, a.y + (b * M + j0) * D, valid, ys, colInv);
+    const float* yrows = loadRows(p, a.y + (st.b * M + j0) * D, valid, ys, colInv);
     for (int64_t c = valid; c < NR; ++c) colInv[c] = 0;
     for (int64_t d = 0; d < D; ++d) {
       float* col = panel + d * NR;
-      for (int64_t c = 0; c < valid; ++c) col[c] = ys[c * D + d];
-      for (int64_t c = valid; c < NR; ++c) col[c] = 0;
+      for (int64_t c = 0; c < valid; ++c) col[c] = yrows[c * D + d];
+      for (int64_t c = valid; c < NR; ++c) col[c] = 0;  // masked out below
     }
-    const uint32_t validBits = valid == 32 ? 0xffffffffu : ((1u << valid) - 1);
+    const uint32_t validBits = valid >= 32 ? 0xffffffffu : ((1u << valid) - 1);
 
-    for (int64_t g = 0; g < Q; g += MR) {
+    for (int64_t g = 0; g < st.Q; g += MR) {
       const float* rows[32];
       for (int r = 0; r < MR; ++r) {
-        const int64_t i = std::min<int64_t>(g + r, Q - 1);
-        rows[r] = xs + i * D;
-        thr[r] = count[i] == kd ? heaps[i * kd].d : inf;
+        const int64_t i = std::min<int64_t>(g + r, st.Q - 1);  // a partial group repeats its last row
+        rows[r] = st.x + i * D;
+        thr[r] = st.count[i] == kd ? worstKept(st.heaps + i * kd, kd) : inf;
       }
-      p.kernel.run(rows, panel, D, rowInv + g, colInv, thr, dist, mask);
-      for (int r = 0; r < MR && g + r < Q; ++r) {
+      kernel.run(rows, panel, D, st.rowInv + g, colInv, thr, dist, mask);
+      for (int r = 0; r < MR && g + r < st.Q; ++r) {
         const int64_t i = g + r;
-        Neighbour* h = heaps + i * kd;
         // a row whose list is not full takes every candidate (even one at +inf after overflow)
-        uint32_t bits = (count[i] < kd ? validBits : mask[r]) & validBits;
+        uint32_t bits = (st.count[i] < kd ? validBits : mask[r]) & validBits;
         while (bits) {
           const int c = __builtin_ctz(bits);
           bits &= bits - 1;
-          const Neighbour nb{dist[r * NR + c], static_cast<int32_t>(j0 + c)};
-          if (count[i] < kd) {
-            h[count[i]] = nb;
-            siftUp(h, count[i]++);
-          } else if (nb.d < h[0].d) {  // candidates arrive in ascending index order: a tie never displaces
-            h[0] = nb;
-            siftDown(h, kd, 0);
-          }
+          offer(st.heaps + i * kd, st.count[i], kd, dist[r * NR + c], static_cast<int32_t>(j0 + c));
         }
       }
     }
   }
-
-  // sorted by (distance, index); keep positions 0, d, 2d, … (dilated KNN)
-  for (int64_t i = 0; i < Q; ++i) {
-    Neighbour* h = heaps + i * kd;
-    std::sort(h, h + kd, [](const Neighbour& u, const Neighbour& v) { return worse(v, u); });
-    int32_t* o = out + (b * a.N + i0 + i) * a.k;
-    for (int64_t t = 0; t < a.k; ++t) o[t] = h[t * a.dilation].j;
-  }
+  finishItem(p, st, out);
 }
+
+// Row tiles: query and candidate rows are read in place, vectorized along D.
+void runRowItem(const Plan& p, int64_t item, Scratch& s, int32_t* out) {
+  const KnnGraphArgs& a = p.a;
+  const RowTileKernel& kernel = p.tiles.rows[static_cast<int>(p.form)];
+  const int64_t D = a.D, M = a.M, kd = p.kd;
+  const int MR = kernel.mr, NC = kernel.nc;
+  const ItemState st = beginItem(p, item, s, (NC * D + NC + MR * NC) * 4);
+  float* ys = s.take<float>(NC * D);
+  float* colInv = s.take<float>(NC);
+  float* dist = s.take<float>(MR * NC);
+  const bool cosine = p.form == Form::Cosine;
+
+  for (int64_t j0 = 0; j0 < M; j0 += NC) {
+    const int64_t valid = std::min<int64_t>(NC, M - j0);
+    const float* yrows = loadRows(p, a.y + (st.b * M + j0) * D, valid, ys, colInv);
+    const float* cands[16];
+    for (int c = 0; c < NC; ++c) cands[c] = yrows + std::min<int64_t>(c, valid - 1) * D;
+    for (int64_t g = 0; g < st.Q; g += MR) {
+      const float* rows[16];
+      for (int r = 0; r < MR; ++r) rows[r] = st.x + std::min<int64_t>(g + r, st.Q - 1) * D;
+      kernel.run(rows, cands, D, dist);
+      for (int r = 0; r < MR && g + r < st.Q; ++r) {
+        const int64_t i = g + r;
+        for (int c = 0; c < valid; ++c) {
+          float d = dist[r * NC + c];
+          // 1 − x·y/(‖x‖‖y‖), never negative; a zero vector has inverse norm 0, hence distance 1
+          if (cosine) d = std::max(0.0f, 1.0f - d * st.rowInv[i] * colInv[c]);
+          offer(st.heaps + i * kd, st.count[i], kd, d, static_cast<int32_t>(j0 + c));
+        }
+      }
+    }
+  }
+  finishItem(p, st, out);
+}
+
+// Row tiles win once rows are wide enough that packing and per-tile epilogues dominate the panels.
+constexpr int64_t kRowTileMinD = 256;
 
 }  // namespace
 
 void knnGraph(const KnnGraphArgs& a, int32_t* out) {
   const TileSet& set = tiles();
   const Form form = formOf(a.metric);
-  const TileKernel& kernel = set.form[static_cast<int>(form)];
-  // enough items to balance the threads, few enough that each amortizes its panel packing (M·D per item)
+  const bool rowTiles = a.D >= kRowTileMinD;
+  const int mr = rowTiles ? set.rows[static_cast<int>(form)].mr : set.form[static_cast<int>(form)].mr;
+  // enough items to balance the threads, few enough that each amortizes reading its batch's candidates
   const int64_t threads = numThreads();
   int64_t chunk = (a.B * a.N + 4 * threads - 1) / (4 * threads);
-  chunk = std::max<int64_t>(kernel.mr * 4, std::min<int64_t>(chunk, 256));
+  chunk = std::max<int64_t>(mr * 4, std::min<int64_t>(chunk, 256));
   chunk = std::min(chunk, a.N);
-  const Plan plan{a, kernel, form, a.k * a.dilation, chunk, (a.N + chunk - 1) / chunk};
+  const Plan plan{a, set, form, rowTiles, a.k * a.dilation, chunk, (a.N + chunk - 1) / chunk};
   parallelFor(a.B * plan.chunks, 1, [&](int64_t begin, int64_t end) {
     thread_local Scratch scratch;
-    for (int64_t item = begin; item < end; ++item) runItem(plan, item, scratch, out);
+    for (int64_t item = begin; item < end; ++item) {
+      if (plan.rowTiles) runRowItem(plan, item, scratch, out);
+      else runPanelItem(plan, item, scratch, out);
+    }
   });
 }
 

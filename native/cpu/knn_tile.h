@@ -32,9 +32,22 @@ struct TileKernel {
   TileFn run;
 };
 
+// The row tile (for wide rows): distances between MR query rows and NC candidate rows, both read in place
+// as D contiguous floats and vectorized along D, then reduced horizontally. No packing, so it suits large
+// D and few rows (the SACL graph: N = 18, D = 4096).
+//   dist: out [MR][NC]; for cosine, the dot products (the driver applies the norms)
+using RowTileFn = void (*)(const float* const* rows, const float* const* cands, int64_t D, float* dist);
+
+struct RowTileKernel {
+  int mr;  // query rows per tile
+  int nc;  // candidate rows per tile
+  RowTileFn run;
+};
+
 struct TileSet {
   const char* isa;
-  TileKernel form[3];  // indexed by Form
+  TileKernel form[3];     // indexed by Form
+  RowTileKernel rows[3];  // indexed by Form
 };
 
 const TileSet& tilesGeneric();
@@ -43,7 +56,7 @@ const TileSet& tilesAvx512();
 
 constexpr int64_t kChunk = 128;
 
-// T provides: using V (a vector of L floats); L; load(p); splat(s); abs(v); max0(v); lessMask(a, b).
+// T provides: using V (a vector of L floats); L; load(p); splat(s); abs(v); max0(v); lessMask(a, b); hsum(v).
 template <class T, int MR, Form F>
 void tile(const float* const* rows, const float* panel, int64_t D, const float* rowAux, const float* colAux,
           const float* thr, float* dist, uint32_t* mask) {
@@ -95,13 +108,56 @@ void tile(const float* const* rows, const float* panel, int64_t D, const float* 
   }
 }
 
-template <class T, int MR_DIRECT, int MR_DOT>
+// One term of a distance form, in vector or scalar arithmetic.
+template <Form F, class V, class Abs>
+inline V term(V x, V y, Abs abs) {
+  if constexpr (F == Form::Cosine) {
+    return x * y;
+  } else {
+    const V t = y - x;
+    if constexpr (F == Form::SquaredL2) return t * t;
+    else return abs(t);
+  }
+}
+
+template <class T, int MR, int NC, Form F>
+void rowTile(const float* const* rows, const float* const* cands, int64_t D, float* dist) {
+  using V = typename T::V;
+  constexpr int L = T::L;
+  V acc[MR][NC];
+  for (int r = 0; r < MR; ++r)
+    for (int c = 0; c < NC; ++c) acc[r][c] = T::splat(0.0f);
+  const int64_t Dv = D - D % L;
+  for (int64_t d = 0; d < Dv; d += L) {
+    V y[NC];
+    for (int c = 0; c < NC; ++c) y[c] = T::load(cands[c] + d);
+    for (int r = 0; r < MR; ++r) {
+      const V x = T::load(rows[r] + d);
+      for (int c = 0; c < NC; ++c) {
+        if constexpr (F == Form::Cosine) acc[r][c] += x * y[c];
+        else acc[r][c] += term<F>(x, y[c], T::abs);
+      }
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    for (int c = 0; c < NC; ++c) {
+      float v = T::hsum(acc[r][c]);
+      for (int64_t d = Dv; d < D; ++d) v += term<F>(rows[r][d], cands[c][d], [](float t) { return t < 0 ? -t : t; });
+      dist[r * NC + c] = v;
+    }
+  }
+}
+
+template <class T, int MR_DIRECT, int MR_DOT, int ROW_MR, int ROW_NC>
 TileSet makeTileSet(const char* isa) {
   constexpr int NR = 2 * T::L;
   return TileSet{isa,
                  {{MR_DIRECT, NR, &tile<T, MR_DIRECT, Form::SquaredL2>},
                   {MR_DOT, NR, &tile<T, MR_DOT, Form::Cosine>},
-                  {MR_DIRECT, NR, &tile<T, MR_DIRECT, Form::L1>}}};
+                  {MR_DIRECT, NR, &tile<T, MR_DIRECT, Form::L1>}},
+                 {{ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Form::SquaredL2>},
+                  {ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Form::Cosine>},
+                  {ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Form::L1>}}};
 }
 
 }  // namespace knn

@@ -14,34 +14,51 @@
 namespace sacl {
 namespace cpu {
 
-void maxRelative(const MaxRelativeArgs& a, float* out, int32_t* argmax) {
-  const int64_t C = a.C, K = a.K;
-  parallelFor(a.B * a.N, 16, [&](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t b = row / a.N;
-      const int32_t* nb = a.idx + row * K;
-      float* o = out + row * C;
-      int32_t* am = argmax + row * C;
-      const float* first = a.y + (b * a.M + nb[0]) * C;
-      std::memcpy(o, first, C * sizeof(float));
-      std::fill(am, am + C, 0);
-      // only a strictly larger value replaces the winner: ties go to the lowest slot
-      for (int64_t s = 1; s < K; ++s) {
-        const float* ys = a.y + (b * a.M + nb[s]) * C;
-        const int32_t slot = static_cast<int32_t>(s);
-        for (int64_t c = 0; c < C; ++c) {
-          const bool win = ys[c] > o[c];
-          o[c] = win ? ys[c] : o[c];
-          am[c] = win ? slot : am[c];
-        }
-      }
-      const float* x = a.x + row * C;
-      for (int64_t c = 0; c < C; ++c) o[c] -= x[c];
-    }
-  });
+namespace {
+
+// f8/i8 are GCC vectors used only inside inlined helpers, so the ABI note for 32-byte vectors is moot.
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float f8 __attribute__((vector_size(32)));
+typedef int32_t i8 __attribute__((vector_size(32)));
+
+inline f8 load8(const float* p) {
+  f8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
 }
 
-namespace {
+// One row: o[c] = max_s y_s[c] − x[c] with the winning slot in am[c] (only a strictly larger value
+// replaces the winner, so ties go to the lowest slot). ys[s] points at neighbour s's row. Eight channels
+// at a time stay in registers while the K neighbours stream past.
+SACL_CHANNEL_LOOP void maxRelativeRow(const float* const* ys, int64_t K, const float* __restrict x, int64_t C,
+                                      float* __restrict o, int32_t* __restrict am) {
+  int64_t c = 0;
+  for (; c + 8 <= C; c += 8) {
+    f8 best = load8(ys[0] + c);
+    i8 win = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t s = 1; s < K; ++s) {
+      const f8 v = load8(ys[s] + c);
+      const i8 more = v > best;
+      best = more ? v : best;
+      win = more ? (i8{} + static_cast<int32_t>(s)) : win;
+    }
+    const f8 r = best - load8(x + c);
+    std::memcpy(o + c, &r, sizeof r);
+    std::memcpy(am + c, &win, sizeof win);
+  }
+  for (; c < C; ++c) {
+    float best = ys[0][c];
+    int32_t win = 0;
+    for (int64_t s = 1; s < K; ++s) {
+      if (ys[s][c] > best) {
+        best = ys[s][c];
+        win = static_cast<int32_t>(s);
+      }
+    }
+    o[c] = best - x[c];
+    am[c] = win;
+  }
+}
 
 // Channel blocks per batch: enough tasks for every thread, blocks no narrower than 16 channels.
 int64_t channelBlock(int64_t B, int64_t C) {
@@ -50,7 +67,24 @@ int64_t channelBlock(int64_t B, int64_t C) {
   return (C + blocks - 1) / blocks;
 }
 
+SACL_CHANNEL_LOOP void narrow(const double* __restrict src, int64_t w, float* __restrict dst) {
+  for (int64_t c = 0; c < w; ++c) dst[c] = static_cast<float>(src[c]);
+}
+
 }  // namespace
+
+void maxRelative(const MaxRelativeArgs& a, float* out, int32_t* argmax) {
+  const int64_t C = a.C, K = a.K;
+  parallelFor(a.B * a.N, 8, [&](int64_t begin, int64_t end) {
+    std::vector<const float*> ys(K);
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t b = row / a.N;
+      const int32_t* nb = a.idx + row * K;
+      for (int64_t s = 0; s < K; ++s) ys[s] = a.y + (b * a.M + nb[s]) * C;
+      maxRelativeRow(ys.data(), K, a.x + row * C, C, out + row * C, argmax + row * C);
+    }
+  });
+}
 
 void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy) {
   const int64_t N = a.N, M = a.M, C = a.C, K = a.K;
@@ -81,15 +115,9 @@ void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy) {
           ty[nb[am[c]] * w + c] += g[c];
         }
       }
-      for (int64_t i = 0; i < N; ++i) {
-        float* o = dx + (b * N + i) * C + c0;
-        for (int64_t c = 0; c < w; ++c) o[c] = static_cast<float>(gx[i * w + c]);
-      }
+      for (int64_t i = 0; i < N; ++i) narrow(gx.data() + i * w, w, dx + (b * N + i) * C + c0);
       if (dy) {
-        for (int64_t j = 0; j < M; ++j) {
-          float* o = dy + (b * M + j) * C + c0;
-          for (int64_t c = 0; c < w; ++c) o[c] = static_cast<float>(gy[j * w + c]);
-        }
+        for (int64_t j = 0; j < M; ++j) narrow(gy.data() + j * w, w, dy + (b * M + j) * C + c0);
       }
     }
   });

@@ -31,6 +31,31 @@ void forEachSample(const RoiAlignArgs& a, int64_t b, int64_t r, Visit&& visit) {
   }
 }
 
+// One sample: o[c] = w00·f00[c] + w01·f01[c] + w10·f10[c] + w11·f11[c], in double, in this order.
+SACL_CHANNEL_LOOP void blend(const BilinearTaps& t, const float* __restrict f00, const float* __restrict f01,
+                             const float* __restrict f10, const float* __restrict f11, int64_t C,
+                             float* __restrict o) {
+  const double w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
+  for (int64_t c = 0; c < C; ++c) o[c] = static_cast<float>(w00 * f00[c] + w01 * f01[c] + w10 * f10[c] + w11 * f11[c]);
+}
+
+// One sample's gradient into four distinct cells.
+SACL_CHANNEL_LOOP void scatter(const BilinearTaps& t, const float* __restrict g, int64_t w, double* __restrict p00,
+                               double* __restrict p01, double* __restrict p10, double* __restrict p11) {
+  const double w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
+  for (int64_t c = 0; c < w; ++c) {
+    const double gc = g[c];
+    p00[c] += w00 * gc;
+    p01[c] += w01 * gc;
+    p10[c] += w10 * gc;
+    p11[c] += w11 * gc;
+  }
+}
+
+SACL_CHANNEL_LOOP void narrow(const double* __restrict src, int64_t w, float* __restrict dst) {
+  for (int64_t c = 0; c < w; ++c) dst[c] = static_cast<float>(src[c]);
+}
+
 }  // namespace
 
 void roiAlign(const RoiAlignArgs& a, const float* features, float* out) {
@@ -45,13 +70,8 @@ void roiAlign(const RoiAlignArgs& a, const float* features, float* out) {
           std::fill(o, o + C, 0.0f);
           return;
         }
-        const float* f00 = f + (t->y0 * a.W + t->x0) * C;
-        const float* f01 = f + (t->y0 * a.W + t->x1) * C;
-        const float* f10 = f + (t->y1 * a.W + t->x0) * C;
-        const float* f11 = f + (t->y1 * a.W + t->x1) * C;
-        for (int64_t c = 0; c < C; ++c) {
-          o[c] = static_cast<float>(t->w00 * f00[c] + t->w01 * f01[c] + t->w10 * f10[c] + t->w11 * f11[c]);
-        }
+        blend(*t, f + (t->y0 * a.W + t->x0) * C, f + (t->y0 * a.W + t->x1) * C, f + (t->y1 * a.W + t->x0) * C,
+              f + (t->y1 * a.W + t->x1) * C, C, o);
       });
     }
   });
@@ -91,13 +111,17 @@ void roiAlignGrad(const RoiAlignArgs& a, const float* dOut, float* dFeatures) {
           double* p01 = acc.data() + s01;
           double* p10 = acc.data() + s10;
           double* p11 = acc.data() + s11;
-          // the four taps may share a cell at the border: add in the reference's order, one at a time
-          for (int64_t c = 0; c < w; ++c) {
-            const double gc = g[c];
-            p00[c] += t->w00 * gc;
-            p01[c] += t->w01 * gc;
-            p10[c] += t->w10 * gc;
-            p11[c] += t->w11 * gc;
+          if (t->x0 != t->x1 && t->y0 != t->y1) {
+            scatter(*t, g, w, p00, p01, p10, p11);
+          } else {
+            // taps share a cell at the border: add one at a time, in the reference's order
+            for (int64_t c = 0; c < w; ++c) {
+              const double gc = g[c];
+              p00[c] += t->w00 * gc;
+              p01[c] += t->w01 * gc;
+              p10[c] += t->w10 * gc;
+              p11[c] += t->w11 * gc;
+            }
           }
         });
       }
@@ -105,12 +129,8 @@ void roiAlignGrad(const RoiAlignArgs& a, const float* dOut, float* dFeatures) {
       for (int64_t q = 0; q < HW; ++q) {
         float* o = f + q * C;
         const int32_t s = slotOf[q];
-        if (s < 0) {
-          std::fill(o, o + w, 0.0f);
-        } else {
-          const double* src = acc.data() + static_cast<int64_t>(s) * w;
-          for (int64_t c = 0; c < w; ++c) o[c] = static_cast<float>(src[c]);
-        }
+        if (s < 0) std::fill(o, o + w, 0.0f);
+        else narrow(acc.data() + static_cast<int64_t>(s) * w, w, o);
       }
     }
   });

@@ -64,6 +64,8 @@ export interface RoiAlignGradArgs extends RoiAlignGeometry {
 /** Every kernel runs synchronously (async = false) or off the event loop (async = true → Promise). */
 export interface OpsBackend {
   readonly name: BackendName;
+  /** The backend refuses non-finite inputs itself, with the same messages (so the op layer skips its scan). */
+  readonly checksFinite: boolean;
   knnGraph(a: KnnGraphArgs, out: Int32Array, async: boolean): void | Promise<void>;
   maxRelative(a: MaxRelativeArgs, out: Float32Array, argmax: Int32Array, async: boolean): void | Promise<void>;
   /** dy null: the neighbours are x itself, so their gradient lands in dx. */

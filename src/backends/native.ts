@@ -74,6 +74,7 @@ export function loadNative(): { addon: NativeAddon | null; error: string } {
 export function nativeBackend(addon: NativeAddon, device: number): OpsBackend {
   return {
     name: device === DEVICE_CUDA ? 'cuda' : 'cpu',
+    checksFinite: true,
     knnGraph: (a, out, async) =>
       addon.knnGraph(a.x, a.y, a.B, a.N, a.M, a.D, a.k, a.dilation, METRIC_CODE[a.metric], a.normalize, out, device, async),
     maxRelative: (a, out, argmax, async) =>

@@ -2,6 +2,7 @@
 import type { Float32Tensor, Int32Tensor, KnnGraphOptions, KnnMetric } from '../types.js';
 import type { KnnGraphArgs, OpsBackend } from '../backends/backend.js';
 import { resolveBackend } from '../backends/registry.js';
+import { outputInt32 } from './outputs.js';
 import {
   MAX_ELEMENTS, checkBoolean, checkDim, checkFinite, checkFloat32Tensor, checkInteger, checkOneOf, checkOptions,
   rangeError,
@@ -33,11 +34,13 @@ function plan(x: Float32Tensor, k: number, options: KnnGraphOptions | undefined)
     throw rangeError('k', `k·dilation ≤ M = ${M}`, `k = ${k} with dilation ${dilation} (${k * dilation})`);
   }
   if (B * N * k > MAX_ELEMENTS) throw rangeError('k', `B·N·k ≤ ${MAX_ELEMENTS}`, `${B}·${N}·${k} = ${B * N * k}`);
-  checkFinite('x', x);
-  if (opts.candidates) checkFinite('options.candidates', opts.candidates);
   const backend = resolveBackend(opts.backend);
+  if (!backend.checksFinite) {
+    checkFinite('x', x);
+    if (opts.candidates) checkFinite('options.candidates', opts.candidates);
+  }
   const args: KnnGraphArgs = { x: x.data, y: opts.candidates?.data ?? null, B, N, M, D, k, dilation, metric, normalize };
-  return { backend, args, out: { shape: [B, N, k], data: new Int32Array(B * N * k) } };
+  return { backend, args, out: { shape: [B, N, k], data: outputInt32(B * N * k) } };
 }
 
 /**

@@ -4,6 +4,7 @@ import type {
 } from '../types.js';
 import type { MaxRelativeGradArgs, OpsBackend } from '../backends/backend.js';
 import { resolveBackend } from '../backends/registry.js';
+import { outputFloat32, outputInt32 } from './outputs.js';
 import {
   checkDim, checkFloat32Tensor, checkIndexRange, checkInt32Tensor, checkOptions,
 } from './validate.js';
@@ -33,8 +34,8 @@ function planForward(x: Float32Tensor, idx: Int32Tensor, options: MaxRelativeOpt
   const backend = resolveBackend(opts.backend);
   const args = { x: x.data, y: opts.candidates?.data ?? null, idx: idx.data, B, N, M, C, K };
   const result: MaxRelativeResult = {
-    out: { shape: [B, N, C], data: new Float32Array(B * N * C) },
-    argmax: { shape: [B, N, C], data: new Int32Array(B * N * C) },
+    out: { shape: [B, N, C], data: outputFloat32(B * N * C) },
+    argmax: { shape: [B, N, C], data: outputInt32(B * N * C) },
   };
   return { backend, args, result };
 }
@@ -70,8 +71,8 @@ function planGrad(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, op
   checkIndexRange('argmax', argmax, K, 'K, the number of neighbour slots');
   const backend = resolveBackend(opts.backend);
   const args = { dOut: dOut.data, idx: idx.data, argmax: argmax.data, B, N, M, C, K };
-  const dx = { shape: [B, N, C], data: new Float32Array(B * N * C) };
-  const dy = opts.candidates ? { shape: [B, M, C], data: new Float32Array(B * M * C) } : null;
+  const dx = { shape: [B, N, C], data: outputFloat32(B * N * C) };
+  const dy = opts.candidates ? { shape: [B, M, C], data: outputFloat32(B * M * C) } : null;
   return { backend, args, dx, dy };
 }
 

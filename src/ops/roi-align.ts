@@ -2,22 +2,28 @@
 import type { Float32Tensor, RoiAlignOptions } from '../types.js';
 import type { OpsBackend, RoiAlignGeometry } from '../backends/backend.js';
 import { resolveBackend } from '../backends/registry.js';
+import { outputFloat32 } from './outputs.js';
 import {
-  MAX_ELEMENTS, checkDim, checkFinite, checkFloat32Tensor, checkInteger, checkOptions, checkPositive, rangeError,
+  MAX_ELEMENTS, checkDim, checkFinite, checkFloat32Tensor, checkInteger, checkOptions, checkPositive, describe, rangeError,
   typeError,
 } from './validate.js';
+
+/** Largest crop side (the native layer refuses larger ones too). */
+const MAX_SIZE = 4096;
 
 interface Geometry {
   backend: OpsBackend;
   geometry: RoiAlignGeometry;
 }
 
+/** Checks the centres (against B and, for gradients, the R of dOut) and the output size; picks the backend. */
 function planGeometry(centers: Float32Tensor, B: number, H: number, W: number, C: number, S: number,
-  opts: RoiAlignOptions, source: string): Geometry {
+  opts: RoiAlignOptions, source: string, R?: number): Geometry {
   const cShape = checkFloat32Tensor('centers', centers, ['B', 'R', '2']);
   checkDim('centers', cShape, 0, 'B', B, `${source}.shape[0]`);
+  if (R !== undefined) checkDim('centers', cShape, 1, 'R', R, `${source}.shape[1]`);
   checkDim('centers', cShape, 2, '2', 2, 'an (x, y) pair');
-  const R = cShape[1]!;
+  R = cShape[1]!;
   const step = opts.step === undefined ? 1 : checkPositive('options.step', opts.step);
   if (B * R * S * S * C > MAX_ELEMENTS) {
     throw rangeError('size', `B·R·S·S·C ≤ ${MAX_ELEMENTS}`, `${B}·${R}·${S}·${S}·${C} = ${B * R * S * S * C}`);
@@ -30,9 +36,9 @@ function planGeometry(centers: Float32Tensor, B: number, H: number, W: number, C
 function planForward(features: Float32Tensor, centers: Float32Tensor, size: number, options: RoiAlignOptions | undefined) {
   const opts = checkOptions('options', options);
   const [B, H, W, C] = checkFloat32Tensor('features', features, ['B', 'H', 'W', 'C']) as [number, number, number, number];
-  const S = checkInteger('size', size, 1, 4096);
+  const S = checkInteger('size', size, 1, MAX_SIZE);
   const { backend, geometry } = planGeometry(centers, B, H, W, C, S, opts, 'features');
-  const out = { shape: [B, geometry.R, S, S, C], data: new Float32Array(B * geometry.R * S * S * C) };
+  const out = { shape: [B, geometry.R, S, S, C], data: outputFloat32(B * geometry.R * S * S * C) };
   return { backend, args: { ...geometry, features: features.data }, out };
 }
 
@@ -55,7 +61,7 @@ export async function roiAlignAsync(features: Float32Tensor, centers: Float32Ten
 
 function planGrad(dOut: Float32Tensor, centers: Float32Tensor, featureShape: readonly number[], options: RoiAlignOptions | undefined) {
   const opts = checkOptions('options', options);
-  if (!Array.isArray(featureShape)) throw typeError('featureShape', 'an array [B, H, W, C]', featureShape);
+  if (!Array.isArray(featureShape)) throw typeError('featureShape', 'an array [B, H, W, C]', describe(featureShape));
   if (featureShape.length !== 4) throw rangeError('featureShape', '4 sizes [B, H, W, C]', `${featureShape.length} sizes`);
   const [B, H, W, C] = featureShape.map((d, i) => checkInteger(`featureShape[${i}]`, d, 1)) as [number, number, number, number];
   if (B * H * W * C > MAX_ELEMENTS) throw rangeError('featureShape', `at most ${MAX_ELEMENTS} elements`, `${B * H * W * C}`);
@@ -63,10 +69,9 @@ function planGrad(dOut: Float32Tensor, centers: Float32Tensor, featureShape: rea
   checkDim('dOut', gShape, 0, 'B', B, 'featureShape[0]');
   checkDim('dOut', gShape, 3, 'S', gShape[2]!, 'dOut.shape[2]: crops are square');
   checkDim('dOut', gShape, 4, 'C', C, 'featureShape[3]');
-  const S = gShape[2]!;
-  const { backend, geometry } = planGeometry(centers, B, H, W, C, S, opts, 'dOut');
-  checkDim('centers', centers.shape, 1, 'R', gShape[1]!, 'dOut.shape[1]');
-  const dFeatures = { shape: [B, H, W, C], data: new Float32Array(B * H * W * C) };
+  const S = checkInteger('dOut.shape[2] (S)', gShape[2]!, 1, MAX_SIZE);
+  const { backend, geometry } = planGeometry(centers, B, H, W, C, S, opts, 'dOut', gShape[1]!);
+  const dFeatures = { shape: [B, H, W, C], data: outputFloat32(B * H * W * C) };
   return { backend, args: { ...geometry, dOut: dOut.data }, dFeatures };
 }
 

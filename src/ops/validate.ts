@@ -24,6 +24,7 @@ export function message(name: string, expected: string, actual: string): string 
   return `Expected ${expected} for ${name} but received ${actual}`;
 }
 
+/** actual: a value (described here, strings quoted) or, when it is a string, text already written for the message. */
 export function typeError(name: string, expected: string, actual: unknown): TypeError {
   return new TypeError(message(name, expected, typeof actual === 'string' ? actual : describe(actual)));
 }
@@ -38,30 +39,30 @@ export function formatShape(shape: readonly number[]): string {
 
 /** An integer in [min, max]. */
 export function checkInteger(name: string, value: unknown, min: number, max = MAX_ELEMENTS): number {
-  if (typeof value !== 'number') throw typeError(name, 'an integer', value);
+  if (typeof value !== 'number') throw typeError(name, 'an integer', describe(value));
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw rangeError(name, `an integer between ${min} and ${max}`, value);
+    throw rangeError(name, `an integer between ${min} and ${max}`, describe(value));
   }
   return value;
 }
 
 /** A finite number strictly greater than zero. */
 export function checkPositive(name: string, value: unknown): number {
-  if (typeof value !== 'number') throw typeError(name, 'a positive number', value);
-  if (!Number.isFinite(value) || value <= 0) throw rangeError(name, 'a finite number > 0', value);
+  if (typeof value !== 'number') throw typeError(name, 'a positive number', describe(value));
+  if (!Number.isFinite(value) || value <= 0) throw rangeError(name, 'a finite number > 0', describe(value));
   return value;
 }
 
 export function checkBoolean(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw typeError(name, 'a boolean', value);
+  if (typeof value !== 'boolean') throw typeError(name, 'a boolean', describe(value));
   return value;
 }
 
 export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) {
     const expected = `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
-    if (typeof value !== 'string') throw typeError(name, expected, value);
-    throw rangeError(name, expected, value);
+    if (typeof value !== 'string') throw typeError(name, expected, describe(value));
+    throw rangeError(name, expected, describe(value));
   }
   return value as T;
 }
@@ -69,19 +70,19 @@ export function checkOneOf<T extends string>(name: string, value: unknown, allow
 /** An options argument: undefined (→ {}) or a plain object. */
 export function checkOptions<T extends object>(name: string, value: T | undefined): T {
   if (value === undefined) return {} as T;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw typeError(name, 'an options object', value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw typeError(name, 'an options object', describe(value));
   return value;
 }
 
 type ArrayCtor = Float32ArrayConstructor | Int32ArrayConstructor;
 
 function checkTensor(name: string, t: unknown, ctor: ArrayCtor, dims: readonly string[]): number[] {
-  if (t === null || typeof t !== 'object' || ArrayBuffer.isView(t)) {
-    throw typeError(name, `a { shape, data: ${ctor.name} } object`, t);
+  if (t === null || typeof t !== 'object' || ArrayBuffer.isView(t) || Array.isArray(t)) {
+    throw typeError(name, `a { shape, data: ${ctor.name} } object`, describe(t));
   }
   const { shape, data } = t as { shape: unknown; data: unknown };
-  if (!(data instanceof ctor)) throw typeError(`${name}.data`, `a ${ctor.name}`, data);
-  if (!Array.isArray(shape)) throw typeError(`${name}.shape`, 'an array of integers', shape);
+  if (!(data instanceof ctor)) throw typeError(`${name}.data`, `a ${ctor.name}`, describe(data));
+  if (!Array.isArray(shape)) throw typeError(`${name}.shape`, 'an array of integers', describe(shape));
   if (shape.length !== dims.length) {
     throw rangeError(`${name}.shape`, `rank ${dims.length} [${dims.join(', ')}]`, `rank ${shape.length} ${formatShape(shape)}`);
   }

@@ -8,6 +8,14 @@
 #define SACL_HD inline
 #endif
 
+// Channel loops that the compiler vectorizes are also cloned for AVX2 and picked at load time (GCC's
+// function multiversioning; Linux x86-64 only: it relies on ifunc). Elsewhere they build once, as is.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#define SACL_CHANNEL_LOOP __attribute__((target_clones("avx2", "default")))
+#else
+#define SACL_CHANNEL_LOOP
+#endif
+
 namespace sacl {
 
 // The largest element count any tensor may have: indices are int32 (SPEC §1.1, §1.4).
