@@ -3,8 +3,9 @@
 // the heaps): O(B·N·k + threads·tile), never an N×M distance matrix.
 //
 // Work items are (batch, chunk of query rows); each item streams every candidate of its batch through
-// packed panels in ascending index order. A row's result depends only on its own distances, never on how
-// rows were grouped or on the thread that ran them, so the output is deterministic.
+// packed panels. Lists are ordered by the key (distance, index), and distances are bit-symmetric, so a
+// row's result depends only on its own distances: never on how rows were grouped, whether a pair was
+// computed as (i, j) or (j, i), or which thread ran it. The output is deterministic.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -119,6 +120,7 @@ struct Plan {
   const TileSet& tiles;
   Form form;
   bool rowTiles;   // wide rows: the row tile instead of packed panels
+  bool symmetric;  // self-graph, one item per batch: each pair is computed once and offered to both rows
   int64_t kd;      // k · dilation
   int64_t chunk;   // query rows per work item
   int64_t chunks;  // work items per batch
@@ -149,32 +151,36 @@ const float* loadRows(const Plan& p, const float* src, int64_t rows, float* dst,
 // Lists up to this long are kept sorted by insertion (a few shifts, well predicted); longer ones in a heap.
 constexpr int64_t kSortedListMax = 32;
 
-// Adds candidate (d, j) to a row's neighbour list (the worst kept neighbour sits at h[kd − 1] for sorted
-// lists, at h[0] for heaps). Candidates arrive in ascending index order, so a tie with a kept neighbour
-// never displaces it and lands after it: ties go to the lower index.
+// Adds candidate (d, j) to a row's neighbour list, ordered by the key (distance, index): a tie goes to the
+// lower index whatever order candidates arrive in. The worst kept neighbour sits at h[kd − 1] in sorted
+// lists, at h[0] in heaps.
 inline void offer(Neighbour* h, int64_t& count, int64_t kd, float d, int32_t j) {
+  const Neighbour nb{d, j};
   if (kd <= kSortedListMax) {
     int64_t t;
     if (count < kd) {
       t = count++;
-    } else if (d < h[kd - 1].d) {
+    } else if (worse(h[kd - 1], nb)) {
       t = kd - 1;
     } else {
       return;
     }
-    for (; t > 0 && h[t - 1].d > d; --t) h[t] = h[t - 1];
-    h[t] = Neighbour{d, j};
+    for (; t > 0 && worse(h[t - 1], nb); --t) h[t] = h[t - 1];
+    h[t] = nb;
   } else if (count < kd) {
-    h[count] = Neighbour{d, j};
+    h[count] = nb;
     siftUp(h, count++);
-  } else if (d < h[0].d) {
-    h[0] = Neighbour{d, j};
+  } else if (worse(h[0], nb)) {
+    h[0] = nb;
     siftDown(h, kd, 0);
   }
 }
 
-// The current k-th best distance of a full list (the admission threshold).
-inline float worstKept(const Neighbour* h, int64_t kd) { return kd <= kSortedListMax ? h[kd - 1].d : h[0].d; }
+// The admission threshold of a row: its k-th best distance when the list is full, +inf before.
+inline float threshold(const Neighbour* h, int64_t count, int64_t kd) {
+  if (count < kd) return std::numeric_limits<float>::infinity();
+  return kd <= kSortedListMax ? h[kd - 1].d : h[0].d;
+}
 
 // The rows of one work item and their heaps.
 struct ItemState {
@@ -211,48 +217,78 @@ void finishItem(const Plan& p, const ItemState& st, int32_t* out) {
   }
 }
 
+// Bits of lanes c whose candidate j0 + c lies in [lo, hi) (clipped to the panel's NR lanes).
+inline uint32_t laneRange(int64_t j0, int64_t lo, int64_t hi, int nr) {
+  const int64_t a = std::max<int64_t>(0, lo - j0), b = std::min<int64_t>(nr, hi - j0);
+  if (a >= b) return 0;
+  const uint64_t bits = ((uint64_t{1} << (b - a)) - 1) << a;
+  return static_cast<uint32_t>(bits);
+}
+
 // Packed panels: the candidates of the item's batch stream through [D][NR] panels (candidate c in lane c).
+// Self-graphs (p.symmetric) take only the tiles on and above the diagonal: pair (i, j), j > i, goes to
+// row i's list and, transposed, to row j's.
 void runPanelItem(const Plan& p, int64_t item, Scratch& s, int32_t* out) {
   const KnnGraphArgs& a = p.a;
   const TileKernel& kernel = p.tiles.form[static_cast<int>(p.form)];
   const int64_t D = a.D, M = a.M, kd = p.kd;
   const int MR = kernel.mr, NR = kernel.nr;
-  const ItemState st = beginItem(p, item, s, (2 * NR * D + 2 * NR + 2 * MR * NR + 2 * MR) * 4);
+  const ItemState st = beginItem(p, item, s, (2 * NR * D + 3 * NR + 2 * MR * NR + 3 * MR) * 4);
   float* panel = s.take<float>(NR * D);
   float* ys = s.take<float>(NR * D);
   float* colInv = s.take<float>(NR);
+  float* thrCol = s.take<float>(NR);
   float* thr = s.take<float>(MR);
   float* dist = s.take<float>(MR * NR);
   uint32_t* mask = s.take<uint32_t>(MR);
-  const float inf = std::numeric_limits<float>::infinity();
+  uint32_t* colMask = s.take<uint32_t>(MR);
 
   for (int64_t j0 = 0; j0 < M; j0 += NR) {
     const int64_t valid = std::min<int64_t>(NR, M - j0);
     const float* yrows = loadRows(p, a.y + (st.b * M + j0) * D, valid, ys, colInv);
     for (int64_t c = valid; c < NR; ++c) colInv[c] = 0;
-    for (int64_t d = 0; d < D; ++d) {
-      float* col = panel + d * NR;
-      for (int64_t c = 0; c < valid; ++c) col[c] = yrows[c * D + d];
-      for (int64_t c = valid; c < NR; ++c) col[c] = 0;  // masked out below
+    // transpose row by row: contiguous reads, NR-strided writes (the panel stays in L1/L2)
+    for (int64_t c = 0; c < valid; ++c) {
+      const float* __restrict src = yrows + c * D;
+      float* __restrict dst = panel + c;
+      for (int64_t d = 0; d < D; ++d) dst[d * NR] = src[d];
     }
-    const uint32_t validBits = valid >= 32 ? 0xffffffffu : ((1u << valid) - 1);
+    if (valid < NR) {
+      for (int64_t d = 0; d < D; ++d) std::fill(panel + d * NR + valid, panel + (d + 1) * NR, 0.0f);  // masked out below
+    }
+    const uint32_t validBits = laneRange(j0, j0, M, NR);
+    // self-graphs: row groups below the panel's last candidate (the others only hold pairs j < i)
+    const int64_t groupsEnd = p.symmetric ? std::min<int64_t>(st.Q, j0 + valid) : st.Q;
+    for (int64_t c = valid; c < NR; ++c) thrCol[c] = 0.0f;
 
-    for (int64_t g = 0; g < st.Q; g += MR) {
+    for (int64_t g = 0; g < groupsEnd; g += MR) {
+      // the candidates' own thresholds fall as transposed offers arrive: refresh them per row group
+      if (p.symmetric) {
+        for (int64_t c = 0; c < valid; ++c) thrCol[c] = threshold(st.heaps + (j0 + c) * kd, st.count[j0 + c], kd);
+      }
       const float* rows[32];
       for (int r = 0; r < MR; ++r) {
         const int64_t i = std::min<int64_t>(g + r, st.Q - 1);  // a partial group repeats its last row
         rows[r] = st.x + i * D;
-        thr[r] = st.count[i] == kd ? worstKept(st.heaps + i * kd, kd) : inf;
+        thr[r] = threshold(st.heaps + i * kd, st.count[i], kd);
       }
-      kernel.run(rows, panel, D, st.rowInv + g, colInv, thr, dist, mask);
+      kernel.run(rows, panel, D, st.rowInv + g, colInv, thr, p.symmetric ? thrCol : nullptr, dist, mask, colMask);
       for (int r = 0; r < MR && g + r < st.Q; ++r) {
         const int64_t i = g + r;
-        // a row whose list is not full takes every candidate (even one at +inf after overflow)
-        uint32_t bits = (st.count[i] < kd ? validBits : mask[r]) & validBits;
+        // self-graphs: row i takes candidates j ≥ i here (j < i reach it transposed)
+        uint32_t bits = (st.count[i] < kd ? validBits : mask[r]) & (p.symmetric ? laneRange(j0, i, M, NR) : validBits);
         while (bits) {
           const int c = __builtin_ctz(bits);
           bits &= bits - 1;
           offer(st.heaps + i * kd, st.count[i], kd, dist[r * NR + c], static_cast<int32_t>(j0 + c));
+        }
+        if (!p.symmetric) continue;
+        uint32_t cols = colMask[r] & laneRange(j0, i + 1, M, NR);
+        while (cols) {
+          const int c = __builtin_ctz(cols);
+          cols &= cols - 1;
+          const int64_t j = j0 + c;
+          offer(st.heaps + j * kd, st.count[j], kd, dist[r * NR + c], static_cast<int32_t>(i));
         }
       }
     }
@@ -260,7 +296,7 @@ void runPanelItem(const Plan& p, int64_t item, Scratch& s, int32_t* out) {
   finishItem(p, st, out);
 }
 
-// Row tiles: query and candidate rows are read in place, vectorized along D.
+// Row tiles: query and candidate rows are read in place, vectorized along D. Self-graphs as above.
 void runRowItem(const Plan& p, int64_t item, Scratch& s, int32_t* out) {
   const KnnGraphArgs& a = p.a;
   const RowTileKernel& kernel = p.tiles.rows[static_cast<int>(p.form)];
@@ -277,17 +313,21 @@ void runRowItem(const Plan& p, int64_t item, Scratch& s, int32_t* out) {
     const float* yrows = loadRows(p, a.y + (st.b * M + j0) * D, valid, ys, colInv);
     const float* cands[16];
     for (int c = 0; c < NC; ++c) cands[c] = yrows + std::min<int64_t>(c, valid - 1) * D;
-    for (int64_t g = 0; g < st.Q; g += MR) {
+    const int64_t groupsEnd = p.symmetric ? std::min<int64_t>(st.Q, j0 + valid) : st.Q;
+    for (int64_t g = 0; g < groupsEnd; g += MR) {
       const float* rows[16];
       for (int r = 0; r < MR; ++r) rows[r] = st.x + std::min<int64_t>(g + r, st.Q - 1) * D;
       kernel.run(rows, cands, D, dist);
       for (int r = 0; r < MR && g + r < st.Q; ++r) {
         const int64_t i = g + r;
         for (int c = 0; c < valid; ++c) {
+          const int64_t j = j0 + c;
+          if (p.symmetric && j < i) continue;  // reaches row i transposed
           float d = dist[r * NC + c];
-          // 1 − x·y/(‖x‖‖y‖), never negative; a zero vector has inverse norm 0, hence distance 1
-          if (cosine) d = std::max(0.0f, 1.0f - d * st.rowInv[i] * colInv[c]);
-          offer(st.heaps + i * kd, st.count[i], kd, d, static_cast<int32_t>(j0 + c));
+          // 1 − x·y/(‖x‖‖y‖), never negative; norms multiply first, for symmetry
+          if (cosine) d = std::max(0.0f, 1.0f - d * (st.rowInv[i] * colInv[c]));
+          offer(st.heaps + i * kd, st.count[i], kd, d, static_cast<int32_t>(j));
+          if (p.symmetric && j > i) offer(st.heaps + j * kd, st.count[j], kd, d, static_cast<int32_t>(i));
         }
       }
     }
@@ -305,12 +345,16 @@ void knnGraph(const KnnGraphArgs& a, int32_t* out) {
   const Form form = formOf(a.metric);
   const bool rowTiles = a.D >= kRowTileMinD;
   const int mr = rowTiles ? set.rows[static_cast<int>(form)].mr : set.form[static_cast<int>(form)].mr;
-  // enough items to balance the threads, few enough that each amortizes reading its batch's candidates
   const int64_t threads = numThreads();
-  int64_t chunk = (a.B * a.N + 4 * threads - 1) / (4 * threads);
-  chunk = std::max<int64_t>(mr * 4, std::min<int64_t>(chunk, 256));
-  chunk = std::min(chunk, a.N);
-  const Plan plan{a, set, form, rowTiles, a.k * a.dilation, chunk, (a.N + chunk - 1) / chunk};
+  // self-graphs with enough batches to keep every thread busy: one item per batch, half the distances
+  const bool symmetric = a.y == a.x && a.M == a.N && a.B >= 2 * threads;
+  int64_t chunk = a.N;
+  if (!symmetric) {
+    // enough items to balance the threads, few enough that each amortizes reading its batch's candidates
+    chunk = (a.B * a.N + 4 * threads - 1) / (4 * threads);
+    chunk = std::min(a.N, std::max<int64_t>(mr * 4, std::min<int64_t>(chunk, 256)));
+  }
+  const Plan plan{a, set, form, rowTiles, symmetric, a.k * a.dilation, chunk, (a.N + chunk - 1) / chunk};
   parallelFor(a.B * plan.chunks, 1, [&](int64_t begin, int64_t end) {
     thread_local Scratch scratch;
     for (int64_t item = begin; item < end; ++item) {

@@ -1,6 +1,6 @@
 // The KNN distance tile, written once over a vector-traits type and compiled once per instruction set
 // (knn_tile_generic.cc, knn_tile_avx2.cc, knn_tile_avx512.cc). A tile computes the distances between MR
-// query rows and one packed panel of NR candidates (NR = 2 vectors), then flags, per row, the candidates
+// query rows and one packed panel of NR candidates (NR = NV vectors), then flags, per row, the candidates
 // that beat the row's current k-th best distance.
 //
 // Euclidean and Manhattan use the direct forms Σ(y−x)² and Σ|y−x| (a subtract and an FMA per pair on
@@ -22,9 +22,16 @@ enum class Form : int { SquaredL2 = 0, Cosine = 1, L1 = 2 };
 //   panel:  [D][NR] candidates, column-major per candidate (packPanel in knn_graph.cc)
 //   rowAux, colAux: cosine only: 1/‖x‖ and 1/‖y‖ (0 for a zero vector)
 //   thr:    MR thresholds (the row's current k-th best distance, +inf while its list is not full)
-//   dist:   out [MR][NR] distances; mask: out MR bit sets, bit c set when dist[r][c] < thr[r]
+//   thrCol: NR thresholds of the candidates' own lists (self-graphs, where a distance serves both rows),
+//           or null
+//   dist:   out [MR][NR] distances
+//   mask:   out MR bit sets, bit c set when dist[r][c] ≤ thr[r]; colMask (with thrCol): bit c set when
+//           dist[r][c] ≤ thrCol[c]. ≤, not <: an equal distance with a lower index still enters a list.
+// Distances are symmetric to the bit (same terms in the same order either way round), which is what
+// lets self-graphs compute each pair once.
 using TileFn = void (*)(const float* const* rows, const float* panel, int64_t D, const float* rowAux,
-                        const float* colAux, const float* thr, float* dist, uint32_t* mask);
+                        const float* colAux, const float* thr, const float* thrCol, float* dist, uint32_t* mask,
+                        uint32_t* colMask);
 
 struct TileKernel {
   int mr;  // query rows per tile
@@ -56,55 +63,54 @@ const TileSet& tilesAvx512();
 
 constexpr int64_t kChunk = 128;
 
-// T provides: using V (a vector of L floats); L; load(p); splat(s); abs(v); max0(v); lessMask(a, b); hsum(v).
-template <class T, int MR, Form F>
+// T provides: using V (a vector of L floats); L; load(p); splat(s); abs(v); max0(v); leMask(a, b); hsum(v).
+template <class T, int MR, int NV, Form F>
 void tile(const float* const* rows, const float* panel, int64_t D, const float* rowAux, const float* colAux,
-          const float* thr, float* dist, uint32_t* mask) {
+          const float* thr, const float* thrCol, float* dist, uint32_t* mask, uint32_t* colMask) {
   using V = typename T::V;
   constexpr int L = T::L;
-  constexpr int NR = 2 * L;
-  V sum[MR][2];
+  constexpr int NR = NV * L;
+  V sum[MR][NV];
   for (int64_t d0 = 0; d0 < D; d0 += kChunk) {
     const int64_t d1 = d0 + kChunk < D ? d0 + kChunk : D;
-    V acc[MR][2];
-    for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = T::splat(0.0f);
+    V acc[MR][NV];
+    for (int r = 0; r < MR; ++r)
+      for (int j = 0; j < NV; ++j) acc[r][j] = T::splat(0.0f);
     for (int64_t d = d0; d < d1; ++d) {
-      const V y0 = T::load(panel + d * NR);
-      const V y1 = T::load(panel + d * NR + L);
+      V y[NV];
+      for (int j = 0; j < NV; ++j) y[j] = T::load(panel + d * NR + j * L);
       for (int r = 0; r < MR; ++r) {
         const V xs = T::splat(rows[r][d]);
-        if constexpr (F == Form::Cosine) {
-          acc[r][0] += xs * y0;
-          acc[r][1] += xs * y1;
-        } else {
-          const V t0 = y0 - xs;
-          const V t1 = y1 - xs;
-          if constexpr (F == Form::SquaredL2) {
-            acc[r][0] += t0 * t0;
-            acc[r][1] += t1 * t1;
+        for (int j = 0; j < NV; ++j) {
+          if constexpr (F == Form::Cosine) {
+            acc[r][j] += xs * y[j];
           } else {
-            acc[r][0] += T::abs(t0);
-            acc[r][1] += T::abs(t1);
+            const V t = y[j] - xs;
+            if constexpr (F == Form::SquaredL2) acc[r][j] += t * t;
+            else acc[r][j] += T::abs(t);
           }
         }
       }
     }
     for (int r = 0; r < MR; ++r) {
-      for (int j = 0; j < 2; ++j) sum[r][j] = d0 == 0 ? acc[r][j] : sum[r][j] + acc[r][j];
+      for (int j = 0; j < NV; ++j) sum[r][j] = d0 == 0 ? acc[r][j] : sum[r][j] + acc[r][j];
     }
   }
   for (int r = 0; r < MR; ++r) {
-    uint32_t bits = 0;
-    for (int j = 0; j < 2; ++j) {
+    uint32_t bits = 0, colBits = 0;
+    for (int j = 0; j < NV; ++j) {
       V dv = sum[r][j];
       if constexpr (F == Form::Cosine) {
-        // 1 − x·y/(‖x‖‖y‖), never negative; a zero vector has inverse norm 0, hence distance 1
-        dv = T::max0(T::splat(1.0f) - dv * T::splat(rowAux[r]) * T::load(colAux + j * L));
+        // 1 − x·y/(‖x‖‖y‖), never negative; a zero vector has inverse norm 0, hence distance 1.
+        // The norms multiply first so that the result is symmetric in x and y.
+        dv = T::max0(T::splat(1.0f) - dv * (T::splat(rowAux[r]) * T::load(colAux + j * L)));
       }
       std::memcpy(dist + r * NR + j * L, &dv, sizeof(V));
-      bits |= T::lessMask(dv, T::splat(thr[r])) << (j * L);
+      bits |= T::leMask(dv, T::splat(thr[r])) << (j * L);
+      if (thrCol) colBits |= T::leMask(dv, T::load(thrCol + j * L)) << (j * L);
     }
     mask[r] = bits;
+    if (thrCol) colMask[r] = colBits;
   }
 }
 
@@ -148,13 +154,14 @@ void rowTile(const float* const* rows, const float* const* cands, int64_t D, flo
   }
 }
 
-template <class T, int MR_DIRECT, int MR_DOT, int ROW_MR, int ROW_NC>
+// NV vectors of candidates per panel; MR_DIRECT rows for the direct forms, MR_DOT for cosine.
+template <class T, int NV, int MR_DIRECT, int MR_DOT, int ROW_MR, int ROW_NC>
 TileSet makeTileSet(const char* isa) {
-  constexpr int NR = 2 * T::L;
+  constexpr int NR = NV * T::L;
   return TileSet{isa,
-                 {{MR_DIRECT, NR, &tile<T, MR_DIRECT, Form::SquaredL2>},
-                  {MR_DOT, NR, &tile<T, MR_DOT, Form::Cosine>},
-                  {MR_DIRECT, NR, &tile<T, MR_DIRECT, Form::L1>}},
+                 {{MR_DIRECT, NR, &tile<T, MR_DIRECT, NV, Form::SquaredL2>},
+                  {MR_DOT, NR, &tile<T, MR_DOT, NV, Form::Cosine>},
+                  {MR_DIRECT, NR, &tile<T, MR_DIRECT, NV, Form::L1>}},
                  {{ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Form::SquaredL2>},
                   {ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Form::Cosine>},
                   {ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Form::L1>}}};

@@ -20,7 +20,7 @@ struct Avx2 {
     const __m128 h = _mm_add_ps(q, _mm_movehl_ps(q, q));
     return _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)));
   }
-  static uint32_t lessMask(V a, V b) { return static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ))); }
+  static uint32_t leMask(V a, V b) { return static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_LE_OQ))); }
 };
 
 }  // namespace
@@ -28,7 +28,7 @@ struct Avx2 {
 // 16 ymm registers: 4 rows × 2 accumulators + 2 panel vectors + broadcast + 2 temporaries (direct forms);
 // the dot form needs no temporaries, so it takes 6 rows. Row tiles: 2 × 4 accumulators + 6 loads + 1 temporary.
 const TileSet& tilesAvx2() {
-  static const TileSet set = makeTileSet<Avx2, 4, 6, 2, 4>("avx2");
+  static const TileSet set = makeTileSet<Avx2, 2, 4, 6, 2, 4>("avx2");
   return set;
 }
 

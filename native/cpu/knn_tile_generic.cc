@@ -19,8 +19,8 @@ struct Generic {
   static V abs(V v) { return reinterpret_cast<V>(reinterpret_cast<I>(v) & 0x7fffffff); }
   static V max0(V v) { return v > 0.0f ? v : splat(0.0f); }
   static float hsum(V v) { return (v[0] + v[2]) + (v[1] + v[3]); }
-  static uint32_t lessMask(V a, V b) {
-    const I lt = a < b;
+  static uint32_t leMask(V a, V b) {
+    const I lt = a <= b;
     uint32_t m = 0;
     for (int i = 0; i < L; ++i) m |= static_cast<uint32_t>(lt[i] & 1) << i;
     return m;
@@ -30,7 +30,7 @@ struct Generic {
 }  // namespace
 
 const TileSet& tilesGeneric() {
-  static const TileSet set = makeTileSet<Generic, 4, 4, 2, 4>("generic");
+  static const TileSet set = makeTileSet<Generic, 2, 4, 4, 2, 4>("generic");
   return set;
 }
 

@@ -31,6 +31,8 @@ const SHAPES = [
   { B: 2, N: 50, M: 9, D: 8, k: 9, why: 'bipartite M < N, K = M' },
   { B: 1, N: 64, D: 64, k: 64, why: 'K = N = 64' },
   { B: 3, N: 100, M: 257, D: 33, k: 16, why: 'bipartite, odd sizes' },
+  { B: 5, N: 45, D: 300, k: 7, dilation: 2, why: 'self-graph, B ≥ 4: symmetric row tiles' },
+  { B: 4, N: 70, D: 20, k: 40, why: 'self-graph, B ≥ 4: symmetric panels, k > 32 (heap lists)' },
 ];
 
 function label(s) {
@@ -130,6 +132,8 @@ forEachBackend((name) => {
     { B: 1, N: 20, M: 70, D: 2, k: 12, dilation: 2, lo: -1, hi: 1, why: 'bipartite, dilation 2' },
     { B: 2, N: 70, D: 16, k: 17, lo: -50, hi: 50, why: 'values −50…50' },
     { B: 1, N: 35, M: 35, D: 4, k: 35, lo: 0, hi: 1, why: 'binary, K = M: full order' },
+    { B: 4, N: 51, D: 3, k: 9, lo: 0, hi: 2, why: 'self-graph, B ≥ 4: ties across transposed pairs' },
+    { B: 4, N: 40, D: 260, k: 12, lo: 0, hi: 1, why: 'self-graph, wide binary rows: symmetric row tiles' },
   ];
   for (const s of TIES) {
     for (const metric of ['euclidean', 'manhattan']) {
