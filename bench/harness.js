@@ -324,7 +324,7 @@ function printLegend(spec) {
 
 /** Time one case on one backend in one form: the table row (memory figures too when spec.memory). */
 async function runCell(spec, opts, c, flops, form, backend) {
-  const row = { case: c.label, op: form.op, form: form.async ? 'async' : 'sync', backend, flops };
+  const row = { case: c.label, op: form.op, form: form.kind, backend, flops };
   if (backend === 'reference' && flops > opts.skipReferenceAbove) {
     return { ...row, skipped: true, note: `skipped (> ${opts.skipReferenceAbove} FLOP)` };
   }
@@ -346,8 +346,9 @@ async function runCell(spec, opts, c, flops, form, backend) {
  * Run every case on every available backend and print header, table, legend and the JSON line.
  *
  * spec.cases: [{ label, async?, target?: { maxMs } | { minGflops }, peers?: { [name]: ms }, ... }]
- * spec.prepare(case, lib) → { op, run(backend) → fn, asyncOp, runAsync(backend) → fn, flops? }
- *   (inputs are built once per case, outside the timing; fn is timed per call)
+ * spec.prepare(case, lib) → { op, run(backend) → fn, asyncOp, runAsync(backend) → fn, intoOp?, runInto?(backend) → fn,
+ *   flops? } (inputs are built once per case, outside the timing; fn is timed per call; the "into" form
+ *   writes into output arrays allocated once, the way a training loop reuses memory)
  * spec.memory(case): bytes of one N×M float32 distance matrix (optional). When given, peak RSS and kept
  *   external memory are recorded per cell, and a native row whose peak grew by half that (and at least
  *   SUSPECT_FLOOR) is flagged.
@@ -366,8 +367,9 @@ export async function runBench(spec) {
   const rows = [];
   for (const c of spec.cases) {
     const p = spec.prepare(c, lib);
-    const forms = [{ op: p.op, make: p.run, async: false }];
-    if (c.async) forms.push({ op: p.asyncOp, make: p.runAsync, async: true });
+    const forms = [{ op: p.op, make: p.run, async: false, kind: 'sync' }];
+    if (c.async) forms.push({ op: p.asyncOp, make: p.runAsync, async: true, kind: 'async' });
+    if (c.async && p.runInto) forms.push({ op: p.intoOp, make: p.runInto, async: false, kind: 'into' });
     for (const form of forms) {
       for (const b of use) {
         progress(`${spec.bench}: ${c.label} ${form.op} on ${b.name}…`);
@@ -403,7 +405,7 @@ function annotate(rows, cases) {
     if (ref && r.backend !== 'reference') r.speedupVsRef = ref.medianMs / r.medianMs;
     if (c.target && r.backend !== 'reference') r.target = { text: targetText(c.target), met: targetMet(c.target, r) };
     if (c.peers) r.peers = Object.fromEntries(Object.entries(c.peers).map(([n, ms]) => [n, { ms, ratio: ms / r.medianMs }]));
-    const sync = r.form === 'async' && find(r, (o) => o.backend === r.backend && o.form === 'sync');
+    const sync = r.form !== 'sync' && find(r, (o) => o.backend === r.backend && o.form === 'sync');
     if (sync) r.note = joinNote(r.note, `${r.medianMs >= sync.medianMs ? '+' : '−'}${fmt(Math.abs(r.medianMs - sync.medianMs))} ms vs sync`);
   }
 }

@@ -21,6 +21,15 @@ await runBench({
       runAsync: (backend) => (fwd
         ? () => lib.maxRelativeAsync(x, idx, { backend })
         : async () => lib.maxRelativeGradAsync(dOut, idx, (await lib.maxRelativeAsync(x, idx, { backend })).argmax, { backend })),
+      intoOp: fwd ? 'maxRelative into' : 'maxRelative+Grad into',
+      runInto: (backend) => {
+        const n = x.data.length;
+        const into = { out: { shape: x.shape, data: new Float32Array(n) }, argmax: { shape: x.shape, data: new Int32Array(n) } };
+        const dx = { dx: { shape: x.shape, data: new Float32Array(n) } };
+        return fwd
+          ? () => lib.maxRelative(x, idx, { backend, into })
+          : () => lib.maxRelativeGrad(dOut, idx, lib.maxRelative(x, idx, { backend, into }).argmax, { backend, into: dx });
+      },
     };
   },
 });

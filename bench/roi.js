@@ -27,6 +27,17 @@ await runBench({
           await lib.roiAlignAsync(features, centers, c.S, { backend });
           return lib.roiAlignGradAsync(dOut, centers, featureShape, { backend });
         }),
+      intoOp: fwd ? 'roiAlign into' : 'roiAlign+Grad into',
+      runInto: (backend) => {
+        const crops = { shape: dOut.shape, data: new Float32Array(dOut.data.length) };
+        const dFeatures = { shape: featureShape, data: new Float32Array(features.data.length) };
+        return fwd
+          ? () => lib.roiAlign(features, centers, c.S, { backend, into: crops })
+          : () => {
+            lib.roiAlign(features, centers, c.S, { backend, into: crops });
+            return lib.roiAlignGrad(dOut, centers, featureShape, { backend, into: dFeatures });
+          };
+      },
     };
   },
 });

@@ -1,6 +1,6 @@
 /** sacl-au: native graph ops (KNN graph, Max-Relative aggregation, ROI align) and the SACL + MSFL AU model. */
 export type {
-  BackendInfo, BackendName, Float32Tensor, Int32Tensor, KnnGraphOptions, KnnMetric, MaxRelativeGradResult,
+  BackendInfo, BackendName, Float32Tensor, Int32Tensor, KnnGraphOptions, KnnMetric, MaxRelativeGradOptions, MaxRelativeGradResult,
   MaxRelativeOptions, MaxRelativeResult, RoiAlignOptions,
 } from './types.js';
 export { knnGraph, knnGraphAsync } from './ops/knn-graph.js';

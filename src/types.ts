@@ -32,11 +32,22 @@ export interface KnnGraphOptions extends BackendOption {
   dilation?: number;
   /** Search these [B, M, D] rows instead of x itself (bipartite graph). */
   candidates?: Float32Tensor;
+  /** Write the result into this Int32 [B, N, k] array (reused memory) and return it. */
+  into?: Int32Tensor;
 }
 
 export interface MaxRelativeOptions extends BackendOption {
   /** Neighbour features [B, M, C] that idx points into (default: x itself). */
   candidates?: Float32Tensor;
+  /** Write the result into these arrays (out Float32, argmax Int32, both [B, N, C]) and return them. */
+  into?: MaxRelativeResult;
+}
+
+export interface MaxRelativeGradOptions extends BackendOption {
+  /** The neighbour features of the forward call, when it had them: the result is then { dx, dy }. */
+  candidates?: Float32Tensor;
+  /** Write the gradients into these arrays (dy required with candidates) and return them. */
+  into?: { dx: Float32Tensor; dy?: Float32Tensor };
 }
 
 export interface MaxRelativeResult {
@@ -56,6 +67,8 @@ export interface MaxRelativeGradResult {
 export interface RoiAlignOptions extends BackendOption {
   /** Distance between neighbouring samples, in feature-map pixels. Default 1. */
   step?: number;
+  /** Write the result (crops, or for the gradient dFeatures) into this array and return it. */
+  into?: Float32Tensor;
 }
 
 /** One line of the {@link backends} report. */

@@ -2,7 +2,7 @@
 import type { Float32Tensor, Int32Tensor, KnnGraphOptions, KnnMetric } from '../types.js';
 import type { KnnGraphArgs, OpsBackend } from '../backends/backend.js';
 import { resolveBackend } from '../backends/registry.js';
-import { outputInt32 } from './outputs.js';
+import { int32Output } from './outputs.js';
 import {
   MAX_ELEMENTS, checkBoolean, checkDim, checkFinite, checkFloat32Tensor, checkInteger, checkOneOf, checkOptions,
   rangeError,
@@ -40,7 +40,8 @@ function plan(x: Float32Tensor, k: number, options: KnnGraphOptions | undefined)
     if (opts.candidates) checkFinite('options.candidates', opts.candidates);
   }
   const args: KnnGraphArgs = { x: x.data, y: opts.candidates?.data ?? null, B, N, M, D, k, dilation, metric, normalize };
-  return { backend, args, out: { shape: [B, N, k], data: outputInt32(B * N * k) } };
+  const out = int32Output('options.into', opts.into, [B, N, k], [['x', x.data], ['options.candidates', opts.candidates?.data]]);
+  return { backend, args, out };
 }
 
 /**

@@ -1,16 +1,16 @@
 /** maxRelative and maxRelativeGrad: Vision GNN's Max-Relative aggregation (SPEC §1.2). */
 import type {
-  Float32Tensor, Int32Tensor, MaxRelativeGradResult, MaxRelativeOptions, MaxRelativeResult,
+  Float32Tensor, Int32Tensor, MaxRelativeGradOptions, MaxRelativeGradResult, MaxRelativeOptions, MaxRelativeResult,
 } from '../types.js';
 import type { MaxRelativeGradArgs, OpsBackend } from '../backends/backend.js';
 import { resolveBackend } from '../backends/registry.js';
-import { outputFloat32, outputInt32 } from './outputs.js';
+import { type NamedInput, float32Output, int32Output } from './outputs.js';
 import {
-  checkDim, checkFloat32Tensor, checkIndexRange, checkInt32Tensor, checkOptions,
+  checkDim, checkFloat32Tensor, checkIndexRange, checkInt32Tensor, checkOptions, describe, typeError,
 } from './validate.js';
 
 /** M (rows idx points into) from the candidates, checked against x's B and C; N when there are none. */
-function candidateRows(opts: MaxRelativeOptions, B: number, N: number, C: number, cName: string): number {
+function candidateRows(opts: MaxRelativeOptions | MaxRelativeGradOptions, B: number, N: number, C: number, cName: string): number {
   if (opts.candidates === undefined) return N;
   const yShape = checkFloat32Tensor('options.candidates', opts.candidates, ['B', 'M', 'C']);
   checkDim('options.candidates', yShape, 0, 'B', B, `${cName}.shape[0]`);
@@ -33,10 +33,13 @@ function planForward(x: Float32Tensor, idx: Int32Tensor, options: MaxRelativeOpt
   const K = checkGraph(idx, B, N, M, 'x');
   const backend = resolveBackend(opts.backend);
   const args = { x: x.data, y: opts.candidates?.data ?? null, idx: idx.data, B, N, M, C, K };
+  const into = intoObject(opts.into);
+  const inputs: NamedInput[] = [['x', x.data], ['idx', idx.data], ['options.candidates', opts.candidates?.data]];
   const result: MaxRelativeResult = {
-    out: { shape: [B, N, C], data: outputFloat32(B * N * C) },
-    argmax: { shape: [B, N, C], data: outputInt32(B * N * C) },
+    out: float32Output('options.into.out', into?.out, [B, N, C], inputs),
+    argmax: { shape: [], data: new Int32Array(0) } as Int32Tensor,
   };
+  result.argmax = int32Output('options.into.argmax', into?.argmax, [B, N, C], [...inputs, ['options.into.out', result.out.data]]);
   return { backend, args, result };
 }
 
@@ -61,7 +64,14 @@ interface GradPlan {
   dy: Float32Tensor | null;
 }
 
-function planGrad(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, options: MaxRelativeOptions | undefined): GradPlan {
+/** options.into: undefined or an object (its arrays are checked where they are used). */
+function intoObject<T extends object>(into: T | undefined): Partial<T> | undefined {
+  if (into === undefined) return undefined;
+  if (into === null || typeof into !== 'object') throw typeError('options.into', 'an object of output arrays', describe(into));
+  return into;
+}
+
+function planGrad(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, options: MaxRelativeGradOptions | undefined): GradPlan {
   const opts = checkOptions('options', options);
   const [B, N, C] = checkFloat32Tensor('dOut', dOut, ['B', 'N', 'C']) as [number, number, number];
   const M = candidateRows(opts, B, N, C, 'dOut');
@@ -71,8 +81,13 @@ function planGrad(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, op
   checkIndexRange('argmax', argmax, K, 'K, the number of neighbour slots');
   const backend = resolveBackend(opts.backend);
   const args = { dOut: dOut.data, idx: idx.data, argmax: argmax.data, B, N, M, C, K };
-  const dx = { shape: [B, N, C], data: outputFloat32(B * N * C) };
-  const dy = opts.candidates ? { shape: [B, M, C], data: outputFloat32(B * M * C) } : null;
+  const into = intoObject(opts.into);
+  const inputs: NamedInput[] = [['dOut', dOut.data], ['idx', idx.data], ['argmax', argmax.data]];
+  const dx = float32Output('options.into.dx', into?.dx, [B, N, C], inputs);
+  if (!opts.candidates && into?.dy !== undefined) {
+    throw typeError('options.into.dy', 'undefined (there is no dy without options.candidates)', describe(into.dy));
+  }
+  const dy = opts.candidates ? float32Output('options.into.dy', into?.dy, [B, M, C], [...inputs, ['options.into.dx', dx.data]]) : null;
   return { backend, args, dx, dy };
 }
 
@@ -85,9 +100,9 @@ function gradResult(p: GradPlan): Float32Tensor | MaxRelativeGradResult {
  * with `options.candidates`, returns { dx, dy }. Deterministic.
  */
 export function maxRelativeGrad(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor,
-  options: MaxRelativeOptions & { candidates: Float32Tensor }): MaxRelativeGradResult;
-export function maxRelativeGrad(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, options?: MaxRelativeOptions): Float32Tensor;
-export function maxRelativeGrad(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, options?: MaxRelativeOptions) {
+  options: MaxRelativeGradOptions & { candidates: Float32Tensor }): MaxRelativeGradResult;
+export function maxRelativeGrad(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, options?: MaxRelativeGradOptions): Float32Tensor;
+export function maxRelativeGrad(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, options?: MaxRelativeGradOptions) {
   const p = planGrad(dOut, idx, argmax, options);
   p.backend.maxRelativeGrad(p.args, p.dx.data, p.dy?.data ?? null, false);
   return gradResult(p);
@@ -95,9 +110,9 @@ export function maxRelativeGrad(dOut: Float32Tensor, idx: Int32Tensor, argmax: I
 
 /** {@link maxRelativeGrad} off the event loop. */
 export function maxRelativeGradAsync(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor,
-  options: MaxRelativeOptions & { candidates: Float32Tensor }): Promise<MaxRelativeGradResult>;
-export function maxRelativeGradAsync(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, options?: MaxRelativeOptions): Promise<Float32Tensor>;
-export async function maxRelativeGradAsync(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, options?: MaxRelativeOptions) {
+  options: MaxRelativeGradOptions & { candidates: Float32Tensor }): Promise<MaxRelativeGradResult>;
+export function maxRelativeGradAsync(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, options?: MaxRelativeGradOptions): Promise<Float32Tensor>;
+export async function maxRelativeGradAsync(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, options?: MaxRelativeGradOptions) {
   const p = planGrad(dOut, idx, argmax, options);
   await p.backend.maxRelativeGrad(p.args, p.dx.data, p.dy?.data ?? null, true);
   return gradResult(p);

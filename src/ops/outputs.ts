@@ -1,17 +1,57 @@
 /**
- * Output arrays for the ops. Every backend writes every element of its outputs, so they are allocated
- * without the zero fill of \`new Float32Array(n)\` (a measurable share of a sub-millisecond op).
+ * Output arrays for the ops: a new array, or the caller's own (options.into), checked. Every backend
+ * writes every element of its outputs, so new ones are allocated uninitialized; reusing arrays through
+ * \`into\` avoids the allocation (and, for multi-megabyte outputs, the mmap churn that follows it; see
+ * docs/ops.md, "Output memory").
  */
+import type { Float32Tensor, Int32Tensor } from '../types.js';
+import { checkFloat32Tensor, checkInt32Tensor, formatShape, rangeError } from './validate.js';
 
 function uninitialized(bytes: number): ArrayBuffer {
   const b = Buffer.allocUnsafeSlow(bytes); // its own ArrayBuffer, never a slice of the shared pool
   return b.buffer as ArrayBuffer;
 }
 
-export function outputFloat32(length: number): Float32Array {
-  return new Float32Array(uninitialized(length * 4), 0, length);
+/** An input that an output must not overlap, with its name for the message. */
+export type NamedInput = [name: string, data: ArrayBufferView | null | undefined];
+
+function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  if (a.buffer !== b.buffer) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
-export function outputInt32(length: number): Int32Array {
-  return new Int32Array(uninitialized(length * 4), 0, length);
+function checkInto(name: string, shape: readonly number[], want: readonly number[], data: ArrayBufferView,
+  inputs: readonly NamedInput[]): void {
+  if (shape.some((d, a) => d !== want[a])) {
+    throw rangeError(`${name}.shape`, `${formatShape(want)} (the op's output)`, formatShape(shape));
+  }
+  for (const [inputName, input] of inputs) {
+    if (input && overlaps(data, input)) {
+      throw rangeError(name, 'an array that shares no memory with the inputs', `one that overlaps ${inputName}`);
+    }
+  }
+}
+
+const axes = (shape: readonly number[]) => shape.map((_, a) => `d${a}`);
+
+/** options.into (named `name`) checked against the output shape, or a new uninitialized array. */
+export function float32Output(name: string, into: unknown, shape: readonly number[], inputs: readonly NamedInput[]): Float32Tensor {
+  if (into === undefined) {
+    const n = shape.reduce((p, d) => p * d, 1);
+    return { shape: shape.slice(), data: new Float32Array(uninitialized(n * 4), 0, n) };
+  }
+  const t = into as Float32Tensor;
+  checkInto(name, checkFloat32Tensor(name, into, axes(shape)), shape, t.data, inputs);
+  return t;
+}
+
+/** As {@link float32Output}, for Int32 outputs. */
+export function int32Output(name: string, into: unknown, shape: readonly number[], inputs: readonly NamedInput[]): Int32Tensor {
+  if (into === undefined) {
+    const n = shape.reduce((p, d) => p * d, 1);
+    return { shape: shape.slice(), data: new Int32Array(uninitialized(n * 4), 0, n) };
+  }
+  const t = into as Int32Tensor;
+  checkInto(name, checkInt32Tensor(name, into, axes(shape)), shape, t.data, inputs);
+  return t;
 }

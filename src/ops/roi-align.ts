@@ -2,7 +2,7 @@
 import type { Float32Tensor, RoiAlignOptions } from '../types.js';
 import type { OpsBackend, RoiAlignGeometry } from '../backends/backend.js';
 import { resolveBackend } from '../backends/registry.js';
-import { outputFloat32 } from './outputs.js';
+import { float32Output } from './outputs.js';
 import {
   MAX_ELEMENTS, checkDim, checkFinite, checkFloat32Tensor, checkInteger, checkOptions, checkPositive, describe, rangeError,
   typeError,
@@ -38,7 +38,7 @@ function planForward(features: Float32Tensor, centers: Float32Tensor, size: numb
   const [B, H, W, C] = checkFloat32Tensor('features', features, ['B', 'H', 'W', 'C']) as [number, number, number, number];
   const S = checkInteger('size', size, 1, MAX_SIZE);
   const { backend, geometry } = planGeometry(centers, B, H, W, C, S, opts, 'features');
-  const out = { shape: [B, geometry.R, S, S, C], data: outputFloat32(B * geometry.R * S * S * C) };
+  const out = float32Output('options.into', opts.into, [B, geometry.R, S, S, C], [['features', features.data], ['centers', centers.data]]);
   return { backend, args: { ...geometry, features: features.data }, out };
 }
 
@@ -71,7 +71,7 @@ function planGrad(dOut: Float32Tensor, centers: Float32Tensor, featureShape: rea
   checkDim('dOut', gShape, 4, 'C', C, 'featureShape[3]');
   const S = checkInteger('dOut.shape[2] (S)', gShape[2]!, 1, MAX_SIZE);
   const { backend, geometry } = planGeometry(centers, B, H, W, C, S, opts, 'dOut', gShape[1]!);
-  const dFeatures = { shape: [B, H, W, C], data: outputFloat32(B * H * W * C) };
+  const dFeatures = float32Output('options.into', opts.into, [B, H, W, C], [['dOut', dOut.data], ['centers', centers.data]]);
   return { backend, args: { ...geometry, dOut: dOut.data }, dFeatures };
 }
 
