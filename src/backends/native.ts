@@ -3,6 +3,7 @@
  * the 'cpu' and 'cuda' backends. A missing addon is not an error: the reason is kept for backends().
  */
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
 import type { KnnMetric } from '../types.js';
@@ -53,15 +54,17 @@ function explain(e: unknown): string {
   return `the native addon failed to load (${text.split('\n')[0]}); rebuild it with \`npm run build:gyp\``;
 }
 
-/** The addon, or null with the reason (SACL_NATIVE=0 disables it on purpose). */
+/** The addon, or null with the reason (SACL_NATIVE=0 disables it on purpose; SACL_ADDON=<file> picks one). */
 export function loadNative(): { addon: NativeAddon | null; error: string } {
   if (loaded) return loaded;
   if (process.env.SACL_NATIVE === '0') {
     loaded = { addon: null, error: 'disabled by the environment (SACL_NATIVE=0)' };
   } else {
     try {
-      const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-      loaded = { addon: load(packageRoot), error: '' };
+      // SACL_ADDON names a specific binary (e.g. the CUDA-emulation test build in build-emu/)
+      const file = process.env.SACL_ADDON;
+      if (file) loaded = { addon: require(resolve(file)) as NativeAddon, error: '' };
+      else loaded = { addon: (require('node-gyp-build') as (dir: string) => NativeAddon)(packageRoot), error: '' };
     } catch (e) {
       loaded = { addon: null, error: explain(e) };
     }

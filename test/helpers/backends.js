@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backends } from '../../dist/index.js';
 
@@ -13,8 +14,13 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 const infos = backends();
 
+/** SACL_TEST_BACKENDS=cuda,cpu limits the native backends under test (the emulated-CUDA run tests 'cuda' only). */
+const only = process.env.SACL_TEST_BACKENDS ? process.env.SACL_TEST_BACKENDS.split(',') : null;
+
 /** Available backends other than the reference, e.g. ['cpu'] or ['cuda', 'cpu']. */
-export const nativeBackends = infos.filter((b) => b.name !== 'reference' && b.available).map((b) => b.name);
+export const nativeBackends = infos
+  .filter((b) => b.name !== 'reference' && b.available && (!only || only.includes(b.name)))
+  .map((b) => b.name);
 
 /** Every available backend, reference first: bad-input cases run on each. */
 export const availableBackends = ['reference', ...nativeBackends];
@@ -46,11 +52,12 @@ export function localBuilds() {
   return readdirSync(dir).filter((f) => f.endsWith('.node')).map((f) => `${dir}/${f}`);
 }
 
-/** The raw N-API addon as node-gyp-build finds it, or { addon: null, reason }. */
+/** The raw N-API addon the library loads (SACL_ADDON, else as node-gyp-build finds it), or { addon: null, reason }. */
 export function loadRawAddon() {
   try {
-    const load = createRequire(import.meta.url)('node-gyp-build');
-    return { addon: load(repoRoot), reason: '' };
+    const require = createRequire(import.meta.url);
+    if (process.env.SACL_ADDON) return { addon: require(resolve(process.env.SACL_ADDON)), reason: '' };
+    return { addon: require('node-gyp-build')(repoRoot), reason: '' };
   } catch (e) {
     return { addon: null, reason: String(e && e.message ? e.message : e).split('\n')[0] };
   }

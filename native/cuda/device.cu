@@ -1,0 +1,35 @@
+// Device probing for backends() (a binary with CUDA kernels loads on machines without a GPU or driver),
+// and the small kernels every op family shares.
+#include "cuda_common.cuh"
+#include "sacl/cuda_ops.h"
+
+namespace sacl {
+namespace cuda {
+
+__global__ void narrowKernel(const double* __restrict__ src, int64_t n, float* __restrict__ dst) {
+  const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (t < n) dst[t] = static_cast<float>(src[t]);
+}
+
+void narrow(const double* src, int64_t n, float* dst, cudaStream_t stream) {
+  SACL_LAUNCH(narrowKernel, blocksFor(n, 256), 256, stream)(src, n, dst);
+  SACL_CUDA_LAUNCHED(stream);
+}
+
+CudaStatus probe() {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error so later calls are not blamed for it
+    return CudaStatus{true, false, 0, std::string("no usable CUDA device: ") + cudaGetErrorString(e)};
+  }
+  if (n == 0) return CudaStatus{true, false, 0, "no CUDA device found"};
+#if defined(SACL_CUDA_EMULATION)
+  return CudaStatus{true, true, n, "emulated on the CPU (test build)"};
+#else
+  return CudaStatus{true, true, n, ""};
+#endif
+}
+
+}  // namespace cuda
+}  // namespace sacl

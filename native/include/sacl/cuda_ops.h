@@ -1,0 +1,22 @@
+// The CUDA entry points (native/cuda). Same argument structs and host pointers as the CPU kernels: the
+// launchers copy inputs to the device, run the kernels on their stream and copy the outputs back.
+#pragma once
+#include <cstdint>
+
+#include "sacl/device.h"
+#include "sacl/ops.h"
+
+namespace sacl {
+namespace cuda {
+
+// Device presence, probed once at load (a binary with CUDA kernels still loads without a GPU).
+CudaStatus probe();
+
+void knnGraph(const KnnGraphArgs& a, int32_t* out);
+void maxRelative(const MaxRelativeArgs& a, float* out, int32_t* argmax);
+void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy);
+void roiAlign(const RoiAlignArgs& a, const float* features, float* out);
+void roiAlignGrad(const RoiAlignArgs& a, const float* dOut, float* dFeatures);
+
+}  // namespace cuda
+}  // namespace sacl
