@@ -220,6 +220,9 @@ export function printTable(columns, rows) {
 
 // ---------------------------------------------------------------------------------------------------- library
 
+/** The raw addon, for the CUDA rows' kernel-only times (cudaKernelMs: kernels since the last read, copies excluded). */
+let nativeAddon = null;
+
 async function loadLibrary(opts) {
   let lib;
   try {
@@ -235,10 +238,10 @@ async function loadLibrary(opts) {
     }
   }
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  let addon;
   try {
-    addon = (await import('../dist/backends/native.js')).loadNative().addon?.info().version;
-  } catch { /* internal module moved: the addon version is optional */ }
+    nativeAddon = (await import('../dist/backends/native.js')).loadNative().addon;
+  } catch { /* internal module moved: the addon version and CUDA kernel times are optional */ }
+  const addon = nativeAddon?.info().version;
   const versions = { 'sacl-au': pkg.version, addon, node: process.versions.node, v8: process.versions.v8, napi: process.versions.napi };
   return { lib, versions };
 }
@@ -329,8 +332,26 @@ async function runCell(spec, opts, c, flops, form, backend) {
     return { ...row, skipped: true, note: `skipped (> ${opts.skipReferenceAbove} FLOP)` };
   }
   const probe = spec.memory ? memoryProbe() : null;
-  const m = await measure(form.make(backend), opts.timing, opts.quick, probe?.sample);
+  // CUDA: every call also reads how long its kernels took without the host↔device copies (all the op's
+  // calls: forward and backward); the last `runs` readings belong to the timed calls
+  let fn = form.make(backend);
+  const kernelTimes = [];
+  if (backend === 'cuda' && nativeAddon?.cudaKernelMs) {
+    const call = fn;
+    fn = async () => {
+      nativeAddon.cudaKernelMs();
+      const r = await call();
+      kernelTimes.push(nativeAddon.cudaKernelMs());
+      return r;
+    };
+  }
+  const m = await measure(fn, opts.timing, opts.quick, probe?.sample);
   Object.assign(row, m, { callsPerSec: 1000 / m.medianMs });
+  const kernels = kernelTimes.slice(-m.runs).filter(Number.isFinite).sort((a, b) => a - b);
+  if (kernels.length) {
+    row.kernelMs = kernels[kernels.length >> 1];
+    row.note = joinNote(row.note, `kernels ${fmt(row.kernelMs)} ms without copies`);
+  }
   if (flops) row.gflops = flops / (m.medianMs * 1e6);
   if (probe) {
     row.memory = probe.end();

@@ -2,9 +2,14 @@
 // args.cc, one binding file per op family.
 #include <napi.h>
 
+#include <cmath>
+
 #include "bindings.h"
 #include "args.h"
 #include "sacl/device.h"
+#if defined(SACL_WITH_CUDA)
+#include "sacl/cuda_ops.h"
+#endif
 #include "sacl/ops.h"
 #include "sacl/parallel.h"
 
@@ -32,6 +37,15 @@ Napi::Value info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Kernel time of the CUDA calls since the last read, copies excluded (NaN when none ran or no CUDA).
+Napi::Value cudaKernelMs(const Napi::CallbackInfo& info) {
+#if defined(SACL_WITH_CUDA)
+  return Napi::Number::New(info.Env(), cuda::takeKernelMilliseconds());
+#else
+  return Napi::Number::New(info.Env(), std::nan(""));
+#endif
+}
+
 Napi::Value setThreads(const Napi::CallbackInfo& info) {
   requireCount(info, 1);
   setNumThreads(static_cast<int>(requireInteger(info, 0, "n", 1, 1024)));
@@ -48,6 +62,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("roiAlignGrad", Napi::Function::New(env, roiAlignGrad, "roiAlignGrad"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
+  exports.Set("cudaKernelMs", Napi::Function::New(env, cudaKernelMs, "cudaKernelMs"));
   return exports;
 }
 

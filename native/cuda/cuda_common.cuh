@@ -8,6 +8,8 @@
 #endif
 
 #include <cstdint>
+
+#include "sacl/cuda_ops.h"
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -61,18 +63,39 @@ class DeviceBuffer {
   size_t count_;
 };
 
-// One stream per call; the destructor waits for it, so buffers never die under running work.
+void addKernelMilliseconds(float ms);  // takeKernelMilliseconds() is in sacl/cuda_ops.h
+
+// One stream per call; the destructor waits for it, so buffers never die under running work. Events
+// around the kernels (beginKernels / endKernels) time them without the copies.
 class Stream {
  public:
-  Stream() { SACL_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking)); }
+  Stream() {
+    SACL_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking));
+    SACL_CUDA_CHECK(cudaEventCreate(&start_));
+    SACL_CUDA_CHECK(cudaEventCreate(&stop_));
+  }
   ~Stream() {
     cudaStreamSynchronize(s_);
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
     cudaStreamDestroy(s_);
   }
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
   cudaStream_t get() const { return s_; }
-  void sync() const { SACL_CUDA_CHECK(cudaStreamSynchronize(s_)); }
+  void beginKernels() {
+    SACL_CUDA_CHECK(cudaEventRecord(start_, s_));
+    timed_ = true;
+  }
+  void endKernels() const { SACL_CUDA_CHECK(cudaEventRecord(stop_, s_)); }
+  void sync() const {
+    SACL_CUDA_CHECK(cudaStreamSynchronize(s_));
+    if (timed_) {
+      float ms = 0;
+      SACL_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+      addKernelMilliseconds(ms);
+    }
+  }
 
   template <class T>
   void upload(DeviceBuffer<T>& dst, const T* src) const {
@@ -85,6 +108,8 @@ class Stream {
 
  private:
   cudaStream_t s_ = nullptr;
+  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+  bool timed_ = false;
 };
 
 inline unsigned blocksFor(int64_t work, unsigned threads) {

@@ -1,5 +1,8 @@
 // Device probing for backends() (a binary with CUDA kernels loads on machines without a GPU or driver),
 // and the small kernels every op family shares.
+#include <cmath>
+#include <mutex>
+
 #include "cuda_common.cuh"
 #include "sacl/cuda_ops.h"
 
@@ -9,6 +12,26 @@ namespace cuda {
 __global__ void narrowKernel(const double* __restrict__ src, int64_t n, float* __restrict__ dst) {
   const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (t < n) dst[t] = static_cast<float>(src[t]);
+}
+
+namespace {
+std::mutex kernelTimeMutex;
+double kernelMs = 0;
+bool kernelTimed = false;
+}  // namespace
+
+float takeKernelMilliseconds() {
+  std::lock_guard<std::mutex> lock(kernelTimeMutex);
+  const float ms = kernelTimed ? static_cast<float>(kernelMs) : NAN;
+  kernelMs = 0;
+  kernelTimed = false;
+  return ms;
+}
+
+void addKernelMilliseconds(float ms) {
+  std::lock_guard<std::mutex> lock(kernelTimeMutex);
+  kernelMs += ms;
+  kernelTimed = true;
 }
 
 void narrow(const double* src, int64_t n, float* dst, cudaStream_t stream) {

@@ -238,6 +238,7 @@ void knnGraph(const KnnGraphArgs& a, int32_t* out) {
   const float* dy = self ? x.get() : y.get();
   const float* dxInv = xInv.get();
   const float* dyInv = self ? xInv.get() : yInv.get();
+  s.beginKernels();
   if (needNorms) {
     SACL_LAUNCH(normsKernel, blocksFor(a.B * a.N, 128), 128, s.get())(dx, a.B * a.N, a.D, xInv.get(), copy ? xn.get() : nullptr);
     SACL_CUDA_LAUNCHED(s.get());
@@ -260,11 +261,13 @@ void knnGraph(const KnnGraphArgs& a, int32_t* out) {
     SACL_LAUNCH(knnGenericKernel, blocksFor(a.B * a.N, 128), 128, s.get())
     (dx, dy, dxInv, dyInv, a.B, a.N, a.M, a.D, form, kd, a.k, a.dilation, scratch.get(), o.get());
     SACL_CUDA_LAUNCHED(s.get());
+    s.endKernels();
     s.download(out, o);
     s.sync();  // before the scratch is freed
     return;
   }
   SACL_CUDA_LAUNCHED(s.get());
+  s.endKernels();
   s.download(out, o);
   s.sync();
 }

@@ -61,9 +61,11 @@ void maxRelative(const MaxRelativeArgs& a, float* out, int32_t* argmax) {
   s.upload(x, a.x);
   if (!self) s.upload(y, a.y);
   s.upload(idx, a.idx);
+  s.beginKernels();
   SACL_LAUNCH(maxRelativeKernel, blocksFor(nx, kThreads), kThreads, s.get())
   (x.get(), self ? x.get() : y.get(), idx.get(), a.B, a.N, a.M, a.C, a.K, o.get(), am.get());
   SACL_CUDA_LAUNCHED(s.get());
+  s.endKernels();
   s.download(out, o);
   s.download(argmax, am);
   s.sync();
@@ -78,6 +80,7 @@ void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy) {
   s.upload(g, a.dOut);
   s.upload(idx, a.idx);
   s.upload(am, a.argmax);
+  s.beginKernels();
   SACL_CUDA_CHECK(cudaMemsetAsync(gx.get(), 0, gx.bytes(), s.get()));
   if (dy) SACL_CUDA_CHECK(cudaMemsetAsync(gy.get(), 0, gy.bytes(), s.get()));
   SACL_LAUNCH(maxRelativeGradKernel, blocksFor(a.B * a.C, kThreads), kThreads, s.get())
@@ -85,6 +88,7 @@ void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy) {
   SACL_CUDA_LAUNCHED(s.get());
   narrow(gx.get(), nx, fx.get(), s.get());
   if (dy) narrow(gy.get(), ny, fy.get(), s.get());
+  s.endKernels();
   s.download(dx, fx);
   if (dy) s.download(dy, fy);
   s.sync();

@@ -64,9 +64,11 @@ void roiAlign(const RoiAlignArgs& a, const float* features, float* out) {
   DeviceBuffer<float> f(nf), centers(a.B * a.R * 2), o(no);
   s.upload(f, features);
   s.upload(centers, a.centers);
+  s.beginKernels();
   SACL_LAUNCH(roiAlignKernel, blocksFor(no, kThreads), kThreads, s.get())
   (f.get(), centers.get(), a.B, a.H, a.W, a.C, a.R, a.S, a.step, o.get());
   SACL_CUDA_LAUNCHED(s.get());
+  s.endKernels();
   s.download(out, o);
   s.sync();
 }
@@ -78,11 +80,13 @@ void roiAlignGrad(const RoiAlignArgs& a, const float* dOut, float* dFeatures) {
   DeviceBuffer<double> acc(nf);
   s.upload(g, dOut);
   s.upload(centers, a.centers);
+  s.beginKernels();
   SACL_CUDA_CHECK(cudaMemsetAsync(acc.get(), 0, acc.bytes(), s.get()));
   SACL_LAUNCH(roiAlignGradKernel, blocksFor(a.B * a.C, kThreads), kThreads, s.get())
   (g.get(), centers.get(), a.B, a.H, a.W, a.C, a.R, a.S, a.step, acc.get());
   SACL_CUDA_LAUNCHED(s.get());
   narrow(acc.get(), nf, df.get(), s.get());
+  s.endKernels();
   s.download(dFeatures, df);
   s.sync();
 }

@@ -30,6 +30,8 @@ export interface NativeAddon {
     S: number, step: number, dFeatures: Float32Array, device: number, async: boolean): Maybe<void>;
   info(): NativeInfo;
   setNumThreads(n: number): void;
+  /** Milliseconds of CUDA kernels since the last read, host↔device copies excluded; NaN when none ran. */
+  cudaKernelMs(): number;
 }
 
 export interface NativeInfo {

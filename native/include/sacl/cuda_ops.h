@@ -18,5 +18,9 @@ void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy);
 void roiAlign(const RoiAlignArgs& a, const float* features, float* out);
 void roiAlignGrad(const RoiAlignArgs& a, const float* dOut, float* dFeatures);
 
+// Milliseconds the kernels of every call finished since the last take, host↔device copies excluded, and
+// reset (NaN when no call finished since).
+float takeKernelMilliseconds();
+
 }  // namespace cuda
 }  // namespace sacl
