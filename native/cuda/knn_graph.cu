@@ -77,8 +77,10 @@ __device__ __forceinline__ void offer(Key (&list)[CAP], Key k) {
 }
 
 // T threads per query (T divides 32), QB = kBlock / T queries per block; grid: B × ceil(N / QB).
+// The minimum-blocks hint matters: with __launch_bounds__(kBlock) alone, ptxas capped some instances at 64
+// registers and spilled (sm_75, sm_86, sm_89, sm_90).
 template <int CAP, int T>
-__global__ void __launch_bounds__(kBlock) knnKernel(const float* __restrict__ x, const float* __restrict__ y,
+__global__ void __launch_bounds__(kBlock, 2) knnKernel(const float* __restrict__ x, const float* __restrict__ y,
                                                     const float* __restrict__ xInv, const float* __restrict__ yInv,
                                                     int64_t N, int64_t M, int64_t D, int form, int64_t kd,
                                                     int64_t k, int64_t dilation, int32_t* __restrict__ out) {
@@ -119,7 +121,7 @@ __global__ void __launch_bounds__(kBlock) knnKernel(const float* __restrict__ x,
       float part[PER];
       SACL_UNROLL
       for (int m = 0; m < PER; ++m) part[m] = 0.0f;
-      SACL_UNROLL_4  // full unrolling of the chunk made ptxas spill in the <16, 4> instance
+      SACL_UNROLL_4  // a fully unrolled chunk made ptxas spill in some instances
       for (int dd = 0; dd < DC; ++dd) {
         const float xv = xs[q][dd];
         SACL_UNROLL
