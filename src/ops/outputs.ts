@@ -34,24 +34,26 @@ function checkInto(name: string, shape: readonly number[], want: readonly number
 
 const axes = (shape: readonly number[]) => shape.map((_, a) => `d${a}`);
 
-/** options.into (named `name`) checked against the output shape, or a new uninitialized array. */
-export function float32Output(name: string, into: unknown, shape: readonly number[], inputs: readonly NamedInput[]): Float32Tensor {
+type TypedCtor<A> = new (buffer: ArrayBuffer, byteOffset: number, length: number) => A;
+
+function output<A extends Float32Array | Int32Array>(Ctor: TypedCtor<A>,
+  check: (name: string, t: unknown, dims: readonly string[]) => number[], name: string, into: unknown,
+  shape: readonly number[], inputs: readonly NamedInput[]): { shape: number[]; data: A } {
   if (into === undefined) {
     const n = shape.reduce((p, d) => p * d, 1);
-    return { shape: shape.slice(), data: new Float32Array(uninitialized(n * 4), 0, n) };
+    return { shape: shape.slice(), data: new Ctor(uninitialized(n * 4), 0, n) };
   }
-  const t = into as Float32Tensor;
-  checkInto(name, checkFloat32Tensor(name, into, axes(shape)), shape, t.data, inputs);
+  const t = into as { shape: number[]; data: A };
+  checkInto(name, check(name, into, axes(shape)), shape, t.data, inputs);
   return t;
+}
+
+/** options.into (named `name`) checked against the output shape, or a new uninitialized array. */
+export function float32Output(name: string, into: unknown, shape: readonly number[], inputs: readonly NamedInput[]): Float32Tensor {
+  return output(Float32Array, checkFloat32Tensor, name, into, shape, inputs);
 }
 
 /** As {@link float32Output}, for Int32 outputs. */
 export function int32Output(name: string, into: unknown, shape: readonly number[], inputs: readonly NamedInput[]): Int32Tensor {
-  if (into === undefined) {
-    const n = shape.reduce((p, d) => p * d, 1);
-    return { shape: shape.slice(), data: new Int32Array(uninitialized(n * 4), 0, n) };
-  }
-  const t = into as Int32Tensor;
-  checkInto(name, checkInt32Tensor(name, into, axes(shape)), shape, t.data, inputs);
-  return t;
+  return output(Int32Array, checkInt32Tensor, name, into, shape, inputs);
 }
