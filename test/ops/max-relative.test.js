@@ -112,6 +112,8 @@ const SHAPES = [
   { B: 16, N: 18, C: 256, K: 9, why: 'SACL shape' },
   { B: 16, N: 18, C: 512, K: 9, why: 'SACL shape' },
   { B: 16, N: 18, M: 49, C: 64, K: 9, why: 'SACL shape, bipartite (49 landmarks)' },
+  { B: 1, N: 3, M: 300, C: 5, K: 256, why: 'K = 256: the largest byte-wide slot on CUDA' },
+  { B: 2, N: 3, M: 300, C: 5, K: 260, why: 'K > 256: int32 slots on CUDA' },
 ];
 
 function label(s) {
