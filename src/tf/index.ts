@@ -1,0 +1,4 @@
+/** sacl-au/tf: the graph ops as TensorFlow.js ops with gradients, and their pure-tfjs twins. */
+export { knnGraph, maxRelative, roiAlign } from './ops.js';
+export type { TfKnnGraphOptions, TfRoiAlignOptions } from './ops.js';
+export { knnGraphPure, maxRelativePure, roiAlignPure } from './pure.js';
