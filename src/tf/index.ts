@@ -2,3 +2,5 @@
 export { knnGraph, maxRelative, roiAlign } from './ops.js';
 export type { TfKnnGraphOptions, TfRoiAlignOptions } from './ops.js';
 export { knnGraphPure, maxRelativePure, roiAlignPure } from './pure.js';
+export { fileSystem, loadTensors, saveTensors, writeFileAtomic } from './weights-io.js';
+export type { NamedTensor } from './weights-io.js';
