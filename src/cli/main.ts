@@ -1,19 +1,22 @@
 #!/usr/bin/env node
 /** The sacl-au command line. */
 import { backends, getDefaultBackend } from '../index.js';
+import { initTf } from '../tf/engine.js';
 
 const USAGE = `Usage: sacl-au <command> [options]
 
 Commands:
-  info [--json]   which backends (cuda, cpu, reference) are compiled and available, and why not
+  info [--json]   which op backends (cuda, cpu, reference) are compiled and available, and why not; and
+                  which TensorFlow.js backend runs (tfjs-node-gpu, tfjs-node, wasm, cpu)
 
 Options:
   --help          show this help`;
 
-function info(json: boolean): void {
+async function info(json: boolean): Promise<void> {
   const list = backends();
+  const tfjs = await initTf();
   if (json) {
-    process.stdout.write(`${JSON.stringify({ default: getDefaultBackend(), backends: list })}\n`);
+    process.stdout.write(`${JSON.stringify({ default: getDefaultBackend(), backends: list, tfjs })}\n`);
     return;
   }
   for (const b of list) {
@@ -22,21 +25,22 @@ function info(json: boolean): void {
     const state = b.available ? 'available' : `unavailable: ${b.reason}`;
     process.stdout.write(`${b.name.padEnd(10)} ${state}${extra ? ` (${extra})` : ''}\n`);
   }
-  process.stdout.write(`default    ${getDefaultBackend()}\n`);
+  process.stdout.write(`default    ${getDefaultBackend()}\n\ntfjs backend: ${tfjs.active}\n`);
+  for (const c of tfjs.candidates) process.stdout.write(`  ${c.name.padEnd(15)} ${c.active ? 'active' : c.reason}\n`);
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || rest.includes('--help')) {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 1;
   }
   if (command === 'info') {
-    info(rest.includes('--json'));
+    await info(rest.includes('--json'));
     return 0;
   }
   process.stderr.write(`sacl-au: unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
   return 2;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

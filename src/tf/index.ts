@@ -4,3 +4,5 @@ export type { TfKnnGraphOptions, TfRoiAlignOptions } from './ops.js';
 export { knnGraphPure, maxRelativePure, roiAlignPure } from './pure.js';
 export { fileSystem, loadTensors, saveTensors, writeFileAtomic } from './weights-io.js';
 export type { NamedTensor } from './weights-io.js';
+export { initTf } from './engine.js';
+export type { TfBackendName, TfBackendReport } from './engine.js';
