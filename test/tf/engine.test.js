@@ -11,6 +11,7 @@ import { assertClose } from '../helpers/assert.js';
 import { Rng, distinctFloat32, randomFloat32 } from '../helpers/random.js';
 
 const test = suite('tfjs backend selection');
+test.after(async () => { await tf.setBackend('cpu'); }); // leave the process as the other suites expect
 const installed = (name) => {
   try {
     createRequire(import.meta.url).resolve(name);

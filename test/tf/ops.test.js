@@ -10,8 +10,9 @@ import { knnGraph, knnGraphPure, maxRelative, maxRelativePure, roiAlign, roiAlig
 import { assertClose, assertEqualValues, assertThrowsWith } from '../helpers/assert.js';
 import { Rng, distinctFloat32, randomFloat32 } from '../helpers/random.js';
 
-await tf.setBackend('cpu');
 const test = suite('sacl-au/tf on tfjs cpu');
+// uvu imports every file before running any suite: set the backend when this suite starts
+test.before(async () => { await tf.setBackend('cpu'); });
 const t3 = (t) => tf.tensor3d(t.data, t.shape);
 const values = (t) => ({ shape: t.shape, data: t.dataSync() });
 

@@ -12,8 +12,8 @@ import path from 'node:path';
 import { fileSystem, loadTensors, saveTensors } from '../../dist/tf/index.js';
 import { assertBitIdentical, assertRejectsWith } from '../helpers/assert.js';
 
-await tf.setBackend('cpu');
 const test = suite('weights I/O');
+test.before(async () => { await tf.setBackend('cpu'); });
 const scratch = mkdtempSync(path.join(tmpdir(), 'sacl-weights-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
