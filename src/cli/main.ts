@@ -25,7 +25,8 @@ async function info(json: boolean): Promise<void> {
     const state = b.available ? 'available' : `unavailable: ${b.reason}`;
     process.stdout.write(`${b.name.padEnd(10)} ${state}${extra ? ` (${extra})` : ''}\n`);
   }
-  process.stdout.write(`default    ${getDefaultBackend()}\n\ntfjs backend: ${tfjs.active}\n`);
+  const kernels = tfjs.kernels.length ? ` (sacl-au kernels: ${tfjs.kernels.join(', ')})` : '';
+  process.stdout.write(`default    ${getDefaultBackend()}\n\ntfjs backend: ${tfjs.active}${kernels}\n`);
   for (const c of tfjs.candidates) process.stdout.write(`  ${c.name.padEnd(15)} ${c.active ? 'active' : c.reason}\n`);
 }
 

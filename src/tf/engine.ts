@@ -2,10 +2,12 @@
  * Which TensorFlow.js backend the library runs on. The native tfjs bindings are optional peers loaded
  * only when installed: @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node (both register 'tensorflow'),
  * then the WebAssembly backend, then the pure-JS 'cpu' backend. A missing or failing option is a reason in
- * the report, never an error. SACL_TF_BACKEND=<name> asks for one backend first.
+ * the report, never an error. SACL_TF_BACKEND=<name> asks for one backend first. On 'cpu' and 'wasm' the
+ * sacl-au kernels (kernels.ts) are registered too.
  */
 import * as tf from '@tensorflow/tfjs';
 import { debuglog } from 'node:util';
+import { registerFastKernels } from './kernels.js';
 
 const log = debuglog('sacl');
 
@@ -16,6 +18,8 @@ export interface TfBackendReport {
   active: string;
   /** Every candidate in preference order; `reason` says why one is not active. */
   candidates: { name: TfBackendName; active: boolean; reason?: string }[];
+  /** sacl-au kernels registered on the active backend (replacing slow stock ones or adding missing ones). */
+  kernels: string[];
 }
 
 interface Candidate {
@@ -63,6 +67,8 @@ export async function initTf({ prefer, force = false }: { prefer?: TfBackendName
       log('tfjs backend %s unavailable: %s', c.name, why(e));
     }
   }
-  report = { active: tf.getBackend(), candidates };
+  const active = tf.getBackend();
+  // tfjs-node's kernels are native already; cpu and wasm get the faster / missing ones
+  report = { active, candidates, kernels: active === 'cpu' || active === 'wasm' ? registerFastKernels(active) : [] };
   return report;
 }

@@ -24,7 +24,9 @@ function model(seed) {
   ] });
   return m;
 }
-const input = tf.tensor2d([[0.1, -0.4, 2], [1, 0.5, -0.3]]);
+// created inside the tests: at import time no backend is initialized yet (uvu imports every file first)
+let inputTensor;
+const input = () => (inputTensor ??= tf.tensor2d([[0.1, -0.4, 2], [1, 0.5, -0.3]]));
 const values = (t) => ({ shape: t.shape, data: t.dataSync() });
 
 test('save → load gives bit-identical predictions, files in the standard layout', async () => {
@@ -35,7 +37,7 @@ test('save → load gives bit-identical predictions, files in the standard layou
   assert.is(files.length, 2, `files: ${files}`);
   assert.ok(files.includes('model.json') && files.some((f) => /^weights-[0-9a-f]{16}\.bin$/.test(f)));
   const loaded = await tf.loadLayersModel(fileSystem(dir));
-  assertBitIdentical(values(loaded.predict(input)), values(m.predict(input)));
+  assertBitIdentical(values(loaded.predict(input())), values(m.predict(input())));
 });
 
 test('saving again replaces the weights and removes the old file; an interrupted save keeps the last good model', async () => {
@@ -45,11 +47,11 @@ test('saving again replaces the weights and removes the old file; an interrupted
   await a.save(fileSystem(dir));
   await b.save(fileSystem(dir));
   assert.is(readdirSync(dir).filter((f) => f.endsWith('.bin')).length, 1, 'old weights left behind');
-  assertBitIdentical(values((await tf.loadLayersModel(fileSystem(dir))).predict(input)), values(b.predict(input)));
+  assertBitIdentical(values((await tf.loadLayersModel(fileSystem(dir))).predict(input())), values(b.predict(input())));
   // an interrupted save: new weights written, model.json not yet replaced (a stray temporary file too)
   writeFileSync(path.join(dir, 'weights-00000000deadbeef.bin'), Buffer.alloc(12));
   writeFileSync(path.join(dir, 'model.json.tmp-1-abcd'), '{"half":');
-  assertBitIdentical(values((await tf.loadLayersModel(fileSystem(dir))).predict(input)), values(b.predict(input)));
+  assertBitIdentical(values((await tf.loadLayersModel(fileSystem(dir))).predict(input())), values(b.predict(input())));
 });
 
 test('optimizer state round-trips with its metadata', async () => {
@@ -57,7 +59,7 @@ test('optimizer state round-trips with its metadata', async () => {
   const m = model(3);
   const opt = tf.train.momentum(0.1, 0.9, true);
   m.compile({ optimizer: opt, loss: 'meanSquaredError' });
-  await m.fit(input, tf.tensor2d([[1, 0], [0, 1]]), { epochs: 2, verbose: 0 });
+  await m.fit(input(), tf.tensor2d([[1, 0], [0, 1]]), { epochs: 2, verbose: 0 });
   const state = await opt.getWeights();
   await saveTensors(dir, state, { epoch: 2 });
   const { tensors, metadata } = await loadTensors(dir);

@@ -1,0 +1,66 @@
+/**
+ * registerFastKernels: Conv2DBackpropFilter as a forward convolution equals tfjs' stock kernel (strides,
+ * paddings, kernel sizes), leaks no tensor memory, and gives the wasm backend (which lacks the kernel)
+ * the cpu backend's gradients.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerFastKernels } from '../../dist/tf/index.js';
+import { assertClose } from '../helpers/assert.js';
+
+const test = suite('fast tfjs kernels');
+test.before(async () => { await tf.setBackend('cpu'); });
+test.after(async () => { await tf.setBackend('cpu'); });
+
+const CASES = [
+  { x: [2, 9, 9, 3], f: [3, 3, 3, 4], s: 1, p: 'same' },
+  { x: [2, 10, 11, 3], f: [3, 3, 3, 5], s: 2, p: 'same' },
+  { x: [1, 12, 12, 2], f: [5, 5, 2, 3], s: 2, p: 'valid' },
+  { x: [3, 8, 7, 4], f: [1, 1, 4, 6], s: 1, p: 'valid' },
+  { x: [2, 13, 13, 3], f: [3, 3, 3, 2], s: 3, p: 'same' },
+  { x: [2, 16, 16, 8], f: [4, 4, 8, 8], s: 2, p: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  { x: [1, 7, 9, 2], f: [2, 3, 2, 1], s: [2, 1], p: 'valid' },
+];
+
+/** d/dfilter of sum(w · conv2d(x, f)) for every case, as plain arrays. */
+function filterGradients() {
+  return CASES.map((c, i) => tf.tidy(() => {
+    const x = tf.randomNormal(c.x, 0, 1, 'float32', 10 + i);
+    const f = tf.randomNormal(c.f, 0, 1, 'float32', 20 + i);
+    const w = tf.randomNormal(tf.conv2d(x, f, c.s, c.p).shape, 0, 1, 'float32', 30 + i);
+    const g = tf.grad((ff) => tf.sum(tf.mul(w, tf.conv2d(x, ff, c.s, c.p))))(f);
+    return { shape: g.shape, data: g.dataSync().slice() };
+  }));
+}
+
+test('the convolution form equals the stock cpu kernel on strides 1–3, same/valid/explicit padding', async () => {
+  await tf.setBackend('cpu');
+  const stock = filterGradients();
+  assert.equal(registerFastKernels('cpu'), ['Conv2DBackpropFilter']);
+  const registered = tf.getKernel('Conv2DBackpropFilter', 'cpu').kernelFunc;
+  assert.equal(registerFastKernels('cpu'), ['Conv2DBackpropFilter']);
+  assert.is(tf.getKernel('Conv2DBackpropFilter', 'cpu').kernelFunc, registered, 'registering twice must not replace the kernel');
+  const fast = filterGradients();
+  fast.forEach((g, i) => {
+    let scale = 0;
+    for (const v of stock[i].data) scale = Math.max(scale, Math.abs(v));
+    assertClose(g, stock[i], { rtol: 0, atol: 1e-5 * Math.max(1, scale) }, JSON.stringify(CASES[i]));
+  });
+  // no tensor memory left behind by the kernel's intermediates
+  const before = tf.memory().numBytes;
+  filterGradients();
+  assert.is(tf.memory().numBytes, before, 'the kernel leaked tensor memory');
+});
+
+test('wasm, which has no Conv2DBackpropFilter of its own, gets the same gradients', async () => {
+  await tf.setBackend('cpu');
+  const want = filterGradients();
+  assert.ok(await tf.setBackend('wasm'));
+  assert.equal(registerFastKernels('wasm'), ['Conv2DBackpropFilter']);
+  const got = filterGradients();
+  got.forEach((g, i) => assertClose(g, want[i], { rtol: 0, atol: 1e-4 }, `wasm ${JSON.stringify(CASES[i])}`));
+});
+
+test.run();
