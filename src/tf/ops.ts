@@ -48,8 +48,12 @@ function tensor(t: Float32Tensor | Int32Tensor, dtype: 'float32' | 'int32'): tf.
 
 type Gradients = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 
-/** tf.customGrad for a function of `arity` tensors (the last argument is tfjs' save function). */
-function withGradient(f: (...args: any[]) => { value: tf.Tensor; gradFunc: Gradients }): (...inputs: tf.Tensor[]) => tf.Tensor {
+/**
+ * tf.customGrad with the signature written out: f takes the input tensors, then tfjs' save function. (tfjs
+ * types every argument as Tensor | GradSaveFunc, which no concrete signature satisfies.)
+ */
+type ForwardWithGradient = (...args: never[]) => { value: tf.Tensor; gradFunc: Gradients };
+function withGradient(f: ForwardWithGradient): (...inputs: tf.Tensor[]) => tf.Tensor {
   return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...inputs: tf.Tensor[]) => tf.Tensor;
 }
 
