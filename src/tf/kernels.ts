@@ -1,5 +1,5 @@
 /**
- * Faster kernels for tfjs backends where the stock ones are pathological or missing. First one:
+ * Faster kernels for tfjs backends where the stock ones are pathological or missing. The main one:
  * Conv2DBackpropFilter, which tfjs' `cpu` backend runs as naive nested loops (measured ≈ 40× a forward
  * convolution of the same size) and `wasm` lacks. The filter gradient is itself a convolution:
  *
@@ -58,16 +58,52 @@ function conv2DBackpropFilterViaConv(backendName: string, fallback: KernelFunc |
   };
 }
 
+/** What the wasm backend offers for writing a kernel's output in place. */
+interface WasmBackendLike {
+  readSync(dataId: object): ArrayLike<number>;
+  makeOutput(shape: number[], dtype: tf.DataType): Info;
+  typedArrayFromHeap(info: Info): Float32Array | Int32Array;
+}
+
+/**
+ * UnsortedSegmentSum (the gradient of gather) for backends that lack it (wasm): out[s, …] = Σ x[i, …]
+ * over the rows i whose segment id is s; ids outside [0, numSegments) are dropped, as tfjs' cpu does.
+ */
+function unsortedSegmentSum(): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x, segmentIds } = inputs as { x: Info; segmentIds: Info };
+    const { numSegments } = attrs as { numSegments: number };
+    const b = backend as WasmBackendLike;
+    const values = b.readSync(x.dataId);
+    const ids = b.readSync(segmentIds.dataId);
+    const rows = segmentIds.shape.reduce((p, d) => p * d, 1);
+    const inner = x.shape.slice(segmentIds.shape.length).reduce((p, d) => p * d, 1);
+    const out = b.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
+    const acc = b.typedArrayFromHeap(out);
+    acc.fill(0);
+    for (let i = 0; i < rows; i++) {
+      const s = ids[i]!;
+      if (s < 0 || s >= numSegments) continue;
+      for (let j = 0; j < inner; j++) acc[s * inner + j]! += values[i * inner + j]!;
+    }
+    return out;
+  };
+}
+
 const registered = new Set<string>();
 
-const FAST_KERNELS = [tf.Conv2DBackpropFilter];
+/** The sacl-au kernels a backend gets: the filter gradient everywhere, the gather gradient on wasm. */
+function kernelsOn(backendName: string): string[] {
+  return backendName === 'wasm' ? [tf.Conv2DBackpropFilter, tf.UnsortedSegmentSum] : [tf.Conv2DBackpropFilter];
+}
 
 /**
  * Replaces (or, where missing, adds) the Conv2DBackpropFilter kernel of a tfjs backend ('cpu', 'wasm')
- * with the convolution form above. Idempotent. Returns the sacl-au kernels active on that backend.
+ * with the convolution form above, and on wasm adds UnsortedSegmentSum. Idempotent. Returns the sacl-au
+ * kernels active on that backend.
  */
 export function registerFastKernels(backendName = tf.getBackend()): string[] {
-  if (registered.has(backendName)) return FAST_KERNELS.slice();
+  if (registered.has(backendName)) return kernelsOn(backendName);
   const stock = tf.getKernel(tf.Conv2DBackpropFilter, backendName);
   const fallback = stock?.kernelFunc as unknown as KernelFunc | undefined;
   if (stock) tf.unregisterKernel(tf.Conv2DBackpropFilter, backendName);
@@ -76,6 +112,9 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
     backendName,
     kernelFunc: conv2DBackpropFilterViaConv(backendName, fallback) as unknown as tf.KernelFunc,
   });
+  if (backendName === 'wasm' && !tf.getKernel(tf.UnsortedSegmentSum, backendName)) {
+    tf.registerKernel({ kernelName: tf.UnsortedSegmentSum, backendName, kernelFunc: unsortedSegmentSum() as unknown as tf.KernelFunc });
+  }
   registered.add(backendName);
-  return FAST_KERNELS.slice();
+  return kernelsOn(backendName);
 }

@@ -58,9 +58,27 @@ test('wasm, which has no Conv2DBackpropFilter of its own, gets the same gradient
   await tf.setBackend('cpu');
   const want = filterGradients();
   assert.ok(await tf.setBackend('wasm'));
-  assert.equal(registerFastKernels('wasm'), ['Conv2DBackpropFilter']);
+  assert.equal(registerFastKernels('wasm'), ['Conv2DBackpropFilter', 'UnsortedSegmentSum']);
   const got = filterGradients();
   got.forEach((g, i) => assertClose(g, want[i], { rtol: 0, atol: 1e-4 }, `wasm ${JSON.stringify(CASES[i])}`));
+});
+
+test('wasm gets the gather gradient (UnsortedSegmentSum): equal to cpu, out-of-range ids dropped', async () => {
+  const run = () => tf.tidy(() => {
+    const x = tf.randomNormal([6, 3, 2], 0, 1, 'float32', 41);
+    const idx = tf.tensor1d([0, 5, 5, 2, 0, 3, 1], 'int32');
+    const w = tf.randomNormal([7, 3, 2], 0, 1, 'float32', 42);
+    const g = tf.grad((a) => tf.sum(tf.mul(w, tf.gather(a, idx))))(x);
+    const seg = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([1, -1, 1], 'int32'), 3);
+    return [g, seg].map((t) => ({ shape: t.shape, data: t.dataSync().slice() }));
+  });
+  await tf.setBackend('cpu');
+  const want = run();
+  await tf.setBackend('wasm');
+  registerFastKernels('wasm');
+  const got = run();
+  got.forEach((g, i) => assertClose(g, want[i], { rtol: 0, atol: 1e-6 }, `output ${i}`));
+  assert.equal(Array.from(got[1].data), [0, 0, 6, 8, 0, 0]);
 });
 
 test.run();
