@@ -47,11 +47,7 @@ CudaStatus probe() {
     return CudaStatus{true, false, 0, std::string("no usable CUDA device: ") + cudaGetErrorString(e)};
   }
   if (n == 0) return CudaStatus{true, false, 0, "no CUDA device found"};
-#if defined(SACL_CUDA_EMULATION)
-  return CudaStatus{true, true, n, "emulated on the CPU (test build)"};
-#else
   return CudaStatus{true, true, n, ""};
-#endif
 }
 
 }  // namespace cuda

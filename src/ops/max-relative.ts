@@ -35,11 +35,9 @@ function planForward(x: Float32Tensor, idx: Int32Tensor, options: MaxRelativeOpt
   const args = { x: x.data, y: opts.candidates?.data ?? null, idx: idx.data, B, N, M, C, K };
   const into = intoObject(opts.into);
   const inputs: NamedInput[] = [['x', x.data], ['idx', idx.data], ['options.candidates', opts.candidates?.data]];
-  const result: MaxRelativeResult = {
-    out: float32Output('options.into.out', into?.out, [B, N, C], inputs),
-    argmax: { shape: [], data: new Int32Array(0) } as Int32Tensor,
-  };
-  result.argmax = int32Output('options.into.argmax', into?.argmax, [B, N, C], [...inputs, ['options.into.out', result.out.data]]);
+  const out = float32Output('options.into.out', into?.out, [B, N, C], inputs);
+  const argmax = int32Output('options.into.argmax', into?.argmax, [B, N, C], [...inputs, ['options.into.out', out.data]]);
+  const result: MaxRelativeResult = { out, argmax };
   return { backend, args, result };
 }
 
