@@ -2,12 +2,15 @@
 /** The sacl-au command line. */
 import { backends, getDefaultBackend } from '../index.js';
 import { initTf } from '../tf/engine.js';
+import { modelCommand } from './model-command.js';
 
 const USAGE = `Usage: sacl-au <command> [options]
 
 Commands:
   info [--json]   which op backends (cuda, cpu, reference) are compiled and available, and why not; and
                   which TensorFlow.js backend runs (tfjs-node-gpu, tfjs-node, wasm, cpu)
+  model [--variant <name>] [--input <px>] [--json]
+                  a model variant's parameters and FLOPs per part (sacl-au model --help)
 
 Options:
   --help          show this help`;
@@ -32,6 +35,7 @@ async function info(json: boolean): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'model') return modelCommand(rest);
   if (!command || command === '--help' || command === '-h' || rest.includes('--help')) {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 1;
@@ -44,4 +48,14 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  // Bad flags and configs are the user's to fix: one line, no stack.
+  if (e instanceof RangeError || e instanceof TypeError) {
+    process.stderr.write(`sacl-au: ${e.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw e;
+  }
+}

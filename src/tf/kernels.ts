@@ -90,11 +90,114 @@ function unsortedSegmentSum(): KernelFunc {
   };
 }
 
+interface CpuBackendLike {
+  readSync(dataId: object): ArrayLike<number>;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
+}
+
+/** A float32 output the kernel fills in place: wasm heap memory, or a new array the cpu backend adopts. */
+function hostOutput(backend: unknown, shape: number[]): { info: Info; data: Float32Array } {
+  const wasm = backend as Partial<WasmBackendLike>;
+  if (typeof wasm.makeOutput === 'function' && typeof wasm.typedArrayFromHeap === 'function') {
+    const info = wasm.makeOutput(shape, 'float32');
+    const data = wasm.typedArrayFromHeap(info) as Float32Array;
+    data.fill(0);
+    return { info, data };
+  }
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  return { info: (backend as CpuBackendLike).makeTensorInfo(shape, 'float32', data), data };
+}
+
+interface DepthwiseAttrs {
+  strides: number | [number, number];
+  dilations: number | [number, number];
+  pad: tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * The geometry both depthwise gradients walk: for every output cell (b, oh, ow) and tap (kh, kw), the
+ * input cell it read, skipping taps that fell in the padding. Channels (c, multiplier m) are innermost and
+ * contiguous in NHWC, so each visit is one pass over C·M values. The order is fixed: deterministic sums.
+ */
+function forEachTap(info: tf.backend_util.Conv2DInfo, visit: (xOffset: number, dyOffset: number, wOffset: number) => void): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth,
+    strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo } = info;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      for (let kh = 0; kh < filterHeight; kh++) {
+        const ih = oh * strideHeight - padInfo.top + kh * dilationHeight;
+        if (ih < 0 || ih >= inHeight) continue;
+        for (let ow = 0; ow < outWidth; ow++) {
+          const dyOffset = ((b * outHeight + oh) * outWidth + ow) * outChannels;
+          for (let kw = 0; kw < filterWidth; kw++) {
+            const iw = ow * strideWidth - padInfo.left + kw * dilationWidth;
+            if (iw < 0 || iw >= inWidth) continue;
+            visit(((b * inHeight + ih) * inWidth + iw) * inChannels, dyOffset, (kh * filterWidth + kw) * outChannels);
+          }
+        }
+      }
+    }
+  }
+}
+
+function depthwiseInfo(xShape: number[], filterShape: number[], a: DepthwiseAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
+}
+
+/** dx[b, ih, iw, c] = Σ w[kh, kw, c, m] · dy[b, oh, ow, c·M + m] over the taps that read (ih, iw). */
+function depthwiseBackpropInput(): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs as { dy: Info; filter: Info };
+    const a = attrs as unknown as DepthwiseAttrs & { inputShape: number[] };
+    const info = depthwiseInfo(a.inputShape, filter.shape, a);
+    const b = backend as WasmBackendLike;
+    const g = b.readSync(dy.dataId);
+    const w = b.readSync(filter.dataId);
+    const { info: out, data: dx } = hostOutput(backend, a.inputShape);
+    const C = info.inChannels;
+    const M = info.outChannels / C;
+    forEachTap(info, (xo, dyo, wo) => {
+      for (let c = 0; c < C; c++) {
+        let sum = 0;
+        for (let m = 0; m < M; m++) sum += w[wo + c * M + m]! * g[dyo + c * M + m]!;
+        dx[xo + c]! += sum;
+      }
+    });
+    return out;
+  };
+}
+
+/** dw[kh, kw, c, m] = Σ x[b, ih, iw, c] · dy[b, oh, ow, c·M + m] over batch and output cells. */
+function depthwiseBackpropFilter(): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs as { x: Info; dy: Info };
+    const a = attrs as unknown as DepthwiseAttrs & { filterShape: number[] };
+    const info = depthwiseInfo(x.shape, a.filterShape, a);
+    const b = backend as WasmBackendLike;
+    const xv = b.readSync(x.dataId);
+    const g = b.readSync(dy.dataId);
+    const { info: out, data: dw } = hostOutput(backend, a.filterShape);
+    const C = info.inChannels;
+    const M = info.outChannels / C;
+    forEachTap(info, (xo, dyo, wo) => {
+      for (let c = 0; c < C; c++) {
+        const v = xv[xo + c]!;
+        for (let m = 0; m < M; m++) dw[wo + c * M + m]! += v * g[dyo + c * M + m]!;
+      }
+    });
+    return out;
+  };
+}
+
 const registered = new Set<string>();
 
 /** The sacl-au kernels a backend gets: the filter gradient everywhere, the gather gradient on wasm. */
 function kernelsOn(backendName: string): string[] {
-  return backendName === 'wasm' ? [tf.Conv2DBackpropFilter, tf.UnsortedSegmentSum] : [tf.Conv2DBackpropFilter];
+  return backendName === 'wasm'
+    ? [tf.Conv2DBackpropFilter, tf.UnsortedSegmentSum, tf.DepthwiseConv2dNativeBackpropInput, tf.DepthwiseConv2dNativeBackpropFilter]
+    : [tf.Conv2DBackpropFilter];
 }
 
 /**
@@ -112,8 +215,15 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
     backendName,
     kernelFunc: conv2DBackpropFilterViaConv(backendName, fallback) as unknown as tf.KernelFunc,
   });
-  if (backendName === 'wasm' && !tf.getKernel(tf.UnsortedSegmentSum, backendName)) {
-    tf.registerKernel({ kernelName: tf.UnsortedSegmentSum, backendName, kernelFunc: unsortedSegmentSum() as unknown as tf.KernelFunc });
+  if (backendName === 'wasm') {
+    const missing: [string, KernelFunc][] = [
+      [tf.UnsortedSegmentSum, unsortedSegmentSum()],
+      [tf.DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInput()],
+      [tf.DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilter()],
+    ];
+    for (const [kernelName, kernelFunc] of missing) {
+      if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    }
   }
   registered.add(backendName);
   return kernelsOn(backendName);

@@ -31,7 +31,9 @@ test('the report lists every candidate in order; exactly one is active and it is
   if (!installed('@tensorflow/tfjs-node')) assert.is(r.candidates[1].reason, 'not installed');
   if (!installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu')) assert.is(r.active, 'wasm');
   if (r.active === 'cpu') assert.equal(r.kernels, ['Conv2DBackpropFilter']);
-  if (r.active === 'wasm') assert.equal(r.kernels, ['Conv2DBackpropFilter', 'UnsortedSegmentSum']);
+  if (r.active === 'wasm') {
+    assert.equal(r.kernels, ['Conv2DBackpropFilter', 'UnsortedSegmentSum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter']);
+  }
 });
 
 test('prefer picks a backend first; later calls return the same report unless forced', async () => {

@@ -58,7 +58,8 @@ test('wasm, which has no Conv2DBackpropFilter of its own, gets the same gradient
   await tf.setBackend('cpu');
   const want = filterGradients();
   assert.ok(await tf.setBackend('wasm'));
-  assert.equal(registerFastKernels('wasm'), ['Conv2DBackpropFilter', 'UnsortedSegmentSum']);
+  assert.equal(registerFastKernels('wasm'),
+    ['Conv2DBackpropFilter', 'UnsortedSegmentSum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter']);
   const got = filterGradients();
   got.forEach((g, i) => assertClose(g, want[i], { rtol: 0, atol: 1e-4 }, `wasm ${JSON.stringify(CASES[i])}`));
 });
@@ -79,6 +80,40 @@ test('wasm gets the gather gradient (UnsortedSegmentSum): equal to cpu, out-of-r
   const got = run();
   got.forEach((g, i) => assertClose(g, want[i], { rtol: 0, atol: 1e-6 }, `output ${i}`));
   assert.equal(Array.from(got[1].data), [0, 0, 6, 8, 0, 0]);
+});
+
+const DEPTHWISE = [
+  { x: [2, 9, 9, 4], f: [3, 3, 4, 1], s: 1, p: 'same', d: 1 },
+  { x: [2, 10, 11, 3], f: [3, 3, 3, 2], s: 2, p: 'same', d: 1 },
+  { x: [1, 16, 16, 5], f: [9, 9, 5, 1], s: 8, p: 4, d: 1 }, // EMSA's spatial reduction (sr = 8)
+  { x: [2, 12, 12, 2], f: [5, 5, 2, 1], s: 2, p: 'valid', d: 1 },
+  { x: [2, 11, 9, 3], f: [3, 5, 3, 1], s: 3, p: 'same', d: 1 },
+  { x: [1, 7, 9, 2], f: [2, 3, 2, 3], s: [2, 1], p: 'valid', d: 1 },
+];
+
+/** d/dx and d/dfilter of sum(w · depthwiseConv2d(x, f)) for every depthwise case. */
+function depthwiseGradients() {
+  return DEPTHWISE.map((c, i) => tf.tidy(() => {
+    const x = tf.randomNormal(c.x, 0, 1, 'float32', 50 + i);
+    const f = tf.randomNormal(c.f, 0, 1, 'float32', 60 + i);
+    const conv = (a, b) => tf.depthwiseConv2d(a, b, c.s, c.p, 'NHWC', c.d);
+    const w = tf.randomNormal(conv(x, f).shape, 0, 1, 'float32', 70 + i);
+    const [gx, gf] = tf.grads((a, b) => tf.sum(tf.mul(w, conv(a, b))))([x, f]);
+    return [gx, gf].map((g) => ({ shape: g.shape, data: g.dataSync().slice() }));
+  }));
+}
+
+test('wasm gets the depthwise gradients (input and filter): equal to the stock cpu kernels', async () => {
+  await tf.setBackend('cpu');
+  const want = depthwiseGradients();
+  await tf.setBackend('wasm');
+  registerFastKernels('wasm');
+  const before = tf.memory().numBytes;
+  const got = depthwiseGradients();
+  assert.is(tf.memory().numBytes, before, 'the kernels leaked tensor memory');
+  got.forEach((pair, i) => pair.forEach((g, j) => {
+    assertClose(g, want[i][j], { rtol: 0, atol: 1e-4 }, `${j ? 'filter' : 'input'} gradient ${JSON.stringify(DEPTHWISE[i])}`);
+  }));
 });
 
 test.run();

@@ -1,0 +1,106 @@
+/** `sacl-au model`: a variant's parameters and multiply-adds per part, as a table or JSON. */
+import { parseArgs } from 'node:util';
+import { AuModel, VARIANTS, modelConfig, saclStages, type ConfigOverrides, type ModelConfig } from '../model/index.js';
+import { AU_SETS, type AuSet } from '../face/au.js';
+import { initTf } from '../tf/engine.js';
+
+export const MODEL_USAGE = `Usage: sacl-au model [--variant <name>] [--input <px>] [options] [--json]
+
+Builds a model variant and reports its trainable parameters and FLOPs per part and in total. FLOPs are
+counted as the paper (fvcore/thop) does: one multiply-add = one FLOP, for one 3-channel image at the
+input size; the JSON also gives flops2 = 2 × multiply-adds.
+
+Variants:
+${Object.entries(VARIANTS).map(([name, v]) => `  ${name.padEnd(16)} ${v.describe}`).join('\n')}
+
+Options:
+  --variant <name>      default full
+  --input <px>          input side (default: the variant's, 224; tiny 112)
+  --au-set bp4d|disfa   AU set and ROI layout (default bp4d)
+  --gcn <type>          max-relative | edgeconv | gin | graphsage
+  --metric <m>          euclidean | cosine | manhattan (KNN distance)
+  --fusion <f>          concat | cross-attention
+  --stages <S>          SACL stages (widths 64·2^i up to 512; depths 2, 2, 6, 2, 2, …)
+  --k <K>               neighbours per node
+  --roi-size <S>        ROI side on the stem map
+  --json                one JSON object: { variant, config, inputSize, params, flops, flops2, parts }
+  --help`;
+
+/** Flags shared by the commands that build a model. */
+export const MODEL_FLAGS = {
+  variant: { type: 'string' },
+  input: { type: 'string' },
+  'au-set': { type: 'string' },
+  gcn: { type: 'string' },
+  metric: { type: 'string' },
+  fusion: { type: 'string' },
+  stages: { type: 'string' },
+  k: { type: 'string' },
+  'roi-size': { type: 'string' },
+} as const;
+
+function intFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name}: expected a positive integer; got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** The config the model flags describe. */
+export function configFromFlags(values: Record<string, string | boolean | undefined>): ModelConfig {
+  const str = (k: string) => values[k] as string | undefined;
+  const variant = str('variant') ?? 'full';
+  const auSet = str('au-set');
+  if (auSet !== undefined && !(auSet in AU_SETS)) throw new RangeError(`--au-set: expected bp4d or disfa; got ${JSON.stringify(auSet)}`);
+  const overrides: ConfigOverrides = {};
+  const input = intFlag('input', str('input'));
+  if (input !== undefined) overrides.inputSize = input;
+  if (auSet) overrides.auSet = auSet as AuSet;
+  if (str('fusion')) overrides.fusion = str('fusion') as ModelConfig['fusion'];
+  const sacl: Record<string, unknown> = {};
+  if (str('gcn')) sacl.gcn = str('gcn');
+  if (str('metric')) sacl.metric = str('metric');
+  const k = intFlag('k', str('k'));
+  if (k !== undefined) sacl.k = k;
+  const stages = intFlag('stages', str('stages'));
+  if (stages !== undefined) Object.assign(sacl, saclStages(stages));
+  const roi = intFlag('roi-size', str('roi-size'));
+  if (roi !== undefined) overrides.roiSize = roi;
+  if (Object.keys(sacl).length) overrides.sacl = sacl as ConfigOverrides['sacl'];
+  const config = modelConfig(variant, overrides);
+  // Counting needs a graph; the statistics graph's matrix only exists after a training fold is read.
+  if (config.sacl?.graph === 'stats' && !config.sacl.cooccurrence) {
+    const n = AU_SETS[config.auSet].length;
+    config.sacl.cooccurrence = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+  }
+  return config;
+}
+
+const M = (n: number) => `${(n / 1e6).toFixed(3)} M`;
+const G = (n: number) => `${(n / 1e9).toFixed(3)} G`;
+
+export async function modelCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...MODEL_FLAGS, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
+  if (values.help) {
+    process.stdout.write(`${MODEL_USAGE}\n`);
+    return 0;
+  }
+  const config = configFromFlags(values);
+  await initTf();
+  const model = new AuModel(config);
+  try {
+    const c = model.complexity();
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ variant: config.variant, inputSize: c.inputSize, params: c.params, flops: c.flops, flops2: 2 * c.flops,
+        convention: 'flops = multiply-adds (fvcore/thop, as the paper); flops2 = 2 × multiply-adds', parts: c.parts, config })}\n`);
+      return 0;
+    }
+    process.stdout.write(`${config.variant} at ${c.inputSize}×${c.inputSize} (${config.auSet}); FLOPs = multiply-adds\n\n`);
+    process.stdout.write(`${'part'.padEnd(12)}${'params'.padStart(12)}${'FLOPs'.padStart(12)}\n`);
+    for (const p of c.parts) if (p.params || p.flops) process.stdout.write(`${p.part.padEnd(12)}${M(p.params).padStart(12)}${G(p.flops).padStart(12)}\n`);
+    process.stdout.write(`${'total'.padEnd(12)}${M(c.params).padStart(12)}${G(c.flops).padStart(12)}\n`);
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}

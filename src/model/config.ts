@@ -1,0 +1,227 @@
+/**
+ * Model configuration: every variant the paper reports is a configuration of one model (SPEC §2.8), never
+ * a fork. `modelConfig(variant, overrides)` gives a complete, validated config; the saved config of a
+ * checkpoint is exactly this object.
+ */
+import type { KnnMetric } from '../types.js';
+import { AU_SETS, type AuSet } from '../face/au.js';
+
+export type GraphKind = 'knn' | 'facs' | 'stats';
+export type GcnType = 'max-relative' | 'edgeconv' | 'gin' | 'graphsage';
+export type CorrelationLayer = 'gcn' | 'transformer';
+export type Fusion = 'concat' | 'cross-attention';
+
+export interface BackboneConfig {
+  /** Channels of the four stages; the stem outputs dims[0]. */
+  dims: number[];
+  heads: number[];
+  depths: number[];
+  /** EMSA spatial-reduction ratio per stage. */
+  srRatios: number[];
+  mlpRatio: number;
+}
+
+export interface SaclConfig {
+  /**
+   * Width and number of graph blocks per stage. An input FC maps the flattened ROI (S·S·dims[0]) to
+   * widths[0]; each stage ends with an FC to the next stage's width (the last one to the token width D).
+   */
+  widths: number[];
+  depths: number[];
+  k: number;
+  metric: KnnMetric;
+  dilation: number;
+  /** knn: rebuilt after every FFN (SACL); facs / stats: one fixed graph (FBG / SBG). */
+  graph: GraphKind;
+  /** AU × AU P(j present | i present) on the training fold, for graph 'stats'. */
+  cooccurrence: number[][] | null;
+  layer: CorrelationLayer;
+  gcn: GcnType;
+  /** Groups of the graph convolution's 1×1 layer (Vision GNN uses 4). */
+  groups: number;
+  ffnRatio: number;
+  /** Attention heads when layer = 'transformer'. */
+  heads: number;
+}
+
+export interface ModelConfig {
+  variant: string;
+  auSet: AuSet;
+  inputSize: number;
+  backbone: BackboneConfig;
+  /** Multi-scale feature learning: tokens are all four stages up-sampled to the stem grid (D = Σ dims). */
+  msfl: boolean;
+  /** Conv widths of the landmark predictor's three blocks; null = no landmark predictor. */
+  landmarks: number[] | null;
+  /** ROI side S on the stem map, and the sampling step. */
+  roiSize: number;
+  roiStep: number;
+  sacl: SaclConfig | null;
+  fusion: Fusion;
+  classifier: {
+    /** mean: global average of the tokens (ResT's head); attention: a learned query per AU. */
+    pooling: 'mean' | 'attention';
+    /** Hidden width of each AU's head; 0 = a single linear layer. */
+    hidden: number;
+  };
+}
+
+export const RES_T_LITE: BackboneConfig = {
+  dims: [64, 128, 256, 512], heads: [1, 2, 4, 8], depths: [2, 2, 2, 2], srRatios: [8, 4, 2, 1], mlpRatio: 4,
+};
+
+/** SACL stage layout for S stages: widths double from 64 up to 512; depths as Table 4 (2, 2, 6, 2, then 2). */
+export function saclStages(stages: number): { widths: number[]; depths: number[] } {
+  const widths = Array.from({ length: stages }, (_, i) => Math.min(64 << i, 512));
+  const depths = Array.from({ length: stages }, (_, i) => (i === 2 ? 6 : 2));
+  return { widths, depths };
+}
+
+const SACL_DEFAULT: SaclConfig = {
+  ...saclStages(4), k: 9, metric: 'euclidean', dilation: 1, graph: 'knn', cooccurrence: null,
+  layer: 'gcn', gcn: 'max-relative', groups: 4, ffnRatio: 4, heads: 4,
+};
+
+const FULL: ModelConfig = {
+  variant: 'full', auSet: 'bp4d', inputSize: 224, backbone: RES_T_LITE, msfl: true,
+  landmarks: [96, 128, 160], roiSize: 8, roiStep: 1, sacl: SACL_DEFAULT, fusion: 'concat',
+  classifier: { pooling: 'attention', hidden: 256 },
+};
+
+/** Deep partial, for overrides. */
+export type ConfigOverrides = {
+  [K in keyof ModelConfig]?: ModelConfig[K] extends object | null ? (ModelConfig[K] extends unknown[] | null ? ModelConfig[K] : Partial<NonNullable<ModelConfig[K]>> | null) : ModelConfig[K];
+};
+
+/** The paper's variants (Table 7/8), its Table 9 alternatives, and `tiny` for CPU demos and tests. */
+export const VARIANTS: Readonly<Record<string, { describe: string; config: ConfigOverrides }>> = {
+  baseline: {
+    describe: 'Baseline*: ResT-Lite, global average pooling, one linear head per AU (Table 7 row 2)',
+    config: { msfl: false, landmarks: null, sacl: null, classifier: { pooling: 'mean', hidden: 0 } },
+  },
+  msfl: {
+    describe: 'Baseline*+MSFL: multi-scale tokens (56·56 × 960), attention-pooled AU heads',
+    config: { landmarks: null, sacl: null },
+  },
+  sacl: {
+    describe: 'Baseline*+SACL: landmark ROIs through SACL (final width 512), joined with the stage-4 tokens',
+    config: { msfl: false },
+  },
+  fbg: {
+    describe: 'Baseline*+MSFL+FBG: SACL\'s blocks on one fixed FACS-based graph',
+    config: { sacl: { graph: 'facs' } },
+  },
+  sbg: {
+    describe: 'Baseline*+MSFL+SBG: SACL\'s blocks on one fixed graph from training-fold AU co-occurrence',
+    config: { sacl: { graph: 'stats' } },
+  },
+  full: {
+    describe: 'Baseline*+MSFL+SACL: the paper\'s model (Table 4)',
+    config: {},
+  },
+  'cross-attention': {
+    describe: 'Table 9: ROI nodes attend to the multi-scale tokens instead of being concatenated with them',
+    config: { fusion: 'cross-attention' },
+  },
+  transformer: {
+    describe: 'Table 9: six Transformer blocks on the ROI nodes instead of the graph stages',
+    config: { sacl: { layer: 'transformer', widths: [256], depths: [6], heads: 4 } },
+  },
+  tiny: {
+    describe: 'The full model narrowed to train in minutes on 2 CPU cores (112 px input, stages 16…128)',
+    config: {
+      inputSize: 112,
+      backbone: { dims: [16, 32, 64, 128], heads: [1, 1, 2, 4], depths: [1, 1, 1, 1], srRatios: [8, 4, 2, 1], mlpRatio: 2 },
+      landmarks: [16, 24, 32],
+      roiSize: 4,
+      sacl: { widths: [32, 64], depths: [1, 1], k: 6, groups: 2, ffnRatio: 2 },
+      classifier: { pooling: 'attention', hidden: 32 },
+    },
+  },
+};
+
+function merge<T>(base: T, over: unknown): T {
+  if (over === undefined) return base;
+  if (over === null || Array.isArray(over) || typeof over !== 'object' || base === null || typeof base !== 'object' || Array.isArray(base)) {
+    return over as T;
+  }
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(over as Record<string, unknown>)) out[key] = merge(out[key], value);
+  return out as T;
+}
+
+/** A complete config for a variant with overrides applied (deep merge; arrays replace), validated. */
+export function modelConfig(variant = 'full', overrides: ConfigOverrides = {}): ModelConfig {
+  const preset = VARIANTS[variant];
+  if (!preset) throw new RangeError(`variant: expected one of ${Object.keys(VARIANTS).join(', ')}; got ${JSON.stringify(variant)}`);
+  let config = merge(structuredClone(FULL), preset.config);
+  // Overriding SACL fields of a variant without SACL starts from the default SACL.
+  if (overrides.sacl && config.sacl === null) config.sacl = structuredClone(SACL_DEFAULT);
+  config = merge(config, overrides);
+  config.variant = variant;
+  validateConfig(config);
+  return config;
+}
+
+function positiveInts(name: string, values: unknown, length?: number): void {
+  if (!Array.isArray(values) || values.some((v) => !Number.isInteger(v) || v < 1) || (length !== undefined && values.length !== length)) {
+    throw new RangeError(`${name}: expected ${length ?? 'a list of'} positive integers; got ${JSON.stringify(values)}`);
+  }
+}
+
+/** Throws a RangeError naming the first inconsistent field. */
+export function validateConfig(c: ModelConfig): void {
+  for (const key of ['backbone', 'classifier'] as const) {
+    if (c[key] === null || typeof c[key] !== 'object') throw new TypeError(`${key}: expected an object; got ${JSON.stringify(c[key])}`);
+  }
+  if (!(c.auSet in AU_SETS)) throw new RangeError(`auSet: expected bp4d or disfa; got ${JSON.stringify(c.auSet)}`);
+  const b = c.backbone;
+  for (const key of ['dims', 'heads', 'depths', 'srRatios'] as const) positiveInts(`backbone.${key}`, b[key], 4);
+  b.dims.forEach((d, i) => {
+    if (d % b.heads[i]! !== 0) throw new RangeError(`backbone.dims[${i}] = ${d} must be divisible by backbone.heads[${i}] = ${b.heads[i]}`);
+  });
+  if (!Number.isInteger(c.inputSize) || c.inputSize < 32 || c.inputSize % 16 !== 0) {
+    throw new RangeError(`inputSize: expected a multiple of 16 (≥ 32); got ${c.inputSize}`);
+  }
+  positiveInts('backbone.mlpRatio', [b.mlpRatio]);
+  if (c.landmarks) positiveInts('landmarks', c.landmarks, 3);
+  if (c.sacl && !c.landmarks) throw new RangeError('sacl: needs the landmark predictor (landmarks must not be null) to place its ROIs');
+  positiveInts('roiSize', [c.roiSize]);
+  if (!(c.roiStep > 0)) throw new RangeError(`roiStep: expected > 0; got ${c.roiStep}`);
+  if (!['concat', 'cross-attention'].includes(c.fusion)) throw new RangeError(`fusion: expected concat or cross-attention; got ${JSON.stringify(c.fusion)}`);
+  if (c.fusion === 'cross-attention' && !c.sacl) throw new RangeError('fusion: cross-attention needs SACL nodes to attend from');
+  if (!['mean', 'attention'].includes(c.classifier.pooling)) throw new RangeError(`classifier.pooling: expected mean or attention; got ${JSON.stringify(c.classifier.pooling)}`);
+  if (!Number.isInteger(c.classifier.hidden) || c.classifier.hidden < 0) throw new RangeError(`classifier.hidden: expected an integer ≥ 0; got ${c.classifier.hidden}`);
+  const s = c.sacl;
+  if (!s) return;
+  positiveInts('sacl.widths', s.widths);
+  positiveInts('sacl.depths', s.depths, s.widths.length);
+  positiveInts('sacl.k', [s.k]);
+  positiveInts('sacl.dilation', [s.dilation]);
+  const nodes = 2 * (c.auSet === 'bp4d' ? 9 : 8);
+  if (s.k * s.dilation > nodes) throw new RangeError(`sacl.k · sacl.dilation = ${s.k * s.dilation} exceeds the ${nodes} ROI nodes of ${c.auSet}`);
+  if (!['euclidean', 'cosine', 'manhattan'].includes(s.metric)) throw new RangeError(`sacl.metric: expected euclidean, cosine or manhattan; got ${JSON.stringify(s.metric)}`);
+  if (!['knn', 'facs', 'stats'].includes(s.graph)) throw new RangeError(`sacl.graph: expected knn, facs or stats; got ${JSON.stringify(s.graph)}`);
+  if (!['gcn', 'transformer'].includes(s.layer)) throw new RangeError(`sacl.layer: expected gcn or transformer; got ${JSON.stringify(s.layer)}`);
+  if (!['max-relative', 'edgeconv', 'gin', 'graphsage'].includes(s.gcn)) {
+    throw new RangeError(`sacl.gcn: expected max-relative, edgeconv, gin or graphsage; got ${JSON.stringify(s.gcn)}`);
+  }
+  positiveInts('sacl.groups', [s.groups]);
+  positiveInts('sacl.ffnRatio', [s.ffnRatio]);
+  positiveInts('sacl.heads', [s.heads]);
+  for (const w of s.widths) {
+    if ((2 * w) % s.groups !== 0) throw new RangeError(`sacl.groups = ${s.groups} must divide twice every stage width (${w})`);
+    if (s.layer === 'transformer' && w % s.heads !== 0) throw new RangeError(`sacl.heads = ${s.heads} must divide every stage width (${w})`);
+  }
+  if (s.cooccurrence) {
+    const n = AU_SETS[c.auSet].length;
+    if (s.cooccurrence.length !== n || s.cooccurrence.some((row) => !Array.isArray(row) || row.length !== n || row.some((v) => !Number.isFinite(v)))) {
+      throw new RangeError(`sacl.cooccurrence: expected a ${n}×${n} matrix of finite numbers for ${c.auSet}`);
+    }
+  }
+}
+
+/** Token width the classifier sees: Σ dims with MSFL, else the last stage's width. */
+export function tokenWidth(c: ModelConfig): number {
+  return c.msfl ? c.backbone.dims.reduce((a, b) => a + b, 0) : c.backbone.dims[3]!;
+}

@@ -1,0 +1,11 @@
+/** The MSPSACL model: configuration and variants, the model, its parts. */
+export { AuModel, PARTS, STEM_STRIDE } from './model.js';
+export type { Complexity, ModelOutput, Part } from './model.js';
+export { VARIANTS, modelConfig, validateConfig, tokenWidth, saclStages, RES_T_LITE } from './config.js';
+export type { ModelConfig, SaclConfig, BackboneConfig, ConfigOverrides, GcnType, GraphKind, Fusion, CorrelationLayer } from './config.js';
+export { facsGraph, statisticsGraph, cooccurrenceFromLabels } from './fixed-graphs.js';
+export { auCentresTensor } from './au-centres.js';
+export type { ForwardContext, GraphRecord } from './params.js';
+export { AU_SETS, CENTRE_PAIRS, ROI_PAIRS, EMOTION_PROTOTYPES, auCentres, roisOf } from '../face/au.js';
+export type { AuSet, CentrePair, Roi } from '../face/au.js';
+export { FLIP_PERMUTATION, NUM_LANDMARKS, alignedTemplate, flipLandmarks, interOcular } from '../face/landmarks.js';

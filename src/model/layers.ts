@@ -1,0 +1,177 @@
+/**
+ * The layers the model is built from, channels-last. Each creates its parameters in a ParamStore under
+ * `name` (initialized like ResT/timm: linear trunc-normal 0.02, conv normal with fan-out He gain, norms at
+ * identity) and counts its multiply-adds into the context's FlopCounter.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ForwardContext, ParamStore } from './params.js';
+
+const prod = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** GELU, exact (erf) form as PyTorch's default. */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+}
+
+export class Linear {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+
+  constructor(store: ParamStore, name: string, readonly inFeatures: number, readonly outFeatures: number, bias = true, std = 0.02) {
+    this.weight = store.add(`${name}.weight`, [inFeatures, outFeatures], { kind: 'truncated-normal', std });
+    this.bias = bias ? store.add(`${name}.bias`, [outFeatures], { kind: 'zeros' }) : null;
+  }
+
+  /** Applies to the last axis of x (any rank). */
+  apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    const rows = x.size / this.inFeatures;
+    ctx.flops?.add(rows * this.inFeatures * this.outFeatures);
+    return tf.tidy(() => {
+      let y: tf.Tensor = tf.matMul(tf.reshape(x, [rows, this.inFeatures]), this.weight);
+      if (this.bias) y = tf.add(y, this.bias);
+      return tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
+    });
+  }
+}
+
+/**
+ * A 1×1 layer with channel groups (the graph convolutions' "Conv2d(2C, C', 1, groups=g)"): group i maps
+ * input channels [i·in/g, (i+1)·in/g) to output channels [i·out/g, (i+1)·out/g).
+ */
+export class GroupedLinear {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+
+  constructor(store: ParamStore, name: string, readonly inFeatures: number, readonly outFeatures: number, readonly groups: number) {
+    if (inFeatures % groups || outFeatures % groups) throw new RangeError(`${name}: ${groups} groups must divide ${inFeatures} and ${outFeatures}`);
+    this.weight = store.add(`${name}.weight`, [groups, inFeatures / groups, outFeatures / groups], { kind: 'truncated-normal', std: 0.02 });
+    this.bias = store.add(`${name}.bias`, [outFeatures], { kind: 'zeros' });
+  }
+
+  apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    const g = this.groups;
+    const rows = x.size / this.inFeatures;
+    ctx.flops?.add((rows * this.inFeatures * this.outFeatures) / g);
+    if (g === 1) {
+      return tf.tidy(() => tf.reshape(tf.add(tf.matMul(tf.reshape(x, [rows, this.inFeatures]), tf.reshape(this.weight, [this.inFeatures, this.outFeatures])), this.bias),
+        [...x.shape.slice(0, -1), this.outFeatures]));
+    }
+    return tf.tidy(() => {
+      const xg = tf.transpose(tf.reshape(x, [rows, g, this.inFeatures / g]), [1, 0, 2]); // [g, rows, in/g]
+      const yg = tf.matMul(xg, this.weight); // [g, rows, out/g]
+      const y = tf.reshape(tf.transpose(yg, [1, 0, 2]), [rows, this.outFeatures]);
+      return tf.reshape(tf.add(y, this.bias), [...x.shape.slice(0, -1), this.outFeatures]);
+    });
+  }
+}
+
+export interface ConvOptions {
+  stride?: number;
+  /** Symmetric zero padding (PyTorch's padding=k//2 by default). */
+  pad?: number;
+  bias?: boolean;
+  /** Depthwise (groups = channels, multiplier 1). */
+  depthwise?: boolean;
+}
+
+export class Conv2d {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+  private readonly stride: number;
+  private readonly pad: number;
+  private readonly depthwise: boolean;
+
+  constructor(store: ParamStore, name: string, readonly inChannels: number, readonly outChannels: number, readonly kernel: number,
+    { stride = 1, pad = Math.floor(kernel / 2), bias = true, depthwise = false }: ConvOptions = {}) {
+    if (depthwise && inChannels !== outChannels) throw new RangeError(`${name}: a depthwise conv keeps the channel count`);
+    const fanOut = (kernel * kernel * outChannels) / (depthwise ? outChannels : 1);
+    const shape = depthwise ? [kernel, kernel, inChannels, 1] : [kernel, kernel, inChannels, outChannels];
+    this.weight = store.add(`${name}.weight`, shape, { kind: 'normal', std: Math.sqrt(2 / fanOut) });
+    this.bias = bias ? store.add(`${name}.bias`, [outChannels], { kind: 'zeros' }) : null;
+    this.stride = stride;
+    this.pad = pad;
+    this.depthwise = depthwise;
+  }
+
+  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+    return tf.tidy(() => {
+      let y = this.depthwise
+        ? tf.depthwiseConv2d(x, this.weight as tf.Tensor4D, this.stride, this.pad)
+        : tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.pad);
+      ctx.flops?.add(prod(y.shape) * this.kernel * this.kernel * (this.depthwise ? 1 : this.inChannels));
+      if (this.bias) y = tf.add(y, this.bias);
+      return y;
+    });
+  }
+}
+
+/**
+ * BatchNorm over every axis but the last (PyTorch BatchNorm1d/2d semantics: batch statistics while
+ * training, running estimates updated with momentum 0.1 and the unbiased variance; eps 1e-5).
+ */
+export class BatchNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+
+  constructor(store: ParamStore, name: string, readonly channels: number, readonly momentum = 0.1, readonly eps = 1e-5) {
+    this.gamma = store.add(`${name}.weight`, [channels], { kind: 'ones' });
+    this.beta = store.add(`${name}.bias`, [channels], { kind: 'zeros' });
+    this.runningMean = store.add(`${name}.running_mean`, [channels], { kind: 'zeros' }, false);
+    this.runningVar = store.add(`${name}.running_var`, [channels], { kind: 'ones' }, false);
+  }
+
+  apply<T extends tf.Tensor>(x: T, ctx: ForwardContext): T {
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const count = x.size / this.channels;
+    if (!ctx.training || count < 2) {
+      return tf.tidy(() => tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps)) as T;
+    }
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, axes);
+      const m = this.momentum;
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * count) / (count - 1))));
+      return tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.eps) as T;
+    });
+  }
+}
+
+/** LayerNorm over the last axis (ResT uses eps 1e-6). */
+export class LayerNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+
+  constructor(store: ParamStore, name: string, readonly channels: number, readonly eps = 1e-6) {
+    this.gamma = store.add(`${name}.weight`, [channels], { kind: 'ones' });
+    this.beta = store.add(`${name}.bias`, [channels], { kind: 'zeros' });
+  }
+
+  apply<T extends tf.Tensor>(x: T, _ctx: ForwardContext): T {
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma), this.beta) as T;
+    });
+  }
+}
+
+/**
+ * x (any rank) times a 2-D matrix along x's last axis, as one 2-D product (tfjs' broadcasting batched
+ * matMul has a wrong gradient shape for the broadcast operand), multiply-adds counted.
+ */
+export function project(x: tf.Tensor, w: tf.Tensor, ctx: ForwardContext, transposeW = false): tf.Tensor {
+  const k = x.shape[x.rank - 1]!;
+  const n = transposeW ? w.shape[0]! : w.shape[1]!;
+  const rows = x.size / k;
+  ctx.flops?.add(rows * k * n);
+  return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(x, [rows, k]), w, false, transposeW), [...x.shape.slice(0, -1), n]));
+}
+
+/** Matrix product a·b (batched over equal leading axes) with its multiply-adds counted. */
+export function matMul(a: tf.Tensor, b: tf.Tensor, ctx: ForwardContext, transposeB = false): tf.Tensor {
+  const [m, k] = a.shape.slice(-2) as [number, number];
+  const n = transposeB ? b.shape[b.rank - 2]! : b.shape[b.rank - 1]!;
+  ctx.flops?.add((a.size / (m * k)) * m * k * n);
+  return tf.matMul(a, b, false, transposeB);
+}

@@ -1,0 +1,139 @@
+/**
+ * Named parameters and the forward context. Parameters carry PyTorch-style dotted names
+ * (`backbone.stages.0.blocks.1.attn.q.weight`), are initialized from (seed, name) so adding a module never
+ * changes another module's initial values, and are saved/loaded by those names.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Random } from '../util/random.js';
+
+export type Init =
+  | { kind: 'zeros' }
+  | { kind: 'ones' }
+  | { kind: 'truncated-normal'; std: number }
+  | { kind: 'normal'; std: number }
+  | { kind: 'values'; values: Float32Array };
+
+interface Entry {
+  variable: tf.Variable;
+  trainable: boolean;
+}
+
+let storeCount = 0;
+
+export class ParamStore {
+  private readonly entries = new Map<string, Entry>();
+  /** tfjs registers variables globally by name: each store gets its own prefix. */
+  private readonly prefix = `sacl${++storeCount}/`;
+
+  constructor(readonly seed: number) {}
+
+  add(name: string, shape: number[], init: Init, trainable = true): tf.Variable {
+    if (this.entries.has(name)) throw new Error(`parameter ${name} is defined twice`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(size);
+    if (init.kind === 'ones') values.fill(1);
+    else if (init.kind === 'values') {
+      if (init.values.length !== size) throw new RangeError(`${name}: initial values have ${init.values.length} entries, shape ${shape} needs ${size}`);
+      values.set(init.values);
+    } else if (init.kind !== 'zeros') {
+      const rng = new Random(this.seed, name);
+      for (let i = 0; i < size; i++) values[i] = init.kind === 'normal' ? rng.normal() * init.std : rng.truncatedNormal(init.std);
+    }
+    const variable = tf.variable(tf.tensor(values, shape, 'float32'), trainable, `${this.prefix}${name}`);
+    this.entries.set(name, { variable, trainable });
+    return variable;
+  }
+
+  /** Trainable variables, in definition order. */
+  trainable(): tf.Variable[] {
+    return [...this.entries.values()].filter((e) => e.trainable).map((e) => e.variable);
+  }
+
+  /** Every parameter and buffer (BatchNorm running statistics) by name, in definition order. */
+  named(): { name: string; tensor: tf.Variable; trainable: boolean }[] {
+    return [...this.entries].map(([name, e]) => ({ name, tensor: e.variable, trainable: e.trainable }));
+  }
+
+  /** The store's name of a variable (for optimizer state), or undefined. */
+  nameOf(variable: tf.Variable): string | undefined {
+    return variable.name.startsWith(this.prefix) ? variable.name.slice(this.prefix.length) : undefined;
+  }
+
+  /** Number of trainable values whose name starts with `prefix` (all when omitted). */
+  count(prefix = ''): number {
+    let n = 0;
+    for (const [name, e] of this.entries) if (e.trainable && name.startsWith(prefix)) n += e.variable.size;
+    return n;
+  }
+
+  /** Assigns every saved tensor to the parameter of the same name; names and shapes must match exactly. */
+  assign(tensors: { name: string; tensor: tf.Tensor }[]): void {
+    const given = new Map(tensors.map((t) => [t.name, t.tensor]));
+    const missing = [...this.entries.keys()].filter((n) => !given.has(n));
+    const unknown = [...given.keys()].filter((n) => !this.entries.has(n));
+    if (missing.length || unknown.length) {
+      throw new RangeError(`weights do not fit this model: ${missing.length} missing (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}), `
+        + `${unknown.length} unknown (${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? ', …' : ''})`);
+    }
+    for (const [name, e] of this.entries) {
+      const t = given.get(name)!;
+      if (t.shape.join() !== e.variable.shape.join()) {
+        throw new RangeError(`weights: ${name} has shape [${t.shape}], the model expects [${e.variable.shape}]`);
+      }
+    }
+    for (const [name, e] of this.entries) e.variable.assign(given.get(name)!);
+  }
+
+  dispose(): void {
+    for (const e of this.entries.values()) e.variable.dispose();
+    this.entries.clear();
+  }
+}
+
+/** Multiply-adds per model part, recorded by the layers while a forward pass runs. */
+export class FlopCounter {
+  readonly byPart = new Map<string, number>();
+  private part = 'other';
+
+  add(multiplyAdds: number): void {
+    this.byPart.set(this.part, (this.byPart.get(this.part) ?? 0) + multiplyAdds);
+  }
+
+  within<T>(part: string, fn: () => T): T {
+    const outer = this.part;
+    this.part = part;
+    try {
+      return fn();
+    } finally {
+      this.part = outer;
+    }
+  }
+
+  total(): number {
+    let n = 0;
+    for (const v of this.byPart.values()) n += v;
+    return n;
+  }
+}
+
+/** One SACL block's graph, as built: the features it was built from and the neighbour indices. */
+export interface GraphRecord {
+  stage: number;
+  block: number;
+  features: Float32Array;
+  featureShape: number[];
+  neighbours: Int32Array;
+  neighbourShape: number[];
+}
+
+export interface ForwardContext {
+  training: boolean;
+  /** When set, layers add their multiply-adds to it. */
+  flops?: FlopCounter;
+  /** When set, SACL records every graph it builds (tests, the correlation-graph figure). */
+  graphs?: GraphRecord[];
+}
+
+export function inPart<T>(ctx: ForwardContext, part: string, fn: () => T): T {
+  return ctx.flops ? ctx.flops.within(part, fn) : fn();
+}

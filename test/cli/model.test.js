@@ -1,0 +1,50 @@
+/** `sacl-au model`: the full model's size lands in the paper's bands; table, JSON and bad flags. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const run = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const test = suite('sacl-au model');
+
+test('full at 224: params within 15 % of 27.1 M, FLOPs (multiply-adds) within 20 % of 2.57 G', () => {
+  const r = run('model', '--variant', 'full', '--input', '224', '--json');
+  assert.is(r.status, 0, r.stderr);
+  const m = JSON.parse(r.stdout);
+  assert.type(m.params, 'number');
+  assert.type(m.flops, 'number');
+  assert.ok(Math.abs(m.params / 27.1e6 - 1) <= 0.15, `params ${m.params}`);
+  assert.ok(Math.abs(m.flops / 2.57e9 - 1) <= 0.2, `flops ${m.flops}`);
+  assert.is(m.flops2, 2 * m.flops);
+  assert.is(m.parts.reduce((a, p) => a + p.params, 0), m.params);
+  assert.is(m.parts.reduce((a, p) => a + p.flops, 0), m.flops);
+  // the backbone is exactly ResT-Lite without its ImageNet head (SPEC §2.1: 9.995 M)
+  assert.is(m.parts.find((p) => p.part === 'backbone').params, 9_995_300);
+  assert.is(m.config.variant, 'full');
+});
+
+test('table output; the baseline is ResT-Lite plus linear AU heads', () => {
+  const r = run('model', '--variant', 'baseline');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /baseline at 224×224/);
+  assert.match(r.stdout, /total\s+10\.001 M/);
+});
+
+test('bad flags exit 2 with one clear line', () => {
+  for (const [args, pattern] of [
+    [['--variant', 'huge'], /variant: expected one of/],
+    [['--k', '0'], /--k: expected a positive integer/],
+    [['--k', '40'], /sacl\.k/],
+    [['--gcn', 'gat'], /sacl\.gcn/],
+    [['--au-set', 'ck+'], /--au-set/],
+  ]) {
+    const r = run('model', ...args);
+    assert.is(r.status, 2, `${args}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+  assert.match(run('model', '--help').stdout, /Variants:/);
+});
+
+test.run();

@@ -1,0 +1,143 @@
+/**
+ * The model: part shapes, every variant forward and backward (gradients reach every parameter), the tiny
+ * preset trains, save → load reproduces predictions bit-for-bit, determinism from the seed.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuModel, VARIANTS, modelConfig, tokenWidth } from '../../dist/model/index.js';
+import { lossOf, randomBatch, smallConfig, useWasm } from './helpers.js';
+import { assertThrowsWith } from '../helpers/assert.js';
+
+const test = suite('model');
+test.before(useWasm);
+
+const COOCCURRENCE = Array.from({ length: 12 }, (_, i) => Array.from({ length: 12 }, (_, j) => (i === j ? 1 : ((i * 5 + j * 3) % 11) / 11)));
+
+test('shapes: stem, stages, MSFL width, landmarks, logits (full structure at 64 px)', () => {
+  const config = smallConfig('full');
+  const model = new AuModel(config, 3);
+  tf.tidy(() => {
+    const { images } = randomBatch(config, 2, 1);
+    const out = model.apply(images, { training: false });
+    assert.equal(out.logits.shape, [2, 12]);
+    assert.equal(out.landmarks.shape, [2, 49, 2]);
+    assert.is(tokenWidth(config), 8 + 16 + 24 + 32);
+  });
+  const c = model.complexity();
+  assert.ok(c.parts.every((p) => p.params >= 0 && p.flops >= 0));
+  for (const part of ['backbone', 'landmarks', 'sacl', 'classifier']) assert.ok(c.parts.find((p) => p.part === part).params > 0, part);
+  assert.is(c.parts.reduce((a, p) => a + p.params, 0), c.params, 'parts add up to the total');
+  model.dispose();
+});
+
+/** Every variant of Table 7–9, plus the GCN types and metrics, as configs. */
+const VARIANT_CASES = [
+  ...Object.keys(VARIANTS).filter((v) => v !== 'tiny').map((v) => [v, v === 'sbg' ? { sacl: { cooccurrence: COOCCURRENCE } } : {}]),
+  ['full', { sacl: { gcn: 'edgeconv' } }],
+  ['full', { sacl: { gcn: 'gin' } }],
+  ['full', { sacl: { gcn: 'graphsage' } }],
+  ['full', { sacl: { metric: 'cosine' } }],
+  ['full', { sacl: { metric: 'manhattan' } }],
+  ['full', { auSet: 'disfa' }],
+];
+
+test('every variant runs forward and backward; every trainable parameter gets a finite gradient', () => {
+  for (const [variant, extra] of VARIANT_CASES) {
+    const config = smallConfig(variant, extra);
+    const name = `${variant} ${JSON.stringify(extra.sacl ?? extra.auSet ?? '')}`;
+    const model = new AuModel(config, 7);
+    tf.tidy(() => {
+      const batch = randomBatch(config, 2, 11);
+      const vars = model.trainableVariables();
+      const { value, grads } = tf.variableGrads(() => lossOf(model, batch), vars);
+      assert.ok(Number.isFinite(value.dataSync()[0]), `${name}: loss`);
+      const missing = vars.filter((v) => !grads[v.name]).map((v) => model.store.nameOf(v));
+      assert.equal(missing, [], `${name}: parameters without a gradient`);
+      for (const v of vars) {
+        const g = grads[v.name].dataSync();
+        assert.ok(g.every(Number.isFinite), `${name}: ${model.store.nameOf(v)} has a non-finite gradient`);
+      }
+    });
+    model.dispose();
+  }
+});
+
+test('the tiny preset trains: the loss on a fixed batch falls', () => {
+  const config = modelConfig('tiny', { inputSize: 64 });
+  const model = new AuModel(config, 1);
+  const batch = randomBatch(config, 8, 21);
+  const optimizer = tf.train.adam(1e-3);
+  const losses = [];
+  for (let step = 0; step < 15; step++) {
+    const loss = optimizer.minimize(() => lossOf(model, batch), true, model.trainableVariables());
+    losses.push(loss.dataSync()[0]);
+    loss.dispose();
+  }
+  if (process.env.SHOW) console.log(losses);
+  assert.ok(losses.at(-1) < 0.5 * losses[0], `loss ${losses.map((l) => l.toFixed(3)).join(' → ')}`);
+  tf.dispose([batch.images, batch.labels, batch.landmarks]);
+  optimizer.dispose();
+  model.dispose();
+});
+
+test('save → load reproduces predictions bit-for-bit (after training moved the BatchNorm statistics)', async () => {
+  const config = smallConfig('full');
+  const model = new AuModel(config, 5);
+  const batch = randomBatch(config, 3, 31);
+  const optimizer = tf.train.sgd(0.01);
+  for (let step = 0; step < 2; step++) optimizer.minimize(() => lossOf(model, batch), false, model.trainableVariables());
+  const dir = mkdtempSync(join(tmpdir(), 'sacl-model-'));
+  try {
+    await model.save(dir);
+    const loaded = await AuModel.load(dir);
+    assert.equal(loaded.config, model.config);
+    const a = model.predict(batch.images);
+    const b = loaded.predict(batch.images);
+    assert.equal(Array.from(b.probabilities.dataSync()), Array.from(a.probabilities.dataSync()));
+    assert.equal(Array.from(b.landmarks.dataSync()), Array.from(a.landmarks.dataSync()));
+    tf.dispose([a.probabilities, a.landmarks, b.probabilities, b.landmarks]);
+    loaded.dispose();
+
+    // weights that do not fit the config are refused by name
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    json.userDefinedMetadata.config.sacl.widths = [8, 24];
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    let error;
+    try { await AuModel.load(dir); } catch (e) { error = e; }
+    assert.instance(error, RangeError);
+    assert.match(error.message, /shape|missing|unknown/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    tf.dispose([batch.images, batch.labels, batch.landmarks]);
+    model.dispose();
+  }
+});
+
+test('the seed fixes the initial weights; a different seed changes them', () => {
+  const config = smallConfig('full');
+  const values = (m) => m.store.named().map((p) => Array.from(p.tensor.dataSync()));
+  const [a, b, c] = [new AuModel(config, 9), new AuModel(config, 9), new AuModel(config, 10)];
+  assert.equal(values(a), values(b));
+  assert.not.equal(values(a), values(c));
+  [a, b, c].forEach((m) => m.dispose());
+});
+
+test('bad inputs and configs are refused with the field named', () => {
+  const config = smallConfig('full');
+  const model = new AuModel(config, 1);
+  assertThrowsWith(() => model.apply(tf.zeros([1, 32, 32, 3]), { training: false }), RangeError, [/images/, /\[B, 64, 64, 3\]/]);
+  model.dispose();
+  assertThrowsWith(() => modelConfig('nope'), RangeError, [/variant/, /full/]);
+  assertThrowsWith(() => modelConfig('full', { sacl: { k: 40 } }), RangeError, [/sacl\.k/]);
+  assertThrowsWith(() => modelConfig('full', { inputSize: 100 }), RangeError, [/inputSize/]);
+  assertThrowsWith(() => modelConfig('full', { backbone: { heads: [1, 3, 4, 8] } }), RangeError, [/heads/]);
+  assertThrowsWith(() => modelConfig('full', { sacl: { gcn: 'gat' } }), RangeError, [/sacl\.gcn/]);
+  assertThrowsWith(() => modelConfig('baseline', { fusion: 'cross-attention' }), RangeError, [/cross-attention/]);
+  assertThrowsWith(() => new AuModel(modelConfig('sbg')), RangeError, [/cooccurrence/]);
+});
+
+test.run();
