@@ -28,11 +28,13 @@
         "native/addon/knn_binding.cc",
         "native/addon/max_relative_binding.cc",
         "native/addon/roi_align_binding.cc",
+        "native/addon/gemm_binding.cc",
         "native/cpu/parallel.cc",
         "native/cpu/knn_graph.cc",
         "native/cpu/knn_tile_generic.cc",
         "native/cpu/max_relative.cc",
-        "native/cpu/roi_align.cc"
+        "native/cpu/roi_align.cc",
+        "native/cpu/gemm.cc"
       ],
       "conditions": [
         ["target_arch=='x64'", {

@@ -60,6 +60,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxRelativeGrad", Napi::Function::New(env, maxRelativeGrad, "maxRelativeGrad"));
   exports.Set("roiAlign", Napi::Function::New(env, roiAlign, "roiAlign"));
   exports.Set("roiAlignGrad", Napi::Function::New(env, roiAlignGrad, "roiAlignGrad"));
+  exports.Set("matMul", Napi::Function::New(env, matMul, "matMul"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
   exports.Set("cudaKernelMs", Napi::Function::New(env, cudaKernelMs, "cudaKernelMs"));

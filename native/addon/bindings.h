@@ -10,6 +10,7 @@ Napi::Value maxRelative(const Napi::CallbackInfo& info);
 Napi::Value maxRelativeGrad(const Napi::CallbackInfo& info);
 Napi::Value roiAlign(const Napi::CallbackInfo& info);
 Napi::Value roiAlignGrad(const Napi::CallbackInfo& info);
+Napi::Value matMul(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl

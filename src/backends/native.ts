@@ -32,6 +32,9 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   /** Milliseconds of CUDA kernels since the last read, host↔device copies excluded; NaN when none ran. */
   cudaKernelMs(): number;
+  /** C = op(A)·op(B), batched (native/addon/gemm_binding.cc); synchronous. */
+  matMul(a: Float32Array, b: Float32Array, batchA: number, batchB: number, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, out: Float32Array): void;
 }
 
 export interface NativeInfo {

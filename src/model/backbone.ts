@@ -105,9 +105,9 @@ class Emsa {
       const q = tf.transpose(tf.reshape(this.q.apply(tokens, ctx), [B, H * W, h, d]), [0, 2, 1, 3]);
       const source = this.sr ? this.srNorm!.apply(this.sr.apply(x, ctx), ctx) : x;
       const n = source.shape[1]! * source.shape[2]!;
-      const kv = tf.reshape(this.kv.apply(tf.reshape(source, [B, n, C]), ctx), [B, n, 2, h, d]);
-      const k = tf.transpose(tf.squeeze(tf.slice(kv, [0, 0, 0, 0, 0], [B, n, 1, h, d]), [2]), [0, 2, 1, 3]);
-      const v = tf.transpose(tf.squeeze(tf.slice(kv, [0, 0, 1, 0, 0], [B, n, 1, h, d]), [2]), [0, 2, 1, 3]);
+      const src = tf.reshape(source, [B, n, C]);
+      const k = tf.transpose(tf.reshape(this.kv.applyColumns(src, 0, C, ctx), [B, n, h, d]), [0, 2, 1, 3]);
+      const v = tf.transpose(tf.reshape(this.kv.applyColumns(src, C, C, ctx), [B, n, h, d]), [0, 2, 1, 3]);
       let attn = tf.mul(matMul(q, k, ctx, true), 1 / Math.sqrt(d)); // [B, h, HW, n]
       if (this.transform) {
         const mixed = tf.add(project(tf.transpose(attn, [0, 2, 3, 1]), this.transform.weight, ctx, true), this.transform.bias);

@@ -127,8 +127,8 @@ export class MultiHeadAttention {
     const d = C / h;
     return tf.tidy(() => {
       const q = tf.transpose(tf.reshape(this.q.apply(x, ctx), [B, N, h, d]), [0, 2, 1, 3]);
-      const kv = tf.reshape(this.kv.apply(y, ctx), [B, M, 2, h, d]);
-      const [k, v] = tf.unstack(tf.transpose(kv, [2, 0, 3, 1, 4])); // each [B, h, M, d]
+      const k = tf.transpose(tf.reshape(this.kv.applyColumns(y, 0, C, ctx), [B, M, h, d]), [0, 2, 1, 3]);
+      const v = tf.transpose(tf.reshape(this.kv.applyColumns(y, C, C, ctx), [B, M, h, d]), [0, 2, 1, 3]);
       const attn = tf.softmax(tf.mul(matMul(q, k!, ctx, true), 1 / Math.sqrt(d)));
       const out = tf.reshape(tf.transpose(matMul(attn, v!, ctx), [0, 2, 1, 3]), [B, N, C]);
       return this.proj.apply(out, ctx) as tf.Tensor3D;

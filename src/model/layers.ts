@@ -24,12 +24,22 @@ export class Linear {
 
   /** Applies to the last axis of x (any rank). */
   apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    return this.applyColumns(x, 0, this.outFeatures, ctx);
+  }
+
+  /**
+   * Output features [start, start + count) only (e.g. keys and values of one kv layer): slicing the weight
+   * is far cheaper than slicing the output.
+   */
+  applyColumns(x: tf.Tensor, start: number, count: number, ctx: ForwardContext): tf.Tensor {
     const rows = x.size / this.inFeatures;
-    ctx.flops?.add(rows * this.inFeatures * this.outFeatures);
+    ctx.flops?.add(rows * this.inFeatures * count);
     return tf.tidy(() => {
-      let y: tf.Tensor = tf.matMul(tf.reshape(x, [rows, this.inFeatures]), this.weight);
-      if (this.bias) y = tf.add(y, this.bias);
-      return tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
+      const whole = start === 0 && count === this.outFeatures;
+      const w = whole ? this.weight : tf.slice(this.weight, [0, start], [this.inFeatures, count]);
+      let y: tf.Tensor = tf.matMul(tf.reshape(x, [rows, this.inFeatures]), w);
+      if (this.bias) y = tf.add(y, whole ? this.bias : tf.slice(this.bias, [start], [count]));
+      return tf.reshape(y, [...x.shape.slice(0, -1), count]);
     });
   }
 }
@@ -133,7 +143,10 @@ export class BatchNorm {
       const m = this.momentum;
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * count) / (count - 1))));
-      return tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.eps) as T;
+      // x·scale + shift with per-channel scale and shift: its gradient is broadcast products and sums,
+      // where tf.batchNorm's gradient tiles every statistic to the input's full shape (slow on cpu/wasm).
+      const scale = tf.mul(this.gamma, tf.rsqrt(tf.add(variance, this.eps)));
+      return tf.add(tf.mul(x, scale), tf.sub(this.beta, tf.mul(mean, scale))) as T;
     });
   }
 }

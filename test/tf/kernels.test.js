@@ -38,9 +38,9 @@ function filterGradients() {
 test('the convolution form equals the stock cpu kernel on strides 1–3, same/valid/explicit padding', async () => {
   await tf.setBackend('cpu');
   const stock = filterGradients();
-  assert.equal(registerFastKernels('cpu'), ['Conv2DBackpropFilter']);
+  assert.equal(registerFastKernels('cpu'), ['Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput']);
   const registered = tf.getKernel('Conv2DBackpropFilter', 'cpu').kernelFunc;
-  assert.equal(registerFastKernels('cpu'), ['Conv2DBackpropFilter']);
+  assert.equal(registerFastKernels('cpu'), ['Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput']);
   assert.is(tf.getKernel('Conv2DBackpropFilter', 'cpu').kernelFunc, registered, 'registering twice must not replace the kernel');
   const fast = filterGradients();
   fast.forEach((g, i) => {
@@ -59,7 +59,8 @@ test('wasm, which has no Conv2DBackpropFilter of its own, gets the same gradient
   const want = filterGradients();
   assert.ok(await tf.setBackend('wasm'));
   assert.equal(registerFastKernels('wasm'),
-    ['Conv2DBackpropFilter', 'UnsortedSegmentSum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter']);
+    ['Conv2DBackpropFilter', 'UnsortedSegmentSum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
+      'BatchMatMul', 'Conv2DBackpropInput']);
   const got = filterGradients();
   got.forEach((g, i) => assertClose(g, want[i], { rtol: 0, atol: 1e-4 }, `wasm ${JSON.stringify(CASES[i])}`));
 });
@@ -114,6 +115,99 @@ test('wasm gets the depthwise gradients (input and filter): equal to the stock c
   got.forEach((pair, i) => pair.forEach((g, j) => {
     assertClose(g, want[i][j], { rtol: 0, atol: 1e-4 }, `${j ? 'filter' : 'input'} gradient ${JSON.stringify(DEPTHWISE[i])}`);
   }));
+});
+
+/** float64 reference of matMul with tfjs' semantics (batch dims broadcast when one side has a single matrix). */
+function matMulRef(a, b, ta, tb) {
+  const [ra, rb] = [a.shape.length, b.shape.length];
+  const M = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const N = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+  const ba = a.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  const bb = b.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  const batch = Math.max(ba, bb);
+  const out = new Float64Array(batch * M * N);
+  for (let i = 0; i < batch; i++) {
+    const ao = (ba === 1 ? 0 : i) * M * K;
+    const bo = (bb === 1 ? 0 : i) * K * N;
+    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a.data[ao + (ta ? k * M + m : m * K + k)] * b.data[bo + (tb ? n * K + k : k * N + n)];
+      out[(i * M + m) * N + n] = s;
+    }
+  }
+  return out;
+}
+
+const MATMULS = [
+  { a: [2, 5, 7], b: [2, 7, 3] },
+  { a: [2, 7, 5], b: [2, 7, 3], ta: true },
+  { a: [2, 5, 7], b: [2, 3, 7], tb: true },
+  { a: [3, 7, 5], b: [3, 4, 7], ta: true, tb: true },
+  { a: [1, 5, 7], b: [3, 7, 4] }, // broadcast a
+  { a: [3, 5, 7], b: [7, 4] }, // rank-2 b, broadcast
+  { a: [1, 1], b: [1, 1] },
+  { a: [50, 300], b: [300, 33] }, // past one row block (48), one depth block (256), one panel (32)
+  { a: [2, 3, 97], b: [2, 70, 97], tb: true },
+  { a: [4, 0], b: [0, 3] }, // empty depth: zeros
+];
+
+test('BatchMatMul on the native GEMM equals a float64 product (cpu and wasm; transposes, broadcast, block edges)', async () => {
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    assert.ok(registerFastKernels(backend).includes('BatchMatMul'), `${backend} has the native BatchMatMul`);
+    MATMULS.forEach((c, i) => {
+      const a = tf.randomNormal(c.a, 0, 1, 'float32', 80 + i);
+      const b = tf.randomNormal(c.b, 0, 1, 'float32', 90 + i);
+      const got = tf.matMul(a, b, c.ta, c.tb);
+      const want = matMulRef({ shape: c.a, data: a.dataSync() }, { shape: c.b, data: b.dataSync() }, c.ta, c.tb);
+      assert.equal(got.shape, tf.matMul(a, b, c.ta, c.tb).shape);
+      const K = c.ta ? c.a.at(-2) : c.a.at(-1);
+      assertClose({ shape: got.shape, data: got.dataSync() }, { shape: got.shape, data: Float32Array.from(want) },
+        { rtol: 1e-5, atol: 1e-5 * Math.sqrt(K + 1) }, `${backend} ${JSON.stringify(c)}`);
+      tf.dispose([a, b, got]);
+    });
+  }
+});
+
+/** float64 input gradient of conv2d: dx[b, ih, iw, ci] = Σ w[kh, kw, ci, co] · dy[b, oh, ow, co]. */
+function convInputGradRef(xShape, f, dy, s, padTop, padLeft) {
+  const [B, H, W, Ci] = xShape;
+  const [KH, KW, , Co] = f.shape;
+  const [, OH, OW] = dy.shape;
+  const dx = new Float64Array(B * H * W * Ci);
+  for (let b = 0; b < B; b++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+    for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
+      const ih = oh * s[0] - padTop + kh;
+      const iw = ow * s[1] - padLeft + kw;
+      if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+      for (let ci = 0; ci < Ci; ci++) for (let co = 0; co < Co; co++) {
+        dx[((b * H + ih) * W + iw) * Ci + ci] += f.data[((kh * KW + kw) * Ci + ci) * Co + co] * dy.data[((b * OH + oh) * OW + ow) * Co + co];
+      }
+    }
+  }
+  return dx;
+}
+
+test('Conv2DBackpropInput as GEMM + col2im equals the float64 input gradient (cpu and wasm)', async () => {
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    assert.ok(registerFastKernels(backend).includes('Conv2DBackpropInput'));
+    CASES.forEach((c, i) => {
+      const x = tf.randomNormal(c.x, 0, 1, 'float32', 100 + i);
+      const f = tf.randomNormal(c.f, 0, 1, 'float32', 110 + i);
+      const y = tf.conv2d(x, f, c.s, c.p);
+      const w = tf.randomNormal(y.shape, 0, 1, 'float32', 120 + i);
+      const g = tf.grad((a) => tf.sum(tf.mul(w, tf.conv2d(a, f, c.s, c.p))))(x);
+      const info = tf.backend_util.computeConv2DInfo(c.x, c.f, c.s, 1, c.p);
+      const want = convInputGradRef(c.x, { shape: c.f, data: f.dataSync() }, { shape: y.shape, data: w.dataSync() },
+        [info.strideHeight, info.strideWidth], info.padInfo.top, info.padInfo.left);
+      assertClose({ shape: g.shape, data: g.dataSync() }, { shape: g.shape, data: Float32Array.from(want) }, { rtol: 1e-4, atol: 1e-4 },
+        `${backend} ${JSON.stringify(c)}`);
+      tf.dispose([x, f, y, w, g]);
+    });
+  }
+  await tf.setBackend('cpu');
 });
 
 test.run();

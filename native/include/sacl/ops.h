@@ -36,6 +36,15 @@ struct RoiAlignArgs {
   double step;
 };
 
+// C[i] = op(A[i]) · op(B[i]) for i < max(batchA, batchB), row-major; a batch of 1 is broadcast.
+// op(A) is M × K (A stored K × M when transA), op(B) is K × N (B stored N × K when transB).
+struct GemmArgs {
+  const float* a;
+  const float* b;
+  int64_t batchA, batchB, M, N, K;
+  bool transA, transB;
+};
+
 namespace cpu {
 
 // out: Int32 [B, N, k].
@@ -48,6 +57,9 @@ void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy);
 void roiAlign(const RoiAlignArgs& a, const float* features, float* out);
 // dOut: [B, R, S, S, C]; dFeatures: [B, H, W, C] (fully overwritten).
 void roiAlignGrad(const RoiAlignArgs& a, const float* dOut, float* dFeatures);
+
+// c: [max(batchA, batchB), M, N], fully overwritten.
+void gemm(const GemmArgs& g, float* c);
 
 // Name of the instruction set the KNN distance tiles dispatched to ("avx512", "avx2" or "generic").
 const char* knnIsa();

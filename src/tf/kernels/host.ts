@@ -1,0 +1,54 @@
+/** What the sacl-au tfjs kernels share: kernel lookup, and reading/writing tensor memory on the host. */
+import * as tf from '@tensorflow/tfjs';
+
+export type Info = tf.TensorInfo;
+export type KernelFunc = (params: { inputs: Record<string, Info>; backend: unknown; attrs?: Record<string, unknown> }) => Info | Info[];
+
+/** A backend's registered kernel function (throws when it has none). */
+export function kernel(name: string, backend: string): KernelFunc {
+  const k = tf.getKernel(name, backend);
+  if (!k) throw new Error(`tfjs backend '${backend}' has no ${name} kernel`);
+  return k.kernelFunc as unknown as KernelFunc;
+}
+
+export interface Disposable {
+  disposeData(dataId: object): unknown;
+}
+
+/** What the wasm backend offers for reading inputs and writing a kernel's output in place. */
+export interface WasmBackendLike {
+  readSync(dataId: object): ArrayLike<number>;
+  makeOutput(shape: number[], dtype: tf.DataType): Info;
+  typedArrayFromHeap(info: Info): Float32Array | Int32Array;
+}
+
+interface CpuBackendLike {
+  readSync(dataId: object): ArrayLike<number>;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
+}
+
+function isWasm(backend: unknown): backend is WasmBackendLike {
+  const b = backend as Partial<WasmBackendLike>;
+  return typeof b.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function';
+}
+
+/**
+ * A float32 output the kernel fills in place, zeroed: wasm heap memory, or a new array the cpu backend
+ * adopts. On wasm, making an output may grow the heap and detach earlier views: take input views after.
+ */
+export function hostOutput(backend: unknown, shape: number[]): { info: Info; data: Float32Array } {
+  if (isWasm(backend)) {
+    const info = backend.makeOutput(shape, 'float32');
+    const data = backend.typedArrayFromHeap(info) as Float32Array;
+    data.fill(0);
+    return { info, data };
+  }
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  return { info: (backend as CpuBackendLike).makeTensorInfo(shape, 'float32', data), data };
+}
+
+/** A float32 input's values without a copy: a view of the wasm heap, or the cpu backend's own array. */
+export function hostInput(backend: unknown, t: Info): Float32Array {
+  if (isWasm(backend)) return backend.typedArrayFromHeap(t) as Float32Array;
+  return (backend as CpuBackendLike).readSync(t.dataId) as Float32Array;
+}
