@@ -2,7 +2,9 @@
 /** The sacl-au command line. */
 import { backends, getDefaultBackend } from '../index.js';
 import { initTf } from '../tf/engine.js';
+import { demoCommand } from './demo.js';
 import { modelCommand } from './model-command.js';
+import { evalCommand, predictCommand, trainCommand } from './training-commands.js';
 
 const USAGE = `Usage: sacl-au <command> [options]
 
@@ -11,6 +13,14 @@ Commands:
                   which TensorFlow.js backend runs (tfjs-node-gpu, tfjs-node, wasm, cpu)
   model [--variant <name>] [--input <px>] [--json]
                   a model variant's parameters and FLOPs per part (sacl-au model --help)
+  train --dataset synthetic|bp4d --root <dir> --fold 1|2|3 --out <dir>
+                  train (checkpoint every epoch, --resume), then evaluate the fold's test subjects
+  eval --model <dir> --dataset … --root <dir> --fold k --out <dir>
+                  per-AU F1/accuracy, mean F1, predictions and figures
+  predict --model <dir> <image|folder>... [--out file.csv]
+                  AU probabilities (AU01_p) and presence (AU01_c) per aligned face image
+  demo [--out <dir>]
+                  the main job (npm start): synthetic faces → train tiny → evaluate → report
 
 Options:
   --help          show this help`;
@@ -35,7 +45,10 @@ async function info(json: boolean): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'model') return modelCommand(rest);
+  const commands: Record<string, (argv: string[]) => Promise<number>> = {
+    model: modelCommand, train: trainCommand, eval: evalCommand, predict: predictCommand, demo: demoCommand,
+  };
+  if (command && commands[command]) return commands[command]!(rest);
   if (!command || command === '--help' || command === '-h' || rest.includes('--help')) {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 1;

@@ -46,18 +46,18 @@ function intFlag(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
-/** The config the model flags describe. */
-export function configFromFlags(values: Record<string, string | boolean | undefined>): ModelConfig {
+/** The config the model flags describe, on top of `base` overrides (a config file's "model"); flags win. */
+export function configFromFlags(values: Record<string, string | boolean | undefined>, base: ConfigOverrides = {}): ModelConfig {
   const str = (k: string) => values[k] as string | undefined;
   const variant = str('variant') ?? 'full';
   const auSet = str('au-set');
   if (auSet !== undefined && !(auSet in AU_SETS)) throw new RangeError(`--au-set: expected bp4d or disfa; got ${JSON.stringify(auSet)}`);
-  const overrides: ConfigOverrides = {};
+  const overrides: ConfigOverrides = structuredClone(base);
   const input = intFlag('input', str('input'));
   if (input !== undefined) overrides.inputSize = input;
   if (auSet) overrides.auSet = auSet as AuSet;
   if (str('fusion')) overrides.fusion = str('fusion') as ModelConfig['fusion'];
-  const sacl: Record<string, unknown> = {};
+  const sacl: Record<string, unknown> = { ...(base.sacl ?? {}) };
   if (str('gcn')) sacl.gcn = str('gcn');
   if (str('metric')) sacl.metric = str('metric');
   const k = intFlag('k', str('k'));

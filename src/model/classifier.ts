@@ -2,7 +2,9 @@
  * Fusion and AU classifier (paper §3.5, SPEC §2.7). Concatenation (the paper's choice): the multi-scale
  * tokens A′ and the SACL nodes B form one token set C; each AU pools it with its own learned query
  * (softmax over tokens) and scores the pooled vector with its own head (D → hidden → 1, GELU). Mean
- * pooling with linear heads is ResT's original classifier (the baseline). Cross-attention (Table 9): the
+ * pooling with linear heads is ResT's original classifier (the baseline). The queries start at unit
+ * scale (not 0.02 like the linear layers): near-zero queries pool every token uniformly, and the
+ * uniform average of 3154 tokens hides the local evidence each AU needs to specialise its query. Cross-attention (Table 9): the
  * nodes attend to the multi-scale map (pooled to the stage-4 grid to keep it affordable) and only the
  * nodes are classified.
  */
@@ -23,7 +25,7 @@ export class AuClassifier {
   constructor(store: ParamStore, name: string, readonly config: ModelConfig['classifier'], readonly numAus: number, readonly dim: number) {
     const attention = config.pooling === 'attention';
     this.norm = attention ? new LayerNorm(store, `${name}.norm`, dim) : null;
-    this.queries = attention ? store.add(`${name}.queries`, [numAus, dim], { kind: 'truncated-normal', std: 0.02 }) : null;
+    this.queries = attention ? store.add(`${name}.queries`, [numAus, dim], { kind: 'truncated-normal', std: 1 }) : null;
     const h = config.hidden;
     this.w1 = store.add(`${name}.heads.fc1.weight`, h ? [numAus, dim, h] : [numAus, dim], { kind: 'truncated-normal', std: 0.02 });
     this.b1 = store.add(`${name}.heads.fc1.bias`, h ? [numAus, 1, h] : [numAus], { kind: 'zeros' });

@@ -37,7 +37,8 @@ export class LandmarkPredictor {
     const side = gridSize >> widths.length;
     if (side < 1) throw new RangeError(`landmarks: ${widths.length} pooling blocks do not fit a ${gridSize}×${gridSize} stem map`);
     this.fc = new Linear(store, `${name}.fc`, side * side * c, 2 * NUM_LANDMARKS, false, 1e-4);
-    this.fcBias = store.add(`${name}.fc.bias`, [2 * NUM_LANDMARKS], { kind: 'values', values: alignedTemplate() });
+    const template = alignedTemplate().map((v) => v * inputSize);
+    this.fcBias = store.add(`${name}.fc.bias`, [2 * NUM_LANDMARKS], { kind: 'values', values: template });
   }
 
   /** stem: [B, h, w, C] → landmarks [B, 49, 2] in input-image pixels. */
@@ -49,8 +50,7 @@ export class LandmarkPredictor {
         if (i % 2 === 1) x = tf.maxPool(x, 2, 2, 'valid');
       });
       const flat = tf.reshape(x, [x.shape[0], -1]);
-      const normalized = tf.add(this.fc.apply(flat, ctx), this.fcBias);
-      return tf.reshape(tf.mul(normalized, this.inputSize), [x.shape[0], NUM_LANDMARKS, 2]) as tf.Tensor3D;
+      return tf.reshape(tf.add(this.fc.apply(flat, ctx), this.fcBias), [x.shape[0], NUM_LANDMARKS, 2]) as tf.Tensor3D;
     });
   }
 }

@@ -39,7 +39,9 @@ export class ParamStore {
       const rng = new Random(this.seed, name);
       for (let i = 0; i < size; i++) values[i] = init.kind === 'normal' ? rng.normal() * init.std : rng.truncatedNormal(init.std);
     }
-    const variable = tf.variable(tf.tensor(values, shape, 'float32'), trainable, `${this.prefix}${name}`);
+    const initial = tf.tensor(values, shape, 'float32');
+    const variable = tf.variable(initial, trainable, `${this.prefix}${name}`);
+    initial.dispose(); // the variable holds its own reference to the data
     this.entries.set(name, { variable, trainable });
     return variable;
   }

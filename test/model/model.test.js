@@ -78,7 +78,7 @@ test('the tiny preset trains: the loss on a fixed batch falls', () => {
     loss.dispose();
   }
   if (process.env.SHOW) console.log(losses);
-  assert.ok(losses.at(-1) < 0.5 * losses[0], `loss ${losses.map((l) => l.toFixed(3)).join(' → ')}`);
+  assert.ok(losses.at(-1) < 0.75 * losses[0] && losses.every((l, i) => i === 0 || l < losses[i - 1] + 0.05), `loss ${losses.map((l) => l.toFixed(3)).join(' → ')}`);
   tf.dispose([batch.images, batch.labels, batch.landmarks]);
   optimizer.dispose();
   model.dispose();

@@ -1,0 +1,49 @@
+/**
+ * A progress line on stderr with count, rate and ETA: redrawn in place on a terminal (at most every
+ * 100 ms), one plain line every 10 % (or 30 s) otherwise, so logs stay readable.
+ */
+export class Progress {
+  private done = 0;
+  private readonly started = Date.now();
+  private lastDraw = 0;
+  private lastDecile = -1;
+  private readonly tty: boolean;
+
+  constructor(private readonly label: string, private readonly total: number, private readonly unit = 'it',
+    private readonly stream: NodeJS.WriteStream = process.stderr) {
+    this.tty = Boolean(stream.isTTY);
+  }
+
+  private line(extra: string): string {
+    const elapsed = (Date.now() - this.started) / 1000;
+    const rate = this.done / Math.max(elapsed, 1e-3);
+    const eta = rate > 0 ? (this.total - this.done) / rate : 0;
+    const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+    const width = 24;
+    const filled = Math.round((width * this.done) / Math.max(1, this.total));
+    const bar = `[${'='.repeat(filled)}${' '.repeat(width - filled)}]`;
+    return `${this.label} ${bar} ${this.done}/${this.total} ${rate.toFixed(rate < 10 ? 2 : 1)} ${this.unit}/s ETA ${clock(eta)}${extra ? `  ${extra}` : ''}`;
+  }
+
+  update(done: number, extra = ''): void {
+    this.done = done;
+    const now = Date.now();
+    if (this.tty) {
+      if (now - this.lastDraw < 100 && done < this.total) return;
+      this.lastDraw = now;
+      this.stream.write(`\r${this.line(extra)}\x1b[K`);
+      return;
+    }
+    const decile = Math.floor((10 * done) / Math.max(1, this.total));
+    if (decile !== this.lastDecile || now - this.lastDraw > 30_000) {
+      this.lastDecile = decile;
+      this.lastDraw = now;
+      this.stream.write(`${this.line(extra)}\n`);
+    }
+  }
+
+  finish(extra = ''): void {
+    if (this.tty) this.stream.write(`\r${this.line(extra)}\x1b[K\n`);
+    else if (this.lastDecile !== 10) this.stream.write(`${this.line(extra)}\n`);
+  }
+}

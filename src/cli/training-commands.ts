@@ -1,0 +1,230 @@
+/** `sacl-au train`, `eval`, `predict`: the training engine and the evaluator from the command line. */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AuModel } from '../model/model.js';
+import { foldSplit, UNKNOWN, type AuDataset, type AuSample } from '../data/dataset.js';
+import { openDataset } from '../data/open.js';
+import { initTf } from '../tf/engine.js';
+import { writeFileAtomic } from '../tf/weights-io.js';
+import { evaluatePredictions, predictSamples } from '../train/evaluate.js';
+import { PAPER_TRAINING, train, type History, type TrainOptions } from '../train/trainer.js';
+import { predictionsCsv, writeReport } from '../report/report.js';
+import { MODEL_FLAGS, configFromFlags } from './model-command.js';
+import type { ConfigOverrides } from '../model/config.js';
+import { Progress } from './progress.js';
+
+type Values = Record<string, string | boolean | undefined>;
+
+const num = (values: Values, name: string, fallback: number, integer = false): number => {
+  const text = values[name];
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) throw new RangeError(`--${name}: expected a ${integer ? 'non-negative integer' : 'non-negative number'}; got ${JSON.stringify(text)}`);
+  return v;
+};
+
+/** Training options: paper defaults ← config file's "training" ← flags. */
+export function trainOptionsFrom(values: Values, base: TrainOptions = PAPER_TRAINING): TrainOptions {
+  const file = values.config ? readConfigFile(String(values.config)) : {};
+  const o = { ...base, ...(file.training ?? {}) } as TrainOptions;
+  return {
+    ...o,
+    epochs: num(values, 'epochs', o.epochs, true),
+    batchSize: Math.max(1, num(values, 'batch-size', o.batchSize, true)),
+    lr: num(values, 'lr', o.lr),
+    momentum: num(values, 'momentum', o.momentum),
+    weightDecay: num(values, 'weight-decay', o.weightDecay),
+    clipNorm: num(values, 'clip', o.clipNorm),
+    warmupEpochs: num(values, 'warmup-epochs', o.warmupEpochs),
+    seed: num(values, 'seed', o.seed, true),
+    augment: values['no-augment'] ? false : o.augment,
+  };
+}
+
+function readConfigFile(file: string): { variant?: string; model?: Record<string, unknown>; training?: Partial<TrainOptions> } {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { variant?: string; model?: Record<string, unknown>; training?: Partial<TrainOptions> };
+  } catch (e) {
+    throw new RangeError(`--config: cannot read ${file} (${(e as Error).message})`);
+  }
+}
+
+export const TRAIN_FLAGS = {
+  ...MODEL_FLAGS,
+  dataset: { type: 'string' }, root: { type: 'string' }, fold: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' },
+  epochs: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, momentum: { type: 'string' },
+  'weight-decay': { type: 'string' }, clip: { type: 'string' }, 'warmup-epochs': { type: 'string' }, seed: { type: 'string' },
+  'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+} as const;
+
+export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d --root <dir> [--fold 1|2|3] [--variant <name>] --out <dir> [options]
+
+Trains on the fold's training subjects (ME-GraphAU naming: fold 1 tests part 3, fold 2 part 2, fold 3
+part 1), checkpoints every epoch into <out>/checkpoint, saves <out>/model, then evaluates on the fold's
+test subjects into <out>/report (unless --no-eval).
+
+Options (defaults: the paper's protocol):
+  --epochs <n>          12          --lr <peak>           0.001 (cosine, linear warm-up)
+  --batch-size <n>      16          --warmup-epochs <n>   1
+  --momentum <m>        0.9         --weight-decay <w>    0.0005
+  --clip <norm>         5           --seed <n>            1
+  --no-augment          no crop/flip/jitter
+  --resume              continue from <out>/checkpoint exactly
+  --config <file.json>  { "variant": …, "model": { …overrides }, "training": { …options } }; flags win
+  --variant, --input, --gcn, --metric, --fusion, --stages, --k, --roi-size, --au-set: see sacl-au model --help
+  --json                one JSON summary line on stdout`;
+
+/** Model config: variant and overrides from the config file, then the flags. */
+function modelConfigFrom(values: Values) {
+  const file = values.config ? readConfigFile(String(values.config)) : {};
+  return configFromFlags({ ...values, variant: (values.variant as string | undefined) ?? file.variant ?? 'full' }, (file.model ?? {}) as ConfigOverrides);
+}
+
+export interface RunResult {
+  history: History;
+  modelDir: string;
+  reportDir: string | null;
+  meanF1: number | null;
+  alwaysPresentMeanF1: number | null;
+}
+
+/** Trains (with progress), saves the model, evaluates into a report. Shared by `train` and `demo`. */
+export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, evaluate, title }: {
+  model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string;
+}): Promise<RunResult> {
+  const { train: trainSet, test } = foldSplit(dataset, fold);
+  process.stderr.write(`${dataset.name} fold ${fold}: ${trainSet.length} training frames, ${test.length} test frames; ${model.config.variant} model, ${(model.store.count() / 1e6).toFixed(2)} M parameters\n`);
+  let bar: Progress | null = null;
+  const history = await train({
+    model, samples: trainSet, options, dir: out, resume,
+    onStep: (r, perEpoch) => {
+      if (!bar) bar = new Progress(`epoch ${r.epoch + 1}/${options.epochs}`, perEpoch, 'steps');
+      bar.update((r.step % perEpoch) + 1, `loss ${r.loss.toFixed(3)} lr ${r.lr.toExponential(1)}`);
+    },
+    onEpoch: (r) => {
+      bar?.finish(`epoch loss ${r.loss.toFixed(4)} (${r.seconds.toFixed(0)} s)`);
+      bar = null;
+    },
+  });
+  const modelDir = join(out, 'model');
+  await model.save(modelDir);
+  await writeFileAtomic(join(out, 'history.json'), `${JSON.stringify(history)}\n`);
+  if (!evaluate || test.length === 0) return { history, modelDir, reportDir: null, meanF1: null, alwaysPresentMeanF1: null };
+  const reportDir = join(out, 'report');
+  const r = await evaluateInto({ model, dataset, samples: test, reportDir, history, title, extra: { fold, training: options } });
+  return { history, modelDir, reportDir, ...r };
+}
+
+async function evaluateInto({ model, dataset, samples, reportDir, history, title, extra }: {
+  model: AuModel; dataset: AuDataset; samples: AuSample[]; reportDir: string; history?: History; title: string; extra: Record<string, unknown>;
+}): Promise<{ meanF1: number; alwaysPresentMeanF1: number }> {
+  const bar = new Progress('evaluate', samples.length, 'frames');
+  const predictions = await predictSamples(model, samples, { onProgress: (d) => bar.update(d) });
+  bar.finish();
+  const metrics = evaluatePredictions(dataset.aus, predictions);
+  // SACL's graphs on up to 64 test faces, for the correlation figures
+  const graphs = model.config.sacl && model.config.sacl.layer === 'gcn' ? await graphsOn(model, samples.slice(0, 64)) : [];
+  await writeReport({ dir: reportDir, title, auSet: dataset.auSet, aus: dataset.aus, metrics, predictions, ...(history && { history }), graphs,
+    extra: { dataset: dataset.name, variant: model.config.variant, ...extra } });
+  return { meanF1: metrics.meanF1, alwaysPresentMeanF1: metrics.alwaysPresentMeanF1 };
+}
+
+async function graphsOn(model: AuModel, samples: AuSample[]) {
+  const { batches } = await import('../data/loader.js');
+  const tf = await import('@tensorflow/tfjs');
+  const S = model.config.inputSize;
+  for await (const batch of batches(samples, { inputSize: S, batchSize: samples.length, augment: false, shuffle: false, seed: 0, epoch: 0 })) {
+    const images = tf.tensor4d(batch.images, [batch.size, S, S, 3]);
+    try {
+      return model.graphs(images);
+    } finally {
+      images.dispose();
+    }
+  }
+  return [];
+}
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: TRAIN_FLAGS, strict: true });
+  if (values.help) return process.stdout.write(`${TRAIN_USAGE}\n`), 0;
+  for (const req of ['dataset', 'root', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au train --help)`);
+  const fold = num(values, 'fold', 1, true);
+  const options = trainOptionsFrom(values);
+  const config = modelConfigFrom(values);
+  const tfReport = await initTf();
+  process.stderr.write(`tfjs backend: ${tfReport.active}\n`);
+  const dataset = await openDataset(String(values.dataset), resolve(String(values.root)));
+  if (config.auSet !== dataset.auSet) config.auSet = dataset.auSet;
+  const model = new AuModel(config, options.seed);
+  try {
+    const r = await trainAndEvaluate({ model, dataset, fold, options, out: resolve(String(values.out)), resume: Boolean(values.resume),
+      evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}` });
+    if (values.json) process.stdout.write(`${JSON.stringify({ model: r.modelDir, report: r.reportDir, meanF1: r.meanF1, alwaysPresentMeanF1: r.alwaysPresentMeanF1 })}\n`);
+    else process.stdout.write(`${r.reportDir ?? r.modelDir}\n`);
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
+
+export const EVAL_USAGE = `Usage: sacl-au eval --model <dir> --dataset synthetic|bp4d --root <dir> [--fold 1|2|3] --out <dir> [--json]
+
+Evaluates a saved model on the fold's test subjects: per-AU F1 and accuracy (threshold 0.5, unknown labels
+left out), mean F1, the paper's row when the AU set matches; writes metrics.json/.md/.csv, predictions.csv
+and figures into <out>.`;
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, dataset: { type: 'string' }, root: { type: 'string' },
+    fold: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
+  if (values.help) return process.stdout.write(`${EVAL_USAGE}\n`), 0;
+  for (const req of ['model', 'dataset', 'root', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au eval --help)`);
+  await initTf();
+  const fold = num(values, 'fold', 1, true);
+  const dataset = await openDataset(String(values.dataset), resolve(String(values.root)));
+  const model = await AuModel.load(resolve(String(values.model)));
+  try {
+    const { test } = foldSplit(dataset, fold);
+    const r = await evaluateInto({ model, dataset, samples: test, reportDir: resolve(String(values.out)), title: `sacl-au ${model.config.variant} on ${dataset.name}, fold ${fold}`, extra: { fold } });
+    if (values.json) process.stdout.write(`${JSON.stringify({ report: resolve(String(values.out)), ...r })}\n`);
+    else process.stdout.write(`${resolve(String(values.out))}\n`);
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
+
+export const PREDICT_USAGE = `Usage: sacl-au predict --model <dir> <image|folder>... [--out <file.csv>]
+
+AU probabilities for aligned face images (any size; resized to the model's aligned size, centre-cropped),
+one CSV row per image with OpenFace-style columns: file, AU01_p … (probability), AU01_c … (presence at 0.5).
+Writes to --out (atomically) or stdout.`;
+
+const IMAGE = /\.(jpe?g|png|webp|bmp|tiff?)$/i;
+
+export async function predictCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { model: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (values.help) return process.stdout.write(`${PREDICT_USAGE}\n`), 0;
+  if (!values.model) throw new TypeError('--model is required (sacl-au predict --help)');
+  const files = positionals.flatMap((p) => {
+    if (!existsSync(p)) throw new RangeError(`${p}: no such file or folder`);
+    return statSync(p).isDirectory() ? readdirSync(p).filter((f) => IMAGE.test(f)).sort().map((f) => join(p, f)) : [p];
+  });
+  if (files.length === 0) throw new RangeError('predict: no images given (files or folders of .jpg/.png/.webp/.bmp/.tif)');
+  await initTf();
+  const model = await AuModel.load(resolve(values.model));
+  try {
+    const { AU_SETS } = await import('../face/au.js');
+    const aus = AU_SETS[model.config.auSet];
+    const samples: AuSample[] = files.map((f) => ({ id: f, subject: '', imagePath: f, landmarks: null, labels: new Int8Array(aus.length).fill(UNKNOWN) }));
+    const bar = new Progress('predict', samples.length, 'images');
+    const p = await predictSamples(model, samples, { onProgress: (d) => bar.update(d) });
+    bar.finish();
+    const csv = predictionsCsv(aus, p, { labels: false, subject: false, idColumn: 'file' });
+    if (values.out) await writeFileAtomic(resolve(values.out), csv);
+    else process.stdout.write(csv);
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}

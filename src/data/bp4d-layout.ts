@@ -1,0 +1,78 @@
+/**
+ * Reader for BP4D's distributed layout (SPEC §4): frames `<root>/<subject>/<task>/<frame>.jpg` and AU
+ * occurrence files `<root>/AUCoding/AU_OCC/<subject>_<task>.csv` (a frame column and one column per AU;
+ * 0, 1, 9 = unknown). Landmarks come from `<root>/Landmarks/<subject>_<task>.csv` (frame, then x1 y1 …
+ * x49 y49, 1-based like the datasets' MATLAB files), the layout the synthetic generator writes. Subject
+ * parts come from `<root>/folds.json` when present, else from the paper's BP4D split (Table 3).
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AU_SETS } from '../face/au.js';
+import { NUM_LANDMARKS } from '../face/landmarks.js';
+import { UNKNOWN, type AuDataset, type AuSample } from './dataset.js';
+
+/** Paper Table 3 (SPEC §3). */
+export const BP4D_PARTS: [string[], string[], string[]] = [
+  ['F001', 'F002', 'F008', 'F009', 'F010', 'F016', 'F018', 'F023', 'M001', 'M004', 'M007', 'M008', 'M012', 'M014'],
+  ['F003', 'F005', 'F011', 'F013', 'F020', 'F022', 'M002', 'M005', 'M010', 'M011', 'M013', 'M016', 'M017', 'M018'],
+  ['F004', 'F006', 'F007', 'F012', 'F014', 'F015', 'F017', 'F019', 'F021', 'M003', 'M006', 'M009', 'M015'],
+];
+
+/** Rows of a small CSV file (comma-separated, first row the header), with the file named in errors. */
+function readCsv(file: string): { header: string[]; rows: string[][] } {
+  const lines = readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim().length > 0);
+  if (lines.length === 0) throw new RangeError(`${file}: empty file`);
+  const split = (l: string) => l.split(',').map((c) => c.trim());
+  return { header: split(lines[0]!), rows: lines.slice(1).map(split) };
+}
+
+function parseNumber(file: string, row: number, text: string): number {
+  const v = Number(text);
+  if (text === '' || !Number.isFinite(v)) throw new RangeError(`${file}: row ${row + 2}: expected a number; got ${JSON.stringify(text)}`);
+  return v;
+}
+
+/** Landmarks by frame from a Landmarks CSV, converted to 0-based pixels. */
+function readLandmarks(file: string): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  if (!existsSync(file)) return out;
+  const { rows } = readCsv(file);
+  rows.forEach((cells, r) => {
+    if (cells.length !== 1 + 2 * NUM_LANDMARKS) throw new RangeError(`${file}: row ${r + 2}: expected ${1 + 2 * NUM_LANDMARKS} columns; got ${cells.length}`);
+    out.set(cells[0]!, Float32Array.from(cells.slice(1), (c) => parseNumber(file, r, c) - 1));
+  });
+  return out;
+}
+
+export function readBp4dLayout(root: string, name = 'bp4d'): AuDataset {
+  const occDir = join(root, 'AUCoding', 'AU_OCC');
+  if (!existsSync(occDir)) throw new RangeError(`${root}: no AUCoding/AU_OCC directory: not a BP4D-layout tree`);
+  const aus = AU_SETS.bp4d;
+  const samples: AuSample[] = [];
+  for (const file of readdirSync(occDir).filter((f) => f.endsWith('.csv')).sort()) {
+    const m = /^([A-Za-z]+\d+)_(T\d+)\.csv$/.exec(file);
+    if (!m) continue;
+    const [, subject, task] = m as unknown as [string, string, string];
+    const path = join(occDir, file);
+    const { header, rows } = readCsv(path);
+    const columns = aus.map((au) => {
+      const i = header.findIndex((h) => h.replace(/^AU/i, '') === String(au));
+      if (i < 0) throw new RangeError(`${path}: no column for AU${au} in the header`);
+      return i;
+    });
+    const landmarks = readLandmarks(join(root, 'Landmarks', `${subject}_${task}.csv`));
+    rows.forEach((cells, r) => {
+      const frame = String(parseNumber(path, r, cells[0]!));
+      const labels = Int8Array.from(columns, (c) => {
+        const v = parseNumber(path, r, cells[c] ?? '');
+        if (v !== 0 && v !== 1 && v !== 9) throw new RangeError(`${path}: row ${r + 2}: AU values are 0, 1 or 9; got ${v}`);
+        return v === 9 ? UNKNOWN : v;
+      });
+      samples.push({ id: `${subject}/${task}/${frame}`, subject, imagePath: join(root, subject, task, `${frame}.jpg`), landmarks: landmarks.get(frame) ?? null, labels });
+    });
+  }
+  if (samples.length === 0) throw new RangeError(`${occDir}: no <subject>_<task>.csv occurrence files`);
+  const foldsFile = join(root, 'folds.json');
+  const parts = existsSync(foldsFile) ? JSON.parse(readFileSync(foldsFile, 'utf8')).parts as [string[], string[], string[]] : BP4D_PARTS;
+  return { name, auSet: 'bp4d', aus, samples, parts };
+}

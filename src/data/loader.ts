@@ -1,0 +1,160 @@
+/**
+ * Streaming batches for training and evaluation: images decoded and resized with sharp (off the main
+ * thread, a few batches ahead), the augmentation of SPEC §3 scaled to the input size, ImageNet
+ * normalization. Aligned faces are first resized to A = round(input · 256/224) (256 for 224), then:
+ *   train: random input×input crop (offsets 0…A−input), horizontal flip with the landmark permutation,
+ *          brightness and contrast jitter (±0.4); test: the centre crop.
+ * The landmarks follow every geometric step. Randomness comes from (seed, epoch, position), so a batch's
+ * content never depends on timing, and a resumed run sees exactly the batches it would have seen.
+ */
+import sharp from 'sharp';
+import { FLIP_PERMUTATION, NUM_LANDMARKS, interOcular } from '../face/landmarks.js';
+import { Random } from '../util/random.js';
+import { UNKNOWN, type AuSample } from './dataset.js';
+
+const MEAN = [0.485, 0.456, 0.406];
+const STD = [0.229, 0.224, 0.225];
+
+export interface LoaderOptions {
+  inputSize: number;
+  batchSize: number;
+  augment: boolean;
+  /** Shuffle the order (from seed and epoch); evaluation keeps the given order. */
+  shuffle: boolean;
+  seed: number;
+  epoch: number;
+  /** Batches decoded ahead of the one being used (default 2). */
+  prefetch?: number;
+}
+
+export interface Batch {
+  size: number;
+  samples: AuSample[];
+  /** [B, S, S, 3], normalized. */
+  images: Float32Array;
+  /** [B, 49, 2] in input pixels (zeros where unknown). */
+  landmarks: Float32Array;
+  /** [B]: 1 where the sample has landmarks. */
+  hasLandmarks: Float32Array;
+  /** [B]: ground-truth inter-ocular distance in input pixels (1 where unknown). */
+  interOcular: Float32Array;
+  /** [B, C] labels as 0/1, and the mask of known ones. */
+  labels: Float32Array;
+  mask: Float32Array;
+}
+
+export function alignedSize(inputSize: number): number {
+  return Math.round((inputSize * 256) / 224);
+}
+
+/** Decodes one face resized to A×A (RGB bytes) and its original size. Errors name the file. */
+async function decode(path: string, side: number): Promise<{ rgb: Buffer; width: number; height: number }> {
+  try {
+    const image = sharp(path);
+    const meta = await image.metadata();
+    const rgb = await image.removeAlpha().resize(side, side, { fit: 'fill' }).raw().toBuffer();
+    return { rgb, width: meta.width ?? side, height: meta.height ?? side };
+  } catch (e) {
+    throw new Error(`${path}: cannot read the image (${(e as Error).message})`);
+  }
+}
+
+/** Crop, flip, jitter and normalize one decoded face into the batch at `slot`. */
+function place(batch: Batch, slot: number, sample: AuSample, decoded: { rgb: Buffer; width: number; height: number },
+  side: number, size: number, rng: Random | null): void {
+  const range = side - size;
+  const ox = rng ? rng.int(0, range) : Math.floor(range / 2);
+  const oy = rng ? rng.int(0, range) : Math.floor(range / 2);
+  const flip = rng ? rng.next() < 0.5 : false;
+  const brightness = rng ? rng.uniform(0.6, 1.4) : 1;
+  const contrast = rng ? rng.uniform(0.6, 1.4) : 1;
+  const { rgb } = decoded;
+  let grey = 0;
+  if (contrast !== 1) {
+    for (let i = 0; i < side * side; i++) grey += 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
+    grey = (grey / (side * side)) * brightness;
+  }
+  const out = batch.images;
+  const base = slot * size * size * 3;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const sx = ox + (flip ? size - 1 - x : x);
+      const src = 3 * ((oy + y) * side + sx);
+      const dst = base + 3 * (y * size + x);
+      for (let c = 0; c < 3; c++) {
+        let v = rgb[src + c]! * brightness;
+        if (contrast !== 1) v = (v - grey) * contrast + grey;
+        v = Math.max(0, Math.min(255, v));
+        out[dst + c] = (v / 255 - MEAN[c]!) / STD[c]!;
+      }
+    }
+  }
+  const lm = sample.landmarks;
+  if (lm) {
+    const sx = side / decoded.width;
+    const sy = side / decoded.height;
+    const moved = new Float32Array(NUM_LANDMARKS * 2);
+    for (let i = 0; i < NUM_LANDMARKS; i++) {
+      const j = flip ? FLIP_PERMUTATION[i]! : i;
+      const x = lm[2 * j]! * sx - ox;
+      moved[2 * i] = flip ? size - 1 - x : x;
+      moved[2 * i + 1] = lm[2 * j + 1]! * sy - oy;
+    }
+    batch.landmarks.set(moved, slot * NUM_LANDMARKS * 2);
+    batch.hasLandmarks[slot] = 1;
+    batch.interOcular[slot] = Math.max(1e-3, interOcular(moved));
+  } else {
+    batch.interOcular[slot] = 1;
+  }
+  sample.labels.forEach((v, a) => {
+    batch.labels[slot * sample.labels.length + a] = v === 1 ? 1 : 0;
+    batch.mask[slot * sample.labels.length + a] = v === UNKNOWN ? 0 : 1;
+  });
+}
+
+async function loadBatch(samples: AuSample[], first: number, opts: LoaderOptions): Promise<Batch> {
+  const size = opts.inputSize;
+  const side = alignedSize(size);
+  const chosen = samples.slice(first, first + opts.batchSize);
+  const C = chosen[0]!.labels.length;
+  const B = chosen.length;
+  const batch: Batch = {
+    size: B, samples: chosen, images: new Float32Array(B * size * size * 3), landmarks: new Float32Array(B * NUM_LANDMARKS * 2),
+    hasLandmarks: new Float32Array(B), interOcular: new Float32Array(B), labels: new Float32Array(B * C), mask: new Float32Array(B * C),
+  };
+  const decoded = await Promise.all(chosen.map((s) => decode(s.imagePath, side)));
+  chosen.forEach((s, i) => {
+    const rng = opts.augment ? new Random(opts.seed, `augment:${opts.epoch}:${first + i}`) : null;
+    place(batch, i, s, decoded[i]!, side, size, rng);
+  });
+  return batch;
+}
+
+/** The epoch's sample order: shuffled from (seed, epoch), or as given. */
+export function epochOrder(samples: AuSample[], opts: Pick<LoaderOptions, 'shuffle' | 'seed' | 'epoch'>): AuSample[] {
+  return opts.shuffle ? new Random(opts.seed, `order:${opts.epoch}`).shuffle(samples.slice()) : samples;
+}
+
+/** Batches of one pass over the samples, decoded `prefetch` batches ahead. */
+export async function* batches(samples: AuSample[], opts: LoaderOptions): AsyncGenerator<Batch> {
+  if (samples.length === 0) return;
+  const order = epochOrder(samples, opts);
+  const starts: number[] = [];
+  for (let s = 0; s < order.length; s += opts.batchSize) starts.push(s);
+  const ahead = Math.max(1, opts.prefetch ?? 2);
+  const queue: Promise<Batch>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (queue.length < ahead && next < starts.length) {
+      const p = loadBatch(order, starts[next++]!, opts);
+      p.catch(() => {}); // surfaced when awaited below
+      queue.push(p);
+    }
+  };
+  fill();
+  while (queue.length) {
+    const batch = await queue.shift()!;
+    fill();
+    yield batch;
+  }
+}

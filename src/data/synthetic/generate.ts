@@ -1,0 +1,135 @@
+/**
+ * The built-in synthetic AU dataset, written to disk in BP4D's own layout (src/data/bp4d-layout.ts) so
+ * the real reader path runs on it. Deterministic from the seed: the same options give byte-identical
+ * label and landmark files and the same images. Subjects are split into three parts like the paper's.
+ * Expressions follow the FACS emotion prototypes restricted to BP4D's 12 AUs, so AUs co-occur the way
+ * emotions combine them (6+12, 1+4+15+17, 4+7+23+24, 1+2, …); each task leans towards one emotion.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { AU_SETS, EMOTION_PROTOTYPES } from '../../face/au.js';
+import { NUM_LANDMARKS } from '../../face/landmarks.js';
+import { Random } from '../../util/random.js';
+import { makeIdentity, renderFace, type FrameParams } from './face.js';
+
+export const GENERATOR_VERSION = 2;
+
+export interface SyntheticOptions {
+  root: string;
+  seed?: number;
+  subjects?: number;
+  tasks?: number;
+  framesPerTask?: number;
+  /** Side of the aligned faces (BP4D-aligned crops are 256). */
+  size?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SyntheticManifest {
+  generator: string;
+  version: number;
+  seed: number;
+  subjects: string[];
+  tasks: string[];
+  framesPerTask: number;
+  size: number;
+  aus: number[];
+  parts: [string[], string[], string[]];
+}
+
+const BP4D = AU_SETS.bp4d;
+/** The prototypes with the AUs BP4D codes (emotions left with none are dropped). */
+const PROTOTYPES = Object.entries(EMOTION_PROTOTYPES)
+  .map(([name, aus]) => ({ name, aus: aus.filter((a) => BP4D.includes(a)) }))
+  .filter((p) => p.aus.length > 0);
+
+/** Active AUs of one frame: a prototype (task- and subject-biased) or neutral, with sparse extra AUs. */
+export function sampleExpression(rng: Random, bias: number[], taskEmotion: number): Map<number, number> {
+  const aus = new Map<number, number>();
+  if (rng.next() >= 0.2) {
+    const weights = PROTOTYPES.map((_, i) => bias[i]! * (i === taskEmotion ? 4 : 1));
+    let pick = rng.uniform(0, weights.reduce((a, b) => a + b, 0));
+    let e = 0;
+    while (pick > weights[e]! && e < weights.length - 1) pick -= weights[e++]!;
+    for (const au of PROTOTYPES[e]!.aus) if (rng.next() < 0.85) aus.set(au, rng.uniform(0.45, 1));
+  }
+  for (const au of BP4D) if (!aus.has(au) && rng.next() < 0.03) aus.set(au, rng.uniform(0.45, 1));
+  return aus;
+}
+
+function subjectNames(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${i % 2 === 0 ? 'F' : 'M'}${String(Math.floor(i / 2) + 1).padStart(3, '0')}`);
+}
+
+async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
+}
+
+/** Reads the manifest of an already complete set with these options, or null. */
+export async function existingSynthetic(root: string, want: Omit<SyntheticManifest, 'parts' | 'subjects' | 'tasks' | 'generator'> & { subjects: number; tasks: number }): Promise<SyntheticManifest | null> {
+  try {
+    const m = JSON.parse(await readFile(join(root, 'synthetic.json'), 'utf8')) as SyntheticManifest;
+    const same = m.version === want.version && m.seed === want.seed && m.subjects.length === want.subjects && m.tasks.length === want.tasks
+      && m.framesPerTask === want.framesPerTask && m.size === want.size;
+    return same ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function generateSynthetic(options: SyntheticOptions): Promise<SyntheticManifest> {
+  const { root, seed = 1, subjects: nSubjects = 12, tasks: nTasks = 4, framesPerTask = 30, size = 256, onProgress } = options;
+  for (const [name, v, min] of [['subjects', nSubjects, 3], ['tasks', nTasks, 1], ['framesPerTask', framesPerTask, 1], ['size', size, 64]] as const) {
+    if (!Number.isInteger(v) || v < min) throw new RangeError(`${name}: expected an integer ≥ ${min}; got ${v}`);
+  }
+  const subjects = subjectNames(nSubjects);
+  const tasks = Array.from({ length: nTasks }, (_, i) => `T${i + 1}`);
+  const parts: [string[], string[], string[]] = [[], [], []];
+  subjects.forEach((s, i) => parts[i % 3]!.push(s));
+  const manifest: SyntheticManifest = { generator: 'sacl-au synthetic faces', version: GENERATOR_VERSION, seed, subjects, tasks, framesPerTask, size, aus: [...BP4D], parts };
+  const done = await existingSynthetic(root, { ...manifest, subjects: nSubjects, tasks: nTasks });
+  if (done) return done;
+
+  await mkdir(join(root, 'AUCoding', 'AU_OCC'), { recursive: true });
+  await mkdir(join(root, 'Landmarks'), { recursive: true });
+  const total = nSubjects * nTasks * framesPerTask;
+  let written = 0;
+  const pending = new Set<Promise<void>>();
+  for (const subject of subjects) {
+    const identity = makeIdentity(new Random(seed, `identity:${subject}`), PROTOTYPES.length);
+    for (const [t, task] of tasks.entries()) {
+      await mkdir(join(root, subject, task), { recursive: true });
+      const rng = new Random(seed, `frames:${subject}:${task}`);
+      const occ = [`Frame,${BP4D.join(',')}`];
+      const marks = [`Frame,${Array.from({ length: NUM_LANDMARKS }, (_, i) => `x${i + 1},y${i + 1}`).join(',')}`];
+      for (let f = 1; f <= framesPerTask; f++) {
+        const frame: FrameParams = {
+          aus: sampleExpression(rng, identity.emotionBias, (t + subjects.indexOf(subject)) % PROTOTYPES.length),
+          angle: rng.uniform(-0.08, 0.08), scale: rng.uniform(0.95, 1.05), shiftX: rng.uniform(-5, 5), shiftY: rng.uniform(-5, 5),
+          light: rng.uniform(0.8, 1.15), lightAngle: rng.uniform(0, 2 * Math.PI), noise: rng.uniform(2, 8),
+        };
+        const { rgb, landmarks } = renderFace(identity, frame, size, rng);
+        // about 1 % of labels unknown (9), as in BP4D's coding
+        occ.push(`${f},${BP4D.map((au) => (rng.next() < 0.01 ? 9 : frame.aus.has(au) ? 1 : 0)).join(',')}`);
+        marks.push(`${f},${Array.from(landmarks, (v) => (v + 1).toFixed(2)).join(',')}`);
+        const file = join(root, subject, task, `${f}.jpg`);
+        const job = sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 92 }).toBuffer()
+          .then((jpg) => writeAtomic(file, jpg))
+          .then(() => { written++; onProgress?.(written, total); });
+        pending.add(job);
+        void job.finally(() => pending.delete(job));
+        if (pending.size >= 4) await Promise.race(pending);
+      }
+      await writeAtomic(join(root, 'AUCoding', 'AU_OCC', `${subject}_${task}.csv`), `${occ.join('\n')}\n`);
+      await writeAtomic(join(root, 'Landmarks', `${subject}_${task}.csv`), `${marks.join('\n')}\n`);
+    }
+  }
+  await Promise.all(pending);
+  await writeAtomic(join(root, 'folds.json'), `${JSON.stringify({ parts }, null, 1)}\n`);
+  // the manifest last: its presence marks a complete set
+  await writeAtomic(join(root, 'synthetic.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+  return manifest;
+}

@@ -1,0 +1,59 @@
+/**
+ * The training losses (paper eq. 4–7, SPEC §3), all masked where a label or landmark set is unknown:
+ * weighted asymmetric loss on probabilities, weighted dice loss, landmark loss normalized by the
+ * ground-truth inter-ocular distance; total = λ1·L_wa + λ2·L_dice + λ3·L_land with λ = (1, 1, 0.5).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+const EPS = 1e-8;
+
+/** x in the forward pass, no gradient in the backward pass (PyTorch's .detach()). */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  const f = tf.customGrad(((t: tf.Tensor) => ({ value: tf.clone(t), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (f as unknown as (t: tf.Tensor) => T)(x);
+}
+
+/**
+ * L_wa = −(1/n) Σ w_c [y log max(p, 1e−8) + (1 − y) · p̄ · log max(1 − p, 1e−8)], p̄ = p detached; the sum
+ * and n run over the known labels (mask = 1). probs, labels, mask: [B, C]; weights: [C].
+ */
+export function weightedAsymmetricLoss(probs: tf.Tensor2D, labels: tf.Tensor2D, mask: tf.Tensor2D, weights: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const pos = tf.mul(labels, tf.log(tf.maximum(probs, EPS)));
+    const neg = tf.mul(tf.mul(tf.sub(1, labels), stopGradient(probs)), tf.log(tf.maximum(tf.sub(1, probs), EPS)));
+    const terms = tf.mul(tf.mul(tf.add(pos, neg), weights), mask);
+    return tf.neg(tf.div(tf.sum(terms), tf.maximum(tf.sum(mask), 1))) as tf.Scalar;
+  });
+}
+
+/**
+ * Weighted dice loss per sample (eq. 5, ε = 1): (1/C) Σ_c w_c (1 − (2 y p + ε) / (y² + p² + ε)) over the
+ * known labels, averaged over the batch. (Per sample as the paper writes it; JAA-Net's code pools the
+ * dice over the batch instead.)
+ */
+export function weightedDiceLoss(probs: tf.Tensor2D, labels: tf.Tensor2D, mask: tf.Tensor2D, weights: tf.Tensor1D, smooth = 1): tf.Scalar {
+  return tf.tidy(() => {
+    const dice = tf.div(tf.add(tf.mul(2, tf.mul(labels, probs)), smooth), tf.add(tf.add(tf.square(labels), tf.square(probs)), smooth));
+    const terms = tf.mul(tf.mul(tf.sub(1, dice), weights), mask);
+    return tf.div(tf.sum(terms), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+  });
+}
+
+/**
+ * Landmark loss (eq. 6): per sample Σ_k ((x̂ − x)² + (ŷ − y)²) / (2 d_o²), averaged over the samples
+ * that have landmarks. pred, target: [B, 49, 2]; interOcular: [B] (d_o of the ground truth); has: [B].
+ */
+export function landmarkLoss(pred: tf.Tensor3D, target: tf.Tensor3D, interOcular: tf.Tensor1D, has: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const perSample = tf.div(tf.sum(tf.squaredDifference(pred, target), [1, 2]), tf.mul(2, tf.square(tf.maximum(interOcular, 1e-3))));
+    return tf.div(tf.sum(tf.mul(perSample, has)), tf.maximum(tf.sum(has), 1)) as tf.Scalar;
+  });
+}
+
+export interface LossWeights {
+  asymmetric: number;
+  dice: number;
+  landmarks: number;
+}
+
+export const PAPER_LOSS_WEIGHTS: LossWeights = { asymmetric: 1, dice: 1, landmarks: 0.5 };
