@@ -64,11 +64,9 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  // Bad flags and configs are the user's to fix: one line, no stack.
-  if (e instanceof RangeError || e instanceof TypeError) {
-    process.stderr.write(`sacl-au: ${e.message}\n`);
-    process.exitCode = 2;
-  } else {
-    throw e;
-  }
+  // One line for the user: bad flags and configs (TypeError/RangeError) exit 2, other failures (a
+  // missing or corrupt file, a diverged run) exit 1. SACL_DEBUG=1 adds the stack.
+  const error = e instanceof Error ? e : new Error(String(e));
+  process.stderr.write(`sacl-au: ${error.message}\n${process.env.SACL_DEBUG ? `${error.stack}\n` : ''}`);
+  process.exitCode = error instanceof RangeError || error instanceof TypeError ? 2 : 1;
 }

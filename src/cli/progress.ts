@@ -4,7 +4,8 @@
  */
 export class Progress {
   private done = 0;
-  private readonly started = Date.now();
+  /** The first update's time and count: rates are measured from there (the first item's own time is unknown). */
+  private first: { at: number; done: number } | null = null;
   private lastDraw = 0;
   private lastDecile = -1;
   private readonly tty: boolean;
@@ -15,17 +16,20 @@ export class Progress {
   }
 
   private line(extra: string): string {
-    const elapsed = (Date.now() - this.started) / 1000;
-    const rate = this.done / Math.max(elapsed, 1e-3);
+    const f = this.first ?? { at: Date.now(), done: this.done };
+    const elapsed = (Date.now() - f.at) / 1000;
+    const rate = this.done > f.done && elapsed > 0 ? (this.done - f.done) / elapsed : 0;
     const eta = rate > 0 ? (this.total - this.done) / rate : 0;
     const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
     const width = 24;
     const filled = Math.round((width * this.done) / Math.max(1, this.total));
     const bar = `[${'='.repeat(filled)}${' '.repeat(width - filled)}]`;
-    return `${this.label} ${bar} ${this.done}/${this.total} ${rate.toFixed(rate < 10 ? 2 : 1)} ${this.unit}/s ETA ${clock(eta)}${extra ? `  ${extra}` : ''}`;
+    const speed = rate > 0 ? `${rate.toFixed(rate < 10 ? 2 : 1)} ${this.unit}/s ETA ${clock(eta)}` : `– ${this.unit}/s`;
+    return `${this.label} ${bar} ${this.done}/${this.total} ${speed}${extra ? `  ${extra}` : ''}`;
   }
 
   update(done: number, extra = ''): void {
+    this.first ??= { at: Date.now(), done };
     this.done = done;
     const now = Date.now();
     if (this.tty) {
@@ -44,6 +48,6 @@ export class Progress {
 
   finish(extra = ''): void {
     if (this.tty) this.stream.write(`\r${this.line(extra)}\x1b[K\n`);
-    else if (this.lastDecile !== 10) this.stream.write(`${this.line(extra)}\n`);
+    else if (this.lastDecile !== 10 || extra) this.stream.write(`${this.line(extra)}\n`);
   }
 }

@@ -89,7 +89,7 @@ function correlationFigures(input: ReportInput): Record<string, string> {
   if (graphs.length === 0) return {};
   const template = alignedTemplate();
   const centres = auCentres(template, input.auSet);
-  const nodes = roisOf(input.auSet).map((roi, i) => ({ x: centres[2 * i]!, y: centres[2 * i + 1]!, label: `${roi.pair.aus.join('/')}${roi.side ? 'R' : 'L'}` }));
+  const nodes = roisOf(input.auSet).map((roi, i) => ({ x: centres[2 * i]!, y: centres[2 * i + 1]!, label: `${roi.pair.aus.filter((a) => input.aus.includes(a)).join('/')}${roi.side ? 'R' : 'L'}` }));
   const backdrop: [number, number][] = Array.from({ length: template.length / 2 }, (_, i) => [template[2 * i]!, template[2 * i + 1]!]);
   const pick = { 'graph-shallow.svg': graphs[0]!, 'graph-deep.svg': graphs[graphs.length - 1]! };
   return Object.fromEntries(Object.entries(pick).map(([file, g]) => [file,

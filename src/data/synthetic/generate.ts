@@ -13,7 +13,7 @@ import { NUM_LANDMARKS } from '../../face/landmarks.js';
 import { Random } from '../../util/random.js';
 import { makeIdentity, renderFace, type FrameParams } from './face.js';
 
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 export interface SyntheticOptions {
   root: string;

@@ -1,0 +1,85 @@
+/** `sacl-au train | eval | predict` end to end on a small synthetic set (BP4D layout), and their errors. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
+
+const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const run = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, SACL_TF_BACKEND: 'wasm' } });
+const test = suite('sacl-au train / eval / predict');
+let dir;
+let data;
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sacl-cli-'));
+  data = join(dir, 'data');
+  await generateSynthetic({ root: data, seed: 4, subjects: 3, tasks: 1, framesPerTask: 6, size: 64 });
+});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const small = ['--variant', 'tiny', '--input', '48', '--batch-size', '4', '--lr', '0.05'];
+
+test('train → model, history, checkpoint and an evaluation report; --resume continues', () => {
+  const out = join(dir, 'run');
+  const r = run('train', '--dataset', 'bp4d', '--root', data, '--fold', '1', ...small, '--epochs', '1', '--out', out, '--json');
+  assert.is(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1));
+  assert.is(summary.report, join(out, 'report'));
+  assert.type(summary.meanF1, 'number');
+  for (const f of ['model/model.json', 'history.json', 'checkpoint/state.json', 'report/metrics.json', 'report/metrics.md',
+    'report/metrics.csv', 'report/predictions.csv', 'report/f1.svg', 'report/loss.svg', 'report/lr.svg', 'report/graph-shallow.svg', 'report/graph-deep.svg']) {
+    assert.ok(existsSync(join(out, f)), `${f} missing`);
+  }
+  const metrics = JSON.parse(readFileSync(join(out, 'report/metrics.json'), 'utf8'));
+  assert.is(metrics.perAu.length, 12);
+  assert.type(metrics.alwaysPresentMeanF1, 'number');
+  assert.ok(metrics.paper, 'BP4D AU set: the paper row is attached');
+  const csv = readFileSync(join(out, 'report/predictions.csv'), 'utf8').trim().split('\n');
+  assert.is(csv.length, 1 + 6); // fold 1 tests part 3: one subject, 6 frames
+  assert.match(csv[0], /^id,subject,AU01_p,/);
+  assert.match(r.stderr, /epoch 1\/1/);
+
+  // one more epoch from the checkpoint
+  const again = run('train', '--dataset', 'bp4d', '--root', data, '--fold', '1', ...small, '--epochs', '2', '--out', out, '--resume', '--no-eval', '--json');
+  assert.is(again.status, 0, again.stderr);
+  assert.is(JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs.length, 2);
+  assert.not.match(again.stderr, /epoch 1\/2/, 'the resumed run does not repeat epoch 1');
+});
+
+test('eval and predict with the saved model', () => {
+  const model = join(dir, 'run', 'model');
+  const report = join(dir, 'eval');
+  const e = run('eval', '--model', model, '--dataset', 'bp4d', '--root', data, '--fold', '2', '--out', report, '--json');
+  assert.is(e.status, 0, e.stderr);
+  assert.ok(existsSync(join(report, 'metrics.json')));
+  const p = run('predict', '--model', model, join(data, 'F001', 'T1'));
+  assert.is(p.status, 0, p.stderr);
+  const rows = p.stdout.trim().split('\n');
+  assert.is(rows.length, 1 + 6);
+  assert.match(rows[0], /^file,AU01_p,AU02_p,.*,AU24_p,AU01_c,.*AU24_c$/);
+  const cells = rows[1].split(',');
+  assert.is(cells.length, 1 + 24);
+  assert.ok(cells.slice(1, 13).every((v) => Number(v) >= 0 && Number(v) <= 1));
+  assert.ok(cells.slice(13).every((v) => v === '0' || v === '1'));
+});
+
+test('errors: missing flags, unknown dataset, bad fold, missing images exit 2 with one line', () => {
+  for (const [args, pattern, status] of [
+    [['train', '--dataset', 'bp4d', '--root', data], /--out is required/],
+    [['train', '--dataset', 'ck+', '--root', data, '--out', join(dir, 'x')], /--dataset: expected one of synthetic, bp4d/],
+    [['train', '--dataset', 'bp4d', '--root', data, '--out', join(dir, 'x'), '--fold', '4', ...small], /fold: expected 1, 2 or 3/],
+    [['train', '--dataset', 'bp4d', '--root', dir, '--out', join(dir, 'x')], /AUCoding/],
+    [['predict', '--model', join(dir, 'run', 'model'), join(dir, 'nope')], /no such file or folder/],
+    [['eval', '--model', join(dir, 'nope'), '--dataset', 'bp4d', '--root', data, '--out', join(dir, 'y')], /nope/, 1],
+  ].map(([args, pattern, status = 2]) => [args, pattern, status])) {
+    const r = run(...args);
+    assert.is(r.status, status, `${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test.run();
