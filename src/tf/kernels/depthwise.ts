@@ -18,49 +18,53 @@ function depthwiseInfo(xShape: number[], filterShape: number[], a: DepthwiseAttr
     a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
 }
 
-/** dx[b, ih, iw, c] = Σ w[kh, kw, c, m] · dy[b, oh, ow, c·M + m] over the taps that read (ih, iw). */
-export function depthwiseBackpropInput(): KernelFunc {
+/**
+ * One depthwise gradient: `tap(x, w, g, xo, wo, dyo, C, M)` handles one (output cell, tap) visit on the
+ * output array of the given shape. Inputs are read (copied) before the output is allocated.
+ */
+function depthwiseGradient(
+  read: (inputs: Record<string, Info>, a: DepthwiseAttrs & { inputShape?: number[]; filterShape?: number[] }) =>
+    { xShape: number[]; filterShape: number[]; outShape: number[]; arrays: [Info, Info] },
+  tap: (out: Float32Array, u: ArrayLike<number>, v: ArrayLike<number>, xo: number, wo: number, dyo: number, C: number, M: number) => void,
+): KernelFunc {
   return ({ inputs, backend, attrs }) => {
-    const { dy, filter } = inputs as { dy: Info; filter: Info };
-    const a = attrs as unknown as DepthwiseAttrs & { inputShape: number[] };
-    const info = depthwiseInfo(a.inputShape, filter.shape, a);
+    const a = attrs as unknown as DepthwiseAttrs;
+    const { xShape, filterShape, outShape, arrays } = read(inputs, a);
+    const info = depthwiseInfo(xShape, filterShape, a);
     const b = backend as WasmBackendLike;
-    const g = b.readSync(dy.dataId);
-    const w = b.readSync(filter.dataId);
-    const { info: out, data: dx } = hostOutput(backend, a.inputShape);
+    const u = b.readSync(arrays[0].dataId);
+    const v = b.readSync(arrays[1].dataId);
+    const { info: out, data } = hostOutput(backend, outShape);
     const C = info.inChannels;
     const M = info.outChannels / C;
-    forEachTap(info, (xo, dyo, tap) => {
-      const wo = tap * info.outChannels;
+    forEachTap(info, (xo, dyo, t) => tap(data, u, v, xo, t * info.outChannels, dyo, C, M));
+    return out;
+  };
+}
+
+/** dx[b, ih, iw, c] = Σ w[kh, kw, c, m] · dy[b, oh, ow, c·M + m] over the taps that read (ih, iw). */
+export function depthwiseBackpropInput(): KernelFunc {
+  return depthwiseGradient(
+    ({ dy, filter }, a) => ({ xShape: a.inputShape!, filterShape: filter!.shape, outShape: a.inputShape!, arrays: [filter!, dy!] }),
+    (dx, w, g, xo, wo, dyo, C, M) => {
       for (let c = 0; c < C; c++) {
         let sum = 0;
         for (let m = 0; m < M; m++) sum += w[wo + c * M + m]! * g[dyo + c * M + m]!;
         dx[xo + c]! += sum;
       }
-    });
-    return out;
-  };
+    },
+  );
 }
 
 /** dw[kh, kw, c, m] = Σ x[b, ih, iw, c] · dy[b, oh, ow, c·M + m] over batch and output cells. */
 export function depthwiseBackpropFilter(): KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const { x, dy } = inputs as { x: Info; dy: Info };
-    const a = attrs as unknown as DepthwiseAttrs & { filterShape: number[] };
-    const info = depthwiseInfo(x.shape, a.filterShape, a);
-    const b = backend as WasmBackendLike;
-    const xv = b.readSync(x.dataId);
-    const g = b.readSync(dy.dataId);
-    const { info: out, data: dw } = hostOutput(backend, a.filterShape);
-    const C = info.inChannels;
-    const M = info.outChannels / C;
-    forEachTap(info, (xo, dyo, tap) => {
-      const wo = tap * info.outChannels;
+  return depthwiseGradient(
+    ({ x, dy }, a) => ({ xShape: x!.shape, filterShape: a.filterShape!, outShape: a.filterShape!, arrays: [x!, dy!] }),
+    (dw, x, g, xo, wo, dyo, C, M) => {
       for (let c = 0; c < C; c++) {
-        const v = xv[xo + c]!;
+        const v = x[xo + c]!;
         for (let m = 0; m < M; m++) dw[wo + c * M + m]! += v * g[dyo + c * M + m]!;
       }
-    });
-    return out;
-  };
+    },
+  );
 }
