@@ -39,7 +39,7 @@ inline v16 load16(const float* p) {
   return v;
 }
 
-inline void store16(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
+inline void store16(float* p, const v16& v) { std::memcpy(p, &v, sizeof v); }
 
 // tile[MR][NR] = Σ_k ap[k][i] · bp[k][j] over kc steps (ap: kc × MR, bp: kc × NR, both packed).
 SACL_GEMM_CLONES

@@ -2,6 +2,7 @@
 /** The sacl-au command line. */
 import { backends, getDefaultBackend } from '../index.js';
 import { initTf } from '../tf/engine.js';
+import { alignCommand } from './align-command.js';
 import { demoCommand } from './demo.js';
 import { modelCommand } from './model-command.js';
 import { evalCommand, predictCommand, trainCommand } from './training-commands.js';
@@ -13,12 +14,14 @@ Commands:
                   which TensorFlow.js backend runs (tfjs-node-gpu, tfjs-node, wasm, cpu)
   model [--variant <name>] [--input <px>] [--json]
                   a model variant's parameters and FLOPs per part (sacl-au model --help)
-  train --dataset synthetic|bp4d --root <dir> --fold 1|2|3 --out <dir>
+  train --dataset synthetic|bp4d|disfa --root <dir> --fold 1|2|3 --out <dir>
                   train (checkpoint every epoch, --resume), then evaluate the fold's test subjects
   eval --model <dir> --dataset … --root <dir> --fold k --out <dir>
                   per-AU F1/accuracy, mean F1, predictions and figures
   predict --model <dir> <image|folder>... [--out file.csv]
                   AU probabilities (AU01_p) and presence (AU01_c) per aligned face image
+  align --root <dir> --out <dir> [--size 256] [--skip-bad]
+                  an aligned copy of a BP4D-layout tree (JAA-Net's recipe), written once
   demo [--out <dir>]
                   the main job (npm start): synthetic faces → train tiny → evaluate → report
 
@@ -46,7 +49,7 @@ async function info(json: boolean): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const commands: Record<string, (argv: string[]) => Promise<number>> = {
-    model: modelCommand, train: trainCommand, eval: evalCommand, predict: predictCommand, demo: demoCommand,
+    model: modelCommand, train: trainCommand, eval: evalCommand, predict: predictCommand, demo: demoCommand, align: alignCommand,
   };
   if (command && commands[command]) return commands[command]!(rest);
   if (!command || command === '--help' || command === '-h' || rest.includes('--help')) {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuModel } from '../model/model.js';
+import { transferWeights } from '../model/transfer.js';
 import { foldSplit, UNKNOWN, type AuDataset, type AuSample } from '../data/dataset.js';
 import { openDataset } from '../data/open.js';
 import { initTf } from '../tf/engine.js';
@@ -55,12 +56,13 @@ export const TRAIN_FLAGS = {
   dataset: { type: 'string' }, root: { type: 'string' }, fold: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' },
   epochs: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, momentum: { type: 'string' },
   'weight-decay': { type: 'string' }, clip: { type: 'string' }, 'warmup-epochs': { type: 'string' }, seed: { type: 'string' },
-  'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+  'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, init: { type: 'string' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
 } as const;
 
-export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d --root <dir> [--fold 1|2|3] [--variant <name>] --out <dir> [options]
+export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] [--variant <name>] --out <dir> [options]
 
-Trains on the fold's training subjects (ME-GraphAU naming: fold 1 tests part 3, fold 2 part 2, fold 3
+The format under --root is detected and named: BP4D's layout (AUCoding/), ME-GraphAU's list/ files, or
+JAA-Net's <DS>_part<k>_*.txt lists. Trains on the fold's training subjects (ME-GraphAU naming: fold 1 tests part 3, fold 2 part 2, fold 3
 part 1), checkpoints every epoch into <out>/checkpoint, saves <out>/model, then evaluates on the fold's
 test subjects into <out>/report (unless --no-eval).
 
@@ -71,6 +73,8 @@ Options (defaults: the paper's protocol):
   --clip <norm>         5           --seed <n>            1
   --no-augment          no crop/flip/jitter
   --resume              continue from <out>/checkpoint exactly
+  --init <model dir>    start from a saved model's weights (DISFA from BP4D: per-AU heads mapped as JAA-Net,
+                        AU25 ← AU23, AU26 ← AU17, AU9 fresh)
   --config <file.json>  { "variant": …, "model": { …overrides }, "training": { …options } }; flags win
   --variant, --input, --gcn, --metric, --fusion, --stages, --k, --roi-size, --au-set: see sacl-au model --help
   --json                one JSON summary line on stdout`;
@@ -154,10 +158,19 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const config = modelConfigFrom(values);
   const tfReport = await initTf();
   process.stderr.write(`tfjs backend: ${tfReport.active}\n`);
-  const dataset = await openDataset(String(values.dataset), resolve(String(values.root)));
+  const dataset = await openDataset(String(values.dataset), resolve(String(values.root)), {}, (l) => process.stderr.write(`${l}\n`));
   if (config.auSet !== dataset.auSet) config.auSet = dataset.auSet;
   const model = new AuModel(config, options.seed);
   try {
+    if (values.init) {
+      const source = await AuModel.load(resolve(String(values.init)));
+      try {
+        const t = transferWeights(model, source);
+        process.stderr.write(`initialized from ${values.init}: ${t.copied} tensors copied, ${t.mapped} per-AU tensors mapped, ${t.fresh.length} fresh\n`);
+      } finally {
+        source.dispose();
+      }
+    }
     const r = await trainAndEvaluate({ model, dataset, fold, options, out: resolve(String(values.out)), resume: Boolean(values.resume),
       evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}` });
     if (values.json) process.stdout.write(`${JSON.stringify({ model: r.modelDir, report: r.reportDir, meanF1: r.meanF1, alwaysPresentMeanF1: r.alwaysPresentMeanF1 })}\n`);
@@ -168,7 +181,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
 }
 
-export const EVAL_USAGE = `Usage: sacl-au eval --model <dir> --dataset synthetic|bp4d --root <dir> [--fold 1|2|3] --out <dir> [--json]
+export const EVAL_USAGE = `Usage: sacl-au eval --model <dir> --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] --out <dir> [--json]
 
 Evaluates a saved model on the fold's test subjects: per-AU F1 and accuracy (threshold 0.5, unknown labels
 left out), mean F1, the paper's row when the AU set matches; writes metrics.json/.md/.csv, predictions.csv
@@ -181,7 +194,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   for (const req of ['model', 'dataset', 'root', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au eval --help)`);
   await initTf();
   const fold = num(values, 'fold', 1, true);
-  const dataset = await openDataset(String(values.dataset), resolve(String(values.root)));
+  const dataset = await openDataset(String(values.dataset), resolve(String(values.root)), {}, (l) => process.stderr.write(`${l}\n`));
   const model = await AuModel.load(resolve(String(values.model)));
   try {
     const { test } = foldSplit(dataset, fold);

@@ -1,21 +1,38 @@
-/** Opens a dataset by kind and root for the CLI: the synthetic set (generated on first use) or a BP4D-layout tree. */
+/**
+ * Opens a dataset for the CLI. `synthetic` generates the built-in set on first use. `bp4d` and `disfa`
+ * pick the format from what the root holds, and say which: BP4D's distributed layout (AUCoding/),
+ * ME-GraphAU's prepared lists (list/), or JAA-Net's lists (<DS>_part1_path.txt).
+ */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBp4dLayout } from './bp4d-layout.js';
 import type { AuDataset } from './dataset.js';
+import { hasJaaNetLists, hasMeGraphAuLists, readJaaNetLists, readMeGraphAuLists } from './list-formats.js';
 import { generateSynthetic, type SyntheticOptions } from './synthetic/generate.js';
 
-export const DATASET_KINDS = ['synthetic', 'bp4d'] as const;
+export const DATASET_KINDS = ['synthetic', 'bp4d', 'disfa'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
 
-export async function openDataset(kind: string, root: string, synthetic: Omit<SyntheticOptions, 'root'> = {}): Promise<AuDataset> {
+export async function openDataset(kind: string, root: string, synthetic: Omit<SyntheticOptions, 'root'> = {},
+  say: (line: string) => void = () => {}): Promise<AuDataset> {
   if (kind === 'synthetic') {
     await generateSynthetic({ ...synthetic, root });
     return readBp4dLayout(root, 'synthetic');
   }
-  if (kind === 'bp4d') {
-    if (!existsSync(join(root, 'AUCoding'))) throw new RangeError(`--root: ${root} has no AUCoding/ folder (expected BP4D's layout)`);
+  if (kind !== 'bp4d' && kind !== 'disfa') throw new RangeError(`--dataset: expected one of ${DATASET_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
+  if (!existsSync(root)) throw new RangeError(`--root: ${root} does not exist`);
+  if (hasMeGraphAuLists(root, kind)) {
+    say(`${root}: ME-GraphAU lists (list/)`);
+    return readMeGraphAuLists(root, kind);
+  }
+  if (hasJaaNetLists(root, kind)) {
+    say(`${root}: JAA-Net lists`);
+    return readJaaNetLists(root, kind);
+  }
+  if (kind === 'bp4d' && existsSync(join(root, 'AUCoding'))) {
+    say(`${root}: BP4D distributed layout (AUCoding/AU_OCC)`);
     return readBp4dLayout(root, 'bp4d');
   }
-  throw new RangeError(`--dataset: expected one of ${DATASET_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
+  throw new RangeError(`--root: ${root} holds none of the known ${kind} formats: ${kind === 'bp4d' ? 'AUCoding/AU_OCC (BP4D layout), ' : ''}`
+    + 'list/<DS>_{train|test}_img_path_fold<k>.txt (ME-GraphAU) or <DS>_part<k>_path.txt (JAA-Net)');
 }

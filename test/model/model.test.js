@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuModel, VARIANTS, modelConfig, tokenWidth } from '../../dist/model/index.js';
+import { AuModel, VARIANTS, modelConfig, tokenWidth, transferWeights } from '../../dist/model/index.js';
 import { lossOf, randomBatch, smallConfig, useWasm } from './helpers.js';
 import { assertThrowsWith } from '../helpers/assert.js';
 
@@ -124,6 +124,29 @@ test('the seed fixes the initial weights; a different seed changes them', () => 
   assert.equal(values(a), values(b));
   assert.not.equal(values(a), values(c));
   [a, b, c].forEach((m) => m.dispose());
+});
+
+test('DISFA from BP4D: shared layers copied, per-AU heads mapped (AU25 ← AU23, AU26 ← AU17), AU9 fresh', () => {
+  const bp4d = new AuModel(smallConfig('full'), 1);
+  const disfa = new AuModel(smallConfig('full', { auSet: 'disfa' }), 2);
+  const row = (m, name, i) => [m.store.named().find((p) => p.name === name).tensor.arraySync()[i]].flat(3);
+  const au9Before = row(disfa, 'classifier.queries', 4);
+  const report = transferWeights(disfa, bp4d);
+  assert.equal(report.fresh, []);
+  assert.ok(report.copied > 50 && report.mapped === 5, JSON.stringify({ ...report, fresh: report.fresh.length }));
+  const value = (m, name) => Array.from(m.store.named().find((p) => p.name === name).tensor.dataSync());
+  assert.equal(value(disfa, 'backbone.stem.conv1.weight'), value(bp4d, 'backbone.stem.conv1.weight'));
+  assert.equal(value(disfa, 'sacl.input.0.weight'), value(bp4d, 'sacl.input.0.weight'));
+  // DISFA order 1 2 4 6 9 12 25 26; BP4D order 1 2 4 6 7 10 12 14 15 17 23 24
+  for (const name of ['classifier.queries', 'classifier.heads.fc1.weight', 'classifier.heads.fc2.bias']) {
+    assert.equal(row(disfa, name, 6), row(bp4d, name, 10), `${name}: AU25 ← AU23`);
+    assert.equal(row(disfa, name, 7), row(bp4d, name, 9), `${name}: AU26 ← AU17`);
+    assert.equal(row(disfa, name, 5), row(bp4d, name, 6), `${name}: AU12 ← AU12`);
+  }
+  assert.equal(row(disfa, 'classifier.queries', 4), au9Before, 'AU9 keeps its fresh initialization');
+  tf.tidy(() => { assert.equal(disfa.apply(randomBatch(disfa.config, 1, 3).images, { training: false }).logits.shape, [1, 8]); });
+  bp4d.dispose();
+  disfa.dispose();
 });
 
 test('bad inputs and configs are refused with the field named', () => {

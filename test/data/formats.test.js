@@ -1,0 +1,160 @@
+/**
+ * Dataset formats: ME-GraphAU and JAA-Net lists (fixture trees written here), format detection, the
+ * 66 → 49 landmark mapping, JAA-Net alignment of known points, and `align` on a BP4D-layout tree.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDataset } from '../../dist/data/open.js';
+import { foldSplit } from '../../dist/data/dataset.js';
+import { landmarks66To49 } from '../../dist/data/list-formats.js';
+import { alignmentTransform, applyAffine, warpAffine } from '../../dist/data/align.js';
+import { alignTree } from '../../dist/data/align-tree.js';
+import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
+import { readBp4dLayout } from '../../dist/data/bp4d-layout.js';
+import { alignedTemplate } from '../../dist/model/index.js';
+
+const test = suite('dataset formats and alignment');
+const dirs = [];
+const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'sacl-fmt-')); dirs.push(d); return d; };
+test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const write = (file, text) => { mkdirSync(join(file, '..'), { recursive: true }); writeFileSync(file, text); };
+
+const PARTS = [['F001', 'M001'], ['F002'], ['M002']];
+const frames = (subjects) => subjects.flatMap((s) => [`${s}/T1/1.jpg`, `${s}/T1/2.jpg`]);
+const label = (path) => Array.from({ length: 12 }, (_, a) => ((path.length + a) % 3 === 0 ? 1 : 0)).join(' ');
+
+test('ME-GraphAU lists: folds → subject parts, labels by row, images under img/', async () => {
+  const root = tmp();
+  for (const fold of [1, 2, 3]) {
+    const testPart = PARTS[3 - fold];
+    const trainParts = PARTS.filter((p) => p !== testPart).flat();
+    for (const [split, subjects] of [['train', trainParts], ['test', testPart]]) {
+      const paths = frames(subjects);
+      write(join(root, 'list', `BP4D_${split}_img_path_fold${fold}.txt`), `${paths.join('\n')}\n`);
+      write(join(root, 'list', `BP4D_${split}_label_fold${fold}.txt`), `${paths.map(label).join('\n')}\n`);
+    }
+  }
+  write(join(root, 'img', 'F001', 'T1', '1.jpg'), 'x');
+  const said = [];
+  const ds = await openDataset('bp4d', root, {}, (l) => said.push(l));
+  assert.match(said[0], /ME-GraphAU lists/);
+  assert.is(ds.samples.length, 8);
+  assert.equal(ds.parts, PARTS.map((p) => [...p].sort()));
+  const s = ds.samples.find((x) => x.id === 'M001/T1/2.jpg');
+  assert.is(s.subject, 'M001');
+  assert.is(s.imagePath, join(root, 'img', 'M001', 'T1', '2.jpg'));
+  assert.equal(Array.from(s.labels), label('M001/T1/2.jpg').split(' ').map(Number));
+  assert.is(s.landmarks, null);
+  const { train, test: held } = foldSplit(ds, 1);
+  assert.equal([...new Set(held.map((x) => x.subject))], ['M002']);
+  assert.is(train.length, 6);
+  // a label list one row short is refused with both files named
+  write(join(root, 'list', 'BP4D_test_label_fold2.txt'), 'x');
+  let error;
+  try { await openDataset('bp4d', root); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /BP4D_test_label_fold2\.txt/);
+});
+
+test('JAA-Net lists: parts, 98 landmark numbers a line, 9 = unknown; DISFA AU count', async () => {
+  const root = tmp();
+  PARTS.forEach((subjects, k) => {
+    const paths = subjects.map((s) => `${s.replace('F', 'SN0').replace('M', 'SN1')}/0.png`);
+    write(join(root, `DISFA_part${k + 1}_path.txt`), `${paths.join('\n')}\n`);
+    write(join(root, `DISFA_part${k + 1}_land.txt`), `${paths.map((_, i) => Array.from({ length: 98 }, (_, j) => j + i).join(' ')).join('\n')}\n`);
+    write(join(root, `DISFA_part${k + 1}_AUoccur.txt`), `${paths.map(() => '1 0 9 0 0 1 0 0').join('\n')}\n`);
+  });
+  const said = [];
+  const ds = await openDataset('disfa', root, {}, (l) => said.push(l));
+  assert.match(said[0], /JAA-Net lists/);
+  assert.is(ds.aus.length, 8);
+  assert.is(ds.samples.length, 4);
+  assert.equal(Array.from(ds.samples[0].labels), [1, 0, -1, 0, 0, 1, 0, 0]);
+  assert.is(ds.samples[0].landmarks[97], 97);
+  assert.equal(ds.parts[1], ['SN0002']);
+  unlinkSync(join(root, 'DISFA_part3_path.txt'));
+  let error;
+  try { await openDataset('disfa', root); } catch (e) { error = e; }
+  assert.match(error.message, /DISFA_part3_path\.txt/);
+});
+
+test('a root in no known format is refused, naming the formats looked for', async () => {
+  let error;
+  try { await openDataset('bp4d', tmp()); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /AUCoding.*ME-GraphAU.*JAA-Net/);
+});
+
+test('66 → 49 landmarks drops the 17 jaw points', () => {
+  const p66 = Float32Array.from({ length: 132 }, (_, i) => i);
+  const p49 = landmarks66To49(p66);
+  assert.is(p49.length, 98);
+  assert.is(p49[0], 34); // point 18 (1-based) of 66, x
+  assert.is(p49[97], 131);
+  assert.throws(() => landmarks66To49(new Float32Array(98)), /66/);
+});
+
+test('alignment: a rotated, scaled, shifted mean face aligns back onto the template', () => {
+  const size = 256;
+  const t = alignedTemplate();
+  const angle = 0.3;
+  const moved = new Float32Array(98);
+  for (let i = 0; i < 49; i++) {
+    const x = t[2 * i] * 180;
+    const y = t[2 * i + 1] * 180;
+    moved[2 * i] = 40 + Math.cos(angle) * x - Math.sin(angle) * y;
+    moved[2 * i + 1] = 25 + Math.sin(angle) * x + Math.cos(angle) * y;
+  }
+  const aligned = applyAffine(alignmentTransform(moved, size), moved);
+  for (let i = 0; i < 98; i++) assert.ok(Math.abs(aligned[i] - t[i] * size) < 1e-3, `coordinate ${i}: ${aligned[i]} vs ${t[i] * size}`);
+  // the warp moves pixels the way the transform moves points: a white dot at the nose tip lands there
+  const w = 320;
+  const rgb = new Uint8Array(w * w * 3);
+  const [nx, ny] = [Math.round(moved[26]), Math.round(moved[27])];
+  for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) rgb.fill(255, 3 * ((ny + dy) * w + nx + dx), 3 * ((ny + dy) * w + nx + dx) + 3);
+  const m = alignmentTransform(moved, size);
+  const out = warpAffine(rgb, w, w, m, size);
+  const [ax, ay] = applyAffine(m, [nx, ny]);
+  assert.ok(out[3 * (Math.round(ay) * size + Math.round(ax))] > 200, 'the dot follows the transform');
+  // an output pixel whose source position lies outside the image is grey
+  const det = m[0] * m[4] - m[1] * m[3];
+  const source = (x, y) => [(m[4] * (x - m[2]) - m[1] * (y - m[5])) / det, (-m[3] * (x - m[2]) + m[0] * (y - m[5])) / det];
+  const outside = [[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]].find(([x, y]) => {
+    const [sx, sy] = source(x, y);
+    return sx < 0 || sy < 0 || sx > w - 1 || sy > w - 1;
+  });
+  assert.ok(outside, 'some corner maps outside the source');
+  assert.is(out[3 * (outside[1] * size + outside[0])], 128, 'outside the source is grey');
+});
+
+test('align a BP4D-layout tree: frames, moved landmarks, AU files; resumable; bad frames named or skipped', async () => {
+  const root = tmp();
+  await generateSynthetic({ root, seed: 6, subjects: 3, tasks: 1, framesPerTask: 2, size: 96 });
+  const out = join(tmp(), 'aligned');
+  const r = await alignTree({ root, out, size: 64 });
+  assert.is(r.aligned, 6);
+  const ds = readBp4dLayout(out);
+  assert.is(ds.samples.length, 6);
+  const s = ds.samples[0];
+  assert.ok(existsSync(s.imagePath));
+  // eyes level after alignment
+  const eye = (a, b) => { let y = 0; for (let i = a; i <= b; i++) y += s.landmarks[2 * i + 1]; return y / (b - a + 1); };
+  assert.ok(Math.abs(eye(19, 24) - eye(25, 30)) < 1e-2);
+  assert.equal(readFileSync(join(out, 'AUCoding/AU_OCC/F001_T1.csv'), 'utf8'), readFileSync(join(root, 'AUCoding/AU_OCC/F001_T1.csv'), 'utf8'));
+  const again = await alignTree({ root, out, size: 64 });
+  assert.is(again.skippedExisting, 6);
+  assert.is(again.aligned, 0);
+  // a corrupt image: named, or skipped and counted
+  writeFileSync(join(root, 'M001', 'T1', '2.jpg'), 'not a jpeg');
+  let error;
+  try { await alignTree({ root, out: join(tmp(), 'x'), size: 64 }); } catch (e) { error = e; }
+  assert.match(error.message, /M001\/T1\/2\.jpg/);
+  const skipped = await alignTree({ root, out: join(tmp(), 'y'), size: 64, skipBad: true });
+  assert.is(skipped.bad.length, 1);
+  assert.is(skipped.aligned, 5);
+});
+
+test.run();
