@@ -56,7 +56,7 @@ export const TRAIN_FLAGS = {
   dataset: { type: 'string' }, root: { type: 'string' }, fold: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' },
   epochs: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, momentum: { type: 'string' },
   'weight-decay': { type: 'string' }, clip: { type: 'string' }, 'warmup-epochs': { type: 'string' }, seed: { type: 'string' },
-  'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, init: { type: 'string' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+  'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, init: { type: 'string' }, 'skip-bad': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
 } as const;
 
 export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] [--variant <name>] --out <dir> [options]
@@ -73,6 +73,7 @@ Options (defaults: the paper's protocol):
   --clip <norm>         5           --seed <n>            1
   --no-augment          no crop/flip/jitter
   --resume              continue from <out>/checkpoint exactly
+  --skip-bad            an unreadable image is logged, counted and masked out instead of stopping the run
   --init <model dir>    start from a saved model's weights (DISFA from BP4D: per-AU heads mapped as JAA-Net,
                         AU25 ← AU23, AU26 ← AU17, AU9 fresh)
   --config <file.json>  { "variant": …, "model": { …overrides }, "training": { …options } }; flags win
@@ -93,15 +94,28 @@ export interface RunResult {
   alwaysPresentMeanF1: number | null;
 }
 
+/** Logs unreadable images (the first ten by name) and counts them all. */
+export function badImageLog(): { count: () => number; onBadImage: (file: string, reason: string) => void } {
+  const seen = new Set<string>();
+  return {
+    count: () => seen.size,
+    onBadImage: (file, reason) => {
+      if (!seen.has(file) && seen.size < 10) process.stderr.write(`skipped ${file}: ${reason}\n`);
+      seen.add(file);
+    },
+  };
+}
+
 /** Trains (with progress), saves the model, evaluates into a report. Shared by `train` and `demo`. */
-export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, evaluate, title }: {
-  model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string;
+export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, evaluate, title, skipBad = false }: {
+  model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string; skipBad?: boolean;
 }): Promise<RunResult> {
+  const bad = skipBad ? badImageLog() : null;
   const { train: trainSet, test } = foldSplit(dataset, fold);
   process.stderr.write(`${dataset.name} fold ${fold}: ${trainSet.length} training frames, ${test.length} test frames; ${model.config.variant} model, ${(model.store.count() / 1e6).toFixed(2)} M parameters\n`);
   let bar: Progress | null = null;
   const history = await train({
-    model, samples: trainSet, options, dir: out, resume,
+    model, samples: trainSet, options, dir: out, resume, ...(bad && { onBadImage: bad.onBadImage }),
     onStep: (r, perEpoch) => {
       if (!bar) bar = new Progress(`epoch ${r.epoch + 1}/${options.epochs}`, perEpoch, 'steps');
       bar.update((r.step % perEpoch) + 1, `loss ${r.loss.toFixed(3)} lr ${r.lr.toExponential(1)}`);
@@ -116,21 +130,23 @@ export async function trainAndEvaluate({ model, dataset, fold, options, out, res
   await writeFileAtomic(join(out, 'history.json'), `${JSON.stringify(history)}\n`);
   if (!evaluate || test.length === 0) return { history, modelDir, reportDir: null, meanF1: null, alwaysPresentMeanF1: null };
   const reportDir = join(out, 'report');
-  const r = await evaluateInto({ model, dataset, samples: test, reportDir, history, title, extra: { fold, training: options } });
+  const r = await evaluateInto({ model, dataset, samples: test, reportDir, history, title, extra: { fold, training: options }, bad });
+  if (bad?.count()) process.stderr.write(`${bad.count()} unreadable images skipped (--skip-bad)\n`);
   return { history, modelDir, reportDir, ...r };
 }
 
-async function evaluateInto({ model, dataset, samples, reportDir, history, title, extra }: {
+async function evaluateInto({ model, dataset, samples, reportDir, history, title, extra, bad = null }: {
   model: AuModel; dataset: AuDataset; samples: AuSample[]; reportDir: string; history?: History; title: string; extra: Record<string, unknown>;
+  bad?: ReturnType<typeof badImageLog> | null;
 }): Promise<{ meanF1: number; alwaysPresentMeanF1: number }> {
   const bar = new Progress('evaluate', samples.length, 'frames');
-  const predictions = await predictSamples(model, samples, { onProgress: (d) => bar.update(d) });
+  const predictions = await predictSamples(model, samples, { onProgress: (d) => bar.update(d), ...(bad && { onBadImage: bad.onBadImage }) });
   bar.finish();
   const metrics = evaluatePredictions(dataset.aus, predictions);
   // SACL's graphs on up to 64 test faces, for the correlation figures
   const graphs = model.config.sacl && model.config.sacl.layer === 'gcn' ? await graphsOn(model, samples.slice(0, 64)) : [];
   await writeReport({ dir: reportDir, title, auSet: dataset.auSet, aus: dataset.aus, metrics, predictions, ...(history && { history }), graphs,
-    extra: { dataset: dataset.name, variant: model.config.variant, ...extra } });
+    extra: { dataset: dataset.name, variant: model.config.variant, ...(bad && { skippedImages: bad.count() }), ...extra } });
   return { meanF1: metrics.meanF1, alwaysPresentMeanF1: metrics.alwaysPresentMeanF1 };
 }
 
@@ -172,7 +188,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       }
     }
     const r = await trainAndEvaluate({ model, dataset, fold, options, out: resolve(String(values.out)), resume: Boolean(values.resume),
-      evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}` });
+      evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`, skipBad: Boolean(values['skip-bad']) });
     if (values.json) process.stdout.write(`${JSON.stringify({ model: r.modelDir, report: r.reportDir, meanF1: r.meanF1, alwaysPresentMeanF1: r.alwaysPresentMeanF1 })}\n`);
     else process.stdout.write(`${r.reportDir ?? r.modelDir}\n`);
     return 0;
@@ -181,7 +197,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
 }
 
-export const EVAL_USAGE = `Usage: sacl-au eval --model <dir> --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] --out <dir> [--json]
+export const EVAL_USAGE = `Usage: sacl-au eval --model <dir> --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] --out <dir> [--skip-bad] [--json]
 
 Evaluates a saved model on the fold's test subjects: per-AU F1 and accuracy (threshold 0.5, unknown labels
 left out), mean F1, the paper's row when the AU set matches; writes metrics.json/.md/.csv, predictions.csv
@@ -189,7 +205,7 @@ and figures into <out>.`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, dataset: { type: 'string' }, root: { type: 'string' },
-    fold: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
+    fold: { type: 'string' }, out: { type: 'string' }, 'skip-bad': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
   if (values.help) return process.stdout.write(`${EVAL_USAGE}\n`), 0;
   for (const req of ['model', 'dataset', 'root', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au eval --help)`);
   await initTf();
@@ -198,7 +214,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const model = await AuModel.load(resolve(String(values.model)));
   try {
     const { test } = foldSplit(dataset, fold);
-    const r = await evaluateInto({ model, dataset, samples: test, reportDir: resolve(String(values.out)), title: `sacl-au ${model.config.variant} on ${dataset.name}, fold ${fold}`, extra: { fold } });
+    const bad = values['skip-bad'] ? badImageLog() : null;
+    const r = await evaluateInto({ model, dataset, samples: test, reportDir: resolve(String(values.out)), title: `sacl-au ${model.config.variant} on ${dataset.name}, fold ${fold}`, extra: { fold }, bad });
     if (values.json) process.stdout.write(`${JSON.stringify({ report: resolve(String(values.out)), ...r })}\n`);
     else process.stdout.write(`${resolve(String(values.out))}\n`);
     return 0;

@@ -25,6 +25,12 @@ export interface LoaderOptions {
   epoch: number;
   /** Batches decoded ahead of the one being used (default 2). */
   prefetch?: number;
+  /**
+   * When an image cannot be read: false (default) stops with an error naming the file; a function is
+   * told the file and the sample stays in its batch as a grey image with every label and its landmarks
+   * masked, so it adds nothing to losses or metrics and the batch layout (hence determinism) is kept.
+   */
+  onBadImage?: (file: string, reason: string) => void;
 }
 
 export interface Batch {
@@ -122,10 +128,20 @@ async function loadBatch(samples: AuSample[], first: number, opts: LoaderOptions
     size: B, samples: chosen, images: new Float32Array(B * size * size * 3), landmarks: new Float32Array(B * NUM_LANDMARKS * 2),
     hasLandmarks: new Float32Array(B), interOcular: new Float32Array(B), labels: new Float32Array(B * C), mask: new Float32Array(B * C),
   };
-  const decoded = await Promise.all(chosen.map((s) => decode(s.imagePath, side)));
+  const decoded = await Promise.all(chosen.map((s) => decode(s.imagePath, side).catch((e: Error) => {
+    if (!opts.onBadImage) throw e;
+    opts.onBadImage(s.imagePath, e.message);
+    return null;
+  })));
   chosen.forEach((s, i) => {
     const rng = opts.augment ? new Random(opts.seed, `augment:${opts.epoch}:${first + i}`) : null;
-    place(batch, i, s, decoded[i]!, side, size, rng);
+    const image = decoded[i];
+    if (image) place(batch, i, s, image, side, size, rng);
+    else {
+      // grey, masked: the slot contributes nothing (labels and landmarks stay 0 and masked out)
+      place(batch, i, { ...s, landmarks: null, labels: new Int8Array(s.labels.length).fill(UNKNOWN) },
+        { rgb: Buffer.alloc(side * side * 3, 128), width: side, height: side }, side, size, null);
+    }
   });
   return batch;
 }

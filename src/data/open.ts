@@ -1,11 +1,12 @@
 /**
  * Opens a dataset for the CLI. `synthetic` generates the built-in set on first use. `bp4d` and `disfa`
- * pick the format from what the root holds, and say which: BP4D's distributed layout (AUCoding/),
+ * pick the format from what the root holds, and say which: BP4D's or DISFA's distributed layout,
  * ME-GraphAU's prepared lists (list/), or JAA-Net's lists (<DS>_part1_path.txt).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBp4dLayout } from './bp4d-layout.js';
+import { hasDisfaLayout, readDisfaLayout } from './disfa-layout.js';
 import type { AuDataset } from './dataset.js';
 import { hasJaaNetLists, hasMeGraphAuLists, readJaaNetLists, readMeGraphAuLists } from './list-formats.js';
 import { generateSynthetic, type SyntheticOptions } from './synthetic/generate.js';
@@ -33,6 +34,10 @@ export async function openDataset(kind: string, root: string, synthetic: Omit<Sy
     say(`${root}: BP4D distributed layout (AUCoding/AU_OCC)`);
     return readBp4dLayout(root, 'bp4d');
   }
-  throw new RangeError(`--root: ${root} holds none of the known ${kind} formats: ${kind === 'bp4d' ? 'AUCoding/AU_OCC (BP4D layout), ' : ''}`
+  if (kind === 'disfa' && hasDisfaLayout(root)) {
+    say(`${root}: DISFA distributed layout (ActionUnit_Labels/)`);
+    return readDisfaLayout(root);
+  }
+  throw new RangeError(`--root: ${root} holds none of the known ${kind} formats: ${kind === 'bp4d' ? 'AUCoding/AU_OCC (BP4D layout), ' : 'ActionUnit_Labels (DISFA layout), '}`
     + 'list/<DS>_{train|test}_img_path_fold<k>.txt (ME-GraphAU) or <DS>_part<k>_path.txt (JAA-Net)');
 }

@@ -11,16 +11,21 @@ export interface Predictions {
   probabilities: Float32Array[];
 }
 
-export async function predictSamples(model: AuModel, samples: AuSample[], { batchSize = 16, onProgress }:
-  { batchSize?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<Predictions> {
+/** Predictions per sample; with onBadImage, unreadable images are reported and left out of the result. */
+export async function predictSamples(model: AuModel, samples: AuSample[], { batchSize = 16, onProgress, onBadImage }:
+  { batchSize?: number; onProgress?: (done: number, total: number) => void; onBadImage?: (file: string, reason: string) => void } = {}): Promise<Predictions> {
+  const bad = new Set<string>();
+  const report = onBadImage && ((file: string, reason: string) => { bad.add(file); onBadImage(file, reason); });
   const S = model.config.inputSize;
   const probabilities: Float32Array[] = [];
-  for await (const batch of batches(samples, { inputSize: S, batchSize, augment: false, shuffle: false, seed: 0, epoch: 0 })) {
+  for await (const batch of batches(samples, { inputSize: S, batchSize, augment: false, shuffle: false, seed: 0, epoch: 0, ...(report && { onBadImage: report }) })) {
     const values = tf.tidy(() => model.predict(tf.tensor4d(batch.images, [batch.size, S, S, 3])).probabilities.dataSync());
     for (let i = 0; i < batch.size; i++) probabilities.push(values.slice(i * model.numAus, (i + 1) * model.numAus) as Float32Array);
     onProgress?.(probabilities.length, samples.length);
   }
-  return { samples, probabilities };
+  if (bad.size === 0) return { samples, probabilities };
+  const keep = samples.map((s) => !bad.has(s.imagePath));
+  return { samples: samples.filter((_, i) => keep[i]), probabilities: probabilities.filter((_, i) => keep[i]) };
 }
 
 export function evaluatePredictions(aus: readonly number[], p: Predictions): Metrics {

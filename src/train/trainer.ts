@@ -70,6 +70,8 @@ export interface TrainArgs {
   onEpoch?: (record: EpochRecord) => void;
   /** Stop after this many epochs of this call (tests interrupt runs with it). */
   stopAfterEpochs?: number;
+  /** Skip unreadable images (masked out of the batch) and report them here, instead of stopping. */
+  onBadImage?: (file: string, reason: string) => void;
 }
 
 interface TrainerState {
@@ -122,7 +124,7 @@ async function restore(path: string, model: AuModel, optimizer: NesterovSgd): Pr
   return state;
 }
 
-export async function train({ model, samples, options, dir, resume = false, onStep, onEpoch, stopAfterEpochs }: TrainArgs): Promise<History> {
+export async function train({ model, samples, options, dir, resume = false, onStep, onEpoch, stopAfterEpochs, onBadImage }: TrainArgs): Promise<History> {
   if (samples.length === 0) throw new RangeError('train: no training samples');
   const numAus = model.numAus;
   if (samples[0]!.labels.length !== numAus) throw new RangeError(`train: samples carry ${samples[0]!.labels.length} AU labels, the model predicts ${numAus}`);
@@ -146,7 +148,7 @@ export async function train({ model, samples, options, dir, resume = false, onSt
       const started = Date.now();
       let sum = 0;
       let count = 0;
-      for await (const batch of batches(samples, { inputSize: S, batchSize: options.batchSize, augment: options.augment, shuffle: true, seed: options.seed, epoch })) {
+      for await (const batch of batches(samples, { inputSize: S, batchSize: options.batchSize, augment: options.augment, shuffle: true, seed: options.seed, epoch, ...(onBadImage && { onBadImage }) })) {
         const lr = learningRate(state.step, schedule);
         const B = batch.size;
         const parts: tf.Scalar[] = [];

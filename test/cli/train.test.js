@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,44 @@ test('train → model, history, checkpoint and an evaluation report; --resume co
   assert.is(again.status, 0, again.stderr);
   assert.is(JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs.length, 2);
   assert.not.match(again.stderr, /epoch 1\/2/, 'the resumed run does not repeat epoch 1');
+});
+
+test('an ME-GraphAU-list tree trains for an epoch and evaluates through the CLI', () => {
+  const root = join(dir, 'megraphau');
+  const parts = [['F001'], ['M001'], ['F002']];
+  const rows = (subjects) => subjects.flatMap((s) => Array.from({ length: 6 }, (_, i) => `${s}/T1/${i + 1}.jpg`));
+  const occ = (s) => readFileSync(join(data, 'AUCoding', 'AU_OCC', `${s}_T1.csv`), 'utf8').trim().split('\n').slice(1)
+    .map((l) => l.split(',').slice(1).map((v) => (v === '9' ? '0' : v)).join(' '));
+  for (const fold of [1, 2, 3]) {
+    const testPart = parts[3 - fold];
+    const trainPart = parts.filter((p) => p !== testPart).flat();
+    for (const [split, subjects] of [['train', trainPart], ['test', testPart]]) {
+      mkdirSync(join(root, 'list'), { recursive: true });
+      writeFileSync(join(root, 'list', `BP4D_${split}_img_path_fold${fold}.txt`), `${rows(subjects).join('\n')}\n`);
+      writeFileSync(join(root, 'list', `BP4D_${split}_label_fold${fold}.txt`), `${subjects.flatMap(occ).join('\n')}\n`);
+    }
+  }
+  cpSync(data, join(root, 'img'), { recursive: true });
+  const out = join(dir, 'lists-run');
+  const r = run('train', '--dataset', 'bp4d', '--root', root, '--fold', '1', ...small, '--epochs', '1', '--out', out, '--json');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /ME-GraphAU lists/);
+  const metrics = JSON.parse(readFileSync(join(out, 'report', 'metrics.json'), 'utf8'));
+  assert.is(metrics.frames, 6);
+});
+
+test('a corrupt image stops training with its name, or with --skip-bad is logged, counted and masked', () => {
+  const root = join(dir, 'corrupt');
+  cpSync(data, root, { recursive: true });
+  writeFileSync(join(root, 'F001', 'T1', '3.jpg'), 'not a jpeg');
+  const args = ['train', '--dataset', 'bp4d', '--root', root, '--fold', '1', ...small, '--epochs', '1'];
+  const stop = run(...args, '--out', join(dir, 'c1'));
+  assert.is(stop.status, 1, stop.stderr);
+  assert.match(stop.stderr, /F001\/T1\/3\.jpg/);
+  const skip = run(...args, '--out', join(dir, 'c2'), '--skip-bad', '--json');
+  assert.is(skip.status, 0, skip.stderr);
+  assert.match(skip.stderr, /skipped .*F001\/T1\/3\.jpg/);
+  assert.match(skip.stderr, /1 unreadable images skipped/);
 });
 
 test('eval and predict with the saved model', () => {

@@ -81,6 +81,31 @@ test('JAA-Net lists: parts, 98 landmark numbers a line, 9 = unknown; DISFA AU co
   assert.match(error.message, /DISFA_part3_path\.txt/);
 });
 
+test('DISFA layout: intensities ≥ 2 present, frames found 0- or 1-based, 66-point landmarks mapped', async () => {
+  const root = tmp();
+  const aus = [1, 2, 4, 6, 9, 12, 25, 26];
+  for (const sn of ['SN001', 'SN006', 'SN003']) {
+    for (const au of aus) write(join(root, 'ActionUnit_Labels', sn, `${sn}_au${au}.txt`), [1, 2, 3].map((f) => `${f},${(f + au) % 6}`).join('\n'));
+  }
+  write(join(root, 'SN001', '0.png'), 'x'); // ME-GraphAU's 0-based extraction
+  write(join(root, 'SN006', '1.jpg'), 'x'); // 1-based
+  write(join(root, 'Landmarks', 'SN003.csv'), `frame,...\n2,${Array.from({ length: 132 }, (_, i) => i + 1).join(',')}\n`);
+  const said = [];
+  const ds = await openDataset('disfa', root, {}, (l) => said.push(l));
+  assert.match(said[0], /DISFA distributed layout/);
+  assert.is(ds.samples.length, 9);
+  const s = ds.samples.find((x) => x.id === 'SN001/3');
+  // intensities (3 + au) % 6 for au 1 2 4 6 9 12 25 26: 4 5 1 3 0 3 4 5 → present when ≥ 2
+  assert.equal(Array.from(s.labels), [1, 1, 0, 1, 0, 1, 1, 1]);
+  assert.is(s.imagePath, join(root, 'SN001', '2.png'));
+  assert.is(ds.samples.find((x) => x.id === 'SN006/3').imagePath, join(root, 'SN006', '3.jpg'));
+  const lm = ds.samples.find((x) => x.id === 'SN003/2').landmarks;
+  assert.is(lm[0], 34); // point 18 of 66, x, 1-based 35 → 0-based 34
+  assert.is(ds.samples.find((x) => x.id === 'SN003/1').landmarks, null);
+  const { test: held } = foldSplit(ds, 1); // fold 1 tests part 3 (SN003 …)
+  assert.equal([...new Set(held.map((x) => x.subject))], ['SN003']);
+});
+
 test('a root in no known format is refused, naming the formats looked for', async () => {
   let error;
   try { await openDataset('bp4d', tmp()); } catch (e) { error = e; }

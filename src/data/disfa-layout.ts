@@ -1,0 +1,83 @@
+/**
+ * Reader for DISFA's distributed labels (SPEC §4): `<root>/ActionUnit_Labels/<SN>/<SN>_au<n>.txt`, lines
+ * `frame,intensity`, an AU present when its intensity is ≥ 2 (paper §4.1.1). Frames are the video's
+ * frames extracted as images under `<root>/<SN>/` (or `<root>/img/<SN>/`), named by index, 0-based as
+ * ME-GraphAU's extraction writes them (`SN003/0.png` is label frame 1) or 1-based; the reader checks which
+ * per subject. Landmarks, when `<root>/Landmarks/<SN>.csv` exists (frame, then the 66 IntraFace points
+ * x1 y1 … x66 y66, 1-based), are mapped to the 49-point scheme.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AU_SETS } from '../face/au.js';
+import { type AuDataset, type AuSample } from './dataset.js';
+import { landmarks66To49 } from './list-formats.js';
+
+/** Paper Table 3 (SPEC §3). */
+export const DISFA_PARTS: [string[], string[], string[]] = [
+  ['SN001', 'SN002', 'SN009', 'SN010', 'SN016', 'SN026', 'SN027', 'SN030', 'SN032'],
+  ['SN006', 'SN011', 'SN012', 'SN013', 'SN018', 'SN021', 'SN024', 'SN028', 'SN031'],
+  ['SN003', 'SN004', 'SN005', 'SN007', 'SN008', 'SN017', 'SN023', 'SN025', 'SN029'],
+];
+
+export const DISFA_PRESENT_INTENSITY = 2;
+
+export function hasDisfaLayout(root: string): boolean {
+  return existsSync(join(root, 'ActionUnit_Labels'));
+}
+
+function intensities(file: string): Map<number, number> {
+  const out = new Map<number, number>();
+  readFileSync(file, 'utf8').split(/\r?\n/).forEach((line, i) => {
+    if (!line.trim()) return;
+    const [f, v] = line.split(',').map((c) => Number(c.trim()));
+    if (!Number.isInteger(f) || !Number.isFinite(v)) throw new RangeError(`${file}: line ${i + 1}: expected "frame,intensity"; got ${JSON.stringify(line)}`);
+    out.set(f!, v!);
+  });
+  return out;
+}
+
+/** The image file of label frame `frame` (1-based) of a subject, given the subject's naming. */
+function frameFinder(dir: string, firstFrame: number): (frame: number) => string {
+  for (const offset of [-1, 0]) {
+    for (const ext of ['png', 'jpg']) {
+      if (existsSync(join(dir, `${firstFrame + offset}.${ext}`))) return (frame) => join(dir, `${frame + offset}.${ext}`);
+    }
+  }
+  return (frame) => join(dir, `${frame - 1}.png`);
+}
+
+export function readDisfaLayout(root: string): AuDataset {
+  const aus = AU_SETS.disfa;
+  const labelsDir = join(root, 'ActionUnit_Labels');
+  const samples: AuSample[] = [];
+  for (const sn of readdirSync(labelsDir).filter((d) => /^SN\d+$/.test(d)).sort()) {
+    const perAu = aus.map((au) => {
+      const file = join(labelsDir, sn, `${sn}_au${au}.txt`);
+      if (!existsSync(file)) throw new RangeError(`${file}: missing (DISFA codes AU ${aus.join(', ')} for every subject)`);
+      return intensities(file);
+    });
+    const frames = [...perAu[0]!.keys()].sort((a, b) => a - b);
+    const imageDir = existsSync(join(root, 'img', sn)) ? join(root, 'img', sn) : join(root, sn);
+    const imageOf = frameFinder(imageDir, frames[0] ?? 1);
+    const landmarkFile = join(root, 'Landmarks', `${sn}.csv`);
+    const landmarks = new Map<number, Float32Array>();
+    if (existsSync(landmarkFile)) {
+      readFileSync(landmarkFile, 'utf8').split(/\r?\n/).slice(1).forEach((line, i) => {
+        if (!line.trim()) return;
+        const cells = line.split(',').map(Number);
+        if (cells.length !== 133 || cells.some((v) => !Number.isFinite(v))) throw new RangeError(`${landmarkFile}: row ${i + 2}: expected a frame and 132 numbers`);
+        landmarks.set(cells[0]!, landmarks66To49(cells.slice(1).map((v) => v - 1)));
+      });
+    }
+    for (const frame of frames) {
+      const labels = Int8Array.from(perAu, (m, a) => {
+        const v = m.get(frame);
+        if (v === undefined) throw new RangeError(`${join(labelsDir, sn, `${sn}_au${aus[a]}.txt`)}: no intensity for frame ${frame}`);
+        return v >= DISFA_PRESENT_INTENSITY ? 1 : 0;
+      });
+      samples.push({ id: `${sn}/${frame}`, subject: sn, imagePath: imageOf(frame), landmarks: landmarks.get(frame) ?? null, labels });
+    }
+  }
+  if (samples.length === 0) throw new RangeError(`${labelsDir}: no SN<nnn> label folders`);
+  return { name: 'disfa', auSet: 'disfa', aus, samples, parts: DISFA_PARTS };
+}
