@@ -33,14 +33,15 @@ function isWasm(backend: unknown): backend is WasmBackendLike {
 }
 
 /**
- * A float32 output the kernel fills in place, zeroed: wasm heap memory, or a new array the cpu backend
- * adopts. On wasm, making an output may grow the heap and detach earlier views: take input views after.
+ * A float32 output the kernel fills in place: wasm heap memory (zeroed unless the kernel overwrites every
+ * element: zero = false), or a new zeroed array the cpu backend adopts. On wasm, making an output may grow
+ * the heap and detach earlier views: take input views after.
  */
-export function hostOutput(backend: unknown, shape: number[]): { info: Info; data: Float32Array } {
+export function hostOutput(backend: unknown, shape: number[], zero = true): { info: Info; data: Float32Array } {
   if (isWasm(backend)) {
     const info = backend.makeOutput(shape, 'float32');
     const data = backend.typedArrayFromHeap(info) as Float32Array;
-    data.fill(0);
+    if (zero) data.fill(0);
     return { info, data };
   }
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
