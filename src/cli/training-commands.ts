@@ -8,7 +8,7 @@ import { foldSplit, UNKNOWN, type AuDataset, type AuSample } from '../data/datas
 import { openDataset } from '../data/open.js';
 import { initTf } from '../tf/engine.js';
 import { writeFileAtomic } from '../tf/weights-io.js';
-import { evaluatePredictions, predictSamples } from '../train/evaluate.js';
+import { evaluatePredictions, graphsOnSamples, predictSamples } from '../train/evaluate.js';
 import { PAPER_TRAINING, train, type History, type TrainOptions } from '../train/trainer.js';
 import { predictionsCsv, writeReport } from '../report/report.js';
 import { MODEL_FLAGS, configFromFlags } from './model-command.js';
@@ -144,26 +144,12 @@ async function evaluateInto({ model, dataset, samples, reportDir, history, title
   bar.finish();
   const metrics = evaluatePredictions(dataset.aus, predictions);
   // SACL's graphs on up to 64 test faces, for the correlation figures
-  const graphs = model.config.sacl && model.config.sacl.layer === 'gcn' ? await graphsOn(model, samples.slice(0, 64)) : [];
+  const graphs = model.config.sacl && model.config.sacl.layer === 'gcn' ? await graphsOnSamples(model, samples.slice(0, 64), bad?.onBadImage) : [];
   await writeReport({ dir: reportDir, title, auSet: dataset.auSet, aus: dataset.aus, metrics, predictions, ...(history && { history }), graphs,
     extra: { dataset: dataset.name, variant: model.config.variant, ...(bad && { skippedImages: bad.count() }), ...extra } });
   return { meanF1: metrics.meanF1, alwaysPresentMeanF1: metrics.alwaysPresentMeanF1 };
 }
 
-async function graphsOn(model: AuModel, samples: AuSample[]) {
-  const { batches } = await import('../data/loader.js');
-  const tf = await import('@tensorflow/tfjs');
-  const S = model.config.inputSize;
-  for await (const batch of batches(samples, { inputSize: S, batchSize: samples.length, augment: false, shuffle: false, seed: 0, epoch: 0 })) {
-    const images = tf.tensor4d(batch.images, [batch.size, S, S, 3]);
-    try {
-      return model.graphs(images);
-    } finally {
-      images.dispose();
-    }
-  }
-  return [];
-}
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: TRAIN_FLAGS, strict: true });

@@ -4,7 +4,7 @@
  * square to the output size; pixels outside the source are grey (128). The same similarity transform
  * maps the landmarks.
  */
-import { ALIGN_ENLARGE, LANDMARK_GROUPS, MOUTH_CORNERS, NOSE_TIP, NUM_LANDMARKS, meanPoint } from '../face/landmarks.js';
+import { ALIGN_ENLARGE, LANDMARK_GROUPS, MOUTH_CORNERS, NOSE_TIP, meanPoint } from '../face/landmarks.js';
 
 /** Row-major 2×3 affine [a, b, tx, c, d, ty]: (x, y) → (a·x + b·y + tx, c·x + d·y + ty). */
 export type Affine = [number, number, number, number, number, number];
@@ -71,4 +71,3 @@ export function warpAffine(rgb: ArrayLike<number>, width: number, height: number
   return out;
 }
 
-export { NUM_LANDMARKS };

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AuSample } from '../data/dataset.js';
 import { batches } from '../data/loader.js';
 import type { AuModel } from '../model/model.js';
+import type { GraphRecord } from '../model/params.js';
 import { auMetrics, type Metrics } from './metrics.js';
 
 export interface Predictions {
@@ -30,4 +31,18 @@ export async function predictSamples(model: AuModel, samples: AuSample[], { batc
 
 export function evaluatePredictions(aus: readonly number[], p: Predictions): Metrics {
   return auMetrics(aus, p.probabilities, p.samples.map((s) => s.labels));
+}
+
+/** SACL's graphs on a few samples (one batch, centre crop), for the correlation figures. */
+export async function graphsOnSamples(model: AuModel, samples: AuSample[], onBadImage?: (file: string, reason: string) => void): Promise<GraphRecord[]> {
+  const S = model.config.inputSize;
+  for await (const batch of batches(samples, { inputSize: S, batchSize: samples.length, augment: false, shuffle: false, seed: 0, epoch: 0, ...(onBadImage && { onBadImage }) })) {
+    const images = tf.tensor4d(batch.images, [batch.size, S, S, 3]);
+    try {
+      return model.graphs(images);
+    } finally {
+      images.dispose();
+    }
+  }
+  return [];
 }
