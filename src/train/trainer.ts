@@ -84,6 +84,22 @@ interface TrainerState {
 
 const CHECKPOINT = 'checkpoint';
 
+/**
+ * The wasm backend's heap is 32-bit: a batch whose activations outgrow it fails deep inside a kernel with
+ * "memory access out of bounds". Say what to do instead.
+ */
+function withHeapHint<T>(step: () => T, batch: number): T {
+  try {
+    return step();
+  } catch (e) {
+    if (e instanceof Error && /memory access out of bounds|out of memory|Aborted\(\)/i.test(e.message) && tf.getBackend() === 'wasm') {
+      throw new RangeError(`the WebAssembly backend ran out of heap at batch ${batch} (${e.message}): lower --batch-size, `
+        + 'or install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA)');
+    }
+    throw e;
+  }
+}
+
 /** The directory of the newest complete checkpoint (a swap interrupted between its renames included). */
 function checkpointPath(dir: string): string | null {
   for (const name of [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`]) {
@@ -152,7 +168,7 @@ export async function train({ model, samples, options, dir, resume = false, onSt
         const lr = learningRate(state.step, schedule);
         const B = batch.size;
         const parts: tf.Scalar[] = [];
-        const gradNorm = tf.tidy(() => {
+        const gradNorm = withHeapHint(() => tf.tidy(() => {
           const images = tf.tensor4d(batch.images, [B, S, S, 3]);
           const labels = tf.tensor2d(batch.labels, [B, numAus]);
           const mask = tf.tensor2d(batch.mask, [B, numAus]);
@@ -169,7 +185,7 @@ export async function train({ model, samples, options, dir, resume = false, onSt
             return total;
           }, vars);
           return optimizer.step(params, grads, lr);
-        });
+        }), B);
         const [loss, wa, dice, land] = parts.map((t) => t.dataSync()[0]!);
         tf.dispose(parts);
         if (!Number.isFinite(loss!)) throw new RangeError(`training diverged at step ${state.step} (loss ${loss}); lower the learning rate (--lr)`);
