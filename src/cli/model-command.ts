@@ -67,13 +67,7 @@ export function configFromFlags(values: Record<string, string | boolean | undefi
   const roi = intFlag('roi-size', str('roi-size'));
   if (roi !== undefined) overrides.roiSize = roi;
   if (Object.keys(sacl).length) overrides.sacl = sacl as ConfigOverrides['sacl'];
-  const config = modelConfig(variant, overrides);
-  // Counting needs a graph; the statistics graph's matrix only exists after a training fold is read.
-  if (config.sacl?.graph === 'stats' && !config.sacl.cooccurrence) {
-    const n = AU_SETS[config.auSet].length;
-    config.sacl.cooccurrence = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
-  }
-  return config;
+  return modelConfig(variant, overrides);
 }
 
 const M = (n: number) => `${(n / 1e6).toFixed(3)} M`;
@@ -86,6 +80,12 @@ export async function modelCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const config = configFromFlags(values);
+  // Counting needs a graph; the statistics graph's matrix only exists once a training fold is read
+  // (train computes it), and its values change no parameter or FLOP count.
+  if (config.sacl?.graph === 'stats' && !config.sacl.cooccurrence) {
+    const n = AU_SETS[config.auSet].length;
+    config.sacl.cooccurrence = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+  }
   await initTf();
   const model = new AuModel(config);
   try {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuModel } from '../model/model.js';
 import { transferWeights } from '../model/transfer.js';
+import { cooccurrenceFromLabels } from '../model/fixed-graphs.js';
 import { foldSplit, UNKNOWN, type AuDataset, type AuSample } from '../data/dataset.js';
 import { openDataset } from '../data/open.js';
 import { initTf } from '../tf/engine.js';
@@ -162,6 +163,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.stderr.write(`tfjs backend: ${tfReport.active}\n`);
   const dataset = await openDataset(String(values.dataset), resolve(String(values.root)), {}, (l) => process.stderr.write(`${l}\n`));
   if (config.auSet !== dataset.auSet) config.auSet = dataset.auSet;
+  if (config.sacl?.graph === 'stats' && !config.sacl.cooccurrence) {
+    // SBG: the fixed graph comes from the training fold's AU co-occurrence (saved with the model's config)
+    config.sacl.cooccurrence = cooccurrenceFromLabels(foldSplit(dataset, fold).train.map((s) => s.labels), dataset.aus.length);
+  }
   const model = new AuModel(config, options.seed);
   try {
     if (values.init) {

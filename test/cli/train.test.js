@@ -87,6 +87,27 @@ test('a corrupt image stops training with its name, or with --skip-bad is logged
   assert.match(skip.stderr, /1 unreadable images skipped/);
 });
 
+test('--config file: the SBG variant gets its fixed graph from the training fold\'s co-occurrence', () => {
+  const file = join(dir, 'sbg.json');
+  writeFileSync(file, JSON.stringify({
+    variant: 'sbg',
+    model: { inputSize: 48, backbone: { dims: [8, 16, 24, 32], heads: [1, 2, 2, 4], depths: [1, 1, 1, 1] }, landmarks: [8, 8, 8], roiSize: 3,
+      sacl: { widths: [8, 16], depths: [1, 1], k: 5, groups: 2, ffnRatio: 2 }, classifier: { hidden: 8 } },
+    training: { epochs: 1, batchSize: 4 },
+  }));
+  const out = join(dir, 'sbg-run');
+  const r = run('train', '--dataset', 'bp4d', '--root', data, '--fold', '1', '--config', file, '--out', out, '--no-eval', '--json');
+  assert.is(r.status, 0, r.stderr);
+  const config = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')).userDefinedMetadata.config;
+  assert.is(config.variant, 'sbg');
+  assert.equal(config.sacl.widths, [8, 16]);
+  const p = config.sacl.cooccurrence;
+  assert.is(p.length, 12);
+  assert.ok(p.every((row, i) => row[i] === 1 || row.every((v) => v === 0)), 'P(i | i) = 1 for every AU ever present');
+  assert.ok(p.some((row, i) => row.some((v, j) => j !== i && v > 0 && v < 1)), 'real co-occurrence, not a placeholder');
+  assert.is(JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs.length, 1);
+});
+
 test('eval and predict with the saved model', () => {
   const model = join(dir, 'run', 'model');
   const report = join(dir, 'eval');
