@@ -10,6 +10,7 @@ import { conv2DBackpropInputViaGemm } from './kernels/conv2d-input.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './kernels/depthwise.js';
 import type { KernelFunc } from './kernels/host.js';
 import { nativeBatchMatMul } from './kernels/matmul.js';
+import { splitVByBlocks } from './kernels/split.js';
 import { unsortedSegmentSum } from './kernels/segment-sum.js';
 
 /** The sacl-au kernels active per backend. */
@@ -30,8 +31,9 @@ function replaceKernel(kernelName: string, backendName: string, make: (stock: Ke
 export function registerFastKernels(backendName = tf.getBackend()): string[] {
   const done = registered.get(backendName);
   if (done) return done;
-  const active: string[] = [tf.Conv2DBackpropFilter];
+  const active: string[] = [tf.Conv2DBackpropFilter, tf.SplitV];
   replaceKernel(tf.Conv2DBackpropFilter, backendName, (stock) => conv2DBackpropFilterViaConv(backendName, stock));
+  replaceKernel(tf.SplitV, backendName, (stock) => splitVByBlocks(stock!));
   if (backendName === 'wasm') {
     const missing: [string, KernelFunc][] = [
       [tf.UnsortedSegmentSum, unsortedSegmentSum()],

@@ -38,9 +38,9 @@ function filterGradients() {
 test('the convolution form equals the stock cpu kernel on strides 1–3, same/valid/explicit padding', async () => {
   await tf.setBackend('cpu');
   const stock = filterGradients();
-  assert.equal(registerFastKernels('cpu'), ['Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput']);
+  assert.equal(registerFastKernels('cpu'), ['Conv2DBackpropFilter', 'SplitV', 'BatchMatMul', 'Conv2DBackpropInput']);
   const registered = tf.getKernel('Conv2DBackpropFilter', 'cpu').kernelFunc;
-  assert.equal(registerFastKernels('cpu'), ['Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput']);
+  assert.equal(registerFastKernels('cpu'), ['Conv2DBackpropFilter', 'SplitV', 'BatchMatMul', 'Conv2DBackpropInput']);
   assert.is(tf.getKernel('Conv2DBackpropFilter', 'cpu').kernelFunc, registered, 'registering twice must not replace the kernel');
   const fast = filterGradients();
   fast.forEach((g, i) => {
@@ -59,7 +59,7 @@ test('wasm, which has no Conv2DBackpropFilter of its own, gets the same gradient
   const want = filterGradients();
   assert.ok(await tf.setBackend('wasm'));
   assert.equal(registerFastKernels('wasm'),
-    ['Conv2DBackpropFilter', 'UnsortedSegmentSum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
+    ['Conv2DBackpropFilter', 'SplitV', 'UnsortedSegmentSum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
       'BatchMatMul', 'Conv2DBackpropInput']);
   const got = filterGradients();
   got.forEach((g, i) => assertClose(g, want[i], { rtol: 0, atol: 1e-4 }, `wasm ${JSON.stringify(CASES[i])}`));
@@ -206,6 +206,35 @@ test('Conv2DBackpropInput as GEMM + col2im equals the float64 input gradient (cp
         `${backend} ${JSON.stringify(c)}`);
       tf.dispose([x, f, y, w, g]);
     });
+  }
+  await tf.setBackend('cpu');
+});
+
+test('SplitV as block copies equals slicing, on every axis, even and uneven splits (cpu and wasm)', async () => {
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    assert.ok(registerFastKernels(backend).includes('SplitV'));
+    const x = tf.randomNormal([2, 3, 6, 7], 0, 1, 'float32', 130);
+    for (const [axis, splits] of [[0, 2], [1, [1, 2]], [2, 3], [2, [1, -1, 2]], [3, [3, 4]], [-1, [2, 2, 3]]]) {
+      const parts = tf.split(x, splits, axis);
+      const ax = axis < 0 ? 4 + axis : axis;
+      let begin = 0;
+      for (const p of parts) {
+        const start = x.shape.map((_, i) => (i === ax ? begin : 0));
+        const want = tf.slice(x, start, p.shape);
+        assert.equal(Array.from(p.dataSync()), Array.from(want.dataSync()), `${backend} axis ${axis} splits ${JSON.stringify(splits)}`);
+        begin += p.shape[ax];
+        tf.dispose([p, want]);
+      }
+    }
+    // the gradient of a concat runs SplitV
+    const a = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 131);
+    const b = tf.randomNormal([2, 3, 5], 0, 1, 'float32', 132);
+    const w = tf.randomNormal([2, 3, 9], 0, 1, 'float32', 133);
+    const [ga, gb] = tf.grads((p, q) => tf.sum(tf.mul(w, tf.concat([p, q], 2))))([a, b]);
+    assert.equal(Array.from(ga.dataSync()), Array.from(tf.slice(w, [0, 0, 0], [2, 3, 4]).dataSync()));
+    assert.equal(Array.from(gb.dataSync()), Array.from(tf.slice(w, [0, 0, 4], [2, 3, 5]).dataSync()));
+    tf.dispose([x, a, b, w, ga, gb]);
   }
   await tf.setBackend('cpu');
 });
