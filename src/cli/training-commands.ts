@@ -8,7 +8,7 @@ import { cooccurrenceFromLabels } from '../model/fixed-graphs.js';
 import { foldSplit, UNKNOWN, type AuDataset, type AuSample } from '../data/dataset.js';
 import { openDataset } from '../data/open.js';
 import { initTf } from '../tf/engine.js';
-import { writeFileAtomic } from '../tf/weights-io.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { evaluatePredictions, graphsOnSamples, predictSamples } from '../train/evaluate.js';
 import { PAPER_TRAINING, train, type History, type TrainOptions } from '../train/trainer.js';
 import { predictionsCsv, writeReport } from '../report/report.js';

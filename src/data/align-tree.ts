@@ -5,11 +5,12 @@
  * with an unreadable image stops the run with its name, or with skipBad is counted and left out.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import sharp from 'sharp';
 import { readBp4dLayout } from './bp4d-layout.js';
 import { alignmentTransform, applyAffine, warpAffine } from './align.js';
+import { writeFileAtomic } from '../util/fs.js';
 
 export interface AlignResult {
   aligned: number;
@@ -17,11 +18,10 @@ export interface AlignResult {
   bad: { file: string; reason: string }[];
 }
 
-async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
+/** Atomic write into a directory that may not exist yet. */
+async function writeInto(file: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
+  await writeFileAtomic(file, data);
 }
 
 export async function alignTree({ root, out, size = 256, skipBad = false, onProgress }: {
@@ -42,7 +42,7 @@ export async function alignTree({ root, out, size = 256, skipBad = false, onProg
       if (existsSync(target)) result.skippedExisting++;
       else {
         const warped = warpAffine(data, info.width, info.height, m, size);
-        await writeAtomic(target, await sharp(warped, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 95 }).toBuffer());
+        await writeInto(target, await sharp(warped, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 95 }).toBuffer());
         result.aligned++;
       }
       const moved = applyAffine(m, s.landmarks);
@@ -57,7 +57,7 @@ export async function alignTree({ root, out, size = 256, skipBad = false, onProg
     onProgress?.(++done, dataset.samples.length);
   }
   const header = `Frame,${Array.from({ length: 49 }, (_, i) => `x${i + 1},y${i + 1}`).join(',')}`;
-  for (const [key, rows] of landmarkRows) await writeAtomic(join(out, 'Landmarks', `${key}.csv`), `${[header, ...rows].join('\n')}\n`);
+  for (const [key, rows] of landmarkRows) await writeInto(join(out, 'Landmarks', `${key}.csv`), `${[header, ...rows].join('\n')}\n`);
   const occ = join(root, 'AUCoding', 'AU_OCC');
   await mkdir(join(out, 'AUCoding', 'AU_OCC'), { recursive: true });
   for (const f of await readdir(occ)) if (f.endsWith('.csv')) await copyFile(join(occ, f), join(out, 'AUCoding', 'AU_OCC', f));

@@ -13,7 +13,7 @@ import type { GraphRecord } from '../model/params.js';
 import type { Metrics } from '../train/metrics.js';
 import type { Predictions } from '../train/evaluate.js';
 import type { History } from '../train/trainer.js';
-import { writeFileAtomic } from '../tf/weights-io.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { PAPER_F1 } from './paper.js';
 import { barChart, graphFigure, lineChart } from './svg.js';
 

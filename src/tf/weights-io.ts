@@ -7,9 +7,12 @@
  * interrupted save leaves the previous model.json, which still names its own complete weights file.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/fs.js';
+
+export { writeFileAtomic };
 
 const MODEL_JSON = 'model.json';
 
@@ -19,17 +22,6 @@ export interface NamedTensor {
   tensor: tf.Tensor;
 }
 
-/** Writes `data` to `file` through a temporary file in the same directory and a rename. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 function concat(weightData: tf.io.WeightData): Uint8Array {
   const parts = Array.isArray(weightData) ? weightData : [weightData];

@@ -5,12 +5,13 @@
  * Expressions follow the FACS emotion prototypes restricted to BP4D's 12 AUs, so AUs co-occur the way
  * emotions combine them (6+12, 1+4+15+17, 4+7+23+24, 1+2, …); each task leans towards one emotion.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { AU_SETS, EMOTION_PROTOTYPES } from '../../face/au.js';
 import { NUM_LANDMARKS } from '../../face/landmarks.js';
 import { Random } from '../../util/random.js';
+import { writeFileAtomic } from '../../util/fs.js';
 import { makeIdentity, renderFace, type FrameParams } from './face.js';
 
 export const GENERATOR_VERSION = 3;
@@ -62,12 +63,6 @@ function subjectNames(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${i % 2 === 0 ? 'F' : 'M'}${String(Math.floor(i / 2) + 1).padStart(3, '0')}`);
 }
 
-async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
-
 /** Reads the manifest of an already complete set with these options, or null. */
 export async function existingSynthetic(root: string, want: Omit<SyntheticManifest, 'parts' | 'subjects' | 'tasks' | 'generator'> & { subjects: number; tasks: number }): Promise<SyntheticManifest | null> {
   try {
@@ -117,19 +112,19 @@ export async function generateSynthetic(options: SyntheticOptions): Promise<Synt
         marks.push(`${f},${Array.from(landmarks, (v) => (v + 1).toFixed(2)).join(',')}`);
         const file = join(root, subject, task, `${f}.jpg`);
         const job = sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 92 }).toBuffer()
-          .then((jpg) => writeAtomic(file, jpg))
+          .then((jpg) => writeFileAtomic(file, jpg))
           .then(() => { written++; onProgress?.(written, total); });
         pending.add(job);
         void job.finally(() => pending.delete(job));
         if (pending.size >= 4) await Promise.race(pending);
       }
-      await writeAtomic(join(root, 'AUCoding', 'AU_OCC', `${subject}_${task}.csv`), `${occ.join('\n')}\n`);
-      await writeAtomic(join(root, 'Landmarks', `${subject}_${task}.csv`), `${marks.join('\n')}\n`);
+      await writeFileAtomic(join(root, 'AUCoding', 'AU_OCC', `${subject}_${task}.csv`), `${occ.join('\n')}\n`);
+      await writeFileAtomic(join(root, 'Landmarks', `${subject}_${task}.csv`), `${marks.join('\n')}\n`);
     }
   }
   await Promise.all(pending);
-  await writeAtomic(join(root, 'folds.json'), `${JSON.stringify({ parts }, null, 1)}\n`);
+  await writeFileAtomic(join(root, 'folds.json'), `${JSON.stringify({ parts }, null, 1)}\n`);
   // the manifest last: its presence marks a complete set
-  await writeAtomic(join(root, 'synthetic.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+  await writeFileAtomic(join(root, 'synthetic.json'), `${JSON.stringify(manifest, null, 1)}\n`);
   return manifest;
 }
