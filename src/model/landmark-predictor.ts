@@ -28,7 +28,7 @@ export class LandmarkPredictor {
   private readonly fc: Linear;
   private readonly fcBias: tf.Variable;
 
-  constructor(store: ParamStore, name: string, inChannels: number, widths: number[], gridSize: number, readonly inputSize: number) {
+  constructor(store: ParamStore, name: string, inChannels: number, widths: number[], gridSize: number, inputSize: number) {
     let c = inChannels;
     widths.forEach((w, b) => {
       this.convs.push(new ConvBnRelu(store, `${name}.blocks.${b}.0`, c, w), new ConvBnRelu(store, `${name}.blocks.${b}.1`, w, w));

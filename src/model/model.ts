@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { roiAlign } from '../tf/ops.js';
 import { loadTensors, saveTensors } from '../tf/weights-io.js';
-import { AU_SETS, roisOf } from '../face/au.js';
+import { AU_SETS } from '../face/au.js';
 import { auCentresTensor } from './au-centres.js';
 import { ResTBackbone } from './backbone.js';
 import { AuClassifier, CrossAttentionFusion } from './classifier.js';
@@ -63,7 +63,7 @@ export class AuModel {
     this.backbone = new ResTBackbone(s, 'backbone', config.backbone);
     this.landmarkPredictor = config.landmarks ? new LandmarkPredictor(s, 'landmarks', dims[0]!, config.landmarks, grid, config.inputSize) : null;
     this.sacl = config.sacl
-      ? new Sacl(s, 'sacl', config.sacl, config.auSet, roisOf(config.auSet).length, config.roiSize * config.roiSize * dims[0]!, D)
+      ? new Sacl(s, 'sacl', config.sacl, config.auSet, config.roiSize * config.roiSize * dims[0]!, D)
       : null;
     this.fusion = config.fusion === 'cross-attention' ? new CrossAttentionFusion(s, 'fusion', D, 8, grid / 8) : null;
     this.classifier = new AuClassifier(s, 'classifier', config.classifier, this.numAus, D);

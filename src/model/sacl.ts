@@ -60,8 +60,7 @@ export class Sacl {
   private readonly widen: Dense[] = [];
   private readonly fixedGraph: Int32Array | null;
 
-  constructor(store: ParamStore, name: string, readonly config: SaclConfig, readonly auSet: AuSet, readonly nodes: number,
-    nodeDim: number, outDim: number) {
+  constructor(store: ParamStore, name: string, readonly config: SaclConfig, readonly auSet: AuSet, nodeDim: number, outDim: number) {
     const { widths, depths } = config;
     this.input = new Dense(store, `${name}.input`, nodeDim, widths[0]!);
     widths.forEach((w, s) => {
@@ -83,10 +82,9 @@ export class Sacl {
     return this.config.cooccurrence;
   }
 
-  /** The graph a block uses: KNN of its input features (self-adjusting) or the fixed graph. */
-  private graph(x: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
+  /** The KNN graph of a block's input features (self-adjusting). */
+  private knn(x: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
     const [B, N, C] = x.shape;
-    if (this.fixedGraph) return tf.tile(tf.tensor3d(this.fixedGraph, [1, N, this.config.k], 'int32'), [B, 1, 1]);
     ctx.flops?.add(B * N * N * C);
     return knnGraph(x, this.config.k, { metric: this.config.metric, dilation: this.config.dilation });
   }
@@ -95,13 +93,16 @@ export class Sacl {
   apply(roiFeatures: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
     return tf.tidy(() => {
       let x = this.input.apply(roiFeatures, ctx) as tf.Tensor3D;
+      const [B, N] = x.shape;
+      // the fixed graph (FBG, SBG) is the same for every block: build its batch once per pass
+      const fixed = this.fixedGraph ? tf.tile(tf.tensor3d(this.fixedGraph, [1, N, this.config.k], 'int32'), [B, 1, 1]) as tf.Tensor3D : null;
       this.stages.forEach((blocks, s) => {
         blocks.forEach((block, i) => {
           if (block instanceof TransformerBlock) {
             x = block.apply(x, ctx);
             return;
           }
-          const graph = this.graph(x, ctx);
+          const graph = fixed ?? this.knn(x, ctx);
           if (ctx.graphs) {
             ctx.graphs.push({ stage: s, block: i, features: (x.dataSync() as Float32Array).slice(), featureShape: x.shape,
               neighbours: (graph.dataSync() as Int32Array).slice(), neighbourShape: graph.shape });
