@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { alignTree } from '../data/align-tree.js';
+import { numberFlag } from './flags.js';
 import { Progress } from './progress.js';
 
 export const ALIGN_USAGE = `Usage: sacl-au align --root <dir> --out <dir> [--size 256] [--skip-bad] [--json]
@@ -17,8 +18,7 @@ export async function alignCommand(argv: string[]): Promise<number> {
     'skip-bad': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
   if (values.help) return process.stdout.write(`${ALIGN_USAGE}\n`), 0;
   for (const req of ['root', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au align --help)`);
-  const size = Number(values.size ?? 256);
-  if (!Number.isInteger(size) || size < 32) throw new RangeError(`--size: expected an integer ≥ 32; got ${JSON.stringify(values.size)}`);
+  const size = numberFlag('size', values.size, { integer: true, min: 32 }) ?? 256;
   let bar: Progress | null = null;
   const r = await alignTree({ root: resolve(values.root!), out: resolve(values.out!), size, skipBad: Boolean(values['skip-bad']),
     onProgress: (done, total) => { bar ??= new Progress('align', total, 'frames'); bar.update(done); } });

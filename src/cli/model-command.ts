@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { AuModel, VARIANTS, modelConfig, saclStages, type ConfigOverrides, type ModelConfig } from '../model/index.js';
 import { AU_SETS, type AuSet } from '../face/au.js';
 import { initTf } from '../tf/engine.js';
+import { numberFlag } from './flags.js';
 
 export const MODEL_USAGE = `Usage: sacl-au model [--variant <name>] [--input <px>] [options] [--json]
 
@@ -39,13 +40,6 @@ export const MODEL_FLAGS = {
   'roi-size': { type: 'string' },
 } as const;
 
-function intFlag(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name}: expected a positive integer; got ${JSON.stringify(value)}`);
-  return n;
-}
-
 /** The config the model flags describe, on top of `base` overrides (a config file's "model"); flags win. */
 export function configFromFlags(values: Record<string, string | boolean | undefined>, base: ConfigOverrides = {}): ModelConfig {
   const str = (k: string) => values[k] as string | undefined;
@@ -53,18 +47,18 @@ export function configFromFlags(values: Record<string, string | boolean | undefi
   const auSet = str('au-set');
   if (auSet !== undefined && !(auSet in AU_SETS)) throw new RangeError(`--au-set: expected bp4d or disfa; got ${JSON.stringify(auSet)}`);
   const overrides: ConfigOverrides = structuredClone(base);
-  const input = intFlag('input', str('input'));
+  const input = numberFlag('input', str('input'), { integer: true, min: 1 });
   if (input !== undefined) overrides.inputSize = input;
   if (auSet) overrides.auSet = auSet as AuSet;
   if (str('fusion')) overrides.fusion = str('fusion') as ModelConfig['fusion'];
   const sacl: Record<string, unknown> = { ...(base.sacl ?? {}) };
   if (str('gcn')) sacl.gcn = str('gcn');
   if (str('metric')) sacl.metric = str('metric');
-  const k = intFlag('k', str('k'));
+  const k = numberFlag('k', str('k'), { integer: true, min: 1 });
   if (k !== undefined) sacl.k = k;
-  const stages = intFlag('stages', str('stages'));
+  const stages = numberFlag('stages', str('stages'), { integer: true, min: 1 });
   if (stages !== undefined) Object.assign(sacl, saclStages(stages));
-  const roi = intFlag('roi-size', str('roi-size'));
+  const roi = numberFlag('roi-size', str('roi-size'), { integer: true, min: 1 });
   if (roi !== undefined) overrides.roiSize = roi;
   if (Object.keys(sacl).length) overrides.sacl = sacl as ConfigOverrides['sacl'];
   return modelConfig(variant, overrides);

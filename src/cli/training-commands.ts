@@ -14,17 +14,12 @@ import { PAPER_TRAINING, train, type History, type TrainOptions } from '../train
 import { predictionsCsv, writeReport } from '../report/report.js';
 import { MODEL_FLAGS, configFromFlags } from './model-command.js';
 import type { ConfigOverrides } from '../model/config.js';
+import { numberFlag } from './flags.js';
 import { Progress } from './progress.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
-const num = (values: Values, name: string, fallback: number, integer = false): number => {
-  const text = values[name];
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) throw new RangeError(`--${name}: expected a ${integer ? 'non-negative integer' : 'non-negative number'}; got ${JSON.stringify(text)}`);
-  return v;
-};
+const num = (values: Values, name: string, fallback: number, integer = false): number => numberFlag(name, values[name], { integer }) ?? fallback;
 
 /** Training options: paper defaults ← config file's "training" ← flags. */
 export function trainOptionsFrom(values: Values, base: TrainOptions = PAPER_TRAINING): TrainOptions {
