@@ -29,6 +29,7 @@
         "native/addon/max_relative_binding.cc",
         "native/addon/roi_align_binding.cc",
         "native/addon/gemm_binding.cc",
+        "native/addon/malloc_tuning.cc",
         "native/cpu/parallel.cc",
         "native/cpu/knn_graph.cc",
         "native/cpu/knn_tile_generic.cc",

@@ -259,7 +259,8 @@ function listBackends(lib, opts) {
 }
 
 function describeBackend(b) {
-  const extra = [b.threads && `${b.threads} threads`, b.isa, b.devices && `${b.devices} device(s)`].filter(Boolean);
+  const extra = [b.threads && `${b.threads} threads`, b.isa, b.devices && `${b.devices} device(s)`,
+    b.malloc && `malloc: ${b.malloc}`].filter(Boolean);
   return extra.length ? `${b.name} (${extra.join(', ')})` : b.name;
 }
 
@@ -408,7 +409,7 @@ export async function runBench(spec) {
   const results = rows.map(({ target, ...r }) => ({ ...r, ...(target && { target: target.text, targetMet: target.met }) }));
   console.log(JSON.stringify({ bench: spec.bench, date, machine, versions, options: { quick: opts.quick, ...opts.timing,
     skipReferenceAbove: Number.isFinite(opts.skipReferenceAbove) ? opts.skipReferenceAbove : null },
-    backends: use.map(({ name, threads, isa, devices }) => ({ name, threads, isa, devices })), results }));
+    backends: use.map(({ name, threads, isa, malloc, devices }) => ({ name, threads, isa, malloc, devices })), results }));
 }
 
 function joinNote(a, b) {

@@ -86,4 +86,9 @@ export interface BackendInfo {
   devices?: number;
   /** Instruction set the CPU kernels dispatched to (native CPU). */
   isa?: string;
+  /**
+   * The process-wide malloc tuning the addon applied when it loaded (native CPU; docs/ops.md, "Output
+   * memory"), e.g. "glibc mmap threshold 32 MiB, trim threshold 64 MiB" or "off (SACL_MALLOC_TUNING=0)".
+   */
+  malloc?: string;
 }

@@ -6,6 +6,7 @@
 
 #include "bindings.h"
 #include "args.h"
+#include "malloc_tuning.h"
 #include "sacl/device.h"
 #if defined(SACL_WITH_CUDA)
 #include "sacl/cuda_ops.h"
@@ -27,6 +28,7 @@ Napi::Value info(const Napi::CallbackInfo& info) {
   o.Set("version", SACL_VERSION);
   o.Set("threads", numThreads());
   o.Set("isa", cpu::knnIsa());
+  o.Set("malloc", tuneMalloc());
   const CudaStatus& s = cudaStatus();
   Napi::Object cuda = Napi::Object::New(env);
   cuda.Set("compiled", s.compiled);
@@ -55,6 +57,7 @@ Napi::Value setThreads(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  tuneMalloc();
   exports.Set("knnGraph", Napi::Function::New(env, knnGraph, "knnGraph"));
   exports.Set("maxRelative", Napi::Function::New(env, maxRelative, "maxRelative"));
   exports.Set("maxRelativeGrad", Napi::Function::New(env, maxRelativeGrad, "maxRelativeGrad"));

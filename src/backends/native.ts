@@ -41,6 +41,7 @@ export interface NativeInfo {
   version: string;
   threads: number;
   isa: string;
+  malloc: string;
   cuda: { compiled: boolean; available: boolean; devices: number; reason: string };
 }
 

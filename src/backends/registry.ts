@@ -33,7 +33,8 @@ export function backends(): BackendInfo[] {
   const info = addon?.info();
   const reference: BackendInfo = { name: 'reference', compiled: true, available: true };
   const cpu: BackendInfo = info
-    ? { name: 'cpu', compiled: true, available: true, threads: info.threads, isa: info.isa }
+    ? { name: 'cpu', compiled: true, available: true, threads: info.threads, isa: info.isa,
+      malloc: info.malloc }
     : { name: 'cpu', compiled: false, available: false, reason: error };
   let cuda: BackendInfo;
   if (!info) cuda = { name: 'cuda', compiled: false, available: false, reason: error };

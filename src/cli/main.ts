@@ -36,7 +36,8 @@ async function info(json: boolean): Promise<void> {
     return;
   }
   for (const b of list) {
-    const extra = [b.threads ? `${b.threads} threads` : '', b.isa ?? '', b.devices ? `${b.devices} devices` : '']
+    const extra = [b.threads ? `${b.threads} threads` : '', b.isa ?? '', b.devices ? `${b.devices} devices` : '',
+      b.malloc ? `malloc: ${b.malloc}` : '']
       .filter(Boolean).join(', ');
     const state = b.available ? 'available' : `unavailable: ${b.reason}`;
     process.stdout.write(`${b.name.padEnd(10)} ${state}${extra ? ` (${extra})` : ''}\n`);

@@ -1,8 +1,7 @@
 /**
  * Output arrays for the ops: a new array, or the caller's own (options.into), checked. Every backend
  * writes every element of its outputs, so new ones are allocated uninitialized; reusing arrays through
- * \`into\` avoids the allocation (and, for multi-megabyte outputs, the mmap churn that follows it; see
- * docs/ops.md, "Output memory").
+ * \`into\` avoids the allocation altogether (for multi-megabyte outputs, see docs/ops.md, "Output memory").
  */
 import type { Float32Tensor, Int32Tensor } from '../types.js';
 import { checkFloat32Tensor, checkInt32Tensor, formatShape, rangeError } from './validate.js';
