@@ -1,26 +1,30 @@
-/** `sacl-au align`: an aligned copy of a BP4D-layout tree, written once, with progress. */
+/** `sacl-au align`: an aligned copy of a BP4D- or DISFA-layout tree, written once, with progress. */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { alignTree } from '../data/align-tree.js';
 import { numberFlag } from './flags.js';
 import { Progress } from './progress.js';
 
-export const ALIGN_USAGE = `Usage: sacl-au align --root <dir> --out <dir> [--size 256] [--skip-bad] [--json]
+export const ALIGN_USAGE = `Usage: sacl-au align --root <dir> --out <dir> [--dataset bp4d|disfa] [--size 256] [--skip-bad] [--json]
 
-Aligns every frame of a BP4D-layout tree (frames, AUCoding/AU_OCC, Landmarks/) by its 49 landmarks, as
-JAA-Net does: eyes levelled, box of eye centres, nose tip and mouth corners enlarged 2.9, grey border;
-writes the aligned frames, moved landmarks, AU files and folds to --out in the same layout. Frames
-already written are skipped, so an interrupted run continues. --skip-bad counts and leaves out frames
-without landmarks or with unreadable images instead of stopping.`;
+Aligns every frame of a BP4D-layout tree (frames, AUCoding/AU_OCC, and Landmarks/*.csv or BP4D's own
+2DFeatures/*.mat) or, with --dataset disfa, of a DISFA-layout tree (frames, ActionUnit_Labels, and
+Landmarks/*.csv or DISFA's own Landmark_Points/) by its 49 landmarks, as JAA-Net does: eyes levelled,
+box of eye centres, nose tip and mouth corners enlarged 2.9, grey border. Writes the aligned frames,
+the moved landmarks (Landmarks/<sequence>.csv, 49 points), the AU files and folds to --out in the same
+layout. Frames already written are skipped, so an interrupted run continues. --skip-bad counts and
+leaves out frames without landmarks or with unreadable images instead of stopping.`;
 
 export async function alignCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { root: { type: 'string' }, out: { type: 'string' }, size: { type: 'string' },
+  const { values } = parseArgs({ args: argv, options: { root: { type: 'string' }, out: { type: 'string' }, dataset: { type: 'string' }, size: { type: 'string' },
     'skip-bad': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
   if (values.help) return process.stdout.write(`${ALIGN_USAGE}\n`), 0;
   for (const req of ['root', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au align --help)`);
   const size = numberFlag('size', values.size, { integer: true, min: 32 }) ?? 256;
+  const layout = values.dataset ?? 'bp4d';
+  if (layout !== 'bp4d' && layout !== 'disfa') throw new RangeError(`--dataset: expected bp4d or disfa; got ${JSON.stringify(layout)}`);
   let bar: Progress | null = null;
-  const r = await alignTree({ root: resolve(values.root!), out: resolve(values.out!), size, skipBad: Boolean(values['skip-bad']),
+  const r = await alignTree({ root: resolve(values.root!), out: resolve(values.out!), layout, size, skipBad: Boolean(values['skip-bad']),
     onProgress: (done, total) => { bar ??= new Progress('align', total, 'frames'); bar.update(done); } });
   (bar as Progress | null)?.finish();
   for (const b of r.bad.slice(0, 10)) process.stderr.write(`skipped ${b.file}: ${b.reason}\n`);

@@ -2,7 +2,8 @@
  * Reader for BP4D's distributed layout (SPEC §4): frames `<root>/<subject>/<task>/<frame>.jpg` and AU
  * occurrence files `<root>/AUCoding/AU_OCC/<subject>_<task>.csv` (a frame column and one column per AU;
  * 0, 1, 9 = unknown). Landmarks come from `<root>/Landmarks/<subject>_<task>.csv` (frame, then x1 y1 …
- * x49 y49, 1-based like the datasets' MATLAB files), the layout the synthetic generator writes. Subject
+ * x49 y49, 1-based like the datasets' MATLAB files; what the synthetic generator and `sacl-au align`
+ * write) or, failing that, from BP4D's own `<root>/2DFeatures/<subject>_<task>.mat` (mat-landmarks.ts). Subject
  * parts come from `<root>/folds.json` when present, else from the paper's BP4D split (Table 3).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { AU_SETS } from '../face/au.js';
 import { NUM_LANDMARKS } from '../face/landmarks.js';
 import { UNKNOWN, type AuDataset, type AuSample } from './dataset.js';
+import { readBp4dFeatureFile } from './mat-landmarks.js';
 
 /** Paper Table 3 (SPEC §3). */
 export const BP4D_PARTS: [string[], string[], string[]] = [
@@ -33,9 +35,8 @@ function parseNumber(file: string, row: number, text: string): number {
 }
 
 /** Landmarks by frame from a Landmarks CSV, converted to 0-based pixels. */
-function readLandmarks(file: string): Map<string, Float32Array> {
+function readLandmarkCsv(file: string): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
-  if (!existsSync(file)) return out;
   const { rows } = readCsv(file);
   rows.forEach((cells, r) => {
     if (cells.length !== 1 + 2 * NUM_LANDMARKS) throw new RangeError(`${file}: row ${r + 2}: expected ${1 + 2 * NUM_LANDMARKS} columns; got ${cells.length}`);
@@ -44,7 +45,16 @@ function readLandmarks(file: string): Map<string, Float32Array> {
   return out;
 }
 
-export function readBp4dLayout(root: string, name = 'bp4d'): AuDataset {
+/** A sequence's landmarks by frame: the Landmarks CSV, else BP4D's 2-D feature file, else none. */
+async function sequenceLandmarks(root: string, subject: string, task: string): Promise<Map<string, Float32Array>> {
+  const csv = join(root, 'Landmarks', `${subject}_${task}.csv`);
+  if (existsSync(csv)) return readLandmarkCsv(csv);
+  const mat = join(root, '2DFeatures', `${subject}_${task}.mat`);
+  if (existsSync(mat)) return readBp4dFeatureFile(mat);
+  return new Map();
+}
+
+export async function readBp4dLayout(root: string, name = 'bp4d'): Promise<AuDataset> {
   const occDir = join(root, 'AUCoding', 'AU_OCC');
   if (!existsSync(occDir)) throw new RangeError(`${root}: no AUCoding/AU_OCC directory: not a BP4D-layout tree`);
   const aus = AU_SETS.bp4d;
@@ -60,7 +70,7 @@ export function readBp4dLayout(root: string, name = 'bp4d'): AuDataset {
       if (i < 0) throw new RangeError(`${path}: no column for AU${au} in the header`);
       return i;
     });
-    const landmarks = readLandmarks(join(root, 'Landmarks', `${subject}_${task}.csv`));
+    const landmarks = await sequenceLandmarks(root, subject, task);
     rows.forEach((cells, r) => {
       const frame = String(parseNumber(path, r, cells[0]!));
       const labels = Int8Array.from(columns, (c) => {

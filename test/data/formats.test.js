@@ -1,12 +1,16 @@
 /**
  * Dataset formats: ME-GraphAU and JAA-Net lists (fixture trees written here), format detection, the
- * 66 → 49 landmark mapping, JAA-Net alignment of known points, and `align` on a BP4D-layout tree.
+ * 66 → 49 landmark mapping, the datasets' own MAT-file landmarks (BP4D 2DFeatures v7.3, DISFA
+ * Landmark_Points Level 5), JAA-Net alignment of known points, and `align` on a BP4D-layout tree.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import { openDataset } from '../../dist/data/open.js';
 import { foldSplit } from '../../dist/data/dataset.js';
 import { landmarks66To49 } from '../../dist/data/list-formats.js';
@@ -15,6 +19,7 @@ import { alignTree } from '../../dist/data/align-tree.js';
 import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
 import { readBp4dLayout } from '../../dist/data/bp4d-layout.js';
 import { alignedTemplate } from '../../dist/model/index.js';
+import { num, struct, writeMat5, writeMat73 } from '../helpers/mat.js';
 
 const test = suite('dataset formats and alignment');
 const dirs = [];
@@ -106,6 +111,56 @@ test('DISFA layout: intensities ≥ 2 present, frames found 0- or 1-based, 66-po
   assert.equal([...new Set(held.map((x) => x.subject))], ['SN003']);
 });
 
+/** A 49 × 2 (or 66 × 2) [x y] matrix, column-major, 1-based pixels: point p of frame f at (100 f + p + 1, 200 + p + 1). */
+const lmMatrix = (points, f) => num([points, 2], [...Array.from({ length: points }, (_, p) => 100 * f + p + 1), ...Array.from({ length: points }, (_, p) => 201 + p)]);
+
+test('BP4D layout with BP4D\'s own 2DFeatures/<S>_<T>.mat (v7.3): fit(k).pred is frame k; empty = lost', async () => {
+  const root = tmp();
+  const occ = 'Frame,1,2,4,6,7,10,12,14,15,17,23,24\n';
+  write(join(root, 'AUCoding', 'AU_OCC', 'F001_T1.csv'), `${occ}1,${'0,'.repeat(11)}1\n2,${'1,'.repeat(11)}9\n3,${'0,'.repeat(11)}0\n`);
+  const fit = struct([1, 3], ['pred', 'pose'], [1, 2, 3].map((f) => ({ pred: f === 3 ? num([0, 0], []) : lmMatrix(49, f), pose: num([1, 3], [0, 0, 0]) })));
+  mkdirSync(join(root, '2DFeatures'), { recursive: true });
+  await writeMat73(join(root, '2DFeatures', 'F001_T1.mat'), { fit });
+  const ds = await openDataset('bp4d', root);
+  assert.is(ds.samples.length, 3);
+  const lm = ds.samples.find((s) => s.id === 'F001/T1/2').landmarks;
+  assert.equal([lm[0], lm[1], lm[96], lm[97]], [200, 200, 248, 248]); // 1-based (201, 201) → 0-based
+  assert.is(ds.samples.find((s) => s.id === 'F001/T1/1').landmarks[0], 100);
+  assert.is(ds.samples.find((s) => s.id === 'F001/T1/3').landmarks, null, 'an empty pred is a lost frame');
+  assert.equal(Array.from(ds.samples[1].labels.slice(10)), [1, -1]);
+  // a Landmarks CSV, when present, is preferred (what `sacl-au align` writes)
+  write(join(root, 'Landmarks', 'F001_T1.csv'), `Frame,...\n2,${Array.from({ length: 98 }, () => 5).join(',')}\n`);
+  assert.is((await openDataset('bp4d', root)).samples.find((s) => s.id === 'F001/T1/2').landmarks[0], 4);
+  // a 2DFeatures file without a `fit` struct is refused, naming the file
+  rmSync(join(root, 'Landmarks'), { recursive: true });
+  await writeMat73(join(root, '2DFeatures', 'F001_T1.mat'), { other: num([1, 1], [1]) });
+  let error;
+  try { await openDataset('bp4d', root); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /2DFeatures[\\/]F001_T1\.mat: no variable "fit"/);
+});
+
+test('DISFA layout with DISFA\'s own Landmark_Points/<SN>/tmp_frame_lm/*_lm.mat (Level 5): files in frame order', async () => {
+  const root = tmp();
+  for (const au of [1, 2, 4, 6, 9, 12, 25, 26]) write(join(root, 'ActionUnit_Labels', 'SN001', `SN001_au${au}.txt`), '1,0\n2,3\n3,0\n');
+  write(join(root, 'SN001', '0.png'), 'x');
+  const dir = join(root, 'Landmark_Points', 'SN001', 'tmp_frame_lm');
+  mkdirSync(dir, { recursive: true });
+  // named 0-based with 4 digits, as DISFA ships them; written out of order, one compressed
+  for (const i of [2, 0, 1]) writeMat5(join(dir, `SN001_${String(i).padStart(4, '0')}_lm.mat`), { pts: lmMatrix(66, i + 1) }, { compress: i === 1 });
+  const ds = await openDataset('disfa', root);
+  for (const f of [1, 2, 3]) {
+    const lm = ds.samples.find((s) => s.id === `SN001/${f}`).landmarks;
+    // 49-point x of point 0 is 66-point 18 (index 17): 1-based 100 f + 18 → 0-based 100 f + 17
+    assert.equal([lm[0], lm[1]], [100 * f + 17, 217], `frame ${f}`);
+  }
+  writeFileSync(join(dir, 'SN001_0001_lm.mat'), 'not a mat file');
+  let error;
+  try { await openDataset('disfa', root); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /SN001_0001_lm\.mat: not a MAT-file/);
+});
+
 test('a root in no known format is refused, naming the formats looked for', async () => {
   let error;
   try { await openDataset('bp4d', tmp()); } catch (e) { error = e; }
@@ -161,7 +216,7 @@ test('align a BP4D-layout tree: frames, moved landmarks, AU files; resumable; ba
   const out = join(tmp(), 'aligned');
   const r = await alignTree({ root, out, size: 64 });
   assert.is(r.aligned, 6);
-  const ds = readBp4dLayout(out);
+  const ds = await readBp4dLayout(out);
   assert.is(ds.samples.length, 6);
   const s = ds.samples[0];
   assert.ok(existsSync(s.imagePath));
@@ -180,6 +235,41 @@ test('align a BP4D-layout tree: frames, moved landmarks, AU files; resumable; ba
   const skipped = await alignTree({ root, out: join(tmp(), 'y'), size: 64, skipBad: true });
   assert.is(skipped.bad.length, 1);
   assert.is(skipped.aligned, 5);
+});
+
+test('`sacl-au align --dataset disfa`: DISFA frames aligned by their Landmark_Points MAT-files, read back', async () => {
+  // a DISFA tree made from synthetic faces: PNG frames 0-based, labels, 66-point .mat files (jaw points padded)
+  const synth = tmp();
+  await generateSynthetic({ root: synth, seed: 8, subjects: 3, tasks: 1, framesPerTask: 1, size: 96 });
+  const faces = (await readBp4dLayout(synth)).samples;
+  const root = tmp();
+  for (const au of [1, 2, 4, 6, 9, 12, 25, 26]) write(join(root, 'ActionUnit_Labels', 'SN002', `SN002_au${au}.txt`), faces.map((_, i) => `${i + 1},${(i + au) % 4}`).join('\n'));
+  const dir = join(root, 'Landmark_Points', 'SN002', 'tmp_frame_lm');
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(join(root, 'SN002'), { recursive: true });
+  for (const [i, face] of faces.entries()) {
+    await sharp(face.imagePath).png().toFile(join(root, 'SN002', `${i}.png`));
+    const p66 = Array.from({ length: 66 }, (_, p) => (p < 17 ? [face.landmarks[0], face.landmarks[1]] : [face.landmarks[2 * (p - 17)], face.landmarks[2 * (p - 17) + 1]]));
+    writeMat5(join(dir, `SN002_${String(i).padStart(4, '0')}_lm.mat`), { pts: num([66, 2], [...p66.map((q) => q[0] + 1), ...p66.map((q) => q[1] + 1)]) });
+  }
+  const out = join(tmp(), 'aligned');
+  const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+  const r = spawnSync(process.execPath, [cli, 'align', '--dataset', 'disfa', '--root', root, '--out', out, '--size', '64', '--json'], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()), { out, aligned: 3, skippedExisting: 0, bad: 0 });
+  const ds = await openDataset('disfa', out);
+  assert.is(ds.samples.length, 3);
+  const s = ds.samples[1];
+  assert.is(s.imagePath, join(out, 'SN002', '1.png'));
+  const meta = await sharp(s.imagePath).metadata();
+  assert.equal([meta.format, meta.width, meta.height], ['png', 64, 64]);
+  const eye = (a, b) => { let y = 0; for (let i = a; i <= b; i++) y += s.landmarks[2 * i + 1]; return y / (b - a + 1); };
+  assert.ok(Math.abs(eye(19, 24) - eye(25, 30)) < 1e-2, 'eyes level');
+  // frame 2 (i = 1) has intensity (1 + au) % 4 → present when ≥ 2
+  assert.equal(Array.from(s.labels), [1, 2, 4, 6, 9, 12, 25, 26].map((au) => ((1 + au) % 4 >= 2 ? 1 : 0)));
+  const bad = spawnSync(process.execPath, [cli, 'align', '--dataset', 'ck+', '--root', root, '--out', out], { encoding: 'utf8' });
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /--dataset: expected bp4d or disfa; got "ck\+"/);
 });
 
 test.run();

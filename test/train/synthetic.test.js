@@ -27,7 +27,7 @@ test('deterministic: two generations with one seed are byte-identical; BP4D layo
   for (const f of ['AUCoding/AU_OCC/F001_T1.csv', 'Landmarks/M001_T1.csv', 'F002/T1/3.jpg', 'folds.json']) {
     assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), f);
   }
-  const ds = readBp4dLayout(a, 'synthetic');
+  const ds = await readBp4dLayout(a, 'synthetic');
   assert.is(ds.samples.length, 12);
   assert.equal(ds.parts, [['F001'], ['M001'], ['F002']]);
   const s = ds.samples.find((x) => x.id === 'M001/T1/2');
@@ -71,7 +71,7 @@ test('every AU changes the face near its own centre (labels match deformations)'
 test('labels co-occur like the emotion prototypes (AU6 with AU12, AU1 with AU2)', async () => {
   const root = tmp();
   await generateSynthetic({ root, seed: 2, subjects: 3, tasks: 4, framesPerTask: 40, size: 64 });
-  const ds = readBp4dLayout(root, 'synthetic');
+  const ds = await readBp4dLayout(root, 'synthetic');
   const idx = (au) => ds.aus.indexOf(au);
   const cond = (a, b) => {
     const with_ = ds.samples.filter((s) => s.labels[idx(a)] === 1);

@@ -23,7 +23,7 @@ test.before(async () => {
   await useWasm();
   const root = tmp();
   await generateSynthetic({ root, seed: 3, subjects: 3, tasks: 1, framesPerTask: 6, size: 64 });
-  samples = foldSplit(readBp4dLayout(root, 'synthetic'), 1).train;
+  samples = foldSplit(await readBp4dLayout(root, 'synthetic'), 1).train;
 });
 test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 

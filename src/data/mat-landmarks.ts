@@ -1,0 +1,56 @@
+/**
+ * The datasets' own landmark files, as distributed (MATLAB MAT-files; docs/datasets.md):
+ *   - BP4D: `2DFeatures/<subject>_<task>.mat` (v7.3), a struct array `fit` with one element per video
+ *     frame, `fit(k).pred` the 49 tracked points of frame k as a 49 × 2 [x y] matrix, empty where the
+ *     tracker lost the face;
+ *   - DISFA: `Landmark_Points/<SN>/tmp_frame_lm/*_lm.mat` (Level 5), one file per video frame holding
+ *     `pts`, the 66 points as a 66 × 2 [x y] matrix; the files in the order of their frame number are
+ *     the video's frames 1, 2, … (the order OpenFace's DISFA scripts read them in).
+ * Coordinates are MATLAB's 1-based pixels; they are returned 0-based, as every reader returns them.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { NUM_LANDMARKS } from '../face/landmarks.js';
+import { landmarksFromMatrix, readMatVariable, structField } from './mat/index.js';
+import { landmarks66To49 } from './list-formats.js';
+
+/** Landmarks by frame number (`fit(k)` is frame k) from a BP4D 2-D feature file. */
+export async function readBp4dFeatureFile(file: string): Promise<Map<string, Float32Array>> {
+  const preds = structField(await readMatVariable(file, 'fit'), 'pred', `${file}: fit`);
+  const out = new Map<string, Float32Array>();
+  preds.forEach((p, i) => {
+    const points = landmarksFromMatrix(p, `${file}: fit(${i + 1}).pred`, NUM_LANDMARKS);
+    if (points) out.set(String(i + 1), points);
+  });
+  return out;
+}
+
+/** The folder of a DISFA subject's per-frame landmark files: `tmp_frame_lm`, or the subject folder's only subfolder. */
+function disfaPointDir(root: string, sn: string): string | null {
+  const base = join(root, 'Landmark_Points', sn);
+  if (!existsSync(base)) return null;
+  if (existsSync(join(base, 'tmp_frame_lm'))) return join(base, 'tmp_frame_lm');
+  const dirs = readdirSync(base).filter((d) => statSync(join(base, d)).isDirectory());
+  return dirs.length === 1 ? join(base, dirs[0]!) : base;
+}
+
+/**
+ * Landmarks by label frame (1-based) from a DISFA subject's `Landmark_Points/<SN>/…/*_lm.mat` files,
+ * mapped from 66 to 49 points; null when the subject has no such folder.
+ */
+export async function readDisfaPointFiles(root: string, sn: string): Promise<Map<number, Float32Array> | null> {
+  const dir = disfaPointDir(root, sn);
+  if (!dir) return null;
+  const files = readdirSync(dir)
+    .map((name) => ({ name, n: /(\d+)_lm\.mat$/i.exec(name) }))
+    .filter((f): f is { name: string; n: RegExpExecArray } => f.n !== null)
+    .sort((a, b) => Number(a.n[1]) - Number(b.n[1]));
+  if (files.length === 0) throw new RangeError(`${dir}: no <name><frame>_lm.mat landmark files`);
+  const out = new Map<number, Float32Array>();
+  for (let i = 0; i < files.length; i++) {
+    const file = join(dir, files[i]!.name);
+    const points = landmarksFromMatrix(await readMatVariable(file, 'pts'), `${file}: pts`, 66);
+    if (points) out.set(i + 1, landmarks66To49(points));
+  }
+  return out;
+}

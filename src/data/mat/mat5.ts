@@ -1,0 +1,180 @@
+/**
+ * Reader for MATLAB Level 5 MAT-files (MATLAB 5 – 7.x `save`, scipy's `savemat`): the 128-byte header,
+ * then data elements, each a matrix or a zlib-compressed matrix (v7). Numeric, logical, char, cell and
+ * struct arrays are read (objects as structs); sparse arrays and function handles are refused with the
+ * variable's name. Follows MathWorks' "MAT-File Format" (Level 5) description; either byte order.
+ */
+import { inflateSync } from 'node:zlib';
+import { numel, type MatValue } from './value.js';
+
+const MI = { INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9, INT64: 12, UINT64: 13,
+  MATRIX: 14, COMPRESSED: 15, UTF8: 16, UTF16: 17, UTF32: 18 } as const;
+const ELEMENT_BYTES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8, 16: 1, 17: 2, 18: 4 };
+/** mxCLASS codes → MATLAB class names. */
+const CLASS_NAMES: Record<number, string> = { 1: 'cell', 2: 'struct', 3: 'object', 4: 'char', 5: 'sparse', 6: 'double',
+  7: 'single', 8: 'int8', 9: 'uint8', 10: 'int16', 11: 'uint16', 12: 'int32', 13: 'uint32', 14: 'int64', 15: 'uint64',
+  16: 'function_handle' };
+
+class Cursor {
+  constructor(readonly view: DataView, readonly little: boolean, readonly file: string, public pos = 0) {}
+
+  get done(): boolean { return this.pos >= this.view.byteLength; }
+
+  fail(what: string): never {
+    throw new RangeError(`${this.file}: not a readable MAT-file (${what} at byte ${this.pos})`);
+  }
+
+  /** The next data element's type, byte count and the cursor over its data; moves past it (and its padding). */
+  element(): { type: number; data: Cursor } {
+    if (this.pos + 8 > this.view.byteLength) this.fail('truncated element tag');
+    const first = this.view.getUint32(this.pos, this.little);
+    let type: number;
+    let bytes: number;
+    let start: number;
+    if (first >>> 16 !== 0) { // small data element: type and size packed in 4 bytes, data in the next 4
+      type = first & 0xffff;
+      bytes = first >>> 16;
+      start = this.pos + 4;
+      if (bytes > 4) this.fail('small element longer than 4 bytes');
+      this.pos += 8;
+    } else {
+      type = first;
+      bytes = this.view.getUint32(this.pos + 4, this.little);
+      start = this.pos + 8;
+      if (start + bytes > this.view.byteLength) this.fail(`element of ${bytes} bytes past the end`);
+      this.pos = start + (type === MI.COMPRESSED ? bytes : Math.ceil(bytes / 8) * 8);
+    }
+    const view = new DataView(this.view.buffer, this.view.byteOffset + start, bytes);
+    return { type, data: new Cursor(view, this.little, this.file) };
+  }
+
+  /** The whole of this cursor's bytes as numbers of mi type `type`. */
+  numbers(type: number): Float64Array {
+    const size = ELEMENT_BYTES[type];
+    if (!size || type === MI.UTF8 || type === MI.UTF16 || type === MI.UTF32) this.fail(`numeric data of type ${type}`);
+    const n = Math.floor(this.view.byteLength / size);
+    const out = new Float64Array(n);
+    const v = this.view;
+    const le = this.little;
+    for (let i = 0; i < n; i++) {
+      const o = i * size;
+      switch (type) {
+        case MI.INT8: out[i] = v.getInt8(o); break;
+        case MI.UINT8: out[i] = v.getUint8(o); break;
+        case MI.INT16: out[i] = v.getInt16(o, le); break;
+        case MI.UINT16: out[i] = v.getUint16(o, le); break;
+        case MI.INT32: out[i] = v.getInt32(o, le); break;
+        case MI.UINT32: out[i] = v.getUint32(o, le); break;
+        case MI.SINGLE: out[i] = v.getFloat32(o, le); break;
+        case MI.DOUBLE: out[i] = v.getFloat64(o, le); break;
+        case MI.INT64: out[i] = Number(v.getBigInt64(o, le)); break;
+        default: out[i] = Number(v.getBigUint64(o, le)); break;
+      }
+    }
+    return out;
+  }
+
+  text(type: number): string {
+    const bytes = new Uint8Array(this.view.buffer, this.view.byteOffset, this.view.byteLength);
+    if (type === MI.UTF8 || type === MI.INT8 || type === MI.UINT8) return new TextDecoder().decode(bytes).replace(/\0+$/, '');
+    if (type === MI.UTF32) return String.fromCodePoint(...this.numbers(MI.UINT32));
+    return String.fromCharCode(...this.numbers(type === MI.UTF16 ? MI.UINT16 : type));
+  }
+}
+
+function readMatrix(c: Cursor, name?: string): { name: string; value: MatValue } {
+  if (c.done) return { name: name ?? '', value: { kind: 'numeric', class: 'double', dims: [0, 0], data: new Float64Array(0) } };
+  const flags = c.element();
+  if (flags.type !== MI.UINT32 || flags.data.view.byteLength < 8) c.fail('array flags');
+  const word = flags.data.view.getUint32(0, c.little);
+  const classCode = word & 0xff;
+  const logical = (word & 0x0200) !== 0;
+  const complex = (word & 0x0800) !== 0;
+  const dimsEl = c.element();
+  const dims = Array.from(dimsEl.data.numbers(dimsEl.type));
+  const nameEl = c.element();
+  const varName = name ?? nameEl.data.text(nameEl.type);
+  const className = CLASS_NAMES[classCode];
+  if (!className) c.fail(`unknown array class ${classCode}`);
+  const count = numel(dims);
+  const where = `${c.file}: ${varName || 'an element'}`;
+  if (className === 'sparse' || className === 'function_handle') {
+    throw new RangeError(`${where}: ${className} arrays are not supported`);
+  }
+  if (className === 'char') {
+    const d = c.element();
+    return { name: varName, value: { kind: 'char', dims, text: d.data.text(d.type) } };
+  }
+  if (className === 'cell') {
+    const items: MatValue[] = [];
+    for (let i = 0; i < count; i++) items.push(matrixElement(c, ''));
+    return { name: varName, value: { kind: 'cell', dims, items } };
+  }
+  if (className === 'struct' || className === 'object') {
+    if (className === 'object') c.element(); // the class name
+    const lenEl = c.element();
+    const nameLength = lenEl.data.numbers(lenEl.type)[0] ?? 0;
+    const namesEl = c.element();
+    const raw = new Uint8Array(namesEl.data.view.buffer, namesEl.data.view.byteOffset, namesEl.data.view.byteLength);
+    const fields: string[] = [];
+    for (let o = 0; nameLength > 0 && o + nameLength <= raw.length; o += nameLength) {
+      fields.push(new TextDecoder().decode(raw.subarray(o, o + nameLength)).replace(/\0.*$/s, ''));
+    }
+    const elements: Record<string, MatValue>[] = [];
+    for (let i = 0; i < count; i++) {
+      const e: Record<string, MatValue> = {};
+      for (const f of fields) e[f] = matrixElement(c, '');
+      elements.push(e);
+    }
+    return { name: varName, value: { kind: 'struct', dims, fields, elements } };
+  }
+  const real = c.element();
+  const data = real.data.numbers(real.type);
+  if (complex) c.element(); // the imaginary part: landmark files are real, so it is dropped
+  if (data.length !== count) throw new RangeError(`${where}: ${data.length} values for dims ${dims.join('×')}`);
+  return { name: varName, value: { kind: 'numeric', class: logical ? 'logical' : className, dims, data } };
+}
+
+/** A nested array (cell item or struct field): a miMATRIX element, possibly empty. */
+function matrixElement(c: Cursor, name: string): MatValue {
+  const el = c.element();
+  if (el.type !== MI.MATRIX) c.fail(`element of type ${el.type} where an array was expected`);
+  return readMatrix(el.data, name).value;
+}
+
+/** True when `bytes` starts with a Level 5 MAT-file header. */
+export function isMat5(bytes: Uint8Array): boolean {
+  if (bytes.length < 128) return false;
+  const v = (bytes[126]! << 8) | bytes[127]!;
+  return (v === 0x494d || v === 0x4d49) && new TextDecoder().decode(bytes.subarray(0, 6)) === 'MATLAB';
+}
+
+/** Every variable of a Level 5 MAT-file, by name; `file` names it in errors. */
+export function readMat5(bytes: Uint8Array, file: string): Map<string, MatValue> {
+  if (!isMat5(bytes)) throw new RangeError(`${file}: not a Level 5 MAT-file (no "MATLAB" header with an IM/MI byte-order mark)`);
+  const little = bytes[126] === 0x49; // 'IM' as written by a little-endian machine
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const top = new Cursor(view, little, file, 128);
+  const out = new Map<string, MatValue>();
+  while (!top.done) {
+    if (top.pos + 8 > view.byteLength) break; // trailing padding
+    const el = top.element();
+    let body = el.data;
+    let type = el.type;
+    if (type === MI.COMPRESSED) {
+      let inflated: Buffer;
+      try {
+        inflated = inflateSync(new Uint8Array(body.view.buffer, body.view.byteOffset, body.view.byteLength));
+      } catch (e) {
+        throw new RangeError(`${file}: a compressed variable does not inflate (${(e as Error).message})`);
+      }
+      const inner = new Cursor(new DataView(inflated.buffer, inflated.byteOffset, inflated.byteLength), little, file).element();
+      body = inner.data;
+      type = inner.type;
+    }
+    if (type !== MI.MATRIX) continue; // not an array (MAT-files may hold other top-level elements)
+    const { name, value } = readMatrix(body);
+    out.set(name, value);
+  }
+  return out;
+}

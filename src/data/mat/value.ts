@@ -1,0 +1,53 @@
+/**
+ * MATLAB values as both MAT readers return them (mat5.ts for Level 5 files, mat73.ts for v7.3/HDF5), in
+ * MATLAB's own terms: dims in MATLAB order, elements in column-major order. Numbers are widened to
+ * float64 (int64 beyond 2^53 loses precision; the datasets' landmark files hold doubles).
+ */
+
+export type MatValue =
+  | { kind: 'numeric'; class: string; dims: number[]; data: Float64Array }
+  | { kind: 'char'; dims: number[]; text: string }
+  | { kind: 'cell'; dims: number[]; items: MatValue[] }
+  | { kind: 'struct'; dims: number[]; fields: string[]; elements: Record<string, MatValue>[] };
+
+export const numel = (dims: readonly number[]) => dims.reduce((p, d) => p * d, 1);
+
+/** A MATLAB class name (Level 5 class codes and v7.3's MATLAB_class attribute share these names). */
+export const NUMERIC_CLASSES = new Set(['double', 'single', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32',
+  'int64', 'uint64', 'logical']);
+
+/** `value` as a rows × cols numeric matrix (column-major), or a RangeError naming `where`. */
+export function numericMatrix(value: MatValue | undefined, where: string, rows: number, cols: number): Float64Array {
+  if (!value) throw new RangeError(`${where}: missing`);
+  if (value.kind !== 'numeric') throw new RangeError(`${where}: expected a numeric ${rows}×${cols} matrix; got a ${value.kind}`);
+  if (value.dims.length !== 2 || value.dims[0] !== rows || value.dims[1] !== cols) {
+    throw new RangeError(`${where}: expected a ${rows}×${cols} matrix; got ${value.dims.join('×')}`);
+  }
+  return value.data;
+}
+
+/** The elements of a struct array's field, in MATLAB's linear order, or a RangeError naming `where`. */
+export function structField(value: MatValue | undefined, field: string, where: string): MatValue[] {
+  if (!value) throw new RangeError(`${where}: missing`);
+  if (value.kind !== 'struct') throw new RangeError(`${where}: expected a struct array; got a ${value.kind}`);
+  if (!value.fields.includes(field)) throw new RangeError(`${where}: the struct has no field "${field}" (fields: ${value.fields.join(', ')})`);
+  return value.elements.map((e) => e[field]!);
+}
+
+export const isEmpty = (value: MatValue) => numel(value.dims) === 0;
+
+/**
+ * Landmarks stored MATLAB-style as an n × 2 matrix of 1-based pixel coordinates ([x y] per row) →
+ * n interleaved 0-based (x, y) pairs; null for an empty matrix (a frame the tracker lost).
+ */
+export function landmarksFromMatrix(value: MatValue | undefined, where: string, n: number): Float32Array | null {
+  if (value && isEmpty(value)) return null;
+  const m = numericMatrix(value, where, n, 2);
+  const out = new Float32Array(2 * n);
+  for (let p = 0; p < n; p++) {
+    out[2 * p] = m[p]! - 1;
+    out[2 * p + 1] = m[n + p]! - 1;
+  }
+  if (out.some((v) => !Number.isFinite(v))) return null;
+  return out;
+}
