@@ -3,15 +3,14 @@
  * occurrence files `<root>/AUCoding/AU_OCC/<subject>_<task>.csv` (a frame column and one column per AU;
  * 0, 1, 9 = unknown). Landmarks come from `<root>/Landmarks/<subject>_<task>.csv` (frame, then x1 y1 …
  * x49 y49, 1-based like the datasets' MATLAB files; what the synthetic generator and `sacl-au align`
- * write) or, failing that, from BP4D's own `<root>/2DFeatures/<subject>_<task>.mat` (mat-landmarks.ts). Subject
+ * write) or, failing that, from BP4D's own `<root>/2DFeatures/<subject>_<task>.mat` (landmark-files.ts). Subject
  * parts come from `<root>/folds.json` when present, else from the paper's BP4D split (Table 3).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AU_SETS } from '../face/au.js';
-import { NUM_LANDMARKS } from '../face/landmarks.js';
 import { UNKNOWN, type AuDataset, type AuSample } from './dataset.js';
-import { readBp4dFeatureFile } from './mat-landmarks.js';
+import { readBp4dFeatureFile, readLandmarkCsv } from './landmark-files.js';
 
 /** Paper Table 3 (SPEC §3). */
 export const BP4D_PARTS: [string[], string[], string[]] = [
@@ -32,17 +31,6 @@ function parseNumber(file: string, row: number, text: string): number {
   const v = Number(text);
   if (text === '' || !Number.isFinite(v)) throw new RangeError(`${file}: row ${row + 2}: expected a number; got ${JSON.stringify(text)}`);
   return v;
-}
-
-/** Landmarks by frame from a Landmarks CSV, converted to 0-based pixels. */
-function readLandmarkCsv(file: string): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
-  const { rows } = readCsv(file);
-  rows.forEach((cells, r) => {
-    if (cells.length !== 1 + 2 * NUM_LANDMARKS) throw new RangeError(`${file}: row ${r + 2}: expected ${1 + 2 * NUM_LANDMARKS} columns; got ${cells.length}`);
-    out.set(cells[0]!, Float32Array.from(cells.slice(1), (c) => parseNumber(file, r, c) - 1));
-  });
-  return out;
 }
 
 /** A sequence's landmarks by frame: the Landmarks CSV, else BP4D's 2-D feature file, else none. */

@@ -4,15 +4,14 @@
  * frames extracted as images under `<root>/<SN>/` (or `<root>/img/<SN>/`), named by index, 0-based as
  * ME-GraphAU's extraction writes them (`SN003/0.png` is label frame 1) or 1-based; the reader checks which
  * per subject. Landmarks come from `<root>/Landmarks/<SN>.csv` (frame, then the 66 IntraFace points
- * x1 y1 … x66 y66, 1-based; or 49 points, as `sacl-au align` writes) or, failing that, from DISFA's own `<root>/Landmark_Points/<SN>/` MAT-files
- * (mat-landmarks.ts); either is mapped to the 49-point scheme.
+ * x1 y1 … x66 y66, 1-based; or 49 points, as `sacl-au align` writes) or, failing that, from DISFA's own
+ * `<root>/Landmark_Points/<SN>/` MAT-files (landmark-files.ts); 66 points are mapped to the 49-point scheme.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AU_SETS } from '../face/au.js';
 import { type AuDataset, type AuSample } from './dataset.js';
-import { landmarks66To49 } from './list-formats.js';
-import { readDisfaPointFiles } from './mat-landmarks.js';
+import { readDisfaPointFiles, readLandmarkCsv } from './landmark-files.js';
 
 /** Paper Table 3 (SPEC §3). */
 export const DISFA_PARTS: [string[], string[], string[]] = [
@@ -48,24 +47,6 @@ function frameFinder(dir: string, firstFrame: number): (frame: number) => string
   return (frame) => join(dir, `${frame - 1}.png`);
 }
 
-/**
- * Landmarks by frame from a subject's CSV, 0-based: rows of 66 points (DISFA's own) are mapped to the
- * 49-point scheme; rows of 49 points (what `sacl-au align` writes) are taken as they are.
- */
-function readLandmarkCsv(file: string): Map<number, Float32Array> {
-  const landmarks = new Map<number, Float32Array>();
-  readFileSync(file, 'utf8').split(/\r?\n/).slice(1).forEach((line, i) => {
-    if (!line.trim()) return;
-    const cells = line.split(',').map(Number);
-    if ((cells.length !== 133 && cells.length !== 99) || cells.some((v) => !Number.isFinite(v))) {
-      throw new RangeError(`${file}: row ${i + 2}: expected a frame and 132 numbers (66 points) or 98 (49 points)`);
-    }
-    const points = cells.slice(1).map((v) => v - 1);
-    landmarks.set(cells[0]!, points.length === 132 ? landmarks66To49(points) : Float32Array.from(points));
-  });
-  return landmarks;
-}
-
 export async function readDisfaLayout(root: string): Promise<AuDataset> {
   const aus = AU_SETS.disfa;
   const labelsDir = join(root, 'ActionUnit_Labels');
@@ -87,7 +68,7 @@ export async function readDisfaLayout(root: string): Promise<AuDataset> {
         if (v === undefined) throw new RangeError(`${join(labelsDir, sn, `${sn}_au${aus[a]}.txt`)}: no intensity for frame ${frame}`);
         return v >= DISFA_PRESENT_INTENSITY ? 1 : 0;
       });
-      samples.push({ id: `${sn}/${frame}`, subject: sn, imagePath: imageOf(frame), landmarks: landmarks.get(frame) ?? null, labels });
+      samples.push({ id: `${sn}/${frame}`, subject: sn, imagePath: imageOf(frame), landmarks: landmarks.get(String(frame)) ?? null, labels });
     }
   }
   if (samples.length === 0) throw new RangeError(`${labelsDir}: no SN<nnn> label folders`);

@@ -1,5 +1,10 @@
 /**
- * The datasets' own landmark files, as distributed (MATLAB MAT-files; docs/datasets.md):
+ * Landmark files the layout readers take, all returned as 49 interleaved 0-based (x, y) pairs by frame.
+ *
+ * CSV (`Landmarks/<sequence>.csv`: a header, then a frame number and x1 y1 … per row, 1-based): 49 points
+ * (what the synthetic generator and `sacl-au align` write), or DISFA's 66 mapped to 49.
+ *
+ * The datasets' own files, as distributed (MATLAB MAT-files; docs/datasets.md):
  *   - BP4D: `2DFeatures/<subject>_<task>.mat` (v7.3), a struct array `fit` with one element per video
  *     frame, `fit(k).pred` the 49 tracked points of frame k as a 49 × 2 [x y] matrix, empty where the
  *     tracker lost the face;
@@ -8,11 +13,27 @@
  *     the video's frames 1, 2, … (the order OpenFace's DISFA scripts read them in).
  * Coordinates are MATLAB's 1-based pixels; they are returned 0-based, as every reader returns them.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NUM_LANDMARKS } from '../face/landmarks.js';
 import { landmarksFromMatrix, readMatVariable, structField } from './mat/index.js';
 import { landmarks66To49 } from './list-formats.js';
+
+/** Landmarks by frame (the frame column's number, as text) from a landmark CSV of 49 or 66 points. */
+export function readLandmarkCsv(file: string): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  readFileSync(file, 'utf8').split(/\r?\n/).slice(1).forEach((line, i) => {
+    if (!line.trim()) return;
+    const cells = line.split(',').map((c) => Number(c.trim()));
+    if ((cells.length !== 1 + 2 * NUM_LANDMARKS && cells.length !== 1 + 2 * 66) || cells.some((v) => !Number.isFinite(v))) {
+      throw new RangeError(`${file}: row ${i + 2}: expected a frame and ${2 * NUM_LANDMARKS} numbers (49 points) or 132 (66 points); `
+        + `got ${JSON.stringify(line.length > 60 ? `${line.slice(0, 60)}…` : line)}`);
+    }
+    const points = cells.slice(1).map((v) => v - 1);
+    out.set(String(cells[0]), points.length === 132 ? landmarks66To49(points) : Float32Array.from(points));
+  });
+  return out;
+}
 
 /** Landmarks by frame number (`fit(k)` is frame k) from a BP4D 2-D feature file. */
 export async function readBp4dFeatureFile(file: string): Promise<Map<string, Float32Array>> {
@@ -35,10 +56,10 @@ function disfaPointDir(root: string, sn: string): string | null {
 }
 
 /**
- * Landmarks by label frame (1-based) from a DISFA subject's `Landmark_Points/<SN>/…/*_lm.mat` files,
- * mapped from 66 to 49 points; null when the subject has no such folder.
+ * Landmarks by label frame (1-based, as text) from a DISFA subject's `Landmark_Points/<SN>/…/*_lm.mat`
+ * files, mapped from 66 to 49 points; null when the subject has no such folder.
  */
-export async function readDisfaPointFiles(root: string, sn: string): Promise<Map<number, Float32Array> | null> {
+export async function readDisfaPointFiles(root: string, sn: string): Promise<Map<string, Float32Array> | null> {
   const dir = disfaPointDir(root, sn);
   if (!dir) return null;
   const files = readdirSync(dir)
@@ -46,11 +67,11 @@ export async function readDisfaPointFiles(root: string, sn: string): Promise<Map
     .filter((f): f is { name: string; n: RegExpExecArray } => f.n !== null)
     .sort((a, b) => Number(a.n[1]) - Number(b.n[1]));
   if (files.length === 0) throw new RangeError(`${dir}: no <name><frame>_lm.mat landmark files`);
-  const out = new Map<number, Float32Array>();
+  const out = new Map<string, Float32Array>();
   for (let i = 0; i < files.length; i++) {
     const file = join(dir, files[i]!.name);
     const points = landmarksFromMatrix(await readMatVariable(file, 'pts'), `${file}: pts`, 66);
-    if (points) out.set(i + 1, landmarks66To49(points));
+    if (points) out.set(String(i + 1), landmarks66To49(points));
   }
   return out;
 }
