@@ -57,10 +57,12 @@ export const TRAIN_FLAGS = {
 
 export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] [--variant <name>] --out <dir> [options]
 
-The format under --root is detected and named: BP4D's layout (AUCoding/), ME-GraphAU's list/ files, or
-JAA-Net's <DS>_part<k>_*.txt lists. Trains on the fold's training subjects (ME-GraphAU naming: fold 1 tests part 3, fold 2 part 2, fold 3
-part 1), checkpoints every epoch into <out>/checkpoint, saves <out>/model, then evaluates on the fold's
-test subjects into <out>/report (unless --no-eval).
+The format under --root is detected and named: BP4D's layout (AUCoding/; landmarks from Landmarks/*.csv
+or 2DFeatures/*.mat), DISFA's (ActionUnit_Labels/; landmarks from Landmarks/*.csv or Landmark_Points/),
+ME-GraphAU's list/ files, or JAA-Net's <DS>_part<k>_*.txt lists. Trains on the fold's training subjects
+(ME-GraphAU naming: fold 1 tests part 3, fold 2 part 2, fold 3 part 1), checkpoints every epoch into
+<out>/checkpoint, saves <out>/model, then evaluates on the fold's test subjects into <out>/report
+(unless --no-eval).
 
 Options (defaults: the paper's protocol):
   --epochs <n>          12          --lr <peak>           0.001 (cosine, linear warm-up)

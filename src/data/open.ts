@@ -14,6 +14,13 @@ import { generateSynthetic, type SyntheticOptions } from './synthetic/generate.j
 export const DATASET_KINDS = ['synthetic', 'bp4d', 'disfa'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
 
+/** Where a layout tree's landmarks come from, in words, for the format line (per-sequence files may still lack some). */
+function landmarkSource(root: string, own: string): string {
+  if (existsSync(join(root, 'Landmarks'))) return 'landmarks from Landmarks/*.csv';
+  if (existsSync(join(root, own))) return `landmarks from ${own}/`;
+  return 'no landmark files';
+}
+
 export async function openDataset(kind: string, root: string, synthetic: Omit<SyntheticOptions, 'root'> = {},
   say: (line: string) => void = () => {}): Promise<AuDataset> {
   if (kind === 'synthetic') {
@@ -31,11 +38,11 @@ export async function openDataset(kind: string, root: string, synthetic: Omit<Sy
     return readJaaNetLists(root, kind);
   }
   if (kind === 'bp4d' && existsSync(join(root, 'AUCoding'))) {
-    say(`${root}: BP4D distributed layout (AUCoding/AU_OCC)`);
+    say(`${root}: BP4D distributed layout (AUCoding/AU_OCC; ${landmarkSource(root, '2DFeatures')})`);
     return readBp4dLayout(root, 'bp4d');
   }
   if (kind === 'disfa' && hasDisfaLayout(root)) {
-    say(`${root}: DISFA distributed layout (ActionUnit_Labels/)`);
+    say(`${root}: DISFA distributed layout (ActionUnit_Labels/; ${landmarkSource(root, 'Landmark_Points')})`);
     return readDisfaLayout(root);
   }
   throw new RangeError(`--root: ${root} holds none of the known ${kind} formats: ${kind === 'bp4d' ? 'AUCoding/AU_OCC (BP4D layout), ' : 'ActionUnit_Labels (DISFA layout), '}`
