@@ -37,7 +37,7 @@ export function readLandmarkCsv(file: string): Map<string, Float32Array> {
 
 /** Landmarks by frame number (`fit(k)` is frame k) from a BP4D 2-D feature file. */
 export async function readBp4dFeatureFile(file: string): Promise<Map<string, Float32Array>> {
-  const preds = structField(await readMatVariable(file, 'fit'), 'pred', `${file}: fit`);
+  const preds = structField(await readMatVariable(file, 'fit', ['pred']), 'pred', `${file}: fit`);
   const out = new Map<string, Float32Array>();
   preds.forEach((p, i) => {
     const points = landmarksFromMatrix(p, `${file}: fit(${i + 1}).pred`, NUM_LANDMARKS);

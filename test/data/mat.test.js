@@ -77,6 +77,24 @@ test('v7.3 (HDF5 after the MATLAB header): struct arrays through #refs#, cells, 
   assert.is((await readMatVariable(file, 'fit')).kind, 'struct');
 });
 
+test('v7.3: only the asked struct fields are read; references outside #refs# resolve too', async () => {
+  const file = join(tmp(), 'fields.mat');
+  await writeMat73(file, { fit: VARS.fit });
+  const fit = await readMatVariable(file, 'fit', ['pred']);
+  assert.equal(fit.fields, ['pred']);
+  assert.equal(Array.from(fit.elements[2].pred.data), pred(2));
+  const plain = join(tmp(), 'plain.h5');
+  const h5 = await import('h5wasm/node');
+  await h5.ready;
+  const f = new h5.File(plain, 'w');
+  const x = f.create_dataset({ name: 'x', data: Float64Array.from([1, 2, 3]), shape: [3, 1] });
+  x.create_attribute('MATLAB_class', 'double');
+  f.create_dataset({ name: 'c', data: [x.create_reference()], shape: [1, 1] }).create_attribute('MATLAB_class', 'cell');
+  f.close();
+  const c = await readMatVariable(plain, 'c');
+  assert.equal([c.kind, c.items[0].dims, Array.from(c.items[0].data)], ['cell', [1, 3], [1, 2, 3]]);
+});
+
 test('landmarks: n × 2 [x y] 1-based → interleaved 0-based; empty → null; wrong shape named', () => {
   const lm = landmarksFromMatrix(num([3, 2], [1, 2, 3, 10, 20, 30]), 'f: pts', 3);
   assert.equal(Array.from(lm), [0, 9, 1, 19, 2, 29]);

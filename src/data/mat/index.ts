@@ -21,21 +21,24 @@ async function head(file: string, bytes: number): Promise<Uint8Array> {
   }
 }
 
-/** The variables of a MAT-file (only `names`, when given); a RangeError names the file when it is not one. */
-export async function readMatFile(file: string, names?: readonly string[]): Promise<Map<string, MatValue>> {
+/**
+ * The variables of a MAT-file (only `names`, when given; of struct variables only `fields`, when given);
+ * a RangeError names the file when it is not one.
+ */
+export async function readMatFile(file: string, names?: readonly string[], fields?: readonly string[]): Promise<Map<string, MatValue>> {
   const start = await head(file, 2048);
   if (isMat5(start) && !isHdf5(start)) {
     const all = readMat5(await readFile(file), file);
     if (!names) return all;
     return new Map(names.filter((n) => all.has(n)).map((n) => [n, all.get(n)!]));
   }
-  if (isHdf5(start)) return readMat73(file, names);
+  if (isHdf5(start)) return readMat73(file, names, fields); // Level 5 files are parsed whole: they are small
   throw new RangeError(`${file}: not a MAT-file (neither a Level 5 header nor an HDF5 v7.3 signature)`);
 }
 
-/** One variable of a MAT-file, or a RangeError naming the file and the variable. */
-export async function readMatVariable(file: string, name: string): Promise<MatValue> {
-  const v = (await readMatFile(file, [name])).get(name);
+/** One variable of a MAT-file (of a struct, only `fields` if given), or a RangeError naming the file and the variable. */
+export async function readMatVariable(file: string, name: string, fields?: readonly string[]): Promise<MatValue> {
+  const v = (await readMatFile(file, [name], fields)).get(name);
   if (!v) throw new RangeError(`${file}: no variable "${name}"`);
   return v;
 }
