@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { alignTree } from '../data/align-tree.js';
 import { numberFlag } from './flags.js';
-import { Progress } from './progress.js';
+import { lateProgress, Progress } from './progress.js';
 
 export const ALIGN_USAGE = `Usage: sacl-au align --root <dir> --out <dir> [--dataset bp4d|disfa] [--size 256] [--skip-bad] [--json]
 
@@ -24,8 +24,10 @@ export async function alignCommand(argv: string[]): Promise<number> {
   const layout = values.dataset ?? 'bp4d';
   if (layout !== 'bp4d' && layout !== 'disfa') throw new RangeError(`--dataset: expected bp4d or disfa; got ${JSON.stringify(layout)}`);
   let bar: Progress | null = null;
-  const r = await alignTree({ root: resolve(values.root!), out: resolve(values.out!), layout, size, skipBad: Boolean(values['skip-bad']),
-    onProgress: (done, total) => { bar ??= new Progress('align', total, 'frames'); bar.update(done); } });
+  const reading = lateProgress('read', 'sequences');
+  const r = await alignTree({ root: resolve(values.root!), out: resolve(values.out!), layout, size,
+    skipBad: Boolean(values['skip-bad']), onRead: reading.update,
+    onProgress: (done, total) => { if (!bar) { reading.finish(); bar = new Progress('align', total, 'frames'); } bar.update(done); } });
   (bar as Progress | null)?.finish();
   for (const b of r.bad.slice(0, 10)) process.stderr.write(`skipped ${b.file}: ${b.reason}\n`);
   if (r.bad.length > 10) process.stderr.write(`… and ${r.bad.length - 10} more skipped\n`);

@@ -51,3 +51,20 @@ export class Progress {
     else if (this.lastDecile !== 10 || extra) this.stream.write(`${this.line(extra)}\n`);
   }
 }
+
+/**
+ * A progress callback for work that is usually quick: the bar appears only once the work has taken
+ * longer than `afterMs` (reading a tree of CSVs stays silent; minutes of MAT-files do not).
+ */
+export function lateProgress(label: string, unit: string, afterMs = 1000): { update: (done: number, total: number) => void; finish: () => void } {
+  const start = Date.now();
+  let bar: Progress | null = null;
+  return {
+    update(done, total) {
+      if (!bar && Date.now() - start < afterMs) return;
+      bar ??= new Progress(label, total, unit);
+      bar.update(done);
+    },
+    finish() { bar?.finish(); },
+  };
+}

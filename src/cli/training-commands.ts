@@ -15,7 +15,7 @@ import { predictionsCsv, writeReport } from '../report/report.js';
 import { MODEL_FLAGS, configFromFlags } from './model-command.js';
 import type { ConfigOverrides } from '../model/config.js';
 import { numberFlag } from './flags.js';
-import { Progress } from './progress.js';
+import { lateProgress, Progress } from './progress.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -149,6 +149,14 @@ async function evaluateInto({ model, dataset, samples, reportDir, history, title
 }
 
 
+/** The dataset under --root, its format named on stderr, with a progress bar when reading it takes a while. */
+async function openForCli(kind: string, root: string): Promise<AuDataset> {
+  const reading = lateProgress('read', 'sequences');
+  const dataset = await openDataset(kind, resolve(root), {}, (l) => process.stderr.write(`${l}\n`), reading.update);
+  reading.finish();
+  return dataset;
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: TRAIN_FLAGS, strict: true });
   if (values.help) return process.stdout.write(`${TRAIN_USAGE}\n`), 0;
@@ -158,7 +166,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const config = modelConfigFrom(values);
   const tfReport = await initTf();
   process.stderr.write(`tfjs backend: ${tfReport.active}\n`);
-  const dataset = await openDataset(String(values.dataset), resolve(String(values.root)), {}, (l) => process.stderr.write(`${l}\n`));
+  const dataset = await openForCli(String(values.dataset), String(values.root));
   if (config.auSet !== dataset.auSet) config.auSet = dataset.auSet;
   if (config.sacl?.graph === 'stats' && !config.sacl.cooccurrence) {
     // SBG: the fixed graph comes from the training fold's AU co-occurrence (saved with the model's config)
@@ -198,7 +206,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   for (const req of ['model', 'dataset', 'root', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au eval --help)`);
   await initTf();
   const fold = num(values, 'fold', 1, true);
-  const dataset = await openDataset(String(values.dataset), resolve(String(values.root)), {}, (l) => process.stderr.write(`${l}\n`));
+  const dataset = await openForCli(String(values.dataset), String(values.root));
   const model = await AuModel.load(resolve(String(values.model)));
   try {
     const { test } = foldSplit(dataset, fold);

@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { readBp4dLayout } from './bp4d-layout.js';
 import { readDisfaLayout } from './disfa-layout.js';
 import { alignmentTransform, applyAffine, warpAffine } from './align.js';
+import type { ReadProgress } from './dataset.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 export interface AlignResult {
@@ -28,17 +29,20 @@ async function writeInto(file: string, data: string | Uint8Array): Promise<void>
 
 /** What each layout keeps besides frames and landmarks: its label files (and folds), copied as they are. */
 const LAYOUT = {
-  bp4d: { read: (root: string) => readBp4dLayout(root), copy: [join('AUCoding', 'AU_OCC'), 'folds.json'] },
+  bp4d: { read: (root: string, p?: ReadProgress) => readBp4dLayout(root, 'bp4d', p), copy: [join('AUCoding', 'AU_OCC'), 'folds.json'] },
   disfa: { read: readDisfaLayout, copy: ['ActionUnit_Labels'] },
 } as const;
 
 export type AlignLayout = keyof typeof LAYOUT;
 
-export async function alignTree({ root, out, layout = 'bp4d', size = 256, skipBad = false, onProgress }: {
+export async function alignTree({ root, out, layout = 'bp4d', size = 256, skipBad = false, onRead, onProgress }: {
   root: string; out: string; layout?: AlignLayout; size?: number; skipBad?: boolean;
+  /** Reading the tree (its landmark files) sequence by sequence. */
+  onRead?: ReadProgress;
+  /** Aligning, frame by frame. */
   onProgress?: (done: number, total: number) => void;
 }): Promise<AlignResult> {
-  const dataset = await LAYOUT[layout].read(root);
+  const dataset = await LAYOUT[layout].read(root, onRead);
   const result: AlignResult = { aligned: 0, skippedExisting: 0, bad: [] };
   const landmarkRows = new Map<string, string[]>();
   let done = 0;

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AU_SETS } from '../face/au.js';
-import { UNKNOWN, type AuDataset, type AuSample } from './dataset.js';
+import { UNKNOWN, type AuDataset, type AuSample, type ReadProgress } from './dataset.js';
 import { readBp4dFeatureFile, readLandmarkCsv } from './landmark-files.js';
 
 /** Paper Table 3 (SPEC §3). */
@@ -42,12 +42,14 @@ async function sequenceLandmarks(root: string, subject: string, task: string): P
   return new Map();
 }
 
-export async function readBp4dLayout(root: string, name = 'bp4d'): Promise<AuDataset> {
+export async function readBp4dLayout(root: string, name = 'bp4d', onProgress?: ReadProgress): Promise<AuDataset> {
   const occDir = join(root, 'AUCoding', 'AU_OCC');
   if (!existsSync(occDir)) throw new RangeError(`${root}: no AUCoding/AU_OCC directory: not a BP4D-layout tree`);
   const aus = AU_SETS.bp4d;
   const samples: AuSample[] = [];
-  for (const file of readdirSync(occDir).filter((f) => f.endsWith('.csv')).sort()) {
+  const files = readdirSync(occDir).filter((f) => f.endsWith('.csv')).sort();
+  for (const [done, file] of files.entries()) {
+    onProgress?.(done, files.length);
     const m = /^([A-Za-z]+\d+)_(T\d+)\.csv$/.exec(file);
     if (!m) continue;
     const [, subject, task] = m as unknown as [string, string, string];
@@ -69,6 +71,7 @@ export async function readBp4dLayout(root: string, name = 'bp4d'): Promise<AuDat
       samples.push({ id: `${subject}/${task}/${frame}`, subject, imagePath: join(root, subject, task, `${frame}.jpg`), landmarks: landmarks.get(frame) ?? null, labels });
     });
   }
+  onProgress?.(files.length, files.length);
   if (samples.length === 0) throw new RangeError(`${occDir}: no <subject>_<task>.csv occurrence files`);
   const foldsFile = join(root, 'folds.json');
   const parts = existsSync(foldsFile) ? JSON.parse(readFileSync(foldsFile, 'utf8')).parts as [string[], string[], string[]] : BP4D_PARTS;

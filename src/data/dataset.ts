@@ -7,6 +7,9 @@ import type { AuSet } from '../face/au.js';
 
 export const UNKNOWN = -1;
 
+/** Called as a reader works through a tree's sequences (reading landmark files can take minutes). */
+export type ReadProgress = (done: number, total: number) => void;
+
 export interface AuSample {
   /** Unique within the dataset, e.g. "F001/T1/12". */
   id: string;

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AU_SETS } from '../face/au.js';
-import { type AuDataset, type AuSample } from './dataset.js';
+import { type AuDataset, type AuSample, type ReadProgress } from './dataset.js';
 import { readDisfaPointFiles, readLandmarkCsv } from './landmark-files.js';
 
 /** Paper Table 3 (SPEC §3). */
@@ -47,11 +47,13 @@ function frameFinder(dir: string, firstFrame: number): (frame: number) => string
   return (frame) => join(dir, `${frame - 1}.png`);
 }
 
-export async function readDisfaLayout(root: string): Promise<AuDataset> {
+export async function readDisfaLayout(root: string, onProgress?: ReadProgress): Promise<AuDataset> {
   const aus = AU_SETS.disfa;
   const labelsDir = join(root, 'ActionUnit_Labels');
   const samples: AuSample[] = [];
-  for (const sn of readdirSync(labelsDir).filter((d) => /^SN\d+$/.test(d)).sort()) {
+  const subjects = readdirSync(labelsDir).filter((d) => /^SN\d+$/.test(d)).sort();
+  for (const [done, sn] of subjects.entries()) {
+    onProgress?.(done, subjects.length);
     const perAu = aus.map((au) => {
       const file = join(labelsDir, sn, `${sn}_au${au}.txt`);
       if (!existsSync(file)) throw new RangeError(`${file}: missing (DISFA codes AU ${aus.join(', ')} for every subject)`);
@@ -71,6 +73,7 @@ export async function readDisfaLayout(root: string): Promise<AuDataset> {
       samples.push({ id: `${sn}/${frame}`, subject: sn, imagePath: imageOf(frame), landmarks: landmarks.get(String(frame)) ?? null, labels });
     }
   }
+  onProgress?.(subjects.length, subjects.length);
   if (samples.length === 0) throw new RangeError(`${labelsDir}: no SN<nnn> label folders`);
   return { name: 'disfa', auSet: 'disfa', aus, samples, parts: DISFA_PARTS };
 }

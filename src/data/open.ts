@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBp4dLayout } from './bp4d-layout.js';
 import { hasDisfaLayout, readDisfaLayout } from './disfa-layout.js';
-import type { AuDataset } from './dataset.js';
+import type { AuDataset, ReadProgress } from './dataset.js';
 import { hasJaaNetLists, hasMeGraphAuLists, readJaaNetLists, readMeGraphAuLists } from './list-formats.js';
 import { generateSynthetic, type SyntheticOptions } from './synthetic/generate.js';
 
@@ -22,7 +22,7 @@ function landmarkSource(root: string, own: string): string {
 }
 
 export async function openDataset(kind: string, root: string, synthetic: Omit<SyntheticOptions, 'root'> = {},
-  say: (line: string) => void = () => {}): Promise<AuDataset> {
+  say: (line: string) => void = () => {}, onProgress?: ReadProgress): Promise<AuDataset> {
   if (kind === 'synthetic') {
     await generateSynthetic({ ...synthetic, root });
     return readBp4dLayout(root, 'synthetic');
@@ -39,11 +39,11 @@ export async function openDataset(kind: string, root: string, synthetic: Omit<Sy
   }
   if (kind === 'bp4d' && existsSync(join(root, 'AUCoding'))) {
     say(`${root}: BP4D distributed layout (AUCoding/AU_OCC; ${landmarkSource(root, '2DFeatures')})`);
-    return readBp4dLayout(root, 'bp4d');
+    return readBp4dLayout(root, 'bp4d', onProgress);
   }
   if (kind === 'disfa' && hasDisfaLayout(root)) {
     say(`${root}: DISFA distributed layout (ActionUnit_Labels/; ${landmarkSource(root, 'Landmark_Points')})`);
-    return readDisfaLayout(root);
+    return readDisfaLayout(root, onProgress);
   }
   throw new RangeError(`--root: ${root} holds none of the known ${kind} formats: ${kind === 'bp4d' ? 'AUCoding/AU_OCC (BP4D layout), ' : 'ActionUnit_Labels (DISFA layout), '}`
     + 'list/<DS>_{train|test}_img_path_fold<k>.txt (ME-GraphAU) or <DS>_part<k>_path.txt (JAA-Net)');

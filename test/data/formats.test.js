@@ -122,8 +122,10 @@ test('BP4D layout with BP4D\'s own 2DFeatures/<S>_<T>.mat (v7.3): fit(k).pred is
   mkdirSync(join(root, '2DFeatures'), { recursive: true });
   await writeMat73(join(root, '2DFeatures', 'F001_T1.mat'), { fit });
   const said = [];
-  const ds = await openDataset('bp4d', root, {}, (l) => said.push(l));
+  const progress = [];
+  const ds = await openDataset('bp4d', root, {}, (l) => said.push(l), (done, total) => progress.push([done, total]));
   assert.match(said[0], /BP4D distributed layout \(AUCoding\/AU_OCC; landmarks from 2DFeatures\/\)/);
+  assert.equal(progress, [[0, 1], [1, 1]], 'reading reports per sequence, ending at the total');
   assert.is(ds.samples.length, 3);
   const lm = ds.samples.find((s) => s.id === 'F001/T1/2').landmarks;
   assert.equal([lm[0], lm[1], lm[96], lm[97]], [200, 200, 248, 248]); // 1-based (201, 201) → 0-based
@@ -151,8 +153,10 @@ test('DISFA layout with DISFA\'s own Landmark_Points/<SN>/tmp_frame_lm/*_lm.mat 
   // named 0-based with 4 digits, as DISFA ships them; written out of order, one compressed
   for (const i of [2, 0, 1]) writeMat5(join(dir, `SN001_${String(i).padStart(4, '0')}_lm.mat`), { pts: lmMatrix(66, i + 1) }, { compress: i === 1 });
   const said = [];
-  const ds = await openDataset('disfa', root, {}, (l) => said.push(l));
+  const progress = [];
+  const ds = await openDataset('disfa', root, {}, (l) => said.push(l), (done, total) => progress.push([done, total]));
   assert.match(said[0], /landmarks from Landmark_Points\//);
+  assert.equal(progress, [[0, 1], [1, 1]]);
   for (const f of [1, 2, 3]) {
     const lm = ds.samples.find((s) => s.id === `SN001/${f}`).landmarks;
     // 49-point x of point 0 is 66-point 18 (index 17): 1-based 100 f + 18 → 0-based 100 f + 17
