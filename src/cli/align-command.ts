@@ -1,7 +1,7 @@
 /** `sacl-au align`: an aligned copy of a BP4D- or DISFA-layout tree, written once, with progress. */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { alignTree } from '../data/align-tree.js';
+import { alignTree, type AlignResult } from '../data/align-tree.js';
 import { numberFlag } from './flags.js';
 import { lateProgress, Progress } from './progress.js';
 
@@ -25,10 +25,16 @@ export async function alignCommand(argv: string[]): Promise<number> {
   if (layout !== 'bp4d' && layout !== 'disfa') throw new RangeError(`--dataset: expected bp4d or disfa; got ${JSON.stringify(layout)}`);
   let bar: Progress | null = null;
   const reading = lateProgress('read', 'sequences');
-  const r = await alignTree({ root: resolve(values.root!), out: resolve(values.out!), layout, size,
-    skipBad: Boolean(values['skip-bad']), onRead: reading.update,
-    onProgress: (done, total) => { if (!bar) { reading.finish(); bar = new Progress('align', total, 'frames'); } bar.update(done); } });
-  (bar as Progress | null)?.finish();
+  let r: AlignResult;
+  try {
+    r = await alignTree({ root: resolve(values.root!), out: resolve(values.out!), layout, size,
+      skipBad: Boolean(values['skip-bad']), onRead: reading.update,
+      onProgress: (done, total) => { if (!bar) { reading.finish(); bar = new Progress('align', total, 'frames'); } bar.update(done); } });
+  } finally {
+    // end whichever bar is drawn, so an error prints on a line of its own
+    if (bar) (bar as Progress).finish();
+    else reading.finish();
+  }
   for (const b of r.bad.slice(0, 10)) process.stderr.write(`skipped ${b.file}: ${b.reason}\n`);
   if (r.bad.length > 10) process.stderr.write(`… and ${r.bad.length - 10} more skipped\n`);
   if (values.json) process.stdout.write(`${JSON.stringify({ out: resolve(values.out!), ...r, bad: r.bad.length })}\n`);

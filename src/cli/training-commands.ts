@@ -152,9 +152,11 @@ async function evaluateInto({ model, dataset, samples, reportDir, history, title
 /** The dataset under --root, its format named on stderr, with a progress bar when reading it takes a while. */
 async function openForCli(kind: string, root: string): Promise<AuDataset> {
   const reading = lateProgress('read', 'sequences');
-  const dataset = await openDataset(kind, resolve(root), {}, (l) => process.stderr.write(`${l}\n`), reading.update);
-  reading.finish();
-  return dataset;
+  try {
+    return await openDataset(kind, resolve(root), {}, (l) => process.stderr.write(`${l}\n`), reading.update);
+  } finally {
+    reading.finish(); // ends the bar's line before an error is printed, too
+  }
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
