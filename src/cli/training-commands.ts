@@ -36,6 +36,7 @@ export function trainOptionsFrom(values: Values, base: TrainOptions = PAPER_TRAI
     warmupEpochs: num(values, 'warmup-epochs', o.warmupEpochs),
     seed: num(values, 'seed', o.seed, true),
     augment: values['no-augment'] ? false : o.augment,
+    microBatch: numberFlag('micro-batch', values['micro-batch'], { integer: true, min: 1 }) ?? o.microBatch ?? 0,
   };
 }
 
@@ -52,7 +53,7 @@ export const TRAIN_FLAGS = {
   dataset: { type: 'string' }, root: { type: 'string' }, fold: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' },
   epochs: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, momentum: { type: 'string' },
   'weight-decay': { type: 'string' }, clip: { type: 'string' }, 'warmup-epochs': { type: 'string' }, seed: { type: 'string' },
-  'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, init: { type: 'string' }, 'skip-bad': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+  'micro-batch': { type: 'string' }, 'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, init: { type: 'string' }, 'skip-bad': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
 } as const;
 
 export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] [--variant <name>] --out <dir> [options]
@@ -69,6 +70,8 @@ Options (defaults: the paper's protocol):
   --batch-size <n>      16          --warmup-epochs <n>   1
   --momentum <m>        0.9         --weight-decay <w>    0.0005
   --clip <norm>         5           --seed <n>            1
+  --micro-batch <n>     run each batch as passes of at most n images, gradients summed before the step
+                        (memory: the full model at 224 px fits wasm's heap at 2; BatchNorm then sees n)
   --no-augment          no crop/flip/jitter
   --resume              continue from <out>/checkpoint exactly
   --skip-bad            an unreadable image is logged, counted and masked out instead of stopping the run

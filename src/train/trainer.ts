@@ -15,6 +15,7 @@ import type { AuModel } from '../model/model.js';
 import { loadTensors, saveTensors } from '../tf/weights-io.js';
 import { PAPER_LOSS_WEIGHTS, landmarkLoss, weightedAsymmetricLoss, weightedDiceLoss, type LossWeights } from './losses.js';
 import { NesterovSgd } from './optimizer.js';
+import { accumulateGradients, microBatches } from './accumulate.js';
 import { learningRate } from './schedule.js';
 
 export interface TrainOptions {
@@ -28,6 +29,8 @@ export interface TrainOptions {
   lossWeights: LossWeights;
   seed: number;
   augment: boolean;
+  /** Split each batch into micro-batches of at most this many images, gradients summed (train/accumulate.ts); 0 = whole batches. */
+  microBatch?: number;
 }
 
 /** Paper §4.1.3. */
@@ -93,8 +96,8 @@ function withHeapHint<T>(step: () => T, batch: number): T {
     return step();
   } catch (e) {
     if (e instanceof Error && /memory access out of bounds|out of memory|Aborted\(\)/i.test(e.message) && tf.getBackend() === 'wasm') {
-      throw new RangeError(`the WebAssembly backend ran out of heap at batch ${batch} (${e.message}): lower --batch-size, `
-        + 'or install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA)');
+      throw new RangeError(`the WebAssembly backend ran out of heap at ${batch} images per pass (${e.message}): pass `
+        + '--micro-batch 2 (or lower --batch-size), or install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA)');
     }
     throw e;
   }
@@ -167,27 +170,40 @@ export async function train({ model, samples, options, dir, resume = false, onSt
       for await (const batch of batches(samples, { inputSize: S, batchSize: options.batchSize, augment: options.augment, shuffle: true, seed: options.seed, epoch, ...(onBadImage && { onBadImage }) })) {
         const lr = learningRate(state.step, schedule);
         const B = batch.size;
-        const parts: tf.Scalar[] = [];
-        const gradNorm = withHeapHint(() => tf.tidy(() => {
-          const images = tf.tensor4d(batch.images, [B, S, S, 3]);
-          const labels = tf.tensor2d(batch.labels, [B, numAus]);
-          const mask = tf.tensor2d(batch.mask, [B, numAus]);
-          const { grads } = tf.variableGrads(() => {
+        const chunks = microBatches(B, options.microBatch);
+        const parts: tf.Scalar[] = []; // total, asymmetric, dice, landmarks of each micro-batch, weighted by its share
+        // the gradients of images [start, start + n), their loss weighted by share = n / B
+        const gradsOf = (start: number, n: number, share: number) => tf.tidy(() => {
+          const rows = (a: Float32Array, width: number) => a.subarray(start * width, (start + n) * width);
+          const images = tf.tensor4d(rows(batch.images, S * S * 3), [n, S, S, 3]);
+          const labels = tf.tensor2d(rows(batch.labels, numAus), [n, numAus]);
+          const mask = tf.tensor2d(rows(batch.mask, numAus), [n, numAus]);
+          return tf.variableGrads(() => {
             const out = model.apply(images, { training: true });
             const probs = tf.sigmoid(out.logits);
             const wa = weightedAsymmetricLoss(probs, labels, mask, weights);
             const dice = weightedDiceLoss(probs, labels, mask, weights);
             const land = out.landmarks
-              ? landmarkLoss(out.landmarks, tf.tensor3d(batch.landmarks, [B, 49, 2]), tf.tensor1d(batch.interOcular), tf.tensor1d(batch.hasLandmarks))
+              ? landmarkLoss(out.landmarks, tf.tensor3d(rows(batch.landmarks, 98), [n, 49, 2]), tf.tensor1d(rows(batch.interOcular, 1)),
+                tf.tensor1d(rows(batch.hasLandmarks, 1)))
               : tf.scalar(0);
             const total = tf.addN([tf.mul(wa, lw.asymmetric), tf.mul(dice, lw.dice), tf.mul(land, lw.landmarks)]) as tf.Scalar;
-            parts.push(...[total, wa, dice, land].map((t) => tf.keep(t)));
-            return total;
-          }, vars);
-          return optimizer.step(params, grads, lr);
-        }), B);
-        const [loss, wa, dice, land] = parts.map((t) => t.dataSync()[0]!);
+            const weigh = (t: tf.Scalar) => (share === 1 ? t : tf.mul(t, share) as tf.Scalar); // whole batch: untouched
+            parts.push(...[total, wa, dice, land].map((t) => tf.keep(weigh(t))));
+            return weigh(total);
+          }, vars).grads;
+        });
+        const gradNorm = withHeapHint(() => {
+          const grads = accumulateGradients(chunks, gradsOf);
+          try {
+            return optimizer.step(params, grads, lr);
+          } finally {
+            tf.dispose(Object.values(grads));
+          }
+        }, chunks[0]![1]);
+        const values = parts.map((t) => t.dataSync()[0]!);
         tf.dispose(parts);
+        const [loss, wa, dice, land] = [0, 1, 2, 3].map((i) => values.filter((_, j) => j % 4 === i).reduce((a, v) => a + v, 0));
         if (!Number.isFinite(loss!)) throw new RangeError(`training diverged at step ${state.step} (loss ${loss}); lower the learning rate (--lr)`);
         const record: StepRecord = { step: state.step, epoch, lr, loss: loss!, asymmetric: wa!, dice: dice!, landmarks: land!, gradNorm };
         state.history.steps.push(record);

@@ -108,6 +108,16 @@ test('--config file: the SBG variant gets its fixed graph from the training fold
   assert.is(JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs.length, 1);
 });
 
+test('--micro-batch 2: same steps per epoch as whole batches of 4, options recorded', () => {
+  const out = join(dir, 'micro');
+  const r = run('train', '--dataset', 'bp4d', '--root', data, '--fold', '1', ...small, '--micro-batch', '2', '--epochs', '1', '--out', out, '--no-eval');
+  assert.is(r.status, 0, r.stderr);
+  const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8'));
+  const whole = JSON.parse(readFileSync(join(dir, 'run', 'history.json'), 'utf8'));
+  assert.is(history.epochs[0].steps, whole.epochs[0].steps);
+  assert.is(JSON.parse(readFileSync(join(out, 'checkpoint', 'state.json'), 'utf8')).options.microBatch, 2);
+});
+
 test('eval and predict with the saved model', () => {
   const model = join(dir, 'run', 'model');
   const report = join(dir, 'eval');
@@ -131,6 +141,7 @@ test('errors: missing flags, unknown dataset, bad fold, missing images exit 2 wi
     [['train', '--dataset', 'ck+', '--root', data, '--out', join(dir, 'x')], /--dataset: expected one of synthetic, bp4d/],
     [['train', '--dataset', 'bp4d', '--root', data, '--out', join(dir, 'x'), '--fold', '4', ...small], /fold: expected 1, 2 or 3/],
     [['train', '--dataset', 'bp4d', '--root', dir, '--out', join(dir, 'x')], /AUCoding/],
+    [['train', '--dataset', 'bp4d', '--root', data, '--out', join(dir, 'x'), '--micro-batch', '0'], /--micro-batch: expected a positive integer; got "0"/],
     [['predict', '--model', join(dir, 'run', 'model'), join(dir, 'nope')], /no such file or folder/],
     [['eval', '--model', join(dir, 'nope'), '--dataset', 'bp4d', '--root', data, '--out', join(dir, 'y')], /nope/, 1],
   ].map(([args, pattern, status = 2]) => [args, pattern, status])) {
