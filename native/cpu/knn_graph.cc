@@ -1,4 +1,4 @@
-// Batched dense KNN graph on the CPU (SPEC §1.1): fused distance tiles + a bounded list per row, so
+// Batched dense KNN graph on the CPU (docs/ops.md, knnGraph): fused distance tiles + a bounded list per row, so
 // the only memory beyond the output is per-thread scratch (a chunk of query rows, one candidate panel,
 // the heaps): O(B·N·k + threads·tile), never an N×M distance matrix.
 //

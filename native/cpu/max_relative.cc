@@ -1,4 +1,4 @@
-// Max-Relative aggregation (Vision GNN's MRConv core, SPEC §1.2) and its gradient on the CPU.
+// Max-Relative aggregation (Vision GNN's MRConv core, docs/ops.md, maxRelative) and its gradient on the CPU.
 //
 // Forward runs over rows (b, i), vectorized over channels. Backward scatters into neighbour rows, so it is
 // split by (batch, channel block) instead: one task owns every output element of its block and walks the

@@ -1,4 +1,4 @@
-// ROI align (bilinear S×S crops around centres, SPEC §1.3) and its gradient on the CPU.
+// ROI align (bilinear S×S crops around centres, docs/ops.md, roiAlign) and its gradient on the CPU.
 //
 // Taps and weights come from sacl/bilinear.h, in double, and every sum is formed in the reference's order,
 // so forward and backward are bit-identical to the float64 reference. Backward is split by (batch, channel

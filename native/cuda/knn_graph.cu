@@ -1,4 +1,4 @@
-// Batched dense KNN graph on the GPU (SPEC §1.1): no N×M distance buffer anywhere.
+// Batched dense KNN graph on the GPU (docs/ops.md, knnGraph): no N×M distance buffer anywhere.
 //
 // A block takes QB queries of one batch, T threads per query (T lanes of one warp). Candidates stream
 // through shared memory in tiles of CT rows, D in chunks of DC: each thread accumulates the distances of

@@ -1,4 +1,4 @@
-// Max-Relative aggregation and its gradient on the GPU (SPEC §1.2).
+// Max-Relative aggregation and its gradient on the GPU (docs/ops.md, maxRelative).
 //
 // Forward: one thread per output element (b, i, c); consecutive threads take consecutive channels, so
 // every neighbour row is read coalesced; the winning slots stay one byte each on the device when K ≤ 256. Backward: one thread owns a (b, c) column and walks the rows i in

@@ -1,4 +1,4 @@
-// ROI align and its gradient on the GPU (SPEC §1.3). Taps, weights and the border rule come from
+// ROI align and its gradient on the GPU (docs/ops.md, roiAlign). Taps, weights and the border rule come from
 // sacl/bilinear.h, the same header the CPU kernels use, in double; built with --fmad=false, both
 // directions are bit-identical to the float64 reference.
 //

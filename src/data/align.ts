@@ -1,5 +1,5 @@
 /**
- * Face alignment from 49 landmarks, JAA-Net's recipe (SPEC §3): rotate so the eye centres are level;
+ * Face alignment from 49 landmarks, JAA-Net's recipe (docs/datasets.md, Alignment): rotate so the eye centres are level;
  * box the rotated eye centres, nose tip and mouth corners; half size = 0.5 · 2.9 · max(w, h); scale that
  * square to the output size; pixels outside the source are grey (128). The same similarity transform
  * maps the landmarks.

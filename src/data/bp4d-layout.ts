@@ -1,5 +1,5 @@
 /**
- * Reader for BP4D's distributed layout (SPEC §4): frames `<root>/<subject>/<task>/<frame>.jpg` and AU
+ * Reader for BP4D's distributed layout (docs/datasets.md): frames `<root>/<subject>/<task>/<frame>.jpg` and AU
  * occurrence files `<root>/AUCoding/AU_OCC/<subject>_<task>.csv` (a frame column and one column per AU;
  * 0, 1, 9 = unknown). Landmarks come from `<root>/Landmarks/<subject>_<task>.csv` (frame, then x1 y1 …
  * x49 y49, 1-based like the datasets' MATLAB files; what the synthetic generator and `sacl-au align`
@@ -12,7 +12,7 @@ import { AU_SETS } from '../face/au.js';
 import { UNKNOWN, type AuDataset, type AuSample, type ReadProgress } from './dataset.js';
 import { readBp4dFeatureFile, readLandmarkCsv } from './landmark-files.js';
 
-/** Paper Table 3 (SPEC §3). */
+/** Paper Table 3. */
 export const BP4D_PARTS: [string[], string[], string[]] = [
   ['F001', 'F002', 'F008', 'F009', 'F010', 'F016', 'F018', 'F023', 'M001', 'M004', 'M007', 'M008', 'M012', 'M014'],
   ['F003', 'F005', 'F011', 'F013', 'F020', 'F022', 'M002', 'M005', 'M010', 'M011', 'M013', 'M016', 'M017', 'M018'],

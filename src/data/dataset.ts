@@ -31,7 +31,7 @@ export interface AuDataset {
 }
 
 /**
- * ME-GraphAU's fold naming (SPEC §3): fold 1 trains on parts 1+2 and tests on part 3, fold 2 trains on
+ * ME-GraphAU's fold naming (docs/datasets.md, Subjects and folds): fold 1 trains on parts 1+2 and tests on part 3, fold 2 trains on
  * 1+3 and tests on 2, fold 3 trains on 2+3 and tests on 1. Subject-exclusive by construction.
  */
 export function foldSplit(dataset: AuDataset, fold: number): { train: AuSample[]; test: AuSample[] } {
@@ -63,7 +63,7 @@ export function positiveRates(samples: AuSample[], numAus: number): number[] {
 }
 
 /**
- * Class weights w_c = C · (1/r_c) / Σ_j (1/r_j) from the training fold (SPEC §3). An AU never present
+ * Class weights w_c = C · (1/r_c) / Σ_j (1/r_j) from the training fold (paper §4.1; docs/training.md). An AU never present
  * gets the rate of one positive in the fold, so its weight stays finite.
  */
 export function classWeights(samples: AuSample[], numAus: number): number[] {

@@ -1,5 +1,5 @@
 /**
- * Reader for DISFA's distributed labels (SPEC §4): `<root>/ActionUnit_Labels/<SN>/<SN>_au<n>.txt`, lines
+ * Reader for DISFA's distributed labels (docs/datasets.md): `<root>/ActionUnit_Labels/<SN>/<SN>_au<n>.txt`, lines
  * `frame,intensity`, an AU present when its intensity is ≥ 2 (paper §4.1.1). Frames are the video's
  * frames extracted as images under `<root>/<SN>/` (or `<root>/img/<SN>/`), named by index, 0-based as
  * ME-GraphAU's extraction writes them (`SN003/0.png` is label frame 1) or 1-based; the reader checks which
@@ -13,7 +13,7 @@ import { AU_SETS } from '../face/au.js';
 import { type AuDataset, type AuSample, type ReadProgress } from './dataset.js';
 import { readDisfaPointFiles, readLandmarkCsv } from './landmark-files.js';
 
-/** Paper Table 3 (SPEC §3). */
+/** Paper Table 3. */
 export const DISFA_PARTS: [string[], string[], string[]] = [
   ['SN001', 'SN002', 'SN009', 'SN010', 'SN016', 'SN026', 'SN027', 'SN030', 'SN032'],
   ['SN006', 'SN011', 'SN012', 'SN013', 'SN018', 'SN021', 'SN024', 'SN028', 'SN031'],

@@ -1,5 +1,5 @@
 /**
- * The prepared list formats many users already have (SPEC §4):
+ * The prepared list formats many users already have (docs/datasets.md):
  *   - ME-GraphAU: `list/<DS>_{train|test}_img_path_fold<k>.txt` (one relative image path a line) and
  *     `list/<DS>_{train|test}_label_fold<k>.txt` (space-separated 0/1 per AU, same row order); images
  *     already aligned at 256, under `<root>/img/` or `<root>/`; no landmarks.
@@ -106,7 +106,7 @@ export function readJaaNetLists(root: string, set: AuSet): AuDataset {
   return { name: `${set} (JAA-Net lists)`, auSet: set, aus, samples, parts };
 }
 
-/** DISFA's 66 IntraFace points → the 49-point scheme: drop the 17 jaw points (SPEC §2.4). */
+/** DISFA's 66 IntraFace points → the 49-point scheme: drop the 17 jaw points (docs/model.md, Landmarks and AU centres). */
 export function landmarks66To49(points: ArrayLike<number>): Float32Array {
   if (points.length !== 132) throw new RangeError(`landmarks: expected 66 (x, y) pairs (132 numbers); got ${points.length}`);
   return Float32Array.from({ length: 2 * NUM_LANDMARKS }, (_, i) => points[34 + i]!);

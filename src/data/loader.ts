@@ -1,6 +1,6 @@
 /**
  * Streaming batches for training and evaluation: images decoded and resized with sharp (off the main
- * thread, a few batches ahead), the augmentation of SPEC §3 scaled to the input size, ImageNet
+ * thread, a few batches ahead), the paper’s augmentation (§4.1, docs/training.md) scaled to the input size, ImageNet
  * normalization. Aligned faces are first resized to A = round(input · 256/224) (256 for 224), then:
  *   train: random input×input crop (offsets 0…A−input), horizontal flip with the landmark permutation,
  *          brightness and contrast jitter (±0.4); test: the centre crop.

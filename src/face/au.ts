@@ -1,5 +1,5 @@
 /**
- * Action Units: the datasets' AU sets, the AU-centre pairs of the paper's Table 2 (SPEC §2.5), the ROI
+ * Action Units: the datasets' AU sets, the AU-centre pairs of the paper's Table 2 (docs/model.md, Landmarks and AU centres), the ROI
  * layout derived from them, and the FACS emotion prototypes used for the fixed FACS graph.
  */
 
@@ -32,7 +32,7 @@ export const CENTRE_PAIRS: Readonly<Record<string, CentrePair>> = {
   P10: { name: 'P10', aus: [9], landmarks: [15, 17], dy: -1 / 2 },
 };
 
-/** The pairs each dataset crops, in node order (SPEC §2.5). */
+/** The pairs each dataset crops, in node order (paper Table 2; docs/model.md, Landmarks and AU centres). */
 export const ROI_PAIRS: Readonly<Record<AuSet, readonly string[]>> = {
   bp4d: ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'],
   disfa: ['P1', 'P2', 'P3', 'P4', 'P10', 'P7', 'P9', 'P8'],

@@ -1,5 +1,5 @@
 /**
- * The 49-point landmark scheme (SPEC §2.4): the 66-point IntraFace/DISFA scheme minus the 17 jaw points,
+ * The 49-point landmark scheme (docs/model.md, Landmarks and AU centres): the 66-point IntraFace/DISFA scheme minus the 17 jaw points,
  * 0-based, "left" = the image's left. Also the horizontal-flip permutation and a mean-face template.
  */
 
@@ -54,7 +54,7 @@ const FACE_UNITS: ReadonlyArray<readonly [number, number]> = [
   [-0.15, 1.08], [0, 1.07], [0.15, 1.08], [0.15, 1.12], [0, 1.13], [-0.15, 1.12],
 ];
 
-/** Indices the alignment recipe (SPEC §3) boxes: nose tip and the mouth corners (plus the eye centres). */
+/** Indices the alignment recipe (docs/datasets.md, Alignment) boxes: nose tip and the mouth corners (plus the eye centres). */
 export const NOSE_TIP = 13;
 export const MOUTH_CORNERS = [31, 37] as const;
 /** Alignment enlargement of the landmark box (JAA-Net). */
@@ -73,7 +73,7 @@ export function meanPoint(points: ArrayLike<number>, [first, last]: readonly [nu
 }
 
 /**
- * The template as an aligned face sees it: boxed like SPEC §3's alignment (eye centres, nose tip, mouth
+ * The template as an aligned face sees it: boxed like the alignment (docs/datasets.md, Alignment) (eye centres, nose tip, mouth
  * corners; half size 0.5·2.9·max(w, h)) and scaled to [0, 1]². Flat [x0, y0, …].
  */
 export function alignedTemplate(): Float32Array {

@@ -1,5 +1,5 @@
 /**
- * AU centres on tensors (paper Table 2, SPEC §2.5): landmarks [B, 49, 2] in image pixels → ROI centres
+ * AU centres on tensors (paper Table 2): landmarks [B, 49, 2] in image pixels → ROI centres
  * [B, R, 2] on the stem map (× η). The same table as src/face/au.ts's auCentres, which tests compare.
  * No gradient reaches the landmarks through the crops: roiAlign sends none to its centres.
  */

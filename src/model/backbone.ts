@@ -1,5 +1,5 @@
 /**
- * ResT-Lite (SPEC §2.1), channels-last: a convolutional stem with pixel attention, then four stages of
+ * ResT-Lite (docs/model.md, Architecture), channels-last: a convolutional stem with pixel attention, then four stages of
  * pre-norm Transformer blocks with efficient multi-head self-attention (EMSA), stages 2–4 opened by a
  * strided patch embedding. Parameter names follow the ResT code (`stem.conv1`, `stage1.0.attn.q`, …)
  * under `backbone.`; PyTorch checkpoints convert by transposing Linear weights to [in, out] and conv

@@ -1,5 +1,5 @@
 /**
- * Fusion and AU classifier (paper §3.5, SPEC §2.7). Concatenation (the paper's choice): the multi-scale
+ * Fusion and AU classifier (paper §3.5). Concatenation (the paper's choice): the multi-scale
  * tokens A′ and the SACL nodes B form one token set C; each AU pools it with its own learned query
  * (softmax over tokens) and scores the pooled vector with its own head (D → hidden → 1, GELU). Mean
  * pooling with linear heads is ResT's original classifier (the baseline). The queries start at unit

@@ -1,5 +1,5 @@
 /**
- * Model configuration: every variant the paper reports is a configuration of one model (SPEC §2.8), never
+ * Model configuration: every variant the paper reports is a configuration of one model (paper Tables 7–9), never
  * a fork. `modelConfig(variant, overrides)` gives a complete, validated config; the saved config of a
  * checkpoint is exactly this object.
  */

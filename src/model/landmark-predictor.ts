@@ -1,5 +1,5 @@
 /**
- * Landmark predictor (paper §3.3, SPEC §2.3): three blocks of [conv3×3+BN+ReLU, conv3×3+BN+ReLU, maxpool
+ * Landmark predictor (paper §3.3): three blocks of [conv3×3+BN+ReLU, conv3×3+BN+ReLU, maxpool
  * 2×2] on the stem features (56 → 7 at 224 input), flattened, one FC → 49 (x, y) in input pixels. The FC
  * predicts offsets from a mean aligned face (its bias starts at the template, its weights near zero), so
  * the first ROIs already sit on a face.

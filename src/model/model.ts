@@ -16,7 +16,7 @@ import { msflTokens } from './msfl.js';
 import { FlopCounter, ParamStore, inPart, type ForwardContext, type GraphRecord } from './params.js';
 import { Sacl } from './sacl.js';
 
-/** Stride of the stem map relative to the input; η = 1 / STEM_STRIDE (SPEC §2.5: 0.25). */
+/** Stride of the stem map relative to the input; η = 1 / STEM_STRIDE (paper Table 2; docs/model.md, Landmarks and AU centres: 0.25). */
 export const STEM_STRIDE = 4;
 
 export interface ModelOutput {

@@ -1,5 +1,5 @@
 /**
- * Self-adjusting AU-correlation learning (paper §3.4, SPEC §2.6). ROI crops → flattened nodes → an input
+ * Self-adjusting AU-correlation learning (paper §3.4). ROI crops → flattened nodes → an input
  * FC → S stages; each stage holds L_i blocks of
  *   G'  = BN(FC_after(GCN(BN(FC_before(G)), graph))) + G      (eq. 2; GCN = grouped 1×1 + BN + GELU)
  *   G'' = BN(FC_2(GELU(BN(FC_1(G'))))) + G'                    (eq. 3)

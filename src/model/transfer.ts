@@ -1,6 +1,6 @@
 /**
  * Initializing a model from another one's weights, e.g. DISFA fine-tuning from the best BP4D model
- * (paper §4.1.1, SPEC §3). Every parameter with the same name and shape is copied (backbone, landmark
+ * (paper §4.1.1). Every parameter with the same name and shape is copied (backbone, landmark
  * predictor, SACL: its layers are shared by all nodes, so 18 → 16 ROIs changes nothing). The per-AU
  * classifier rows are mapped AU by AU (JAA-Net's map for DISFA ← BP4D); AUs without a source (AU9) keep
  * their fresh initialization.

@@ -1,4 +1,4 @@
-/** knnGraph: batched dense K-nearest-neighbour graph (SPEC §1.1). */
+/** knnGraph: batched dense K-nearest-neighbour graph (docs/ops.md, knnGraph). */
 import type { Float32Tensor, Int32Tensor, KnnGraphOptions, KnnMetric } from '../types.js';
 import type { KnnGraphArgs, OpsBackend } from '../backends/backend.js';
 import { resolveBackend } from '../backends/registry.js';

@@ -1,4 +1,4 @@
-/** maxRelative and maxRelativeGrad: Vision GNN's Max-Relative aggregation (SPEC §1.2). */
+/** maxRelative and maxRelativeGrad: Vision GNN's Max-Relative aggregation (docs/ops.md, maxRelative). */
 import type {
   Float32Tensor, Int32Tensor, MaxRelativeGradOptions, MaxRelativeGradResult, MaxRelativeOptions, MaxRelativeResult,
 } from '../types.js';

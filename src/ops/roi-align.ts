@@ -1,4 +1,4 @@
-/** roiAlign and roiAlignGrad: bilinear S×S crops around centres (SPEC §1.3). */
+/** roiAlign and roiAlignGrad: bilinear S×S crops around centres (docs/ops.md, roiAlign). */
 import type { Float32Tensor, RoiAlignOptions } from '../types.js';
 import type { OpsBackend, RoiAlignGeometry } from '../backends/backend.js';
 import { resolveBackend } from '../backends/registry.js';

@@ -1,4 +1,4 @@
-/** The paper's reported per-AU F1 (Tables 5 and 6, SPEC §5), to print beside ours when the AU set matches. */
+/** The paper's reported per-AU F1 (Tables 5 and 6), to print beside ours when the AU set matches. */
 import type { AuSet } from '../face/au.js';
 
 export const PAPER_F1: Readonly<Record<AuSet, { perAu: Readonly<Record<number, number>>; mean: number }>> = {

@@ -49,7 +49,7 @@ export function maxRelativePure(x: tf.Tensor3D, idx: tf.Tensor3D, y?: tf.Tensor3
 
 /**
  * ROI align from gathers: the taps and weights of every sample are computed on the host from the centres
- * (SPEC §1.3, torchvision's border rule), then out = Σ w · gather(features); the gradient flows through
+ * (docs/ops.md, roiAlign, torchvision's border rule), then out = Σ w · gather(features); the gradient flows through
  * the gathers to the features.
  */
 export function roiAlignPure(features: tf.Tensor4D, centers: tf.Tensor3D, size: number, step = 1): tf.Tensor5D {

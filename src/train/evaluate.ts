@@ -1,4 +1,4 @@
-/** Inference over a sample list (centre crop, BatchNorm running statistics) and the metrics of SPEC §3. */
+/** Inference over a sample list (centre crop, BatchNorm running statistics) and the metrics of paper §4.1 (docs/training.md, Evaluation). */
 import * as tf from '@tensorflow/tfjs';
 import type { AuSample } from '../data/dataset.js';
 import { batches } from '../data/loader.js';

@@ -1,5 +1,5 @@
 /**
- * The training losses (paper eq. 4–7, SPEC §3), all masked where a label or landmark set is unknown:
+ * The training losses (paper eq. 4–7; docs/training.md), all masked where a label or landmark set is unknown:
  * weighted asymmetric loss on probabilities, weighted dice loss, landmark loss normalized by the
  * ground-truth inter-ocular distance; total = λ1·L_wa + λ2·L_dice + λ3·L_land with λ = (1, 1, 0.5).
  */

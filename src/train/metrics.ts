@@ -1,5 +1,5 @@
 /**
- * AU detection metrics (SPEC §3): p ≥ 0.5 is "present"; per AU, TP/FP/FN/TN over the whole test set,
+ * AU detection metrics (paper §4.1; docs/training.md): p ≥ 0.5 is "present"; per AU, TP/FP/FN/TN over the whole test set,
  * unknown labels left out; F1 = 2PR/(P+R) (0 when undefined), accuracy = (TP+TN)/all; means over AUs.
  */
 import { UNKNOWN } from '../data/dataset.js';

@@ -19,7 +19,7 @@ test('full at 224: params within 15 % of 27.1 M, FLOPs (multiply-adds) within 20
   assert.is(m.flops2, 2 * m.flops);
   assert.is(m.parts.reduce((a, p) => a + p.params, 0), m.params);
   assert.is(m.parts.reduce((a, p) => a + p.flops, 0), m.flops);
-  // the backbone is exactly ResT-Lite without its ImageNet head (SPEC §2.1: 9.995 M)
+  // the backbone is exactly ResT-Lite without its ImageNet head (docs/model.md, Architecture: 9.995 M)
   assert.is(m.parts.find((p) => p.part === 'backbone').params, 9_995_300);
   assert.is(m.config.variant, 'full');
 });

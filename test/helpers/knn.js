@@ -1,5 +1,5 @@
 /**
- * KNN answers compared the way FAISS's tests do (SPEC §1.1): two answers are both right when, per row, the
+ * KNN answers compared the way FAISS's tests do (docs/ops.md, knnGraph): two answers are both right when, per row, the
  * multisets of their float64 distances agree within a relative tolerance (near-ties may swap). Also checks
  * that each returned row is in range, duplicate-free and sorted by distance.
  */

@@ -127,7 +127,7 @@ function runAddonSuites(native) {
   }
 
   const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  /** The SPEC message shape naming `name` (optionally prefixed, e.g. options.candidates, and with a position). */
+  /** The contract message shape naming `name` (optionally prefixed, e.g. options.candidates, and with a position). */
   const messagePatterns = (name) => [
     /^Expected [^]+ for [^]+ but received [^]*$/,
     new RegExp(` for (?:[A-Za-z]+\\.)?${escape(name)}(\\[[^\\]]*\\])? but received`),

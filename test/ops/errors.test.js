@@ -1,5 +1,5 @@
 /**
- * Bad inputs (SPEC §1.4) for all five ops, in their sync and async forms, on every available backend: the
+ * Bad inputs (docs/ops.md, Errors) for all five ops, in their sync and async forms, on every available backend: the
  * exact error class (TypeError for a wrong kind, RangeError for a wrong value, Error for an unavailable
  * backend), a message of the shape "Expected <what> for <name> but received <what>" naming the argument,
  * and a rejected Promise (never a synchronous throw) from the async forms. A few messages are pinned
@@ -52,7 +52,7 @@ const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const SHAPE = /^Expected [^]+ for [^]+ but received [^]+$/;
 
 /**
- * The patterns an error message must match: the SPEC shape, the argument name in the "for NAME but
+ * The patterns an error message must match: the contract shape, the argument name in the "for NAME but
  * received" slot, and optionally what was received (a string matched literally at the end, or a RegExp).
  */
 function patterns(name, received) {

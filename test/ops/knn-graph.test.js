@@ -1,5 +1,5 @@
 /**
- * knnGraph (SPEC §1.1) on every backend under test against a brute-force float64 oracle built on
+ * knnGraph (docs/ops.md, knnGraph) on every backend under test against a brute-force float64 oracle built on
  * referenceDistance: random shapes (partial tiles, N = 1, K = N, D = 1, large D, bipartite, dilation), all
  * metrics with and without normalization, exact ties on integer data, zero vectors under cosine, a large
  * common offset for euclidean, determinism and async = sync.

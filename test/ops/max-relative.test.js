@@ -1,6 +1,6 @@
 /**
- * maxRelative / maxRelativeGrad (SPEC §1.2) on every backend under test against a float64 oracle written
- * here from the SPEC formula (not the reference backend): random shapes (N = 1, C = 1, K = 1, K = N,
+ * maxRelative / maxRelativeGrad (docs/ops.md, maxRelative) on every backend under test against a float64 oracle written
+ * here from the contract in docs/ops.md (not the reference backend): random shapes (N = 1, C = 1, K = 1, K = N,
  * bipartite M ≠ N, C = 512, the SACL shape B=16 N=18 K=9 C=64…512), exact ties → the lowest slot,
  * duplicated indices, out = fround(max − x) exactly, the gradient against the oracle scatter and against
  * float64 central differences, determinism, async = sync, offset views, inputs left untouched.
@@ -18,7 +18,7 @@ import {
 const U = 2 ** -24;
 
 // ---------------------------------------------------------------------------------------------------------
-// The test's own oracle, straight from SPEC §1.2, in float64. x / y may hold float64 data (finite differences).
+// The test's own oracle, straight from docs/ops.md, maxRelative, in float64. x / y may hold float64 data (finite differences).
 // ---------------------------------------------------------------------------------------------------------
 
 /**
@@ -47,7 +47,7 @@ function oracleForward(x, idx, y = x) {
 }
 
 /**
- * The SPEC backward in float64: dx −= dOut; d(neighbours)[b, idx[b,i,argmax], c] += dOut. With
+ * The backward of docs/ops.md in float64: dx −= dOut; d(neighbours)[b, idx[b,i,argmax], c] += dOut. With
  * `separate` the neighbours are candidates [B, M, C] (→ dy), otherwise x itself (dy lands in dx).
  * Also returns, per element, how many terms it sums and their |sum|, for a float32 error bound.
  */

@@ -1,7 +1,7 @@
 /**
- * roiAlign / roiAlignGrad (SPEC §1.3) on every backend under test against a float64 oracle written here
- * from the SPEC's sampling points and border rule (not the reference backend), itself checked against an
- * independent transcription of torchvision's RoIAlign (aligned=True, sampling_ratio=1) on the box the SPEC
+ * roiAlign / roiAlignGrad (docs/ops.md, roiAlign) on every backend under test against a float64 oracle written here
+ * from the sampling points of docs/ops.md and border rule (not the reference backend), itself checked against an
+ * independent transcription of torchvision's RoIAlign (aligned=True, sampling_ratio=1) on the box docs/ops.md
  * names. Shapes include S = 1, C = 1, H = W = 1, non-square maps, centres outside the map and exactly on
  * the borders (−1, 0, H−1, H), step ≠ 1, the ROI shape B=16 H=W=56 C=64 R=18 S=8; hand-computed cases;
  * the gradient against the oracle scatter, the adjoint identity and finite differences; determinism,
@@ -18,7 +18,7 @@ import { Rng, cloneTensor, f32, numel, offsetView, randomFloat32, randomNormal32
 const U = 2 ** -24;
 
 // ---------------------------------------------------------------------------------------------------------
-// Oracle 1: SPEC §1.3 as written, float64.
+// Oracle 1: docs/ops.md, roiAlign as written, float64.
 // ---------------------------------------------------------------------------------------------------------
 
 /**
@@ -129,7 +129,7 @@ function oracleGrad(dOut, centers, featureShape, step = 1, { exactPositions = fa
 
 // ---------------------------------------------------------------------------------------------------------
 // Oracle 2: torchvision's roi_align_forward_kernel_impl (aligned=True, sampling_ratio=1, spatial_scale=1)
-// on NCHW data, with the box of SPEC §1.3: x1 = cx − S·step/2 + 0.5, x2 = x1 + S·step (same for y).
+// on NCHW data, with the box of docs/ops.md, roiAlign: x1 = cx − S·step/2 + 0.5, x2 = x1 + S·step (same for y).
 // ---------------------------------------------------------------------------------------------------------
 
 function torchvisionBilinear(plane, height, width, y, x) {
@@ -289,7 +289,7 @@ forEachBackend((name) => {
     return got;
   }
 
-  test('the SPEC oracle equals torchvision RoIAlign (aligned, sampling_ratio 1) on the SPEC box (seed 3001)', () => {
+  test('the contract oracle equals torchvision RoIAlign (aligned, sampling_ratio 1) on the contract box (seed 3001)', () => {
     const rng = new Rng(3001);
     for (const s of SHAPES.slice(0, 9)) {
       const features = randomFloat32(rng, [s.B, s.H, s.W, s.C]);

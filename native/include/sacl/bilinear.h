@@ -34,7 +34,7 @@ SACL_HD bool bilinearTaps(double y, double x, int64_t H, int64_t W, BilinearTaps
   return true;
 }
 
-// The sampling point (y, x) of output cell (v, u) of an S×S crop centred at (cy, cx) (SPEC §1.3).
+// The sampling point (y, x) of output cell (v, u) of an S×S crop centred at (cy, cx) (docs/ops.md, roiAlign).
 SACL_HD double samplePosition(double centre, int64_t index, int64_t S, double step) {
   return centre + (static_cast<double>(index) - static_cast<double>(S - 1) / 2.0) * step;
 }

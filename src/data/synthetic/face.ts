@@ -2,7 +2,7 @@
  * Procedural faces for the synthetic AU dataset. A subject is an identity (face shape, skin, brows, lips,
  * eye size, small landmark offsets, background); a frame adds an expression (active AUs with intensities),
  * head pose, lighting and noise. Each of BP4D's 12 AUs deforms the face locally around its AU centre
- * (SPEC §2.5): landmarks move, and some AUs add shading (wrinkles, bulges, dimples). The landmarks
+ * (paper Table 2; docs/model.md, Landmarks and AU centres): landmarks move, and some AUs add shading (wrinkles, bulges, dimples). The landmarks
  * returned are where the deformed, posed face's points are drawn.
  */
 import { NUM_LANDMARKS, alignedTemplate } from '../../face/landmarks.js';
