@@ -22,7 +22,7 @@ template <class T>
 struct ArrayArg {
   T* data = nullptr;
   int64_t length = 0;
-  Napi::Value value;  // kept alive by async calls; empty for a null optional argument
+  Napi::Value value;  // the JavaScript array; empty for a null optional argument
 };
 
 // The typed array at info[i] (Float32Array / Int32Array); with `nullable`, null gives an empty ArrayArg.

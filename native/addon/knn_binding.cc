@@ -17,8 +17,8 @@ namespace addon {
 Napi::Value knnGraph(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   requireCount(info, 13);
-  const auto x = requireFloat32(info, 0, "x");
-  const auto y = requireFloat32(info, 1, "options.candidates", true);
+  auto x = requireFloat32(info, 0, "x");
+  auto y = requireFloat32(info, 1, "options.candidates", true);
   const int64_t B = requireInteger(info, 2, "B", 1, kMaxElements);
   const int64_t N = requireInteger(info, 3, "N", 1, kMaxElements);
   const int64_t M = requireInteger(info, 4, "M", 1, kMaxElements);
@@ -27,7 +27,7 @@ Napi::Value knnGraph(const Napi::CallbackInfo& info) {
   const int64_t dilation = requireInteger(info, 7, "dilation", 1, kMaxElements);
   const auto metric = static_cast<Metric>(requireInteger(info, 8, "metric", 0, 2));
   const bool normalize = requireBool(info, 9, "normalize");
-  const auto out = requireInt32(info, 10, "out");
+  auto out = requireInt32(info, 10, "out");
   const Device device = requireDevice(info, 11);
   const bool async = requireBool(info, 12, "async");
 
@@ -45,18 +45,23 @@ Napi::Value knnGraph(const Napi::CallbackInfo& info) {
   checkLength(env, "x", x, xd);
   if (!y.value.IsEmpty()) checkLength(env, "options.candidates", y, yd);
   checkLength(env, "out", out, od);
+
+  KernelCall call(env, async);
+  call.input("x", x);
+  call.input("options.candidates", y);
+  call.output("out", out);
   checkFinite(env, "x", x, xd);
   if (!y.value.IsEmpty()) checkFinite(env, "options.candidates", y, yd);
 
   const KnnGraphArgs a{x.data, y.value.IsEmpty() ? x.data : y.data, B, N, M, D, k, dilation, metric, normalize};
   int32_t* o = out.data;
-  return run(env, async, [a, o, device] {
+  return call.run([a, o, device] {
 #if defined(SACL_WITH_CUDA)
     if (device == Device::Cuda) return cuda::knnGraph(a, o);
 #endif
     (void)device;
     cpu::knnGraph(a, o);
-  }, {x.value, y.value, out.value});
+  });
 }
 
 }  // namespace addon

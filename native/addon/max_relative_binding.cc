@@ -37,12 +37,12 @@ GraphSizes requireGraphSizes(const Napi::CallbackInfo& info, size_t first) {
 Napi::Value maxRelative(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   requireCount(info, 12);
-  const auto x = requireFloat32(info, 0, "x");
-  const auto y = requireFloat32(info, 1, "candidates", true);
-  const auto idx = requireInt32(info, 2, "idx");
+  auto x = requireFloat32(info, 0, "x");
+  auto y = requireFloat32(info, 1, "candidates", true);
+  auto idx = requireInt32(info, 2, "idx");
   const GraphSizes s = requireGraphSizes(info, 3);
-  const auto out = requireFloat32(info, 8, "out");
-  const auto argmax = requireInt32(info, 9, "argmax");
+  auto out = requireFloat32(info, 8, "out");
+  auto argmax = requireInt32(info, 9, "argmax");
   const Device device = requireDevice(info, 10);
   const bool async = requireBool(info, 11, "async");
 
@@ -55,29 +55,36 @@ Napi::Value maxRelative(const Napi::CallbackInfo& info) {
   checkLength(env, "idx", idx, gd);
   checkLength(env, "out", out, xd);
   checkLength(env, "argmax", argmax, xd);
+
+  KernelCall call(env, async);
+  call.input("x", x);
+  call.input("candidates", y);
+  call.input("idx", idx);
+  call.output("out", out);
+  call.output("argmax", argmax);
   checkIndexRange(env, "idx", idx, gd, s.M, "M, the number of neighbour rows");
 
   const MaxRelativeArgs a{x.data, self ? x.data : y.data, idx.data, s.B, s.N, s.M, s.C, s.K};
   float* o = out.data;
   int32_t* am = argmax.data;
-  return run(env, async, [a, o, am, device] {
+  return call.run([a, o, am, device] {
 #if defined(SACL_WITH_CUDA)
     if (device == Device::Cuda) return cuda::maxRelative(a, o, am);
 #endif
     (void)device;
     cpu::maxRelative(a, o, am);
-  }, {x.value, y.value, idx.value, out.value, argmax.value});
+  });
 }
 
 Napi::Value maxRelativeGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   requireCount(info, 12);
-  const auto dOut = requireFloat32(info, 0, "dOut");
-  const auto idx = requireInt32(info, 1, "idx");
-  const auto argmax = requireInt32(info, 2, "argmax");
+  auto dOut = requireFloat32(info, 0, "dOut");
+  auto idx = requireInt32(info, 1, "idx");
+  auto argmax = requireInt32(info, 2, "argmax");
   const GraphSizes s = requireGraphSizes(info, 3);
-  const auto dx = requireFloat32(info, 8, "dx");
-  const auto dy = requireFloat32(info, 9, "dy", true);
+  auto dx = requireFloat32(info, 8, "dx");
+  auto dy = requireFloat32(info, 9, "dy", true);
   const Device device = requireDevice(info, 10);
   const bool async = requireBool(info, 11, "async");
 
@@ -90,19 +97,26 @@ Napi::Value maxRelativeGrad(const Napi::CallbackInfo& info) {
   checkLength(env, "argmax", argmax, xd);
   checkLength(env, "dx", dx, xd);
   if (!self) checkLength(env, "dy", dy, Dims{{{"B", s.B}, {"M", s.M}, {"C", s.C}}});
+
+  KernelCall call(env, async);
+  call.input("dOut", dOut);
+  call.input("idx", idx);
+  call.input("argmax", argmax);
+  call.output("dx", dx);
+  call.output("dy", dy);
   checkIndexRange(env, "idx", idx, gd, s.M, "M, the number of neighbour rows");
   checkIndexRange(env, "argmax", argmax, xd, s.K, "K, the number of neighbour slots");
 
   const MaxRelativeGradArgs a{dOut.data, idx.data, argmax.data, s.B, s.N, s.M, s.C, s.K};
   float* gx = dx.data;
   float* gy = self ? nullptr : dy.data;
-  return run(env, async, [a, gx, gy, device] {
+  return call.run([a, gx, gy, device] {
 #if defined(SACL_WITH_CUDA)
     if (device == Device::Cuda) return cuda::maxRelativeGrad(a, gx, gy);
 #endif
     (void)device;
     cpu::maxRelativeGrad(a, gx, gy);
-  }, {dOut.value, idx.value, argmax.value, dx.value, dy.value});
+  });
 }
 
 }  // namespace addon

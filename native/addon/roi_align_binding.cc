@@ -20,7 +20,8 @@ struct RoiCall {
   Dims featureDims, cropDims;
 };
 
-// The geometry arguments info[1…8] (B, H, W, C, centers, R, S, step), checked.
+// The geometry arguments info[1…8] (B, H, W, C, centers, R, S, step), checked but for the centres'
+// values, which checkCenters reads once the call has staged them.
 RoiCall requireGeometry(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RoiCall call{};
@@ -40,9 +41,12 @@ RoiCall requireGeometry(const Napi::CallbackInfo& info) {
   checkElements(env, "size", call.cropDims);
   checkElements(env, "centers", cd);
   checkLength(env, "centers", call.centers, cd);
-  checkFinite(env, "centers", call.centers, cd);
-  a.centers = call.centers.data;
   return call;
+}
+
+void checkCenters(Napi::Env env, RoiCall& call) {
+  checkFinite(env, "centers", call.centers, Dims{{{"B", call.a.B}, {"R", call.a.R}, {"2", 2}}});
+  call.a.centers = call.centers.data;
 }
 
 }  // namespace
@@ -50,47 +54,59 @@ RoiCall requireGeometry(const Napi::CallbackInfo& info) {
 Napi::Value roiAlign(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   requireCount(info, 12);
-  const auto features = requireFloat32(info, 0, "features");
-  const RoiCall call = requireGeometry(info);
-  const auto out = requireFloat32(info, 9, "out");
+  auto features = requireFloat32(info, 0, "features");
+  RoiCall geometry = requireGeometry(info);
+  auto out = requireFloat32(info, 9, "out");
   const Device device = requireDevice(info, 10);
   const bool async = requireBool(info, 11, "async");
-  checkLength(env, "features", features, call.featureDims);
-  checkLength(env, "out", out, call.cropDims);
+  checkLength(env, "features", features, geometry.featureDims);
+  checkLength(env, "out", out, geometry.cropDims);
 
-  const RoiAlignArgs a = call.a;
+  KernelCall call(env, async);
+  call.input("features", features);
+  call.input("centers", geometry.centers);
+  call.output("out", out);
+  checkCenters(env, geometry);
+
+  const RoiAlignArgs a = geometry.a;
   const float* f = features.data;
   float* o = out.data;
-  return run(env, async, [a, f, o, device] {
+  return call.run([a, f, o, device] {
 #if defined(SACL_WITH_CUDA)
     if (device == Device::Cuda) return cuda::roiAlign(a, f, o);
 #endif
     (void)device;
     cpu::roiAlign(a, f, o);
-  }, {features.value, call.centers.value, out.value});
+  });
 }
 
 Napi::Value roiAlignGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   requireCount(info, 12);
-  const auto dOut = requireFloat32(info, 0, "dOut");
-  const RoiCall call = requireGeometry(info);
-  const auto dFeatures = requireFloat32(info, 9, "dFeatures");
+  auto dOut = requireFloat32(info, 0, "dOut");
+  RoiCall geometry = requireGeometry(info);
+  auto dFeatures = requireFloat32(info, 9, "dFeatures");
   const Device device = requireDevice(info, 10);
   const bool async = requireBool(info, 11, "async");
-  checkLength(env, "dOut", dOut, call.cropDims);
-  checkLength(env, "dFeatures", dFeatures, call.featureDims);
+  checkLength(env, "dOut", dOut, geometry.cropDims);
+  checkLength(env, "dFeatures", dFeatures, geometry.featureDims);
 
-  const RoiAlignArgs a = call.a;
+  KernelCall call(env, async);
+  call.input("dOut", dOut);
+  call.input("centers", geometry.centers);
+  call.output("dFeatures", dFeatures);
+  checkCenters(env, geometry);
+
+  const RoiAlignArgs a = geometry.a;
   const float* g = dOut.data;
   float* df = dFeatures.data;
-  return run(env, async, [a, g, df, device] {
+  return call.run([a, g, df, device] {
 #if defined(SACL_WITH_CUDA)
     if (device == Device::Cuda) return cuda::roiAlignGrad(a, g, df);
 #endif
     (void)device;
     cpu::roiAlignGrad(a, g, df);
-  }, {dOut.value, call.centers.value, dFeatures.value});
+  });
 }
 
 }  // namespace addon

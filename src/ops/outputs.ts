@@ -14,9 +14,26 @@ function uninitialized(bytes: number): ArrayBuffer {
 /** An input that an output must not overlap, with its name for the message. */
 export type NamedInput = [name: string, data: ArrayBufferView | null | undefined];
 
-function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
-  if (a.buffer !== b.buffer) return false;
-  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+/**
+ * Whether output `out` shares memory with `input`. Two views of one buffer are compared by offsets. Two
+ * SharedArrayBuffer objects can hold one memory (structuredClone and postMessage make such twins, at the
+ * same base), which no property shows: where their offsets overlap, one byte of the output (which the op
+ * overwrites anyway) is flipped, read through the input, and restored.
+ */
+function overlaps(out: ArrayBufferView, input: ArrayBufferView): boolean {
+  const begin = Math.max(out.byteOffset, input.byteOffset);
+  const end = Math.min(out.byteOffset + out.byteLength, input.byteOffset + input.byteLength);
+  if (begin >= end) return false;
+  if (out.buffer === input.buffer) return true;
+  if (!(out.buffer instanceof SharedArrayBuffer && input.buffer instanceof SharedArrayBuffer)) return false;
+  const mine = new Uint8Array(out.buffer, begin, 1);
+  const theirs = new Uint8Array(input.buffer, begin, 1);
+  const saved = mine[0]!;
+  const seen = theirs[0]!;
+  mine[0] = saved ^ 0xff;
+  const shared = theirs[0] !== seen;
+  mine[0] = saved;
+  return shared;
 }
 
 function checkInto(name: string, shape: readonly number[], want: readonly number[], data: ArrayBufferView,

@@ -1,4 +1,7 @@
-/** The pure-TS backend: the oracle. Async calls run on the event loop after the current tick. */
+/**
+ * The pure-TS backend: the oracle. An async call computes at once and settles after the current tick, so
+ * that, like the native backends, it reads its inputs as they were when it was called.
+ */
 import type { OpsBackend } from '../backend.js';
 import { knnGraphReference } from './knn-graph.js';
 import { maxRelativeGradReference, maxRelativeReference } from './max-relative.js';
@@ -6,16 +9,13 @@ import { roiAlignGradReference, roiAlignReference } from './roi-align.js';
 
 function run(work: () => void, async: boolean): void | Promise<void> {
   if (!async) return work();
-  return new Promise((resolve, reject) => {
-    setImmediate(() => {
-      try {
-        work();
-        resolve();
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  let error: unknown = null;
+  try {
+    work();
+  } catch (e) {
+    error = e ?? new Error('the reference kernel threw');
+  }
+  return new Promise((resolve, reject) => setImmediate(() => (error === null ? resolve() : reject(error))));
 }
 
 export const referenceBackend: OpsBackend = {
