@@ -29,13 +29,15 @@
         "native/addon/max_relative_binding.cc",
         "native/addon/roi_align_binding.cc",
         "native/addon/gemm_binding.cc",
+        "native/addon/elementwise_binding.cc",
         "native/addon/malloc_tuning.cc",
         "native/cpu/parallel.cc",
         "native/cpu/knn_graph.cc",
         "native/cpu/knn_tile_generic.cc",
         "native/cpu/max_relative.cc",
         "native/cpu/roi_align.cc",
-        "native/cpu/gemm.cc"
+        "native/cpu/gemm.cc",
+        "native/cpu/elementwise.cc"
       ],
       "conditions": [
         ["target_arch=='x64'", {

@@ -64,6 +64,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("roiAlign", Napi::Function::New(env, roiAlign, "roiAlign"));
   exports.Set("roiAlignGrad", Napi::Function::New(env, roiAlignGrad, "roiAlignGrad"));
   exports.Set("matMul", Napi::Function::New(env, matMul, "matMul"));
+  exports.Set("unary", Napi::Function::New(env, unary, "unary"));
+  exports.Set("binary", Napi::Function::New(env, binary, "binary"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
   exports.Set("cudaKernelMs", Napi::Function::New(env, cudaKernelMs, "cudaKernelMs"));

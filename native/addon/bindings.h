@@ -11,6 +11,8 @@ Napi::Value maxRelativeGrad(const Napi::CallbackInfo& info);
 Napi::Value roiAlign(const Napi::CallbackInfo& info);
 Napi::Value roiAlignGrad(const Napi::CallbackInfo& info);
 Napi::Value matMul(const Napi::CallbackInfo& info);
+Napi::Value unary(const Napi::CallbackInfo& info);
+Napi::Value binary(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl

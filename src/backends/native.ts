@@ -35,6 +35,11 @@ export interface NativeAddon {
   /** C = op(A)·op(B), batched (native/addon/gemm_binding.cc); synchronous. */
   matMul(a: Float32Array, b: Float32Array, batchA: number, batchB: number, M: number, N: number, K: number,
     transA: boolean, transB: boolean, out: Float32Array): void;
+  /** y = op(x) element-wise (native/addon/elementwise_binding.cc); synchronous. */
+  unary(op: number, x: Float32Array, y: Float32Array): void;
+  /** out = op(a, b) with broadcasting; shapes as arrays of sizes; synchronous. */
+  binary(op: number, a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[],
+    out: Float32Array, outShape: readonly number[]): void;
 }
 
 export interface NativeInfo {

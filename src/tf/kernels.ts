@@ -8,6 +8,7 @@ import { loadNative } from '../backends/native.js';
 import { conv2DBackpropFilterViaConv } from './kernels/conv2d-filter.js';
 import { conv2DBackpropInputViaGemm } from './kernels/conv2d-input.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './kernels/depthwise.js';
+import { BINARY_OPS, UNARY_OPS, nativeBinary, nativeUnary } from './kernels/elementwise.js';
 import type { KernelFunc } from './kernels/host.js';
 import { nativeBatchMatMul } from './kernels/matmul.js';
 import { splitVByBlocks } from './kernels/split.js';
@@ -16,10 +17,38 @@ import { unsortedSegmentSum } from './kernels/segment-sum.js';
 /** The sacl-au kernels active per backend. */
 const registered = new Map<string, string[]>();
 
+/** Per backend, the kernels sacl-au replaced or added: name → the stock kernel (undefined where none existed). */
+const replaced = new Map<string, Map<string, tf.KernelConfig | undefined>>();
+
 function replaceKernel(kernelName: string, backendName: string, make: (stock: KernelFunc | undefined) => KernelFunc): void {
   const stock = tf.getKernel(kernelName, backendName);
   if (stock) tf.unregisterKernel(kernelName, backendName);
   tf.registerKernel({ kernelName, backendName, kernelFunc: make(stock?.kernelFunc as unknown as KernelFunc | undefined) as unknown as tf.KernelFunc });
+  const byName = replaced.get(backendName) ?? new Map<string, tf.KernelConfig | undefined>();
+  if (!byName.has(kernelName)) byName.set(kernelName, stock);
+  replaced.set(backendName, byName);
+}
+
+/**
+ * Runs fn (synchronously) with tfjs' stock kernels back in place of the sacl-au ones on a backend, then
+ * restores them: a reference for tests and benchmarks in the same process.
+ */
+export function withStockKernels<T>(backendName: string, fn: () => T): T {
+  const byName = replaced.get(backendName) ?? new Map<string, tf.KernelConfig | undefined>();
+  const ours = new Map<string, tf.KernelConfig>();
+  for (const [kernelName, stock] of byName) {
+    ours.set(kernelName, tf.getKernel(kernelName, backendName)!);
+    tf.unregisterKernel(kernelName, backendName);
+    if (stock) tf.registerKernel(stock);
+  }
+  try {
+    return fn();
+  } finally {
+    for (const [kernelName, stock] of byName) {
+      if (stock) tf.unregisterKernel(kernelName, backendName);
+      tf.registerKernel(ours.get(kernelName)!);
+    }
+  }
 }
 
 /**
@@ -54,6 +83,17 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
   if (addon && tf.getKernel(tf.Conv2DBackpropInput, backendName)) {
     replaceKernel(tf.Conv2DBackpropInput, backendName, (stock) => conv2DBackpropInputViaGemm(addon, stock!));
     active.push(tf.Conv2DBackpropInput);
+  }
+  if (addon && backendName === 'cpu') {
+    // tfjs-cpu's element-wise kernels are scalar JavaScript loops; wasm's are vectorized already
+    for (const [kernelName, op] of Object.entries(UNARY_OPS)) {
+      replaceKernel(kernelName, backendName, (stock) => nativeUnary(addon, op, stock!));
+      active.push(kernelName);
+    }
+    for (const [kernelName, op] of Object.entries(BINARY_OPS)) {
+      replaceKernel(kernelName, backendName, (stock) => nativeBinary(addon, op, stock!));
+      active.push(kernelName);
+    }
   }
   registered.set(backendName, active);
   return active;

@@ -48,8 +48,13 @@ export function hostOutput(backend: unknown, shape: number[], zero = true): { in
   return { info: (backend as CpuBackendLike).makeTensorInfo(shape, 'float32', data), data };
 }
 
-/** A float32 input's values without a copy: a view of the wasm heap, or the cpu backend's own array. */
+/**
+ * A float32 input's values without a copy: a view of the wasm heap, or the cpu backend's own array. The
+ * cpu backend may keep a float32 tensor in another array type (a cast from bool shares the Uint8Array):
+ * those are converted.
+ */
 export function hostInput(backend: unknown, t: Info): Float32Array {
   if (isWasm(backend)) return backend.typedArrayFromHeap(t) as Float32Array;
-  return (backend as CpuBackendLike).readSync(t.dataId) as Float32Array;
+  const values = (backend as CpuBackendLike).readSync(t.dataId);
+  return values instanceof Float32Array ? values : Float32Array.from(values);
 }

@@ -1,0 +1,91 @@
+// unary(op, x, y) and binary(op, a, aShape, b, bShape, out, outShape): the element-wise kernels behind the
+// tfjs kernels of src/tf/kernels/elementwise.ts. Synchronous only, like every tfjs kernel: the arrays may
+// be views of a tfjs backend's memory that stay valid only until JavaScript runs again.
+#include "args.h"
+#include "bindings.h"
+#include "sacl/common.h"
+#include "sacl/elementwise.h"
+
+namespace sacl {
+namespace addon {
+
+namespace {
+
+// A shape as a JavaScript array of sizes ≥ 1, at most kMaxBroadcastRank long, with its element count.
+int readShape(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t* dims) {
+  const Napi::Value v = info[i];
+  if (!v.IsArray()) throwType(info.Env(), name, "an array of sizes", describe(v));
+  const auto arr = v.As<Napi::Array>();
+  const uint32_t rank = arr.Length();
+  if (rank > static_cast<uint32_t>(kMaxBroadcastRank)) {
+    throwRange(info.Env(), std::string(name) + ".length", "at most " + std::to_string(kMaxBroadcastRank), std::to_string(rank));
+  }
+  for (uint32_t a = 0; a < rank; ++a) {
+    const Napi::Value d = arr.Get(a);
+    const double n = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1;
+    if (!(n >= 1 && n <= static_cast<double>(kMaxElements) && n == static_cast<double>(static_cast<int64_t>(n)))) {
+      throwRange(info.Env(), std::string(name) + "[" + std::to_string(a) + "]", "an integer size ≥ 1", describe(d));
+    }
+    dims[a] = static_cast<int64_t>(n);
+  }
+  return static_cast<int>(rank);
+}
+
+// The element count, or −1 past kMaxElements (each size is ≤ 2^31, so one step cannot overflow int64).
+int64_t product(const int64_t* dims, int rank) {
+  int64_t n = 1;
+  for (int a = 0; a < rank; ++a) {
+    n *= dims[a];
+    if (n > kMaxElements) return -1;
+  }
+  return n;
+}
+
+// dims right-aligned to `rank` with leading 1s.
+void align(const int64_t* dims, int from, int64_t* out, int rank) {
+  for (int a = 0; a < rank; ++a) out[a] = a < rank - from ? 1 : dims[a - (rank - from)];
+}
+
+}  // namespace
+
+Napi::Value unary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 3);
+  const auto op = static_cast<UnaryOp>(requireInteger(info, 0, "op", 0, static_cast<int>(UnaryOp::Count) - 1));
+  const auto x = requireFloat32(info, 1, "x");
+  const auto y = requireFloat32(info, 2, "y");
+  if (y.length != x.length) throwRange(env, "y.length", std::to_string(x.length) + " (x.length)", std::to_string(y.length));
+  cpu::unary(op, x.data, y.data, x.length);
+  return env.Undefined();
+}
+
+Napi::Value binary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 7);
+  const auto op = static_cast<BinaryOp>(requireInteger(info, 0, "op", 0, static_cast<int>(BinaryOp::Count) - 1));
+  const auto a = requireFloat32(info, 1, "a");
+  int64_t aDims[kMaxBroadcastRank], bDims[kMaxBroadcastRank], oDims[kMaxBroadcastRank];
+  const int ra = readShape(info, 2, "aShape", aDims);
+  const auto b = requireFloat32(info, 3, "b");
+  const int rb = readShape(info, 4, "bShape", bDims);
+  const auto out = requireFloat32(info, 5, "out");
+  const int ro = readShape(info, 6, "outShape", oDims);
+  if (ro < ra || ro < rb) throwRange(env, "outShape.length", "at least the inputs' ranks", std::to_string(ro));
+  int64_t aa[kMaxBroadcastRank], ab[kMaxBroadcastRank];
+  align(aDims, ra, aa, ro);
+  align(bDims, rb, ab, ro);
+  for (int i = 0; i < ro; ++i) {
+    if ((aa[i] != oDims[i] && aa[i] != 1) || (ab[i] != oDims[i] && ab[i] != 1)) {
+      throwRange(env, "outShape[" + std::to_string(i) + "]", "the broadcast of aShape and bShape",
+                 std::to_string(oDims[i]) + " (a: " + std::to_string(aa[i]) + ", b: " + std::to_string(ab[i]) + ")");
+    }
+  }
+  if (a.length != product(aDims, ra)) throwRange(env, "a.length", "the product of aShape", std::to_string(a.length));
+  if (b.length != product(bDims, rb)) throwRange(env, "b.length", "the product of bShape", std::to_string(b.length));
+  if (out.length != product(oDims, ro)) throwRange(env, "out.length", "the product of outShape", std::to_string(out.length));
+  cpu::binary(op, a.data, aa, b.data, ab, out.data, oDims, ro);
+  return env.Undefined();
+}
+
+}  // namespace addon
+}  // namespace sacl
