@@ -1,7 +1,8 @@
 /**
- * Dataset formats: ME-GraphAU and JAA-Net lists (fixture trees written here), format detection, the
- * 66 → 49 landmark mapping, the datasets' own MAT-file landmarks (BP4D 2DFeatures v7.3, DISFA
- * Landmark_Points Level 5), JAA-Net alignment of known points, and `align` on a BP4D-layout tree.
+ * Dataset formats: ME-GraphAU and JAA-Net lists (fixture trees written here, paths in the lists' real
+ * form), subject-exclusive folds, format detection, the 66 → 49 landmark mapping, the datasets' own
+ * MAT-file landmarks (BP4D 2DFeatures v7.3, DISFA Landmark_Points Level 5), JAA-Net alignment of known
+ * points, and `align` on a BP4D-layout tree.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -64,26 +65,86 @@ test('ME-GraphAU lists: folds → subject parts, labels by row, images under img
   assert.match(error.message, /BP4D_test_label_fold2\.txt/);
 });
 
+/** JAA-Net's part lists as its repository ships them: paths start with the dataset's name. */
+function writeJaaNet(dir, ds, parts, framesOf) {
+  parts.forEach((subjects, k) => {
+    const paths = subjects.flatMap(framesOf).map((p) => `${ds}/${p}`);
+    write(join(dir, `${ds}_part${k + 1}_path.txt`), `${paths.join('\n')}\n`);
+    write(join(dir, `${ds}_part${k + 1}_land.txt`), `${paths.map((_, i) => Array.from({ length: 98 }, (_, j) => j + i).join(' ')).join('\n')}\n`);
+    const aus = ds === 'DISFA' ? '1 0 9 0 0 1 0 0' : '1 0 9 0 0 1 0 0 1 0 0 1';
+    write(join(dir, `${ds}_part${k + 1}_AUoccur.txt`), `${paths.map(() => aus).join('\n')}\n`);
+  });
+}
+const DISFA_PARTS = [['SN001', 'SN002'], ['SN006'], ['SN003']];
+
 test('JAA-Net lists: parts, 98 landmark numbers a line, 9 = unknown; DISFA AU count', async () => {
   const root = tmp();
-  PARTS.forEach((subjects, k) => {
-    const paths = subjects.map((s) => `${s.replace('F', 'SN0').replace('M', 'SN1')}/0.png`);
-    write(join(root, `DISFA_part${k + 1}_path.txt`), `${paths.join('\n')}\n`);
-    write(join(root, `DISFA_part${k + 1}_land.txt`), `${paths.map((_, i) => Array.from({ length: 98 }, (_, j) => j + i).join(' ')).join('\n')}\n`);
-    write(join(root, `DISFA_part${k + 1}_AUoccur.txt`), `${paths.map(() => '1 0 9 0 0 1 0 0').join('\n')}\n`);
-  });
+  writeJaaNet(root, 'DISFA', DISFA_PARTS, (sn) => [`${sn}/0.jpg`]);
   const said = [];
   const ds = await openDataset('disfa', root, {}, (l) => said.push(l));
-  assert.match(said[0], /JAA-Net lists/);
+  assert.match(said[0], /JAA-Net lists$/);
   assert.is(ds.aus.length, 8);
   assert.is(ds.samples.length, 4);
   assert.equal(Array.from(ds.samples[0].labels), [1, 0, -1, 0, 0, 1, 0, 0]);
   assert.is(ds.samples[0].landmarks[97], 97);
-  assert.equal(ds.parts[1], ['SN0002']);
+  assert.is(ds.samples[0].imagePath, join(root, 'DISFA', 'SN001', '0.jpg'));
+  assert.equal(ds.parts[1], ['SN006']);
   unlinkSync(join(root, 'DISFA_part3_path.txt'));
   let error;
   try { await openDataset('disfa', root); } catch (e) { error = e; }
   assert.match(error.message, /DISFA_part3_path\.txt/);
+});
+
+test('JAA-Net lists in the real form (<DS>/<subject>/…): subjects are the subject ids, folds are subject-exclusive', async () => {
+  const root = tmp();
+  const parts = [['F001', 'M001'], ['F002'], ['M002']];
+  writeJaaNet(root, 'BP4D', parts, (s) => [`${s}/T1/2440.jpg`, `${s}/T2/0721.jpg`]);
+  const ds = await openDataset('bp4d', root);
+  assert.equal(ds.parts, parts.map((p) => [...p].sort()));
+  assert.is(ds.samples.find((s) => s.id === 'BP4D/M001/T2/0721.jpg').subject, 'M001');
+  for (const [fold, held] of [[1, ['M002']], [2, ['F002']], [3, ['F001', 'M001']]]) {
+    const { train, test: tested } = foldSplit(ds, fold);
+    assert.equal([...new Set(tested.map((s) => s.subject))].sort(), held, `fold ${fold} tests its part`);
+    assert.is(train.length + tested.length, ds.samples.length);
+    assert.ok(train.every((s) => !held.includes(s.subject)), `fold ${fold}: no test subject in training`);
+  }
+  // a path with no subject id in it is refused, naming the file and line
+  write(join(root, 'BP4D_part2_path.txt'), 'BP4D/F002/T1/2440.jpg\nBP4D/X/T2/0721.jpg\n');
+  let error;
+  try { await openDataset('bp4d', root); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /BP4D_part2_path\.txt: line 2: expected a BP4D subject id \(F001…F023, M001…M018\) as a component of the path; got "BP4D\/X\/T2\/0721\.jpg"/);
+});
+
+test('JAA-Net\'s repository layout under --root: data/list/ and data/imgs/', async () => {
+  const root = tmp();
+  writeJaaNet(join(root, 'data', 'list'), 'DISFA', DISFA_PARTS, (sn) => [`${sn}/0.jpg`, `${sn}/1.jpg`]);
+  write(join(root, 'data', 'imgs', 'DISFA', 'SN002', '0.jpg'), 'x');
+  const said = [];
+  const ds = await openDataset('disfa', root, {}, (l) => said.push(l));
+  assert.match(said[0], /JAA-Net lists \(data\/list\/, images in data\/imgs\/\)/);
+  assert.is(ds.samples.length, 8);
+  assert.is(ds.samples.find((s) => s.id === 'DISFA/SN002/1.jpg').imagePath, join(root, 'data', 'imgs', 'DISFA', 'SN002', '1.jpg'));
+  assert.equal(ds.parts, DISFA_PARTS);
+});
+
+test('foldSplit refuses overlapping parts, a subject in no part, and an empty train or test side', () => {
+  const sample = (subject) => ({ id: `${subject}/1`, subject, imagePath: '', landmarks: null, labels: new Int8Array(1) });
+  const dataset = (parts, subjects) => ({ name: 'lists', auSet: 'bp4d', aus: [1], samples: subjects.map(sample), parts });
+  const refused = (ds, fold) => { try { foldSplit(ds, fold); } catch (e) { return e; } assert.unreachable(`fold ${fold} was not refused`); };
+  let e = refused(dataset([['F001'], ['F002', 'F001'], ['F003']], ['F001', 'F002', 'F003']), 1);
+  assert.instance(e, RangeError);
+  assert.is(e.message, 'lists: parts: expected each subject in one part; got F001 in parts 1 and 2');
+  e = refused(dataset([['F001'], ['F002'], ['F003']], ['F001', 'F002']), 1);
+  assert.is(e.message, 'lists: fold 1: expected test samples from part 3 (F003); got none');
+  e = refused(dataset([['F001'], ['F002'], []], ['F001', 'F002']), 1);
+  assert.is(e.message, 'lists: fold 1: expected test samples from part 3 (no subjects); got none');
+  e = refused(dataset([['F001'], ['F002'], ['F003']], ['F003']), 1);
+  assert.is(e.message, 'lists: fold 1: expected training samples from part 1 (F001) and part 2 (F002); got none');
+  e = refused(dataset([['F001'], ['F002'], ['F003']], ['F001', 'F004']), 3);
+  assert.match(e.message, /subjects F004 belong to no part/);
+  const { train, test: held } = foldSplit(dataset([['F001'], ['F002'], ['F003']], ['F001', 'F002', 'F003']), 2);
+  assert.equal([train.map((s) => s.subject), held.map((s) => s.subject)], [['F001', 'F003'], ['F002']]);
 });
 
 test('DISFA layout: intensities ≥ 2 present, frames found 0- or 1-based, 66-point landmarks mapped', async () => {
