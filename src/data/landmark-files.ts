@@ -5,9 +5,10 @@
  * (what the synthetic generator and `sacl-au align` write), or DISFA's 66 mapped to 49.
  *
  * The datasets' own files, as distributed (MATLAB MAT-files; docs/datasets.md):
- *   - BP4D: `2DFeatures/<subject>_<task>.mat` (v7.3), a struct array `fit` with one element per video
- *     frame, `fit(k).pred` the 49 tracked points of frame k as a 49 × 2 [x y] matrix, empty where the
- *     tracker lost the face;
+ *   - BP4D: `2DFeatures/<subject>_<task>.mat` (v7.3), a struct array `fit` with one element per frame
+ *     image of the sequence, in frame order: `fit(k).pred` holds the 49 tracked points of the sequence's
+ *     k-th frame image as a 49 × 2 [x y] matrix, empty where the tracker lost the face. The file names
+ *     no frame numbers, so the element count must equal the image count (docs/datasets.md);
  *   - DISFA: `Landmark_Points/<SN>/tmp_frame_lm/*_lm.mat` (Level 5), one file per video frame holding
  *     `pts`, the 66 points as a 66 × 2 [x y] matrix; the files in the order of their frame number are
  *     the video's frames 1, 2, … (the order OpenFace's DISFA scripts read them in).
@@ -35,13 +36,19 @@ export function readLandmarkCsv(file: string): Map<string, Float32Array> {
   return out;
 }
 
-/** Landmarks by frame number (`fit(k)` is frame k) from a BP4D 2-D feature file. */
-export async function readBp4dFeatureFile(file: string): Promise<Map<string, Float32Array>> {
+/**
+ * Landmarks by frame number from a BP4D 2-D feature file, given the sequence's frame numbers in order
+ * (those of its images in `sequenceDir`): `fit(k)` belongs to the k-th of them.
+ */
+export async function readBp4dFeatureFile(file: string, frames: readonly number[], sequenceDir: string): Promise<Map<string, Float32Array>> {
   const preds = structField(await readMatVariable(file, 'fit', ['pred']), 'pred', `${file}: fit`);
+  if (preds.length !== frames.length) {
+    throw new RangeError(`${file}: expected one fit element per frame image in ${sequenceDir} (${frames.length}); got ${preds.length}`);
+  }
   const out = new Map<string, Float32Array>();
   preds.forEach((p, i) => {
     const points = landmarksFromMatrix(p, `${file}: fit(${i + 1}).pred`, NUM_LANDMARKS);
-    if (points) out.set(String(i + 1), points);
+    if (points) out.set(String(frames[i]), points);
   });
   return out;
 }

@@ -1,12 +1,12 @@
 /**
  * Dataset formats: ME-GraphAU and JAA-Net lists (fixture trees written here, paths in the lists' real
  * form), subject-exclusive folds, format detection, the 66 → 49 landmark mapping, the datasets' own
- * MAT-file landmarks (BP4D 2DFeatures v7.3, DISFA Landmark_Points Level 5), JAA-Net alignment of known
- * points, and `align` on a BP4D-layout tree.
+ * file names (BP4D's four-digit frames, DISFA's numbered landmark files) and MAT-file landmarks (BP4D
+ * 2DFeatures v7.3, DISFA Landmark_Points Level 5), JAA-Net alignment of known points, and `align`.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -175,10 +175,11 @@ test('DISFA layout: intensities ≥ 2 present, frames found 0- or 1-based, 66-po
 /** A 49 × 2 (or 66 × 2) [x y] matrix, column-major, 1-based pixels: point p of frame f at (100 f + p + 1, 200 + p + 1). */
 const lmMatrix = (points, f) => num([points, 2], [...Array.from({ length: points }, (_, p) => 100 * f + p + 1), ...Array.from({ length: points }, (_, p) => 201 + p)]);
 
-test('BP4D layout with BP4D\'s own 2DFeatures/<S>_<T>.mat (v7.3): fit(k).pred is frame k; empty = lost', async () => {
+test('BP4D layout with BP4D\'s own 2DFeatures/<S>_<T>.mat (v7.3): fit(k).pred is the k-th frame image; empty = lost', async () => {
   const root = tmp();
   const occ = 'Frame,1,2,4,6,7,10,12,14,15,17,23,24\n';
   write(join(root, 'AUCoding', 'AU_OCC', 'F001_T1.csv'), `${occ}1,${'0,'.repeat(11)}1\n2,${'1,'.repeat(11)}9\n3,${'0,'.repeat(11)}0\n`);
+  for (const f of [1, 2, 3]) write(join(root, 'F001', 'T1', `${f}.jpg`), 'x');
   const fit = struct([1, 3], ['pred', 'pose'], [1, 2, 3].map((f) => ({ pred: f === 3 ? num([0, 0], []) : lmMatrix(49, f), pose: num([1, 3], [0, 0, 0]) })));
   mkdirSync(join(root, '2DFeatures'), { recursive: true });
   await writeMat73(join(root, '2DFeatures', 'F001_T1.mat'), { fit });
@@ -203,6 +204,39 @@ test('BP4D layout with BP4D\'s own 2DFeatures/<S>_<T>.mat (v7.3): fit(k).pred is
   try { await openDataset('bp4d', root); } catch (e) { error = e; }
   assert.instance(error, RangeError);
   assert.match(error.message, /2DFeatures[\\/]F001_T1\.mat: no variable "fit"/);
+});
+
+test('BP4D layout: frames named with four digits (0643.jpg) or not; 2DFeatures numbered by the frame images; a count mismatch is refused', async () => {
+  const root = tmp();
+  const occ = 'Frame,1,2,4,6,7,10,12,14,15,17,23,24\n';
+  // AU_OCC codes frames 999 and 1000 of a sequence whose images run 0998 … 1001, as BP4D names them
+  write(join(root, 'AUCoding', 'AU_OCC', 'F007_T1.csv'), `${occ}999,${'0,'.repeat(11)}1\n1000,${'1,'.repeat(11)}0\n`);
+  for (const f of ['0998', '0999', '1000', '1001']) write(join(root, 'F007', 'T1', `${f}.jpg`), 'x');
+  // and a sequence named without padding, coded from frame 5
+  write(join(root, 'AUCoding', 'AU_OCC', 'M001_T2.csv'), `${occ}5,${'0,'.repeat(11)}0\n`);
+  write(join(root, 'M001', 'T2', '5.jpg'), 'x');
+  const fit = struct([1, 4], ['pred'], [0, 1, 2, 3].map((k) => ({ pred: lmMatrix(49, k + 1) })));
+  mkdirSync(join(root, '2DFeatures'), { recursive: true });
+  await writeMat73(join(root, '2DFeatures', 'F007_T1.mat'), { fit });
+  const ds = await openDataset('bp4d', root);
+  const s999 = ds.samples.find((s) => s.id === 'F007/T1/999');
+  assert.is(s999.imagePath, join(root, 'F007', 'T1', '0999.jpg'));
+  assert.is(ds.samples.find((s) => s.id === 'F007/T1/1000').imagePath, join(root, 'F007', 'T1', '1000.jpg'));
+  assert.is(ds.samples.find((s) => s.id === 'M001/T2/5').imagePath, join(root, 'M001', 'T2', '5.jpg'));
+  // fit(2) belongs to the second image, 0999.jpg: x of point 1 is 100·2 + 1, 1-based
+  assert.is(s999.landmarks[0], 200);
+  assert.is(ds.samples.find((s) => s.id === 'F007/T1/1000').landmarks[0], 300);
+  // one image fewer than fit elements: refused, naming the file, expected vs actual
+  unlinkSync(join(root, 'F007', 'T1', '1001.jpg'));
+  let error;
+  try { await openDataset('bp4d', root); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /2DFeatures[\\/]F007_T1\.mat: expected one fit element per frame image in .*F007[\\/]T1 \(3\); got 4/);
+  // two images for one frame are ambiguous
+  write(join(root, 'F007', 'T1', '999.jpg'), 'x');
+  error = undefined;
+  try { await openDataset('bp4d', root); } catch (e) { error = e; }
+  assert.match(error.message, /F007[\\/]T1: expected one image per frame; got (0999\.jpg and 999\.jpg|999\.jpg and 0999\.jpg) for frame 999/);
 });
 
 test('DISFA layout with DISFA\'s own Landmark_Points/<SN>/tmp_frame_lm/*_lm.mat (Level 5): files in frame order', async () => {
@@ -282,9 +316,11 @@ test('alignment: a rotated, scaled, shifted mean face aligns back onto the templ
 test('align a BP4D-layout tree: frames, moved landmarks, AU files; resumable; bad frames named or skipped', async () => {
   const root = tmp();
   await generateSynthetic({ root, seed: 6, subjects: 3, tasks: 1, framesPerTask: 2, size: 96 });
+  renameSync(join(root, 'F001', 'T1', '1.jpg'), join(root, 'F001', 'T1', '0001.jpg')); // BP4D's own naming
   const out = join(tmp(), 'aligned');
   const r = await alignTree({ root, out, size: 64 });
   assert.is(r.aligned, 6);
+  assert.ok(existsSync(join(out, 'F001', 'T1', '0001.jpg')), 'the aligned frame keeps its name');
   const ds = await readBp4dLayout(out);
   assert.is(ds.samples.length, 6);
   const s = ds.samples[0];
