@@ -239,6 +239,33 @@ test('BP4D layout: frames named with four digits (0643.jpg) or not; 2DFeatures n
   assert.match(error.message, /F007[\\/]T1: expected one image per frame; got (0999\.jpg and 999\.jpg|999\.jpg and 0999\.jpg) for frame 999/);
 });
 
+test('DISFA Landmark_Points: the frame comes from the file name, so a missing file (SN031) shifts no other frame', async () => {
+  const root = tmp();
+  const labels = (sn, n) => { for (const au of [1, 2, 4, 6, 9, 12, 25, 26]) write(join(root, 'ActionUnit_Labels', sn, `${sn}_au${au}.txt`), Array.from({ length: n }, (_, i) => `${i + 1},0`).join('\n')); };
+  const lmDir = (sn) => { const d = join(root, 'Landmark_Points', sn, 'tmp_frame_lm'); mkdirSync(d, { recursive: true }); return d; };
+  // l<n>_lm.mat from 1, with l00003 missing; the points of file n mark frame n
+  labels('SN031', 5);
+  for (const n of [1, 2, 4, 5]) writeMat5(join(lmDir('SN031'), `l${String(n).padStart(5, '0')}_lm.mat`), { pts: lmMatrix(66, n) });
+  // <SN>_<n>_lm.mat from 0, with SN002_0001 missing: file n is frame n + 1
+  labels('SN002', 3);
+  for (const n of [0, 2]) writeMat5(join(lmDir('SN002'), `SN002_${String(n).padStart(4, '0')}_lm.mat`), { pts: lmMatrix(66, n + 1) });
+  // l<n>_lm.mat from 0: file n is frame n + 1
+  labels('SN003', 2);
+  for (const n of [0, 1]) writeMat5(join(lmDir('SN003'), `l${String(n).padStart(5, '0')}_lm.mat`), { pts: lmMatrix(66, n + 1) });
+  const ds = await openDataset('disfa', root);
+  const x0 = (id) => ds.samples.find((s) => s.id === id).landmarks?.[0] ?? null;
+  // 49-point x of point 0 is 66-point 18: 1-based 100 f + 18 → 0-based 100 f + 17
+  assert.equal([1, 2, 3, 4, 5].map((f) => x0(`SN031/${f}`)), [117, 217, null, 417, 517]);
+  assert.equal([1, 2, 3].map((f) => x0(`SN002/${f}`)), [117, null, 317]);
+  assert.equal([1, 2].map((f) => x0(`SN003/${f}`)), [117, 217]);
+  // a landmark file whose name holds no frame number is refused, naming it
+  writeMat5(join(lmDir('SN002'), 'SN002_lm.mat'), { pts: lmMatrix(66, 1) });
+  let error;
+  try { await openDataset('disfa', root); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /tmp_frame_lm[\\/]SN002_lm\.mat: expected a frame number before _lm\.mat in the name; got none/);
+});
+
 test('DISFA layout with DISFA\'s own Landmark_Points/<SN>/tmp_frame_lm/*_lm.mat (Level 5): files in frame order', async () => {
   const root = tmp();
   for (const au of [1, 2, 4, 6, 9, 12, 25, 26]) write(join(root, 'ActionUnit_Labels', 'SN001', `SN001_au${au}.txt`), '1,0\n2,3\n3,0\n');
