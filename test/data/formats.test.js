@@ -89,8 +89,14 @@ test('JAA-Net lists: parts, 98 landmark numbers a line, 9 = unknown; DISFA AU co
   assert.is(ds.samples[0].landmarks[97], 97);
   assert.is(ds.samples[0].imagePath, join(root, 'DISFA', 'SN001', '0.jpg'));
   assert.equal(ds.parts[1], ['SN006']);
-  unlinkSync(join(root, 'DISFA_part3_path.txt'));
+  unlinkSync(join(root, 'DISFA_part2_AUoccur.txt'));
   let error;
+  try { await openDataset('disfa', root); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /DISFA_part2_AUoccur\.txt: missing \(the AU labels of .*DISFA_part2_path\.txt\)/);
+  write(join(root, 'DISFA_part2_AUoccur.txt'), '1 0 9 0 0 1 0 0\n');
+  unlinkSync(join(root, 'DISFA_part3_path.txt'));
+  error = undefined;
   try { await openDataset('disfa', root); } catch (e) { error = e; }
   assert.match(error.message, /DISFA_part3_path\.txt/);
 });
