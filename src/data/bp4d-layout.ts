@@ -1,10 +1,12 @@
 /**
- * Reader for BP4D's distributed layout (docs/datasets.md): frames `<root>/<subject>/<task>/<frame>.jpg` and AU
+ * Reader for BP4D's distributed layout (docs/datasets.md): frames `<root>/<subject>/<task>/<frame>.jpg`, the
+ * frame number zero-padded to four digits as BP4D names them (`0643.jpg`) or not (`643.jpg`), and AU
  * occurrence files `<root>/AUCoding/AU_OCC/<subject>_<task>.csv` (a frame column and one column per AU;
  * 0, 1, 9 = unknown). Landmarks come from `<root>/Landmarks/<subject>_<task>.csv` (frame, then x1 y1 …
  * x49 y49, 1-based like the datasets' MATLAB files; what the synthetic generator and `sacl-au align`
- * write) or, failing that, from BP4D's own `<root>/2DFeatures/<subject>_<task>.mat` (landmark-files.ts). Subject
- * parts come from `<root>/folds.json` when present, else from the paper's BP4D split (Table 3).
+ * write) or, failing that, from BP4D's own `<root>/2DFeatures/<subject>_<task>.mat`, whose elements are
+ * the sequence's frames in order (landmark-files.ts). Subject parts come from `<root>/folds.json` when
+ * present, else from the paper's BP4D split (Table 3).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,12 +35,32 @@ function parseNumber(file: string, row: number, text: string): number {
   return v;
 }
 
-/** A sequence's landmarks by frame: the Landmarks CSV, else BP4D's 2-D feature file, else none. */
-async function sequenceLandmarks(root: string, subject: string, task: string): Promise<Map<string, Float32Array>> {
+const FRAME_IMAGE = /^(\d+)\.(jpe?g|png)$/i;
+
+/** A sequence folder's frame images by frame number (`0643.jpg` and `643.jpg` are both frame 643). */
+function sequenceImages(dir: string): Map<number, string> {
+  const out = new Map<number, string>();
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const m = FRAME_IMAGE.exec(name);
+    if (!m) continue;
+    const frame = Number(m[1]);
+    const other = out.get(frame);
+    if (other !== undefined) throw new RangeError(`${dir}: expected one image per frame; got ${other} and ${name} for frame ${frame}`);
+    out.set(frame, name);
+  }
+  return out;
+}
+
+/**
+ * A sequence's landmarks by frame: the Landmarks CSV, else BP4D's 2-D feature file (its elements numbered
+ * by the sequence's frame images in order), else none.
+ */
+async function sequenceLandmarks(root: string, subject: string, task: string, images: Map<number, string>): Promise<Map<string, Float32Array>> {
   const csv = join(root, 'Landmarks', `${subject}_${task}.csv`);
   if (existsSync(csv)) return readLandmarkCsv(csv);
   const mat = join(root, '2DFeatures', `${subject}_${task}.mat`);
-  if (existsSync(mat)) return readBp4dFeatureFile(mat);
+  if (existsSync(mat)) return readBp4dFeatureFile(mat, [...images.keys()].sort((a, b) => a - b), join(root, subject, task));
   return new Map();
 }
 
@@ -60,15 +82,17 @@ export async function readBp4dLayout(root: string, name = 'bp4d', onProgress?: R
       if (i < 0) throw new RangeError(`${path}: no column for AU${au} in the header`);
       return i;
     });
-    const landmarks = await sequenceLandmarks(root, subject, task);
+    const images = sequenceImages(join(root, subject, task));
+    const landmarks = await sequenceLandmarks(root, subject, task, images);
     rows.forEach((cells, r) => {
-      const frame = String(parseNumber(path, r, cells[0]!));
+      const n = parseNumber(path, r, cells[0]!);
+      const frame = String(n);
       const labels = Int8Array.from(columns, (c) => {
         const v = parseNumber(path, r, cells[c] ?? '');
         if (v !== 0 && v !== 1 && v !== 9) throw new RangeError(`${path}: row ${r + 2}: AU values are 0, 1 or 9; got ${v}`);
         return v === 9 ? UNKNOWN : v;
       });
-      samples.push({ id: `${subject}/${task}/${frame}`, subject, imagePath: join(root, subject, task, `${frame}.jpg`), landmarks: landmarks.get(frame) ?? null, labels });
+      samples.push({ id: `${subject}/${task}/${frame}`, subject, imagePath: join(root, subject, task, images.get(n) ?? `${frame}.jpg`), landmarks: landmarks.get(frame) ?? null, labels });
     });
   }
   onProgress?.(files.length, files.length);

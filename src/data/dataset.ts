@@ -31,20 +31,29 @@ export interface AuDataset {
 }
 
 /**
- * ME-GraphAU's fold naming (docs/datasets.md, Subjects and folds): fold 1 trains on parts 1+2 and tests on part 3, fold 2 trains on
- * 1+3 and tests on 2, fold 3 trains on 2+3 and tests on 1. Subject-exclusive by construction.
+ * ME-GraphAU's fold naming (docs/datasets.md, Subjects and folds): fold 1 trains on parts 1+2 and tests on
+ * part 3, fold 2 trains on 1+3 and tests on 2, fold 3 trains on 2+3 and tests on 1. Subject-exclusive
+ * (paper §4.1.1): parts that share a subject, a subject in no part, or a fold with an empty train or test
+ * side are refused.
  */
 export function foldSplit(dataset: AuDataset, fold: number): { train: AuSample[]; test: AuSample[] } {
   if (![1, 2, 3].includes(fold)) throw new RangeError(`fold: expected 1, 2 or 3; got ${fold}`);
-  const testPart = dataset.parts[[2, 1, 0][fold - 1]!]!;
-  const test = new Set(testPart);
-  const known = new Set(dataset.parts.flat());
-  const stray = [...new Set(dataset.samples.map((s) => s.subject))].filter((s) => !known.has(s));
+  const partOf = new Map<string, number>();
+  dataset.parts.forEach((subjects, p) => subjects.forEach((s) => {
+    const other = partOf.get(s);
+    if (other !== undefined && other !== p) throw new RangeError(`${dataset.name}: parts: expected each subject in one part; got ${s} in parts ${other + 1} and ${p + 1}`);
+    partOf.set(s, p);
+  }));
+  const stray = [...new Set(dataset.samples.map((s) => s.subject))].filter((s) => !partOf.has(s));
   if (stray.length) throw new RangeError(`${dataset.name}: subjects ${stray.slice(0, 5).join(', ')} belong to no part of the 3-fold split`);
-  return {
-    train: dataset.samples.filter((s) => !test.has(s.subject)),
-    test: dataset.samples.filter((s) => test.has(s.subject)),
-  };
+  const testPart = [2, 1, 0][fold - 1]!;
+  const trainParts = [0, 1, 2].filter((p) => p !== testPart);
+  const train = dataset.samples.filter((s) => partOf.get(s.subject) !== testPart);
+  const test = dataset.samples.filter((s) => partOf.get(s.subject) === testPart);
+  const parts = (ps: number[]) => ps.map((p) => `part ${p + 1} (${dataset.parts[p]!.length ? dataset.parts[p]!.join(', ') : 'no subjects'})`).join(' and ');
+  if (test.length === 0) throw new RangeError(`${dataset.name}: fold ${fold}: expected test samples from ${parts([testPart])}; got none`);
+  if (train.length === 0) throw new RangeError(`${dataset.name}: fold ${fold}: expected training samples from ${parts(trainParts)}; got none`);
+  return { train, test };
 }
 
 /** Per-AU positive rate over known labels. */

@@ -5,12 +5,14 @@
  * (what the synthetic generator and `sacl-au align` write), or DISFA's 66 mapped to 49.
  *
  * The datasets' own files, as distributed (MATLAB MAT-files; docs/datasets.md):
- *   - BP4D: `2DFeatures/<subject>_<task>.mat` (v7.3), a struct array `fit` with one element per video
- *     frame, `fit(k).pred` the 49 tracked points of frame k as a 49 × 2 [x y] matrix, empty where the
- *     tracker lost the face;
+ *   - BP4D: `2DFeatures/<subject>_<task>.mat` (v7.3), a struct array `fit` with one element per frame
+ *     image of the sequence, in frame order: `fit(k).pred` holds the 49 tracked points of the sequence's
+ *     k-th frame image as a 49 × 2 [x y] matrix, empty where the tracker lost the face. The file names
+ *     no frame numbers, so the element count must equal the image count (docs/datasets.md);
  *   - DISFA: `Landmark_Points/<SN>/tmp_frame_lm/*_lm.mat` (Level 5), one file per video frame holding
- *     `pts`, the 66 points as a 66 × 2 [x y] matrix; the files in the order of their frame number are
- *     the video's frames 1, 2, … (the order OpenFace's DISFA scripts read them in).
+ *     `pts`, the 66 points as a 66 × 2 [x y] matrix, the frame number in the name: `<SN>_<n>_lm.mat`
+ *     counts from 0 (n = 0 is label frame 1), `l<n>_lm.mat` from 0 or 1 as the folder's lowest number
+ *     says. A missing file (SN031 lacks one) leaves its frame without landmarks and shifts no other.
  * Coordinates are MATLAB's 1-based pixels; they are returned 0-based, as every reader returns them.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -35,13 +37,19 @@ export function readLandmarkCsv(file: string): Map<string, Float32Array> {
   return out;
 }
 
-/** Landmarks by frame number (`fit(k)` is frame k) from a BP4D 2-D feature file. */
-export async function readBp4dFeatureFile(file: string): Promise<Map<string, Float32Array>> {
+/**
+ * Landmarks by frame number from a BP4D 2-D feature file, given the sequence's frame numbers in order
+ * (those of its images in `sequenceDir`): `fit(k)` belongs to the k-th of them.
+ */
+export async function readBp4dFeatureFile(file: string, frames: readonly number[], sequenceDir: string): Promise<Map<string, Float32Array>> {
   const preds = structField(await readMatVariable(file, 'fit', ['pred']), 'pred', `${file}: fit`);
+  if (preds.length !== frames.length) {
+    throw new RangeError(`${file}: expected one fit element per frame image in ${sequenceDir} (${frames.length}); got ${preds.length}`);
+  }
   const out = new Map<string, Float32Array>();
   preds.forEach((p, i) => {
     const points = landmarksFromMatrix(p, `${file}: fit(${i + 1}).pred`, NUM_LANDMARKS);
-    if (points) out.set(String(i + 1), points);
+    if (points) out.set(String(frames[i]), points);
   });
   return out;
 }
@@ -56,22 +64,41 @@ function disfaPointDir(root: string, sn: string): string | null {
 }
 
 /**
+ * The label frame (1-based) of each DISFA landmark file, from its name: `<SN>_<n>_lm.mat` counts from 0;
+ * `l<n>_lm.mat` (and any other `<name><n>_lm.mat`) from 0 when the folder holds a number 0, else from 1.
+ */
+export function disfaPointFrames(dir: string, names: readonly string[]): Map<number, string> {
+  const lm = names.filter((name) => /_lm\.mat$/i.test(name));
+  if (lm.length === 0) throw new RangeError(`${dir}: expected <name><frame>_lm.mat landmark files; got none`);
+  const parsed = lm.map((name) => {
+    const subject = /^SN\d+_/i.exec(name)?.[0] ?? '';
+    const m = /^\D*(\d+)_lm\.mat$/i.exec(name.slice(subject.length));
+    if (!m) throw new RangeError(`${join(dir, name)}: expected a frame number before _lm.mat in the name; got none`);
+    return { name, zeroBased: subject !== '', n: Number(m[1]) };
+  });
+  const otherFromZero = parsed.some((f) => !f.zeroBased && f.n === 0);
+  const out = new Map<number, string>();
+  for (const f of parsed) {
+    const frame = f.zeroBased || otherFromZero ? f.n + 1 : f.n;
+    const other = out.get(frame);
+    if (other !== undefined) throw new RangeError(`${dir}: expected one landmark file per frame; got ${other} and ${f.name} for frame ${frame}`);
+    out.set(frame, f.name);
+  }
+  return out;
+}
+
+/**
  * Landmarks by label frame (1-based, as text) from a DISFA subject's `Landmark_Points/<SN>/…/*_lm.mat`
  * files, mapped from 66 to 49 points; null when the subject has no such folder.
  */
 export async function readDisfaPointFiles(root: string, sn: string): Promise<Map<string, Float32Array> | null> {
   const dir = disfaPointDir(root, sn);
   if (!dir) return null;
-  const files = readdirSync(dir)
-    .map((name) => ({ name, n: /(\d+)_lm\.mat$/i.exec(name) }))
-    .filter((f): f is { name: string; n: RegExpExecArray } => f.n !== null)
-    .sort((a, b) => Number(a.n[1]) - Number(b.n[1]));
-  if (files.length === 0) throw new RangeError(`${dir}: no <name><frame>_lm.mat landmark files`);
   const out = new Map<string, Float32Array>();
-  for (let i = 0; i < files.length; i++) {
-    const file = join(dir, files[i]!.name);
+  for (const [frame, name] of [...disfaPointFrames(dir, readdirSync(dir))].sort((a, b) => a[0] - b[0])) {
+    const file = join(dir, name);
     const points = landmarksFromMatrix(await readMatVariable(file, 'pts'), `${file}: pts`, 66);
-    if (points) out.set(String(i + 1), landmarks66To49(points));
+    if (points) out.set(String(frame), landmarks66To49(points));
   }
   return out;
 }

@@ -4,9 +4,12 @@
  *     `list/<DS>_{train|test}_label_fold<k>.txt` (space-separated 0/1 per AU, same row order); images
  *     already aligned at 256, under `<root>/img/` or `<root>/`; no landmarks.
  *   - JAA-Net: `<DS>_part<k>_path.txt`, `_land.txt` (98 numbers a line: x1 y1 … x49 y49), `_AUoccur.txt`
- *     (0/1, or 9 unknown, per AU), optionally `_biocular.txt`, one set per subject part.
- * Subjects are the first component of each image path (`F007/T1/643.jpg` → F007); the three subject
- * parts come from the lists themselves (ME-GraphAU's fold k tests one part), so foldSplit works alike.
+ *     (0/1, or 9 unknown, per AU), optionally `_biocular.txt`, one set per subject part; in the root, or
+ *     in `data/list/` with the images in `data/imgs/`, as JAA-Net's own repository keeps them.
+ * A sample's subject is the first component of its image path that is a subject id of the dataset
+ * (`F007/T1/0643.jpg` → F007, JAA-Net's `BP4D/F001/T1/2440.jpg` → F001, `DISFA/SN002/0.jpg` → SN002);
+ * the three subject parts come from the lists themselves (ME-GraphAU's fold k tests one part), so
+ * foldSplit works alike.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,7 +41,18 @@ function labelRow(file: string, line: string, row: number, numAus: number): Int8
   });
 }
 
-const subjectOf = (path: string) => path.split(/[\\/]/)[0]!;
+/** Subject ids: BP4D's F001…F023 and M001…M018, DISFA's SN001…SN032. */
+const SUBJECT_ID: Record<AuSet, { pattern: RegExp; say: string }> = {
+  bp4d: { pattern: /^[FM]\d{3}$/, say: 'a BP4D subject id (F001…F023, M001…M018)' },
+  disfa: { pattern: /^SN\d{3}$/, say: 'a DISFA subject id (SN001…SN032)' },
+};
+
+/** The first component of a list's image path that is a subject id of the dataset. */
+export function subjectOf(path: string, set: AuSet, file: string, row: number): string {
+  const subject = path.split(/[\\/]/).find((c) => SUBJECT_ID[set].pattern.test(c));
+  if (subject === undefined) throw new RangeError(`${file}: line ${row + 1}: expected ${SUBJECT_ID[set].say} as a component of the path; got ${JSON.stringify(path)}`);
+  return subject;
+}
 
 /** Where a list's relative paths resolve: `<root>/img/<path>` (ME-GraphAU's data layout) or `<root>/<path>`. */
 function imageBase(root: string, firstPath: string): string {
@@ -64,44 +78,57 @@ export function readMeGraphAuLists(root: string, set: AuSet): AuDataset {
       const labels = lines(labelFile);
       if (paths.length !== labels.length) throw new RangeError(`${labelFile}: ${labels.length} label rows for ${paths.length} paths in ${pathFile}`);
       base ??= imageBase(root, paths[0] ?? '');
+      const subjects = paths.map((p, i) => subjectOf(p, set, pathFile, i));
       paths.forEach((p, i) => {
-        if (!byPath.has(p)) byPath.set(p, { id: p, subject: subjectOf(p), imagePath: join(base!, p), landmarks: null, labels: labelRow(labelFile, labels[i]!, i, aus.length) });
+        if (!byPath.has(p)) byPath.set(p, { id: p, subject: subjects[i]!, imagePath: join(base!, p), landmarks: null, labels: labelRow(labelFile, labels[i]!, i, aus.length) });
       });
       // ME-GraphAU: fold 1 tests part 3, fold 2 part 2, fold 3 part 1
-      if (split === 'test') parts[3 - fold] = [...new Set(paths.map(subjectOf))].sort();
+      if (split === 'test') parts[3 - fold] = [...new Set(subjects)].sort();
     }
   }
   if (byPath.size === 0) throw new RangeError(`${join(root, 'list')}: no ${DS_NAME[set]}_{train|test}_img_path_fold<k>.txt lists`);
   return { name: `${set} (ME-GraphAU lists)`, auSet: set, aus, samples: [...byPath.values()], parts };
 }
 
+/** Where JAA-Net's lists are: the root itself, or JAA-Net's repository layout `data/list/` (images in `data/imgs/`). */
+export function jaaNetListDir(root: string, set: AuSet): string | null {
+  const first = `${DS_NAME[set]}_part1_path.txt`;
+  if (existsSync(join(root, first))) return root;
+  if (existsSync(join(root, 'data', 'list', first))) return join(root, 'data', 'list');
+  return null;
+}
+
 export function hasJaaNetLists(root: string, set: AuSet): boolean {
-  return existsSync(join(root, `${DS_NAME[set]}_part1_path.txt`));
+  return jaaNetListDir(root, set) !== null;
 }
 
 export function readJaaNetLists(root: string, set: AuSet): AuDataset {
   const aus = AU_SETS[set];
+  const listDir = jaaNetListDir(root, set);
+  if (!listDir) throw new RangeError(`${root}: no ${DS_NAME[set]}_part1_path.txt, in the root or in data/list/`);
   const samples: AuSample[] = [];
   const parts: [string[], string[], string[]] = [[], [], []];
   for (const part of [1, 2, 3]) {
-    const prefix = join(root, `${DS_NAME[set]}_part${part}`);
+    const prefix = join(listDir, `${DS_NAME[set]}_part${part}`);
     const files = { path: `${prefix}_path.txt`, land: `${prefix}_land.txt`, occur: `${prefix}_AUoccur.txt` };
     if (!existsSync(files.path)) throw new RangeError(`${files.path}: missing (JAA-Net lists need parts 1, 2 and 3)`);
+    if (!existsSync(files.occur)) throw new RangeError(`${files.occur}: missing (the AU labels of ${files.path})`);
     const paths = lines(files.path);
     const lands = existsSync(files.land) ? lines(files.land) : null;
     const occur = lines(files.occur);
     if (occur.length !== paths.length || (lands && lands.length !== paths.length)) {
       throw new RangeError(`${prefix}_*.txt: the path, landmark and AU lists differ in length (${paths.length}, ${lands?.length ?? '–'}, ${occur.length})`);
     }
-    const base = imageBase(root, paths[0] ?? '');
+    const base = listDir === root ? imageBase(root, paths[0] ?? '') : join(root, 'data', 'imgs');
+    const subjects = paths.map((p, i) => subjectOf(p, set, files.path, i));
     paths.forEach((p, i) => {
       samples.push({
-        id: p, subject: subjectOf(p), imagePath: join(base, p),
+        id: p, subject: subjects[i]!, imagePath: join(base, p),
         landmarks: lands ? Float32Array.from(numbers(files.land, lands[i]!, i, 2 * NUM_LANDMARKS)) : null,
         labels: labelRow(files.occur, occur[i]!, i, aus.length),
       });
     });
-    parts[part - 1] = [...new Set(paths.map(subjectOf))].sort();
+    parts[part - 1] = [...new Set(subjects)].sort();
   }
   return { name: `${set} (JAA-Net lists)`, auSet: set, aus, samples, parts };
 }

@@ -1,14 +1,14 @@
 /**
  * Opens a dataset for the CLI. `synthetic` generates the built-in set on first use. `bp4d` and `disfa`
  * pick the format from what the root holds, and say which: BP4D's or DISFA's distributed layout,
- * ME-GraphAU's prepared lists (list/), or JAA-Net's lists (<DS>_part1_path.txt).
+ * ME-GraphAU's prepared lists (list/), or JAA-Net's lists (<DS>_part1_path.txt in the root or in data/list/).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBp4dLayout } from './bp4d-layout.js';
 import { hasDisfaLayout, readDisfaLayout } from './disfa-layout.js';
 import type { AuDataset, ReadProgress } from './dataset.js';
-import { hasJaaNetLists, hasMeGraphAuLists, readJaaNetLists, readMeGraphAuLists } from './list-formats.js';
+import { hasMeGraphAuLists, jaaNetListDir, readJaaNetLists, readMeGraphAuLists } from './list-formats.js';
 import { generateSynthetic, type SyntheticOptions } from './synthetic/generate.js';
 
 export const DATASET_KINDS = ['synthetic', 'bp4d', 'disfa'] as const;
@@ -33,8 +33,9 @@ export async function openDataset(kind: string, root: string, synthetic: Omit<Sy
     say(`${root}: ME-GraphAU lists (list/)`);
     return readMeGraphAuLists(root, kind);
   }
-  if (hasJaaNetLists(root, kind)) {
-    say(`${root}: JAA-Net lists`);
+  const jaaNetLists = jaaNetListDir(root, kind);
+  if (jaaNetLists) {
+    say(`${root}: JAA-Net lists${jaaNetLists === root ? '' : ' (data/list/, images in data/imgs/)'}`);
     return readJaaNetLists(root, kind);
   }
   if (kind === 'bp4d' && existsSync(join(root, 'AUCoding'))) {
@@ -46,5 +47,5 @@ export async function openDataset(kind: string, root: string, synthetic: Omit<Sy
     return readDisfaLayout(root, onProgress);
   }
   throw new RangeError(`--root: ${root} holds none of the known ${kind} formats: ${kind === 'bp4d' ? 'AUCoding/AU_OCC (BP4D layout), ' : 'ActionUnit_Labels (DISFA layout), '}`
-    + 'list/<DS>_{train|test}_img_path_fold<k>.txt (ME-GraphAU) or <DS>_part<k>_path.txt (JAA-Net)');
+    + 'list/<DS>_{train|test}_img_path_fold<k>.txt (ME-GraphAU) or <DS>_part<k>_path.txt, in the root or in data/list/ (JAA-Net)');
 }

@@ -73,6 +73,29 @@ test('an ME-GraphAU-list tree trains for an epoch and evaluates through the CLI'
   assert.is(metrics.frames, 6);
 });
 
+test('JAA-Net lists as its repository keeps them (data/list/, paths BP4D/<subject>/…, four-digit frames): fold 1 trains on parts 1 + 2, tests part 3', () => {
+  const root = join(dir, 'jaanet');
+  const parts = [['F001'], ['M001'], ['F002']];
+  const list = join(root, 'data', 'list');
+  mkdirSync(list, { recursive: true });
+  parts.forEach(([s], k) => {
+    const occ = readFileSync(join(data, 'AUCoding', 'AU_OCC', `${s}_T1.csv`), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const marks = new Map(readFileSync(join(data, 'Landmarks', `${s}_T1.csv`), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')).map((c) => [c[0], c.slice(1)]));
+    const paths = occ.map((c) => `BP4D/${s}/T1/${c[0].padStart(4, '0')}.jpg`);
+    occ.forEach((c, i) => cpSync(join(data, s, 'T1', `${c[0]}.jpg`), join(root, 'data', 'imgs', paths[i])));
+    writeFileSync(join(list, `BP4D_part${k + 1}_path.txt`), `${paths.join('\n')}\n`);
+    writeFileSync(join(list, `BP4D_part${k + 1}_AUoccur.txt`), `${occ.map((c) => c.slice(1).join(' ')).join('\n')}\n`);
+    writeFileSync(join(list, `BP4D_part${k + 1}_land.txt`), `${occ.map((c) => marks.get(c[0]).map((v) => Number(v) - 1).join(' ')).join('\n')}\n`);
+  });
+  const out = join(dir, 'jaanet-run');
+  const r = run('train', '--dataset', 'bp4d', '--root', root, '--fold', '1', ...small, '--epochs', '1', '--out', out, '--json');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /JAA-Net lists \(data\/list\/, images in data\/imgs\/\)/);
+  assert.match(r.stderr, /fold 1: 12 training frames, 6 test frames/);
+  const metrics = JSON.parse(readFileSync(join(out, 'report', 'metrics.json'), 'utf8'));
+  assert.is(metrics.frames, 6, 'part 3 (F002) is the test side');
+});
+
 test('a corrupt image stops training with its name, or with --skip-bad is logged, counted and masked', () => {
   const root = join(dir, 'corrupt');
   cpSync(data, root, { recursive: true });

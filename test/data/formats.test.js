@@ -1,11 +1,12 @@
 /**
- * Dataset formats: ME-GraphAU and JAA-Net lists (fixture trees written here), format detection, the
- * 66 → 49 landmark mapping, the datasets' own MAT-file landmarks (BP4D 2DFeatures v7.3, DISFA
- * Landmark_Points Level 5), JAA-Net alignment of known points, and `align` on a BP4D-layout tree.
+ * Dataset formats: ME-GraphAU and JAA-Net lists (fixture trees written here, paths in the lists' real
+ * form), subject-exclusive folds, format detection, the 66 → 49 landmark mapping, the datasets' own
+ * file names (BP4D's four-digit frames, DISFA's numbered landmark files) and MAT-file landmarks (BP4D
+ * 2DFeatures v7.3, DISFA Landmark_Points Level 5), JAA-Net alignment of known points, and `align`.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -64,26 +65,92 @@ test('ME-GraphAU lists: folds → subject parts, labels by row, images under img
   assert.match(error.message, /BP4D_test_label_fold2\.txt/);
 });
 
+/** JAA-Net's part lists as its repository ships them: paths start with the dataset's name. */
+function writeJaaNet(dir, ds, parts, framesOf) {
+  parts.forEach((subjects, k) => {
+    const paths = subjects.flatMap(framesOf).map((p) => `${ds}/${p}`);
+    write(join(dir, `${ds}_part${k + 1}_path.txt`), `${paths.join('\n')}\n`);
+    write(join(dir, `${ds}_part${k + 1}_land.txt`), `${paths.map((_, i) => Array.from({ length: 98 }, (_, j) => j + i).join(' ')).join('\n')}\n`);
+    const aus = ds === 'DISFA' ? '1 0 9 0 0 1 0 0' : '1 0 9 0 0 1 0 0 1 0 0 1';
+    write(join(dir, `${ds}_part${k + 1}_AUoccur.txt`), `${paths.map(() => aus).join('\n')}\n`);
+  });
+}
+const DISFA_PARTS = [['SN001', 'SN002'], ['SN006'], ['SN003']];
+
 test('JAA-Net lists: parts, 98 landmark numbers a line, 9 = unknown; DISFA AU count', async () => {
   const root = tmp();
-  PARTS.forEach((subjects, k) => {
-    const paths = subjects.map((s) => `${s.replace('F', 'SN0').replace('M', 'SN1')}/0.png`);
-    write(join(root, `DISFA_part${k + 1}_path.txt`), `${paths.join('\n')}\n`);
-    write(join(root, `DISFA_part${k + 1}_land.txt`), `${paths.map((_, i) => Array.from({ length: 98 }, (_, j) => j + i).join(' ')).join('\n')}\n`);
-    write(join(root, `DISFA_part${k + 1}_AUoccur.txt`), `${paths.map(() => '1 0 9 0 0 1 0 0').join('\n')}\n`);
-  });
+  writeJaaNet(root, 'DISFA', DISFA_PARTS, (sn) => [`${sn}/0.jpg`]);
   const said = [];
   const ds = await openDataset('disfa', root, {}, (l) => said.push(l));
-  assert.match(said[0], /JAA-Net lists/);
+  assert.match(said[0], /JAA-Net lists$/);
   assert.is(ds.aus.length, 8);
   assert.is(ds.samples.length, 4);
   assert.equal(Array.from(ds.samples[0].labels), [1, 0, -1, 0, 0, 1, 0, 0]);
   assert.is(ds.samples[0].landmarks[97], 97);
-  assert.equal(ds.parts[1], ['SN0002']);
-  unlinkSync(join(root, 'DISFA_part3_path.txt'));
+  assert.is(ds.samples[0].imagePath, join(root, 'DISFA', 'SN001', '0.jpg'));
+  assert.equal(ds.parts[1], ['SN006']);
+  unlinkSync(join(root, 'DISFA_part2_AUoccur.txt'));
   let error;
   try { await openDataset('disfa', root); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /DISFA_part2_AUoccur\.txt: missing \(the AU labels of .*DISFA_part2_path\.txt\)/);
+  write(join(root, 'DISFA_part2_AUoccur.txt'), '1 0 9 0 0 1 0 0\n');
+  unlinkSync(join(root, 'DISFA_part3_path.txt'));
+  error = undefined;
+  try { await openDataset('disfa', root); } catch (e) { error = e; }
   assert.match(error.message, /DISFA_part3_path\.txt/);
+});
+
+test('JAA-Net lists in the real form (<DS>/<subject>/…): subjects are the subject ids, folds are subject-exclusive', async () => {
+  const root = tmp();
+  const parts = [['F001', 'M001'], ['F002'], ['M002']];
+  writeJaaNet(root, 'BP4D', parts, (s) => [`${s}/T1/2440.jpg`, `${s}/T2/0721.jpg`]);
+  const ds = await openDataset('bp4d', root);
+  assert.equal(ds.parts, parts.map((p) => [...p].sort()));
+  assert.is(ds.samples.find((s) => s.id === 'BP4D/M001/T2/0721.jpg').subject, 'M001');
+  for (const [fold, held] of [[1, ['M002']], [2, ['F002']], [3, ['F001', 'M001']]]) {
+    const { train, test: tested } = foldSplit(ds, fold);
+    assert.equal([...new Set(tested.map((s) => s.subject))].sort(), held, `fold ${fold} tests its part`);
+    assert.is(train.length + tested.length, ds.samples.length);
+    assert.ok(train.every((s) => !held.includes(s.subject)), `fold ${fold}: no test subject in training`);
+  }
+  // a path with no subject id in it is refused, naming the file and line
+  write(join(root, 'BP4D_part2_path.txt'), 'BP4D/F002/T1/2440.jpg\nBP4D/X/T2/0721.jpg\n');
+  let error;
+  try { await openDataset('bp4d', root); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /BP4D_part2_path\.txt: line 2: expected a BP4D subject id \(F001…F023, M001…M018\) as a component of the path; got "BP4D\/X\/T2\/0721\.jpg"/);
+});
+
+test('JAA-Net\'s repository layout under --root: data/list/ and data/imgs/', async () => {
+  const root = tmp();
+  writeJaaNet(join(root, 'data', 'list'), 'DISFA', DISFA_PARTS, (sn) => [`${sn}/0.jpg`, `${sn}/1.jpg`]);
+  write(join(root, 'data', 'imgs', 'DISFA', 'SN002', '0.jpg'), 'x');
+  const said = [];
+  const ds = await openDataset('disfa', root, {}, (l) => said.push(l));
+  assert.match(said[0], /JAA-Net lists \(data\/list\/, images in data\/imgs\/\)/);
+  assert.is(ds.samples.length, 8);
+  assert.is(ds.samples.find((s) => s.id === 'DISFA/SN002/1.jpg').imagePath, join(root, 'data', 'imgs', 'DISFA', 'SN002', '1.jpg'));
+  assert.equal(ds.parts, DISFA_PARTS);
+});
+
+test('foldSplit refuses overlapping parts, a subject in no part, and an empty train or test side', () => {
+  const sample = (subject) => ({ id: `${subject}/1`, subject, imagePath: '', landmarks: null, labels: new Int8Array(1) });
+  const dataset = (parts, subjects) => ({ name: 'lists', auSet: 'bp4d', aus: [1], samples: subjects.map(sample), parts });
+  const refused = (ds, fold) => { try { foldSplit(ds, fold); } catch (e) { return e; } assert.unreachable(`fold ${fold} was not refused`); };
+  let e = refused(dataset([['F001'], ['F002', 'F001'], ['F003']], ['F001', 'F002', 'F003']), 1);
+  assert.instance(e, RangeError);
+  assert.is(e.message, 'lists: parts: expected each subject in one part; got F001 in parts 1 and 2');
+  e = refused(dataset([['F001'], ['F002'], ['F003']], ['F001', 'F002']), 1);
+  assert.is(e.message, 'lists: fold 1: expected test samples from part 3 (F003); got none');
+  e = refused(dataset([['F001'], ['F002'], []], ['F001', 'F002']), 1);
+  assert.is(e.message, 'lists: fold 1: expected test samples from part 3 (no subjects); got none');
+  e = refused(dataset([['F001'], ['F002'], ['F003']], ['F003']), 1);
+  assert.is(e.message, 'lists: fold 1: expected training samples from part 1 (F001) and part 2 (F002); got none');
+  e = refused(dataset([['F001'], ['F002'], ['F003']], ['F001', 'F004']), 3);
+  assert.match(e.message, /subjects F004 belong to no part/);
+  const { train, test: held } = foldSplit(dataset([['F001'], ['F002'], ['F003']], ['F001', 'F002', 'F003']), 2);
+  assert.equal([train.map((s) => s.subject), held.map((s) => s.subject)], [['F001', 'F003'], ['F002']]);
 });
 
 test('DISFA layout: intensities ≥ 2 present, frames found 0- or 1-based, 66-point landmarks mapped', async () => {
@@ -114,10 +181,11 @@ test('DISFA layout: intensities ≥ 2 present, frames found 0- or 1-based, 66-po
 /** A 49 × 2 (or 66 × 2) [x y] matrix, column-major, 1-based pixels: point p of frame f at (100 f + p + 1, 200 + p + 1). */
 const lmMatrix = (points, f) => num([points, 2], [...Array.from({ length: points }, (_, p) => 100 * f + p + 1), ...Array.from({ length: points }, (_, p) => 201 + p)]);
 
-test('BP4D layout with BP4D\'s own 2DFeatures/<S>_<T>.mat (v7.3): fit(k).pred is frame k; empty = lost', async () => {
+test('BP4D layout with BP4D\'s own 2DFeatures/<S>_<T>.mat (v7.3): fit(k).pred is the k-th frame image; empty = lost', async () => {
   const root = tmp();
   const occ = 'Frame,1,2,4,6,7,10,12,14,15,17,23,24\n';
   write(join(root, 'AUCoding', 'AU_OCC', 'F001_T1.csv'), `${occ}1,${'0,'.repeat(11)}1\n2,${'1,'.repeat(11)}9\n3,${'0,'.repeat(11)}0\n`);
+  for (const f of [1, 2, 3]) write(join(root, 'F001', 'T1', `${f}.jpg`), 'x');
   const fit = struct([1, 3], ['pred', 'pose'], [1, 2, 3].map((f) => ({ pred: f === 3 ? num([0, 0], []) : lmMatrix(49, f), pose: num([1, 3], [0, 0, 0]) })));
   mkdirSync(join(root, '2DFeatures'), { recursive: true });
   await writeMat73(join(root, '2DFeatures', 'F001_T1.mat'), { fit });
@@ -142,6 +210,66 @@ test('BP4D layout with BP4D\'s own 2DFeatures/<S>_<T>.mat (v7.3): fit(k).pred is
   try { await openDataset('bp4d', root); } catch (e) { error = e; }
   assert.instance(error, RangeError);
   assert.match(error.message, /2DFeatures[\\/]F001_T1\.mat: no variable "fit"/);
+});
+
+test('BP4D layout: frames named with four digits (0643.jpg) or not; 2DFeatures numbered by the frame images; a count mismatch is refused', async () => {
+  const root = tmp();
+  const occ = 'Frame,1,2,4,6,7,10,12,14,15,17,23,24\n';
+  // AU_OCC codes frames 999 and 1000 of a sequence whose images run 0998 … 1001, as BP4D names them
+  write(join(root, 'AUCoding', 'AU_OCC', 'F007_T1.csv'), `${occ}999,${'0,'.repeat(11)}1\n1000,${'1,'.repeat(11)}0\n`);
+  for (const f of ['0998', '0999', '1000', '1001']) write(join(root, 'F007', 'T1', `${f}.jpg`), 'x');
+  // and a sequence named without padding, coded from frame 5
+  write(join(root, 'AUCoding', 'AU_OCC', 'M001_T2.csv'), `${occ}5,${'0,'.repeat(11)}0\n`);
+  write(join(root, 'M001', 'T2', '5.jpg'), 'x');
+  const fit = struct([1, 4], ['pred'], [0, 1, 2, 3].map((k) => ({ pred: lmMatrix(49, k + 1) })));
+  mkdirSync(join(root, '2DFeatures'), { recursive: true });
+  await writeMat73(join(root, '2DFeatures', 'F007_T1.mat'), { fit });
+  const ds = await openDataset('bp4d', root);
+  const s999 = ds.samples.find((s) => s.id === 'F007/T1/999');
+  assert.is(s999.imagePath, join(root, 'F007', 'T1', '0999.jpg'));
+  assert.is(ds.samples.find((s) => s.id === 'F007/T1/1000').imagePath, join(root, 'F007', 'T1', '1000.jpg'));
+  assert.is(ds.samples.find((s) => s.id === 'M001/T2/5').imagePath, join(root, 'M001', 'T2', '5.jpg'));
+  // fit(2) belongs to the second image, 0999.jpg: x of point 1 is 100·2 + 1, 1-based
+  assert.is(s999.landmarks[0], 200);
+  assert.is(ds.samples.find((s) => s.id === 'F007/T1/1000').landmarks[0], 300);
+  // one image fewer than fit elements: refused, naming the file, expected vs actual
+  unlinkSync(join(root, 'F007', 'T1', '1001.jpg'));
+  let error;
+  try { await openDataset('bp4d', root); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /2DFeatures[\\/]F007_T1\.mat: expected one fit element per frame image in .*F007[\\/]T1 \(3\); got 4/);
+  // two images for one frame are ambiguous
+  write(join(root, 'F007', 'T1', '999.jpg'), 'x');
+  error = undefined;
+  try { await openDataset('bp4d', root); } catch (e) { error = e; }
+  assert.match(error.message, /F007[\\/]T1: expected one image per frame; got (0999\.jpg and 999\.jpg|999\.jpg and 0999\.jpg) for frame 999/);
+});
+
+test('DISFA Landmark_Points: the frame comes from the file name, so a missing file (SN031) shifts no other frame', async () => {
+  const root = tmp();
+  const labels = (sn, n) => { for (const au of [1, 2, 4, 6, 9, 12, 25, 26]) write(join(root, 'ActionUnit_Labels', sn, `${sn}_au${au}.txt`), Array.from({ length: n }, (_, i) => `${i + 1},0`).join('\n')); };
+  const lmDir = (sn) => { const d = join(root, 'Landmark_Points', sn, 'tmp_frame_lm'); mkdirSync(d, { recursive: true }); return d; };
+  // l<n>_lm.mat from 1, with l00003 missing; the points of file n mark frame n
+  labels('SN031', 5);
+  for (const n of [1, 2, 4, 5]) writeMat5(join(lmDir('SN031'), `l${String(n).padStart(5, '0')}_lm.mat`), { pts: lmMatrix(66, n) });
+  // <SN>_<n>_lm.mat from 0, with SN002_0001 missing: file n is frame n + 1
+  labels('SN002', 3);
+  for (const n of [0, 2]) writeMat5(join(lmDir('SN002'), `SN002_${String(n).padStart(4, '0')}_lm.mat`), { pts: lmMatrix(66, n + 1) });
+  // l<n>_lm.mat from 0: file n is frame n + 1
+  labels('SN003', 2);
+  for (const n of [0, 1]) writeMat5(join(lmDir('SN003'), `l${String(n).padStart(5, '0')}_lm.mat`), { pts: lmMatrix(66, n + 1) });
+  const ds = await openDataset('disfa', root);
+  const x0 = (id) => ds.samples.find((s) => s.id === id).landmarks?.[0] ?? null;
+  // 49-point x of point 0 is 66-point 18: 1-based 100 f + 18 → 0-based 100 f + 17
+  assert.equal([1, 2, 3, 4, 5].map((f) => x0(`SN031/${f}`)), [117, 217, null, 417, 517]);
+  assert.equal([1, 2, 3].map((f) => x0(`SN002/${f}`)), [117, null, 317]);
+  assert.equal([1, 2].map((f) => x0(`SN003/${f}`)), [117, 217]);
+  // a landmark file whose name holds no frame number is refused, naming it
+  writeMat5(join(lmDir('SN002'), 'SN002_lm.mat'), { pts: lmMatrix(66, 1) });
+  let error;
+  try { await openDataset('disfa', root); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /tmp_frame_lm[\\/]SN002_lm\.mat: expected a frame number before _lm\.mat in the name; got none/);
 });
 
 test('DISFA layout with DISFA\'s own Landmark_Points/<SN>/tmp_frame_lm/*_lm.mat (Level 5): files in frame order', async () => {
@@ -221,9 +349,11 @@ test('alignment: a rotated, scaled, shifted mean face aligns back onto the templ
 test('align a BP4D-layout tree: frames, moved landmarks, AU files; resumable; bad frames named or skipped', async () => {
   const root = tmp();
   await generateSynthetic({ root, seed: 6, subjects: 3, tasks: 1, framesPerTask: 2, size: 96 });
+  renameSync(join(root, 'F001', 'T1', '1.jpg'), join(root, 'F001', 'T1', '0001.jpg')); // BP4D's own naming
   const out = join(tmp(), 'aligned');
   const r = await alignTree({ root, out, size: 64 });
   assert.is(r.aligned, 6);
+  assert.ok(existsSync(join(out, 'F001', 'T1', '0001.jpg')), 'the aligned frame keeps its name');
   const ds = await readBp4dLayout(out);
   assert.is(ds.samples.length, 6);
   const s = ds.samples[0];
