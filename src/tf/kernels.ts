@@ -34,8 +34,8 @@ function replaceKernel(kernelName: string, backendName: string, make: (stock: Ke
  * Gives a tfjs backend ('cpu', 'wasm') the sacl-au kernels: a ResizeBilinearGrad that is the adjoint of
  * the forward pass under half-pixel centres too (the stock ones ignore halfPixelCenters, which MSFL's
  * up-sampling uses); Conv2DBackpropFilter as a convolution; on wasm, the gradients it lacks
- * (UnsortedSegmentSum, both depthwise backprops); and BatchMatMul on the native GEMM when the addon is loaded (SACL_NATIVE=0 keeps the stock one). Idempotent. Returns the
- * sacl-au kernels active on that backend.
+ * (UnsortedSegmentSum, both depthwise backprops); and BatchMatMul on the native GEMM when the addon is
+ * loaded (SACL_NATIVE=0 keeps the stock one). Idempotent. Returns the sacl-au kernels active on that backend.
  */
 export function registerFastKernels(backendName = tf.getBackend()): string[] {
   const done = registered.get(backendName);
