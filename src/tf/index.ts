@@ -6,4 +6,4 @@ export { fileSystem, loadTensors, saveTensors, writeFileAtomic } from './weights
 export type { NamedTensor } from './weights-io.js';
 export { initTf } from './engine.js';
 export type { TfBackendName, TfBackendReport } from './engine.js';
-export { registerFastKernels, withStockKernels } from './kernels.js';
+export { registerFastKernels, stockKernel, withStockKernels } from './kernels.js';

@@ -1,7 +1,8 @@
 /**
- * Faster tfjs kernels for backends where the stock ones are pathological or missing (src/tf/kernels/):
- * Conv2DBackpropFilter as a forward convolution (cpu, wasm); on wasm the gather and depthwise gradients it
- * lacks; and BatchMatMul through the native addon's GEMM (cpu, wasm) when the addon is loaded.
+ * tfjs kernels for backends where the stock ones are wrong, pathological or missing (src/tf/kernels/):
+ * ResizeBilinearGrad that honours halfPixelCenters (cpu, wasm); Conv2DBackpropFilter as a forward
+ * convolution (cpu, wasm); on wasm the gather and depthwise gradients it lacks; and BatchMatMul through the
+ * native addon's GEMM (cpu, wasm) when the addon is loaded.
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadNative } from '../backends/native.js';
@@ -11,6 +12,7 @@ import { depthwiseBackpropFilter, depthwiseBackpropInput } from './kernels/depth
 import { BINARY_OPS, UNARY_OPS, nativeBinary, nativeUnary } from './kernels/elementwise.js';
 import type { KernelFunc } from './kernels/host.js';
 import { nativeBatchMatMul } from './kernels/matmul.js';
+import { resizeBilinearGrad } from './kernels/resize-bilinear-grad.js';
 import { splitVByBlocks } from './kernels/split.js';
 import { unsortedSegmentSum } from './kernels/segment-sum.js';
 
@@ -52,17 +54,19 @@ export function withStockKernels<T>(backendName: string, fn: () => T): T {
 }
 
 /**
- * Gives a tfjs backend ('cpu', 'wasm') the sacl-au kernels: Conv2DBackpropFilter as a convolution; on
- * wasm, the gradients it lacks (UnsortedSegmentSum, both depthwise backprops); and BatchMatMul on the
- * native GEMM when the addon is loaded (SACL_NATIVE=0 keeps the stock one). Idempotent. Returns the
- * sacl-au kernels active on that backend.
+ * Gives a tfjs backend ('cpu', 'wasm') the sacl-au kernels: a ResizeBilinearGrad that is the adjoint of
+ * the forward pass under half-pixel centres too (the stock ones ignore halfPixelCenters, which MSFL's
+ * up-sampling uses); Conv2DBackpropFilter as a convolution; on wasm, the gradients it lacks
+ * (UnsortedSegmentSum, both depthwise backprops); and BatchMatMul on the native GEMM when the addon is
+ * loaded (SACL_NATIVE=0 keeps the stock one). Idempotent. Returns the sacl-au kernels active on that backend.
  */
 export function registerFastKernels(backendName = tf.getBackend()): string[] {
   const done = registered.get(backendName);
   if (done) return done;
-  const active: string[] = [tf.Conv2DBackpropFilter, tf.SplitV];
+  const active: string[] = [tf.Conv2DBackpropFilter, tf.SplitV, tf.ResizeBilinearGrad];
   replaceKernel(tf.Conv2DBackpropFilter, backendName, (stock) => conv2DBackpropFilterViaConv(backendName, stock));
   replaceKernel(tf.SplitV, backendName, (stock) => splitVByBlocks(stock!));
+  replaceKernel(tf.ResizeBilinearGrad, backendName, () => resizeBilinearGrad(backendName));
   if (backendName === 'wasm') {
     const missing: [string, KernelFunc][] = [
       [tf.UnsortedSegmentSum, unsortedSegmentSum()],
@@ -97,4 +101,13 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
   }
   registered.set(backendName, active);
   return active;
+}
+
+/**
+ * The tfjs kernel that registerFastKernels replaced on a backend (undefined when it replaced none), for
+ * comparing against it. On wasm it works only if the backend was initialized before the replacement
+ * (its setup ran then).
+ */
+export function stockKernel(kernelName: string, backendName: string): tf.KernelConfig | undefined {
+  return replaced.get(backendName)?.get(kernelName);
 }

@@ -38,7 +38,7 @@ function filterGradients() {
 test('the convolution form equals the stock cpu kernel on strides 1–3, same/valid/explicit padding', async () => {
   await tf.setBackend('cpu');
   const active = registerFastKernels('cpu');
-  for (const k of ['Conv2DBackpropFilter', 'SplitV', 'BatchMatMul', 'Conv2DBackpropInput']) assert.ok(active.includes(k), k);
+  for (const k of ['Conv2DBackpropFilter', 'SplitV', 'ResizeBilinearGrad', 'BatchMatMul', 'Conv2DBackpropInput']) assert.ok(active.includes(k), k);
   const registered = tf.getKernel('Conv2DBackpropFilter', 'cpu').kernelFunc;
   assert.equal(registerFastKernels('cpu'), active);
   assert.is(tf.getKernel('Conv2DBackpropFilter', 'cpu').kernelFunc, registered, 'registering twice must not replace the kernel');
@@ -62,7 +62,7 @@ test('wasm, which has no Conv2DBackpropFilter of its own, gets the same gradient
   const want = filterGradients();
   assert.ok(await tf.setBackend('wasm'));
   assert.equal(registerFastKernels('wasm'),
-    ['Conv2DBackpropFilter', 'SplitV', 'UnsortedSegmentSum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
+    ['Conv2DBackpropFilter', 'SplitV', 'ResizeBilinearGrad', 'UnsortedSegmentSum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
       'BatchMatMul', 'Conv2DBackpropInput']);
   const got = filterGradients();
   got.forEach((g, i) => assertClose(g, want[i], { rtol: 0, atol: 1e-4 }, `wasm ${JSON.stringify(CASES[i])}`));
