@@ -131,8 +131,15 @@ test('AU graph → ROI neighbour lists: node order of roisOf, both sides of an A
   // AU12 sits in the 12/14/15 pair: its nodes gain AU6's
   assert.equal(rows[6], ['6L', '6R', '12/14/15L', '12/14/15R']);
   assert.equal(rows[13], ['12/14/15R', '6L', '6R', '12/14/15L']);
-  // DISFA: AUs [1, 2, 4, 6, 9, 12, 25, 26] map to their pairs by AU, not by position (AU9 → P10 nodes 8/9,
-  // AU25 → P9 nodes 12/13, AU26 → P8 nodes 14/15)
+  // pairs holding several AUs take the edges of each AU the set labels: AU17 (P8, with AU26) and AU24
+  // (P9, with AU23/25) sit at positions 9 and 11 of BP4D's AUs but in pairs 8 and 9
+  const b = AU_SETS.bp4d.map((x) => AU_SETS.bp4d.map((y) => (x === y || [x, y].sort((m, n) => m - n).join() === '1,17' || [x, y].sort((m, n) => m - n).join() === '2,24' ? 1 : 0)));
+  const rb = rowsOf(adjacencyNeighbours('bp4d', b), 'bp4d');
+  assert.equal(rb[14], ['17/26L', '1L', '1R', '17/26R']);
+  assert.equal(rb[17], ['23/24/25R', '2L', '2R', '23/24/25L']);
+  assert.equal(rb[0], ['1L', '1R', '17/26L', '17/26R']);
+  // DISFA: AUs [1, 2, 4, 6, 9, 12, 25, 26] in its own pair order (AU9 → P10 nodes 8/9, AU25 → P9 nodes
+  // 12/13, AU26 → P8 nodes 14/15)
   const d = AU_SETS.disfa.map((a) => AU_SETS.disfa.map((b) => (a === b || (a === 9 && b === 25) || (a === 25 && b === 9) ? 1 : 0)));
   const rd = rowsOf(adjacencyNeighbours('disfa', d), 'disfa');
   assert.equal(rd[8], ['9L', '9R', '23/24/25L', '23/24/25R']);
