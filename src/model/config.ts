@@ -116,11 +116,11 @@ export const VARIANTS: Readonly<Record<string, { describe: string; config: Confi
     config: { msfl: false },
   },
   fbg: {
-    describe: 'Baseline*+MSFL+FBG: SACL\'s blocks on one fixed FACS-based graph (sacl.fbg: emotion-prototype, our stand-in for KDSRL\'s graph)',
+    describe: 'Baseline*+MSFL+FBG: SACL\'s blocks on one fixed FACS-based graph (our emotion-prototype stand-in)',
     config: { sacl: { graph: 'facs' } },
   },
   sbg: {
-    describe: 'Baseline*+MSFL+SBG: SACL\'s blocks on one fixed graph from training-fold AU co-occurrence (sacl.sbg: AU-GCN\'s thresholded graph au-gcn, or our top-k)',
+    describe: 'Baseline*+MSFL+SBG: SACL\'s blocks on one fixed AU co-occurrence graph of the training fold (AU-GCN\'s by default)',
     config: { sacl: { graph: 'stats' } },
   },
   full: {
@@ -211,7 +211,7 @@ export function validateConfig(c: ModelConfig): void {
   if (!['euclidean', 'cosine', 'manhattan'].includes(s.metric)) throw new RangeError(`sacl.metric: expected euclidean, cosine or manhattan; got ${JSON.stringify(s.metric)}`);
   if (!['knn', 'facs', 'stats'].includes(s.graph)) throw new RangeError(`sacl.graph: expected knn, facs or stats; got ${JSON.stringify(s.graph)}`);
   if ((s.fbg as string) === 'kdsrl') {
-    throw new RangeError('sacl.fbg: KDSRL\'s FACS graph [1] is not encoded, as its definition is not public (docs/model.md, "Fixed graphs"); expected emotion-prototype');
+    throw new RangeError('sacl.fbg: KDSRL\'s FACS-based graph (the paper\'s [1]) is not encoded, as its definition is not public (docs/model.md, "Fixed graphs"); expected emotion-prototype');
   }
   if (!FBG_SOURCES.includes(s.fbg)) throw new RangeError(`sacl.fbg: expected ${FBG_SOURCES.join(' or ')}; got ${JSON.stringify(s.fbg)}`);
   if (!SBG_SOURCES.includes(s.sbg)) throw new RangeError(`sacl.sbg: expected ${SBG_SOURCES.join(' or ')}; got ${JSON.stringify(s.sbg)}`);

@@ -52,7 +52,7 @@ test('bad flags exit 2 with one clear line', () => {
     [['--au-set', 'ck+'], /--au-set/],
     [['--variant', 'sbg', '--sbg', 'srerl'], /sacl\.sbg: expected au-gcn or top-k; got "srerl"/],
     [['--variant', 'sbg', '--sbg-threshold', '2'], /sacl\.sbgThreshold: expected a number in \(0, 1\]; got 2/],
-    [['--variant', 'fbg', '--fbg', 'kdsrl'], /sacl\.fbg: KDSRL's FACS graph \[1\] is not encoded/],
+    [['--variant', 'fbg', '--fbg', 'kdsrl'], /sacl\.fbg: KDSRL's FACS-based graph \(the paper's \[1\]\) is not encoded/],
   ]) {
     const r = run('model', ...args);
     assert.is(r.status, 2, `${args}: ${r.stderr}`);

@@ -184,7 +184,7 @@ test('config switch: SBG defaults to AU-GCN\'s graph (τ 0.4); sbg "top-k" and F
   }
   assert.throws(() => sbgConfig({ sbg: 'srerl' }), /sacl\.sbg: expected au-gcn or top-k; got "srerl"/);
   assert.throws(() => sbgConfig({ sbgThreshold: 1.5 }), /sacl\.sbgThreshold: expected a number in \(0, 1\]; got 1\.5/);
-  assert.throws(() => modelConfig('fbg', { sacl: { fbg: 'kdsrl' } }), /sacl\.fbg: KDSRL's FACS graph \[1\] is not encoded.*not public/);
+  assert.throws(() => modelConfig('fbg', { sacl: { fbg: 'kdsrl' } }), /sacl\.fbg: KDSRL's FACS-based graph \(the paper's \[1\]\) is not encoded.*not public/);
 });
 
 test('a checkpoint saved before the graph-source fields loads with the graph it was trained on (top-K)', async () => {
