@@ -2,7 +2,7 @@
  * The fixed graphs of Table 7's FBG and SBG rows (§4.3.1), as neighbour lists over SACL's ROI nodes (two
  * per centre pair, `roisOf` order). Sources (docs/model.md, "Fixed graphs"):
  * - SBG `au-gcn`: the statistics-based graph of [3] (AU-GCN): AUs linked by their co-occurrence on the
- *   training fold, thresholded and binarised;
+ *   training fold, thresholded and binarised (τ and the symmetry are our choices: [3]'s are not public);
  * - SBG `top-k`: our earlier stand-in, each node's K − 1 most co-occurring nodes;
  * - FBG `emotion-prototype`: our stand-in for [1]'s FACS-based graph, whose definition is not public.
  *
