@@ -23,6 +23,10 @@ Options:
   --fusion <f>          concat | cross-attention
   --stages <S>          SACL stages (widths 64·2^i up to 512; depths 2, 2, 6, 2, 2, …)
   --k <K>               neighbours per node
+  --fbg <source>        FACS-based graph of the fbg variant: emotion-prototype (our stand-in; KDSRL's graph
+                        is not public)
+  --sbg <source>        statistics-based graph of the sbg variant: au-gcn (AU-GCN's, default) | top-k (ours)
+  --sbg-threshold <τ>   au-gcn: link AUs i, j when P(j|i) or P(i|j) ≥ τ on the training fold (default 0.4)
   --roi-size <S>        ROI side on the stem map
   --json                one JSON object: { variant, config, inputSize, params, flops, flops2, parts }
   --help`;
@@ -37,6 +41,9 @@ export const MODEL_FLAGS = {
   fusion: { type: 'string' },
   stages: { type: 'string' },
   k: { type: 'string' },
+  fbg: { type: 'string' },
+  sbg: { type: 'string' },
+  'sbg-threshold': { type: 'string' },
   'roi-size': { type: 'string' },
 } as const;
 
@@ -56,6 +63,10 @@ export function configFromFlags(values: Record<string, string | boolean | undefi
   if (str('metric')) sacl.metric = str('metric');
   const k = numberFlag('k', str('k'), { integer: true, min: 1 });
   if (k !== undefined) sacl.k = k;
+  if (str('fbg')) sacl.fbg = str('fbg');
+  if (str('sbg')) sacl.sbg = str('sbg');
+  const tau = numberFlag('sbg-threshold', str('sbg-threshold'));
+  if (tau !== undefined) sacl.sbgThreshold = tau;
   const stages = numberFlag('stages', str('stages'), { integer: true, min: 1 });
   if (stages !== undefined) Object.assign(sacl, saclStages(stages));
   const roi = numberFlag('roi-size', str('roi-size'), { integer: true, min: 1 });
@@ -75,7 +86,7 @@ export async function modelCommand(argv: string[]): Promise<number> {
   }
   const config = configFromFlags(values);
   // Counting needs a graph; the statistics graph's matrix only exists once a training fold is read
-  // (train computes it), and its values change no parameter or FLOP count.
+  // (train computes it), and its values change no parameter or counted FLOP (the graph's max is not counted).
   if (config.sacl?.graph === 'stats' && !config.sacl.cooccurrence) {
     const n = AU_SETS[config.auSet].length;
     config.sacl.cooccurrence = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));

@@ -78,7 +78,8 @@ Options (defaults: the paper's protocol):
   --init <model dir>    start from a saved model's weights (DISFA from BP4D: per-AU heads mapped as JAA-Net,
                         AU25 ← AU23, AU26 ← AU17, AU9 fresh)
   --config <file.json>  { "variant": …, "model": { …overrides }, "training": { …options } }; flags win
-  --variant, --input, --gcn, --metric, --fusion, --stages, --k, --roi-size, --au-set: see sacl-au model --help
+  --variant, --input, --gcn, --metric, --fusion, --stages, --k, --fbg, --sbg, --sbg-threshold, --roi-size,
+  --au-set: see sacl-au model --help
   --json                one JSON summary line on stdout`;
 
 /** Model config: variant and overrides from the config file, then the flags. */

@@ -1,6 +1,7 @@
 /**
- * Action Units: the datasets' AU sets, the AU-centre pairs of the paper's Table 2 (docs/model.md, Landmarks and AU centres), the ROI
- * layout derived from them, and the FACS emotion prototypes used for the fixed FACS graph.
+ * Action Units: the datasets' AU sets, the AU-centre pairs of the paper's Table 2 (docs/model.md, Landmarks
+ * and AU centres), the ROI layout derived from them, and the FACS emotion prototypes of the
+ * emotion-prototype graph.
  */
 
 export type AuSet = 'bp4d' | 'disfa';
@@ -73,8 +74,8 @@ export function auCentres(points: ArrayLike<number>, set: AuSet): Float32Array {
 
 /**
  * FACS emotion prototypes (EMFACS-style) as AU combinations: happiness, sadness, surprise, fear, anger,
- * disgust, contempt. AUs that appear together here are "related" in the fixed FACS graph, and the synthetic
- * dataset draws its co-occurring AUs from the same list.
+ * disgust, contempt. AUs that appear together here are "related" in the emotion-prototype graph (our
+ * FBG stand-in), and the synthetic dataset draws its co-occurring AUs from the same list.
  */
 export const EMOTION_PROTOTYPES: Readonly<Record<string, readonly number[]>> = {
   happiness: [6, 12],

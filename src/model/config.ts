@@ -5,6 +5,7 @@
  */
 import type { KnnMetric } from '../types.js';
 import { AU_SETS, type AuSet } from '../face/au.js';
+import { FBG_SOURCES, SBG_SOURCES, type FbgSource, type SbgSource } from './fixed-graphs.js';
 
 export type GraphKind = 'knn' | 'facs' | 'stats';
 export type GcnType = 'max-relative' | 'edgeconv' | 'gin' | 'graphsage';
@@ -33,6 +34,12 @@ export interface SaclConfig {
   dilation: number;
   /** knn: rebuilt after every FFN (SACL); facs / stats: one fixed graph (FBG / SBG). */
   graph: GraphKind;
+  /** Which FACS-based graph 'facs' uses (docs/model.md, "Fixed graphs"). */
+  fbg: FbgSource;
+  /** Which statistics-based graph 'stats' uses: 'au-gcn' ([3], the paper's SBG) or our 'top-k'. */
+  sbg: SbgSource;
+  /** τ of the 'au-gcn' graph: AUs i, j are linked when P(j | i) ≥ τ or P(i | j) ≥ τ. */
+  sbgThreshold: number;
   /** AU × AU P(j present | i present) on the training fold, for graph 'stats'. */
   cooccurrence: number[][] | null;
   layer: CorrelationLayer;
@@ -78,7 +85,8 @@ export function saclStages(stages: number): { widths: number[]; depths: number[]
 }
 
 const SACL_DEFAULT: SaclConfig = {
-  ...saclStages(4), k: 9, metric: 'euclidean', dilation: 1, graph: 'knn', cooccurrence: null,
+  ...saclStages(4), k: 9, metric: 'euclidean', dilation: 1, graph: 'knn',
+  fbg: 'emotion-prototype', sbg: 'au-gcn', sbgThreshold: 0.4, cooccurrence: null,
   layer: 'gcn', gcn: 'max-relative', groups: 4, ffnRatio: 4, heads: 4,
 };
 
@@ -108,11 +116,11 @@ export const VARIANTS: Readonly<Record<string, { describe: string; config: Confi
     config: { msfl: false },
   },
   fbg: {
-    describe: 'Baseline*+MSFL+FBG: SACL\'s blocks on one fixed FACS-based graph',
+    describe: 'Baseline*+MSFL+FBG: SACL\'s blocks on one fixed FACS-based graph (our emotion-prototype stand-in)',
     config: { sacl: { graph: 'facs' } },
   },
   sbg: {
-    describe: 'Baseline*+MSFL+SBG: SACL\'s blocks on one fixed graph from training-fold AU co-occurrence',
+    describe: 'Baseline*+MSFL+SBG: SACL\'s blocks on one fixed AU co-occurrence graph of the training fold (AU-GCN\'s by default)',
     config: { sacl: { graph: 'stats' } },
   },
   full: {
@@ -202,6 +210,14 @@ export function validateConfig(c: ModelConfig): void {
   if (s.k * s.dilation > nodes) throw new RangeError(`sacl.k · sacl.dilation = ${s.k * s.dilation} exceeds the ${nodes} ROI nodes of ${c.auSet}`);
   if (!['euclidean', 'cosine', 'manhattan'].includes(s.metric)) throw new RangeError(`sacl.metric: expected euclidean, cosine or manhattan; got ${JSON.stringify(s.metric)}`);
   if (!['knn', 'facs', 'stats'].includes(s.graph)) throw new RangeError(`sacl.graph: expected knn, facs or stats; got ${JSON.stringify(s.graph)}`);
+  if ((s.fbg as string) === 'kdsrl') {
+    throw new RangeError('sacl.fbg: KDSRL\'s FACS-based graph (the paper\'s [1]) is not encoded, as its definition is not public (docs/model.md, "Fixed graphs"); expected emotion-prototype');
+  }
+  if (!FBG_SOURCES.includes(s.fbg)) throw new RangeError(`sacl.fbg: expected ${FBG_SOURCES.join(' or ')}; got ${JSON.stringify(s.fbg)}`);
+  if (!SBG_SOURCES.includes(s.sbg)) throw new RangeError(`sacl.sbg: expected ${SBG_SOURCES.join(' or ')}; got ${JSON.stringify(s.sbg)}`);
+  if (typeof s.sbgThreshold !== 'number' || !(s.sbgThreshold > 0 && s.sbgThreshold <= 1)) {
+    throw new RangeError(`sacl.sbgThreshold: expected a number in (0, 1]; got ${JSON.stringify(s.sbgThreshold)}`);
+  }
   if (!['gcn', 'transformer'].includes(s.layer)) throw new RangeError(`sacl.layer: expected gcn or transformer; got ${JSON.stringify(s.layer)}`);
   if (!['max-relative', 'edgeconv', 'gin', 'graphsage'].includes(s.gcn)) {
     throw new RangeError(`sacl.gcn: expected max-relative, edgeconv, gin or graphsage; got ${JSON.stringify(s.gcn)}`);
@@ -219,6 +235,19 @@ export function validateConfig(c: ModelConfig): void {
       throw new RangeError(`sacl.cooccurrence: expected a ${n}×${n} matrix of finite numbers for ${c.auSet}`);
     }
   }
+}
+
+/**
+ * A config read from a checkpoint, completed with what older checkpoints were built with: the graph-source
+ * fields came later, and before them 'stats' meant the top-K graph and 'facs' the emotion-prototype one.
+ */
+export function savedConfig(c: ModelConfig): ModelConfig {
+  if (!c.sacl || typeof c.sacl !== 'object') return c;
+  const sacl = { ...c.sacl };
+  sacl.fbg ??= 'emotion-prototype';
+  sacl.sbg ??= 'top-k';
+  sacl.sbgThreshold ??= SACL_DEFAULT.sbgThreshold;
+  return { ...c, sacl };
 }
 
 /** Token width the classifier sees: Σ dims with MSFL, else the last stage's width. */

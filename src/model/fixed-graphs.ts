@@ -1,24 +1,89 @@
 /**
- * The fixed graphs of Table 7's FBG and SBG variants, over the ROI nodes (two per centre pair). A node's
- * neighbour list is itself first, then the other nodes by decreasing relation score (ties by index),
- * padded with itself up to K: with Max-Relative aggregation a repeated self adds nothing (x_i − x_i = 0).
+ * The fixed graphs of Table 7's FBG and SBG rows (§4.3.1), as neighbour lists over SACL's ROI nodes (two
+ * per centre pair, `roisOf` order). Sources (docs/model.md, "Fixed graphs"):
+ * - SBG `au-gcn`: the statistics-based graph of [3] (AU-GCN): AUs linked by their co-occurrence on the
+ *   training fold, thresholded and binarised (τ and the symmetry are our choices: [3]'s are not public);
+ * - SBG `top-k`: our earlier stand-in, each node's K − 1 most co-occurring nodes;
+ * - FBG `emotion-prototype`: our stand-in for [1]'s FACS-based graph, whose definition is not public.
+ *
+ * A node carries the AUs of its centre pair that the dataset labels. A neighbour list is the node itself
+ * first, then its neighbours, padded with itself to the list width: under Max-Relative aggregation (the
+ * paper's GCN for every Table 7 row) a repeated self adds nothing, since x_i − x_i = 0.
  */
 import { AU_SETS, EMOTION_PROTOTYPES, roisOf, type AuSet } from '../face/au.js';
+import type { SaclConfig } from './config.js';
 
-function neighbourList(n: number, k: number, score: (i: number, j: number) => number, positiveOnly: boolean): Int32Array {
-  const out = new Int32Array(n * k);
-  for (let i = 0; i < n; i++) {
-    const others = Array.from({ length: n }, (_, j) => j)
-      .filter((j) => j !== i && (!positiveOnly || score(i, j) > 0))
-      .sort((a, b) => score(i, b) - score(i, a) || a - b);
-    const row = [i, ...others].slice(0, k);
-    while (row.length < k) row.push(i);
-    out.set(row, i * k);
-  }
-  return out;
+/** FBG sources that are encoded. [1]'s own graph ('kdsrl') is not: see {@link fixedGraphOf}. */
+export type FbgSource = 'emotion-prototype';
+/** SBG sources: [3]'s thresholded co-occurrence graph, or our ranked top-K alternative. */
+export type SbgSource = 'au-gcn' | 'top-k';
+
+export const FBG_SOURCES: readonly FbgSource[] = ['emotion-prototype'];
+export const SBG_SOURCES: readonly SbgSource[] = ['au-gcn', 'top-k'];
+
+/** Neighbour lists [N × width], row-major, node order of `roisOf`. */
+export interface NeighbourLists {
+  neighbours: Int32Array;
+  width: number;
 }
 
-/** Max over the AUs of two nodes of an AU-level relation. */
+/** Rows of node indices → one [N × width] table, each row padded with its own node. */
+function pack(rows: number[][], width = Math.max(...rows.map((r) => r.length))): NeighbourLists {
+  const neighbours = new Int32Array(rows.length * width);
+  rows.forEach((row, i) => {
+    const padded = row.slice(0, width);
+    while (padded.length < width) padded.push(i);
+    neighbours.set(padded, i * width);
+  });
+  return { neighbours, width };
+}
+
+/** Each node's AUs, restricted to the AUs the set labels, as indices into AU_SETS[set]. */
+function nodeAus(set: AuSet): number[][] {
+  const aus = AU_SETS[set];
+  return roisOf(set).map((roi) => roi.pair.aus.map((a) => aus.indexOf(a)).filter((i) => i >= 0));
+}
+
+function checkSquare(name: string, m: unknown, n: number): asserts m is number[][] {
+  if (!Array.isArray(m) || m.length !== n || m.some((row) => !Array.isArray(row) || row.length !== n || row.some((v) => !Number.isFinite(v)))) {
+    throw new RangeError(`${name}: expected a ${n}×${n} matrix of finite numbers; got ${Array.isArray(m) ? `${m.length} rows` : JSON.stringify(m)}`);
+  }
+}
+
+/**
+ * [3]'s statistics-based AU graph: A[i][j] = 1 when P(AU j | AU i) ≥ τ or P(AU i | AU j) ≥ τ, else 0
+ * (binarised, symmetric); A[i][i] = 1 (the GCN's self-loop). `cooccurrence[i][j]` = P(AU j present |
+ * AU i present) on the training fold, AUs in AU_SETS order ({@link cooccurrenceFromLabels}). An AU never
+ * present has an all-zero row and column, so it keeps only its self-loop.
+ */
+export function auGcnAdjacency(cooccurrence: number[][], threshold: number): number[][] {
+  const n = cooccurrence.length;
+  checkSquare('cooccurrence', cooccurrence, n);
+  if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`sbgThreshold: expected a number in (0, 1]; got ${threshold}`);
+  return cooccurrence.map((row, i) => row.map((p, j) => (i === j || p >= threshold || cooccurrence[j]![i]! >= threshold ? 1 : 0)));
+}
+
+/**
+ * An AU adjacency (AU_SETS[set] order) as ROI neighbour lists: two nodes are neighbours when any AU of
+ * one is adjacent to any AU of the other; the two sides of one pair share their AUs and so are always
+ * neighbours. Neighbours follow the node itself in index order; the width is the largest degree + 1.
+ */
+export function adjacencyNeighbours(set: AuSet, adjacency: number[][]): NeighbourLists {
+  checkSquare(`adjacency (${set})`, adjacency, AU_SETS[set].length);
+  const aus = nodeAus(set);
+  const linked = (i: number, j: number) => aus[i]!.some((a) => aus[j]!.some((b) => a === b || adjacency[a]![b] !== 0));
+  return pack(aus.map((_, i) => [i, ...aus.map((__, j) => j).filter((j) => j !== i && linked(i, j))]));
+}
+
+/** Self first, then the other nodes by decreasing score (ties by index), cut or padded to K. */
+function rankedNeighbours(n: number, k: number, score: (i: number, j: number) => number, positiveOnly: boolean): Int32Array {
+  const rows = Array.from({ length: n }, (_, i) => [i, ...Array.from({ length: n }, (__, j) => j)
+    .filter((j) => j !== i && (!positiveOnly || score(i, j) > 0))
+    .sort((a, b) => score(i, b) - score(i, a) || a - b)]);
+  return pack(rows, k).neighbours;
+}
+
+/** Max over the AUs of two nodes of an AU-level relation; nodes sharing an AU score highest. */
 function nodeScore(set: AuSet, auScore: (a: number, b: number) => number): (i: number, j: number) => number {
   const rois = roisOf(set);
   return (i, j) => {
@@ -29,29 +94,39 @@ function nodeScore(set: AuSet, auScore: (a: number, b: number) => number): (i: n
 }
 
 /**
- * FACS-based graph: two nodes are related when their AUs appear together in an emotion prototype
- * (score = number of prototypes shared); nodes of the same AU (the two sides) rank first. Only related
- * nodes are neighbours. [N·K] row-major.
+ * Our FBG stand-in (`emotion-prototype`): two nodes are related when their AUs appear together in an
+ * emotion prototype (score = prototypes shared); nodes of the same AU (the two sides) rank first. Only
+ * related nodes are neighbours. [N·K] row-major.
  */
-export function facsGraph(set: AuSet, k: number): Int32Array {
+export function emotionPrototypeGraph(set: AuSet, k: number): Int32Array {
   const shared = (a: number, b: number) => Object.values(EMOTION_PROTOTYPES).filter((p) => p.includes(a) && p.includes(b)).length;
-  return neighbourList(roisOf(set).length, k, nodeScore(set, shared), true);
+  return rankedNeighbours(roisOf(set).length, k, nodeScore(set, shared), true);
 }
 
 /**
- * Statistics-based graph: AU relation = max(P(b | a), P(a | b)) from the training fold's co-occurrence
- * matrix (cooccurrence[i][j] = P(AU j present | AU i present), AUs in the set's order); every node takes
- * its K − 1 most related nodes.
+ * Our SBG alternative (`top-k`): AU relation = max(P(b | a), P(a | b)) from the training fold's
+ * co-occurrence matrix; every node takes its K − 1 most related nodes. [N·K] row-major.
  */
-export function statisticsGraph(set: AuSet, k: number, cooccurrence: number[][]): Int32Array {
+export function topKCooccurrenceGraph(set: AuSet, k: number, cooccurrence: number[][]): Int32Array {
   const aus = AU_SETS[set];
-  const at = (a: number) => aus.indexOf(a);
+  checkSquare('cooccurrence', cooccurrence, aus.length);
   const relation = (a: number, b: number) => {
-    const i = at(a);
-    const j = at(b);
+    const i = aus.indexOf(a);
+    const j = aus.indexOf(b);
     return i < 0 || j < 0 ? 0 : Math.max(cooccurrence[i]![j]!, cooccurrence[j]![i]!);
   };
-  return neighbourList(roisOf(set).length, k, nodeScore(set, relation), false);
+  return rankedNeighbours(roisOf(set).length, k, nodeScore(set, relation), false);
+}
+
+/** The fixed graph a SACL config names (graph 'facs' → FBG, 'stats' → SBG); null for the KNN graph. */
+export function fixedGraphOf(set: AuSet, c: SaclConfig): NeighbourLists | null {
+  if (c.layer === 'transformer' || c.graph === 'knn') return null;
+  if (c.graph === 'facs') return { neighbours: emotionPrototypeGraph(set, c.k), width: c.k };
+  if (!c.cooccurrence) {
+    throw new RangeError('sacl.cooccurrence: the statistics-based graph (graph "stats") needs the training fold\'s AU co-occurrence matrix');
+  }
+  return c.sbg === 'top-k' ? { neighbours: topKCooccurrenceGraph(set, c.k, c.cooccurrence), width: c.k }
+    : adjacencyNeighbours(set, auGcnAdjacency(c.cooccurrence, c.sbgThreshold));
 }
 
 /**

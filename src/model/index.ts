@@ -1,9 +1,13 @@
 /** The MSPSACL model: configuration and variants, the model, its parts. */
 export { AuModel, PARTS, STEM_STRIDE } from './model.js';
 export type { Complexity, ModelOutput, Part } from './model.js';
-export { VARIANTS, modelConfig, validateConfig, tokenWidth, saclStages, RES_T_LITE } from './config.js';
+export { VARIANTS, modelConfig, validateConfig, tokenWidth, saclStages, savedConfig, RES_T_LITE } from './config.js';
 export type { ModelConfig, SaclConfig, BackboneConfig, ConfigOverrides, GcnType, GraphKind, Fusion, CorrelationLayer } from './config.js';
-export { facsGraph, statisticsGraph, cooccurrenceFromLabels } from './fixed-graphs.js';
+export {
+  FBG_SOURCES, SBG_SOURCES, adjacencyNeighbours, auGcnAdjacency, cooccurrenceFromLabels, emotionPrototypeGraph, fixedGraphOf,
+  topKCooccurrenceGraph,
+} from './fixed-graphs.js';
+export type { FbgSource, NeighbourLists, SbgSource } from './fixed-graphs.js';
 export { auCentresTensor } from './au-centres.js';
 export type { ForwardContext, GraphRecord } from './params.js';
 export { AU_SETS, CENTRE_PAIRS, ROI_PAIRS, EMOTION_PROTOTYPES, auCentres, roisOf } from '../face/au.js';

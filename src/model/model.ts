@@ -10,7 +10,7 @@ import { AU_SETS } from '../face/au.js';
 import { auCentresTensor } from './au-centres.js';
 import { ResTBackbone } from './backbone.js';
 import { AuClassifier, CrossAttentionFusion } from './classifier.js';
-import { tokenWidth, validateConfig, type ModelConfig } from './config.js';
+import { savedConfig, tokenWidth, validateConfig, type ModelConfig } from './config.js';
 import { LandmarkPredictor } from './landmark-predictor.js';
 import { msflTokens } from './msfl.js';
 import { FlopCounter, ParamStore, inPart, type ForwardContext, type GraphRecord } from './params.js';
@@ -137,7 +137,7 @@ export class AuModel {
   static async load(dir: string): Promise<AuModel> {
     const { tensors, metadata } = await loadTensors(dir);
     if (metadata.format !== 'sacl-au-model') throw new TypeError(`${dir}: not a sacl-au model checkpoint (format ${JSON.stringify(metadata.format)})`);
-    const model = new AuModel(metadata.config as unknown as ModelConfig, Number(metadata.seed));
+    const model = new AuModel(savedConfig(metadata.config as unknown as ModelConfig), Number(metadata.seed));
     try {
       model.store.assign(tensors);
     } catch (e) {

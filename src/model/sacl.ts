@@ -5,13 +5,13 @@
  *   G'' = BN(FC_2(GELU(BN(FC_1(G'))))) + G'                    (eq. 3)
  * and ends with an FC (+BN) that widens the features. With graph 'knn' every block builds its graph
  * afresh from its input features (the previous FFN's output), so the graph adjusts itself as features
- * deepen; 'facs' and 'stats' use one fixed graph throughout (FBG, SBG).
+ * deepen; 'facs' and 'stats' use one fixed graph throughout (FBG, SBG; fixed-graphs.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { knnGraph } from '../tf/ops.js';
 import type { AuSet } from '../face/au.js';
 import type { SaclConfig } from './config.js';
-import { facsGraph, statisticsGraph } from './fixed-graphs.js';
+import { fixedGraphOf, type NeighbourLists } from './fixed-graphs.js';
 import { graphConv, TransformerBlock, type GraphConv } from './graph-layers.js';
 import { BatchNorm, Linear, gelu } from './layers.js';
 import type { ForwardContext, ParamStore } from './params.js';
@@ -58,7 +58,7 @@ export class Sacl {
   private readonly input: Dense;
   private readonly stages: (GraphBlock | TransformerBlock)[][] = [];
   private readonly widen: Dense[] = [];
-  private readonly fixedGraph: Int32Array | null;
+  private readonly fixedGraph: NeighbourLists | null;
 
   constructor(store: ParamStore, name: string, readonly config: SaclConfig, readonly auSet: AuSet, nodeDim: number, outDim: number) {
     const { widths, depths } = config;
@@ -70,16 +70,7 @@ export class Sacl {
       const next = s + 1 < widths.length ? widths[s + 1]! : outDim;
       this.widen.push(new Dense(store, `${name}.widen.${s}`, w, next));
     });
-    this.fixedGraph = config.layer === 'transformer' || config.graph === 'knn' ? null
-      : config.graph === 'facs' ? facsGraph(auSet, config.k)
-        : statisticsGraph(auSet, config.k, this.requireCooccurrence());
-  }
-
-  private requireCooccurrence(): number[][] {
-    if (!this.config.cooccurrence) {
-      throw new RangeError('sacl.cooccurrence: the statistics-based graph (graph "stats") needs the training fold\'s AU co-occurrence matrix');
-    }
-    return this.config.cooccurrence;
+    this.fixedGraph = fixedGraphOf(auSet, config);
   }
 
   /** The KNN graph of a block's input features (self-adjusting). */
@@ -95,7 +86,8 @@ export class Sacl {
       let x = this.input.apply(roiFeatures, ctx) as tf.Tensor3D;
       const [B, N] = x.shape;
       // the fixed graph (FBG, SBG) is the same for every block: build its batch once per pass
-      const fixed = this.fixedGraph ? tf.tile(tf.tensor3d(this.fixedGraph, [1, N, this.config.k], 'int32'), [B, 1, 1]) as tf.Tensor3D : null;
+      const fixed = this.fixedGraph
+        ? tf.tile(tf.tensor3d(this.fixedGraph.neighbours, [1, N, this.fixedGraph.width], 'int32'), [B, 1, 1]) as tf.Tensor3D : null;
       this.stages.forEach((blocks, s) => {
         blocks.forEach((block, i) => {
           if (block instanceof TransformerBlock) {

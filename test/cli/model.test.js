@@ -31,6 +31,18 @@ test('table output; the baseline is ResT-Lite plus linear AU heads', () => {
   assert.match(r.stdout, /total\s+10\.001 M/);
 });
 
+test('--sbg / --sbg-threshold / --fbg choose the fixed graphs\' sources (defaults: AU-GCN\'s, τ 0.4)', () => {
+  const config = (...args) => {
+    const r = run('model', '--input', '64', '--json', ...args);
+    assert.is(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout).config.sacl;
+  };
+  assert.equal([config('--variant', 'sbg').sbg, config('--variant', 'sbg').sbgThreshold], ['au-gcn', 0.4]);
+  const topK = config('--variant', 'sbg', '--sbg', 'top-k', '--sbg-threshold', '0.25');
+  assert.equal([topK.graph, topK.sbg, topK.sbgThreshold], ['stats', 'top-k', 0.25]);
+  assert.is(config('--variant', 'fbg', '--fbg', 'emotion-prototype').fbg, 'emotion-prototype');
+});
+
 test('bad flags exit 2 with one clear line', () => {
   for (const [args, pattern] of [
     [['--variant', 'huge'], /variant: expected one of/],
@@ -38,6 +50,9 @@ test('bad flags exit 2 with one clear line', () => {
     [['--k', '40'], /sacl\.k/],
     [['--gcn', 'gat'], /sacl\.gcn/],
     [['--au-set', 'ck+'], /--au-set/],
+    [['--variant', 'sbg', '--sbg', 'srerl'], /sacl\.sbg: expected au-gcn or top-k; got "srerl"/],
+    [['--variant', 'sbg', '--sbg-threshold', '2'], /sacl\.sbgThreshold: expected a number in \(0, 1\]; got 2/],
+    [['--variant', 'fbg', '--fbg', 'kdsrl'], /sacl\.fbg: KDSRL's FACS-based graph \(the paper's \[1\]\) is not encoded/],
   ]) {
     const r = run('model', ...args);
     assert.is(r.status, 2, `${args}: ${r.stderr}`);
