@@ -26,7 +26,8 @@ Each run lives in <out>/table<N>/<row>/ (Tables 5/6: fold<k>/) with its checkpoi
 A run whose report exists is skipped; an interrupted one resumes from its last epoch, so the same
 command continues a table. A run refuses to resume with other settings.
 
-Table ${[7, 9].join('/')} rows: ${tableRows(7).map((r) => r.id).join(', ')} | ${tableRows(9).map((r) => r.id).join(', ')}
+Table 7 rows: ${tableRows(7).map((r) => r.id).join(', ')}
+Table 9 rows: ${tableRows(9).map((r) => r.id).join(', ')}
 
 Options:
   --table 5|6|7|9
@@ -40,7 +41,8 @@ Options:
   --input <px>          input side of every row (after --variant-size)
   --init <model dir>    every run starts from this model's weights (DISFA from BP4D)
   --epochs, --lr, --batch-size, --micro-batch, --momentum, --weight-decay, --clip, --warmup-epochs,
-  --seed, --no-augment, --config, --skip-bad: as sacl-au train (Table 7's first row never augments)
+  --seed, --no-augment, --skip-bad: as sacl-au train (Table 7's first row never augments)
+  --config <file.json>  its "training" options (rows pick their own model config)
   --json                the summary as one JSON line on stdout`;
 
 export const REPRODUCE_FLAGS = {
