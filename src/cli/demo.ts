@@ -11,7 +11,8 @@ import { openDataset } from '../data/open.js';
 import { initTf } from '../tf/engine.js';
 import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
 import { Progress } from './progress.js';
-import { trainAndEvaluate, trainOptionsFrom } from './training-commands.js';
+import { trainOptionsFrom } from './training-commands.js';
+import { trainAndEvaluate } from '../run/pipeline.js';
 
 /**
  * The demo's training recipe: the paper's protocol (SGD + Nesterov, weight decay, clipping, warm-up +

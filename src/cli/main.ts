@@ -5,6 +5,7 @@ import { initTf } from '../tf/engine.js';
 import { alignCommand } from './align-command.js';
 import { demoCommand } from './demo.js';
 import { modelCommand } from './model-command.js';
+import { reproduceCommand } from './reproduce-command.js';
 import { evalCommand, predictCommand, trainCommand } from './training-commands.js';
 
 const USAGE = `Usage: sacl-au <command> [options]
@@ -20,6 +21,9 @@ Commands:
                   per-AU F1/accuracy, mean F1, predictions and figures
   predict --model <dir> <image|folder>... [--out file.csv]
                   AU probabilities (AU01_p) and presence (AU01_c) per aligned face image
+  reproduce --table 5|6|7|9 --dataset synthetic|bp4d|disfa [--root <dir>] --out <dir>
+                  the paper's tables: every run (resumable, skipped when done), ours beside the paper's
+                  in <out>/table<N>.md/.json/.svg (sacl-au reproduce --help)
   align --root <dir> --out <dir> [--size 256] [--skip-bad]
                   an aligned copy of a BP4D-layout tree (JAA-Net's recipe), written once
   demo [--out <dir>]
@@ -50,7 +54,7 @@ async function info(json: boolean): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const commands: Record<string, (argv: string[]) => Promise<number>> = {
-    model: modelCommand, train: trainCommand, eval: evalCommand, predict: predictCommand, demo: demoCommand, align: alignCommand,
+    model: modelCommand, train: trainCommand, eval: evalCommand, predict: predictCommand, demo: demoCommand, align: alignCommand, reproduce: reproduceCommand,
   };
   if (command && commands[command]) return commands[command]!(rest);
   if (!command || command === '--help' || command === '-h' || rest.includes('--help')) {

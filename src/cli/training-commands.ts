@@ -3,15 +3,14 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuModel } from '../model/model.js';
-import { transferWeights } from '../model/transfer.js';
-import { cooccurrenceFromLabels } from '../model/fixed-graphs.js';
 import { foldSplit, UNKNOWN, type AuDataset, type AuSample } from '../data/dataset.js';
 import { openDataset } from '../data/open.js';
 import { initTf } from '../tf/engine.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { evaluatePredictions, graphsOnSamples, predictSamples } from '../train/evaluate.js';
-import { PAPER_TRAINING, train, type History, type TrainOptions } from '../train/trainer.js';
-import { predictionsCsv, writeReport } from '../report/report.js';
+import { predictSamples } from '../train/evaluate.js';
+import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
+import { predictionsCsv } from '../report/report.js';
+import { badImageLog, configForDataset, evaluateInto, initFrom, trainAndEvaluate } from '../run/pipeline.js';
 import { MODEL_FLAGS, configFromFlags } from './model-command.js';
 import type { ConfigOverrides } from '../model/config.js';
 import { numberFlag } from './flags.js';
@@ -88,73 +87,8 @@ function modelConfigFrom(values: Values) {
   return configFromFlags({ ...values, variant: (values.variant as string | undefined) ?? file.variant ?? 'full' }, (file.model ?? {}) as ConfigOverrides);
 }
 
-export interface RunResult {
-  history: History;
-  modelDir: string;
-  reportDir: string | null;
-  meanF1: number | null;
-  alwaysPresentMeanF1: number | null;
-}
-
-/** Logs unreadable images (the first ten by name) and counts them all. */
-export function badImageLog(): { count: () => number; onBadImage: (file: string, reason: string) => void } {
-  const seen = new Set<string>();
-  return {
-    count: () => seen.size,
-    onBadImage: (file, reason) => {
-      if (!seen.has(file) && seen.size < 10) process.stderr.write(`skipped ${file}: ${reason}\n`);
-      seen.add(file);
-    },
-  };
-}
-
-/** Trains (with progress), saves the model, evaluates into a report. Shared by `train` and `demo`. */
-export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, evaluate, title, skipBad = false }: {
-  model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string; skipBad?: boolean;
-}): Promise<RunResult> {
-  const bad = skipBad ? badImageLog() : null;
-  const { train: trainSet, test } = foldSplit(dataset, fold);
-  process.stderr.write(`${dataset.name} fold ${fold}: ${trainSet.length} training frames, ${test.length} test frames; ${model.config.variant} model, ${(model.store.count() / 1e6).toFixed(2)} M parameters\n`);
-  let bar: Progress | null = null;
-  const history = await train({
-    model, samples: trainSet, options, dir: out, resume, ...(bad && { onBadImage: bad.onBadImage }),
-    onStep: (r, perEpoch) => {
-      if (!bar) bar = new Progress(`epoch ${r.epoch + 1}/${options.epochs}`, perEpoch, 'steps');
-      bar.update((r.step % perEpoch) + 1, `loss ${r.loss.toFixed(3)} lr ${r.lr.toExponential(1)}`);
-    },
-    onEpoch: (r) => {
-      bar?.finish(`epoch loss ${r.loss.toFixed(4)} (${r.seconds.toFixed(0)} s)`);
-      bar = null;
-    },
-  });
-  const modelDir = join(out, 'model');
-  await model.save(modelDir);
-  await writeFileAtomic(join(out, 'history.json'), `${JSON.stringify(history)}\n`);
-  if (!evaluate || test.length === 0) return { history, modelDir, reportDir: null, meanF1: null, alwaysPresentMeanF1: null };
-  const reportDir = join(out, 'report');
-  const r = await evaluateInto({ model, dataset, samples: test, reportDir, history, title, extra: { fold, training: options }, bad });
-  if (bad?.count()) process.stderr.write(`${bad.count()} unreadable images skipped (--skip-bad)\n`);
-  return { history, modelDir, reportDir, ...r };
-}
-
-async function evaluateInto({ model, dataset, samples, reportDir, history, title, extra, bad = null }: {
-  model: AuModel; dataset: AuDataset; samples: AuSample[]; reportDir: string; history?: History; title: string; extra: Record<string, unknown>;
-  bad?: ReturnType<typeof badImageLog> | null;
-}): Promise<{ meanF1: number; alwaysPresentMeanF1: number }> {
-  const bar = new Progress('evaluate', samples.length, 'frames');
-  const predictions = await predictSamples(model, samples, { onProgress: (d) => bar.update(d), ...(bad && { onBadImage: bad.onBadImage }) });
-  bar.finish();
-  const metrics = evaluatePredictions(dataset.aus, predictions);
-  // SACL's graphs on up to 64 test faces, for the correlation figures
-  const graphs = model.config.sacl && model.config.sacl.layer === 'gcn' ? await graphsOnSamples(model, samples.slice(0, 64), bad?.onBadImage) : [];
-  await writeReport({ dir: reportDir, title, auSet: dataset.auSet, aus: dataset.aus, metrics, predictions, ...(history && { history }), graphs,
-    extra: { dataset: dataset.name, variant: model.config.variant, ...(bad && { skippedImages: bad.count() }), ...extra } });
-  return { meanF1: metrics.meanF1, alwaysPresentMeanF1: metrics.alwaysPresentMeanF1 };
-}
-
-
 /** The dataset under --root, its format named on stderr, with a progress bar when reading it takes a while. */
-async function openForCli(kind: string, root: string): Promise<AuDataset> {
+export async function openForCli(kind: string, root: string): Promise<AuDataset> {
   const reading = lateProgress('read', 'sequences');
   try {
     return await openDataset(kind, resolve(root), {}, (l) => process.stderr.write(`${l}\n`), reading.update);
@@ -173,22 +107,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const tfReport = await initTf();
   process.stderr.write(`tfjs backend: ${tfReport.active}\n`);
   const dataset = await openForCli(String(values.dataset), String(values.root));
-  if (config.auSet !== dataset.auSet) config.auSet = dataset.auSet;
-  if (config.sacl?.graph === 'stats' && !config.sacl.cooccurrence) {
-    // SBG: the fixed graph comes from the training fold's AU co-occurrence (saved with the model's config)
-    config.sacl.cooccurrence = cooccurrenceFromLabels(foldSplit(dataset, fold).train.map((s) => s.labels), dataset.aus.length);
-  }
+  configForDataset(config, dataset, fold);
   const model = new AuModel(config, options.seed);
   try {
-    if (values.init) {
-      const source = await AuModel.load(resolve(String(values.init)));
-      try {
-        const t = transferWeights(model, source);
-        process.stderr.write(`initialized from ${values.init}: ${t.copied} tensors copied, ${t.mapped} per-AU tensors mapped, ${t.fresh.length} fresh\n`);
-      } finally {
-        source.dispose();
-      }
-    }
+    if (values.init) await initFrom(model, resolve(String(values.init)));
     const r = await trainAndEvaluate({ model, dataset, fold, options, out: resolve(String(values.out)), resume: Boolean(values.resume),
       evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`, skipBad: Boolean(values['skip-bad']) });
     if (values.json) process.stdout.write(`${JSON.stringify({ model: r.modelDir, report: r.reportDir, meanF1: r.meanF1, alwaysPresentMeanF1: r.alwaysPresentMeanF1 })}\n`);

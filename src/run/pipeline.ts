@@ -1,0 +1,107 @@
+/**
+ * One run of the pipeline: train on a fold's training subjects (checkpoint every epoch, resumable), save
+ * the model, evaluate on the fold's test subjects into a report folder. `sacl-au train`, `demo` and
+ * `reproduce` all run it.
+ */
+import { join } from 'node:path';
+import { AuModel } from '../model/model.js';
+import { transferWeights } from '../model/transfer.js';
+import { cooccurrenceFromLabels } from '../model/fixed-graphs.js';
+import type { ModelConfig } from '../model/config.js';
+import { foldSplit, type AuDataset, type AuSample } from '../data/dataset.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { evaluatePredictions, graphsOnSamples, predictSamples } from '../train/evaluate.js';
+import { train, type History, type TrainOptions } from '../train/trainer.js';
+import { writeReport } from '../report/report.js';
+import { Progress } from '../cli/progress.js';
+
+export interface RunResult {
+  history: History;
+  modelDir: string;
+  reportDir: string | null;
+  meanF1: number | null;
+  alwaysPresentMeanF1: number | null;
+}
+
+/** Logs unreadable images (the first ten by name) and counts them all. */
+export function badImageLog(): { count: () => number; onBadImage: (file: string, reason: string) => void } {
+  const seen = new Set<string>();
+  return {
+    count: () => seen.size,
+    onBadImage: (file, reason) => {
+      if (!seen.has(file) && seen.size < 10) process.stderr.write(`skipped ${file}: ${reason}\n`);
+      seen.add(file);
+    },
+  };
+}
+
+/**
+ * Fits a config to the dataset it trains on (in place): the dataset's AU set, and for the statistics
+ * graph (SBG) the training fold's AU co-occurrence, which is saved with the model's config.
+ */
+export function configForDataset(config: ModelConfig, dataset: AuDataset, fold: number): ModelConfig {
+  if (config.auSet !== dataset.auSet) config.auSet = dataset.auSet;
+  if (config.sacl?.graph === 'stats' && !config.sacl.cooccurrence) {
+    config.sacl.cooccurrence = cooccurrenceFromLabels(foldSplit(dataset, fold).train.map((s) => s.labels), dataset.aus.length);
+  }
+  return config;
+}
+
+/** Copies a saved model's weights into `model` (DISFA from BP4D: per-AU heads mapped, paper §4.1.1). */
+export async function initFrom(model: AuModel, dir: string): Promise<void> {
+  const source = await AuModel.load(dir);
+  try {
+    const t = transferWeights(model, source);
+    process.stderr.write(`initialized from ${dir}: ${t.copied} tensors copied, ${t.mapped} per-AU tensors mapped, ${t.fresh.length} fresh\n`);
+  } finally {
+    source.dispose();
+  }
+}
+
+/** Trains (with progress), saves the model, evaluates into `<out>/report`. */
+export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, evaluate, title, skipBad = false, stopAfterEpochs }: {
+  model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string; skipBad?: boolean;
+  /** Stop after this many epochs of this call, before saving and evaluating (tests interrupt runs with it). */
+  stopAfterEpochs?: number;
+}): Promise<RunResult> {
+  const bad = skipBad ? badImageLog() : null;
+  const { train: trainSet, test } = foldSplit(dataset, fold);
+  process.stderr.write(`${dataset.name} fold ${fold}: ${trainSet.length} training frames, ${test.length} test frames; ${model.config.variant} model, ${(model.store.count() / 1e6).toFixed(2)} M parameters\n`);
+  let bar: Progress | null = null;
+  const history = await train({
+    model, samples: trainSet, options, dir: out, resume, ...(bad && { onBadImage: bad.onBadImage }), ...(stopAfterEpochs !== undefined && { stopAfterEpochs }),
+    onStep: (r, perEpoch) => {
+      if (!bar) bar = new Progress(`epoch ${r.epoch + 1}/${options.epochs}`, perEpoch, 'steps');
+      bar.update((r.step % perEpoch) + 1, `loss ${r.loss.toFixed(3)} lr ${r.lr.toExponential(1)}`);
+    },
+    onEpoch: (r) => {
+      bar?.finish(`epoch loss ${r.loss.toFixed(4)} (${r.seconds.toFixed(0)} s)`);
+      bar = null;
+    },
+  });
+  const modelDir = join(out, 'model');
+  if (history.epochs.length < options.epochs) return { history, modelDir, reportDir: null, meanF1: null, alwaysPresentMeanF1: null };
+  await model.save(modelDir);
+  await writeFileAtomic(join(out, 'history.json'), `${JSON.stringify(history)}\n`);
+  if (!evaluate || test.length === 0) return { history, modelDir, reportDir: null, meanF1: null, alwaysPresentMeanF1: null };
+  const reportDir = join(out, 'report');
+  const r = await evaluateInto({ model, dataset, samples: test, reportDir, history, title, extra: { fold, training: options }, bad });
+  if (bad?.count()) process.stderr.write(`${bad.count()} unreadable images skipped (--skip-bad)\n`);
+  return { history, modelDir, reportDir, ...r };
+}
+
+/** Predicts `samples`, scores them and writes the report folder (metrics, predictions, figures). */
+export async function evaluateInto({ model, dataset, samples, reportDir, history, title, extra, bad = null }: {
+  model: AuModel; dataset: AuDataset; samples: AuSample[]; reportDir: string; history?: History; title: string; extra: Record<string, unknown>;
+  bad?: ReturnType<typeof badImageLog> | null;
+}): Promise<{ meanF1: number; alwaysPresentMeanF1: number }> {
+  const bar = new Progress('evaluate', samples.length, 'frames');
+  const predictions = await predictSamples(model, samples, { onProgress: (d) => bar.update(d), ...(bad && { onBadImage: bad.onBadImage }) });
+  bar.finish();
+  const metrics = evaluatePredictions(dataset.aus, predictions);
+  // SACL's graphs on up to 64 test faces, for the correlation figures
+  const graphs = model.config.sacl && model.config.sacl.layer === 'gcn' ? await graphsOnSamples(model, samples.slice(0, 64), bad?.onBadImage) : [];
+  await writeReport({ dir: reportDir, title, auSet: dataset.auSet, aus: dataset.aus, metrics, predictions, ...(history && { history }), graphs,
+    extra: { dataset: dataset.name, variant: model.config.variant, ...(bad && { skippedImages: bad.count() }), ...extra } });
+  return { meanF1: metrics.meanF1, alwaysPresentMeanF1: metrics.alwaysPresentMeanF1 };
+}
