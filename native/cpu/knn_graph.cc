@@ -127,13 +127,13 @@ struct Plan {
 };
 
 // Prepares `rows` rows of a [*, D] array and returns where their values are: the source itself, or an
-// L2-normalized copy in dst when normalizing. Fills the cosine inverse norms (0 for a zero row). Norms are
-// taken in double, like the reference.
+// L2-normalized copy in dst when normalizing (cosine too: its dot products then never leave float32's
+// range). Fills the cosine inverse norms of the rows returned (0 for a zero row). Norms are taken in
+// double, like the reference.
 const float* loadRows(const Plan& p, const float* src, int64_t rows, float* dst, float* invNorm) {
   const int64_t D = p.a.D;
   if (!p.a.normalize && p.form != Form::Cosine) return src;
-  // cosine needs no normalized copy: the inverse norms enter its epilogue
-  const bool copy = p.a.normalize && p.form != Form::Cosine;
+  const bool copy = p.a.normalize;
   for (int64_t r = 0; r < rows; ++r) {
     const float* s = src + r * D;
     double ss = 0;
@@ -143,7 +143,7 @@ const float* loadRows(const Plan& p, const float* src, int64_t rows, float* dst,
       float* o = dst + r * D;
       for (int64_t d = 0; d < D; ++d) o[d] = static_cast<float>(s[d] * inv);
     }
-    if (invNorm) invNorm[r] = static_cast<float>(inv);
+    if (invNorm) invNorm[r] = copy ? (ss > 0 ? 1.0f : 0.0f) : static_cast<float>(inv);
   }
   return copy ? dst : src;
 }

@@ -47,7 +47,8 @@ __device__ __forceinline__ float term(int form, float x, float y) {
   return form == 0 ? t * t : (form == 2 ? fabsf(t) : x * y);
 }
 
-// L2 inverse norms of rows (double accumulation, like the CPU), and normalized copies when `copy`.
+// L2 inverse norms of rows (double accumulation, like the CPU), and normalized copies when `copy`; the
+// norms are then those of the copies (1, or 0 for a zero row).
 __global__ void normsKernel(const float* __restrict__ src, int64_t rows, int64_t D, float* __restrict__ inv,
                             float* __restrict__ copy) {
   const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -56,7 +57,7 @@ __global__ void normsKernel(const float* __restrict__ src, int64_t rows, int64_t
   double ss = 0;
   for (int64_t d = 0; d < D; ++d) ss += static_cast<double>(s[d]) * s[d];
   const double v = ss > 0 ? 1.0 / sqrt(ss) : 0.0;
-  inv[r] = static_cast<float>(v);
+  inv[r] = copy ? (ss > 0 ? 1.0f : 0.0f) : static_cast<float>(v);
   if (copy) {
     for (int64_t d = 0; d < D; ++d) copy[r * D + d] = static_cast<float>(s[d] * v);
   }
@@ -228,7 +229,7 @@ void knnGraph(const KnnGraphArgs& a, int32_t* out) {
   const int64_t nx = a.B * a.N * a.D, ny = a.B * a.M * a.D, kd = a.k * a.dilation;
   const int form = a.metric == Metric::Cosine ? 1 : (a.metric == Metric::Manhattan ? 2 : 0);
   const bool needNorms = form == 1 || a.normalize;
-  const bool copy = a.normalize && form != 1;  // cosine needs no normalized copy: the norms enter its formula
+  const bool copy = a.normalize;  // cosine too: its dot products then stay in float32's range
   Stream s;
   DeviceBuffer<float> x(nx), y(self ? 0 : ny);
   DeviceBuffer<float> xInv(needNorms ? a.B * a.N : 0), yInv(needNorms && !self ? a.B * a.M : 0);

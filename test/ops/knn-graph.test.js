@@ -230,6 +230,26 @@ forEachBackend((name) => {
     check(wide, 7, { metric: 'manhattan' }, 'offset −500 manhattan');
   });
 
+  test('extreme magnitudes (rows near 1e±19 and past them, and mixed per row under cosine) give the float64 answer', () => {
+    const rng = new Rng(43);
+    const scaled = (shape, scale) => {
+      const t = randomFloat32(rng, shape);
+      for (let i = 0; i < t.data.length; i++) t.data[i] *= scale;
+      return t;
+    };
+    for (const scale of [1e19, 1e25, 3e37, 1e-19, 1e-25, 1e-35]) {
+      const x = scaled([2, 30, 64], scale);
+      for (const metric of METRICS) check(x, 6, { metric }, `scale ${scale}, ${metric}`);
+      check(x, 6, { metric: 'cosine', normalize: true }, `scale ${scale}, cosine normalized`);
+      check(x, 5, { metric: 'euclidean', candidates: scaled([2, 41, 64], scale) }, `scale ${scale}, bipartite`);
+    }
+    // cosine is invariant to each row's scale: rows at 1e30 and 1e-30 in one batch
+    const mixed = randomFloat32(rng, [1, 40, 32]);
+    for (let r = 0; r < 40; r++) for (let d = 0; d < 32; d++) mixed.data[r * 32 + d] *= r % 2 ? 1e30 : 1e-30;
+    check(mixed, 7, { metric: 'cosine' }, 'cosine, rows at 1e30 and 1e-30');
+    check(mixed, 7, { metric: 'euclidean', normalize: true }, 'normalized euclidean, rows at 1e30 and 1e-30');
+  });
+
   test('dilation keeps positions 0, d, 2d, … of the undilated order (integer data, exact)', () => {
     const rng = new Rng(51);
     const x = randomIntValued(rng, [2, 40, 3], -4, 4);
