@@ -11,9 +11,9 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ParamStore, ResTBackbone, loadBackboneWeights } from '../../dist/model/index.js';
+import { AuModel, ParamStore, ResTBackbone, loadBackboneWeights, modelConfig } from '../../dist/model/index.js';
 import { LayerNorm } from '../../dist/model/layers.js';
-import { readStateDict } from '../../dist/tf/index.js';
+import { readStateDict, saveTensors } from '../../dist/tf/index.js';
 import { assertClose, assertEqualValues, assertThrowsWith } from '../helpers/assert.js';
 import { PY_TORCH, writeRestFiles } from '../helpers/torch.js';
 
@@ -149,6 +149,19 @@ test('broken, legacy, hostile and foreign torch files fail with the file named',
     assertThrowsWith(() => loadBackboneWeights(store, file(name)), Error, [pattern], name);
     store.dispose();
   }
+});
+
+test('models saved before the rename (stem.bn1 / stem.bn2) still load, into stem.norm1 / stem.norm2', async () => {
+  const model = new AuModel(modelConfig('tiny'), 3);
+  const old = join(dir, 'old-model');
+  const named = model.store.named().map(({ name, tensor }) => ({ name: name.replace(/^backbone\.stem\.norm([12])\./, 'backbone.stem.bn$1.'), tensor }));
+  assert.ok(named.some((t) => t.name === 'backbone.stem.bn1.running_var'));
+  await saveTensors(old, named, { format: 'sacl-au-model', version: 1, seed: 3, config: model.config });
+  const loaded = await AuModel.load(old);
+  const want = values(model.store);
+  for (const [n, v] of values(loaded.store)) assertEqualValues(v, want.get(n), n);
+  loaded.dispose();
+  model.dispose();
 });
 
 /** A .safetensors file from a header object and data bytes (the header size as given, or its real one). */
