@@ -157,6 +157,7 @@ function unpickle(file: string, data: Uint8Array, persistent: (pid: Value) => Va
     return s;
   };
   const long = (b: Uint8Array): number | bigint => {
+    if (b.length > 16) fail(`an integer of ${b.length} bytes at byte ${pos}: state dicts hold none that large`);
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
     if (b.length && b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);

@@ -80,12 +80,17 @@ export function readStateDict(file: string): StateDict {
     throw new Error(`Cannot read ${file}: ${(e as Error).message}`);
   }
   const head = bytes.subarray(0, 8);
+  // .safetensors first: its 8-byte header size may begin with any byte, 0x80 included
+  const safetensorsHeader = bytes.length >= 9 && bytes[8] === 0x7b /* { */
+    && new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true) <= BigInt(bytes.length - 8);
   let dict: StateDict;
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) dict = readPth(file, bytes);
-  else if (head[0] === 0x80 && head.length > 1 && head[1]! <= 5) {
+  else if (safetensorsHeader) dict = readSafetensors(file, bytes);
+  else if (head[0] === 0x80 && head[1] === 0x02 && head[2] === 0x8a && head[3] === 0x0a) {
+    // pickle protocol 2 opening with the 10-byte magic number of PyTorch's pre-1.6 format
     throw new Error(`${file}: expected a torch.save zip archive (PyTorch ≥ 1.6) or a .safetensors file; got a legacy (pre-1.6) torch file. `
       + 'Re-save it with a current PyTorch: torch.save(torch.load(f), g), or write a .safetensors file (safetensors.torch.save_file)');
-  } else if (bytes.length >= 9 && bytes[8] === 0x7b /* { */) dict = readSafetensors(file, bytes);
+  } else if (bytes.length >= 9 && bytes[8] === 0x7b) dict = readSafetensors(file, bytes); // its header size is wrong: say so
   else throw new Error(`${file}: expected a torch.save zip archive or a .safetensors file; got neither (first bytes ${[...head].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
   for (const t of dict.tensors) if (t.name.startsWith('module.')) t.name = t.name.slice('module.'.length);
   return dict;

@@ -145,6 +145,8 @@ def forged(path, numel, data, size, stride):
         z.writestr('archive/data.pkl', b.getvalue()); z.writestr('archive/data/0', data); z.writestr('archive/version', '3\n')
 forged(out + '/stride.pth', 4, bytes(16), (10 ** 9,), (0,))
 forged(out + '/storage.pth', 10 ** 9, bytes(16), (4,), (1,))
+with zipfile.ZipFile(out + '/long.pth', 'w') as z:
+    z.writestr('archive/data.pkl', pickle.dumps({'x': 2 ** 800}, protocol=2)); z.writestr('archive/version', '3\n')
 
 # LayerNorm where eps matters: a row whose variance is near PyTorch's default eps (1e-5)
 ln_in = torch.tensor([[1.0, 1.002, 0.997, 1.005, 0.999, 1.001]])

@@ -142,6 +142,7 @@ test('broken, legacy, hostile and foreign torch files fail with the file named',
     ['legacy.pth', /legacy\.pth: expected a torch\.save zip archive .* got a legacy \(pre-1\.6\) torch file\. Re-save it/],
     ['stride.pth', /stride\.pth: stem\.conv1\.weight: expected at most 4 elements \(its storage\); got size \[1000000000\]/],
     ['storage.pth', /storage\.pth: storage 0: expected 4000000000 bytes; got 16/],
+    ['long.pth', /long\.pth: data\.pkl: an integer of 101 bytes at byte \d+: state dicts hold none that large/],
     ['other.pth', /other\.pth: expected ResT backbone weights .* got none of the 111 backbone names among its 1 tensors \(fc\.weight/],
   ];
   for (const [name, pattern] of cases) {
@@ -177,6 +178,10 @@ test('malformed .safetensors files and unknown formats: errors name the file and
   const good = { 'stem.conv1.weight': { dtype: 'F32', shape: [2], data_offsets: [0, 8] } };
   writeFileSync(f, safetensors(good, Buffer.alloc(8)));
   assert.equal([...readStateDict(f).tensors[0].read()], [0, 0]);
+  // a header of 384 bytes: its size starts 0x80 0x01, the opening of a pickle; still a .safetensors file
+  const padded = Buffer.from(JSON.stringify(good).padEnd(384, ' '));
+  writeFileSync(f, Buffer.concat([Buffer.from([0x80, 0x01, 0, 0, 0, 0, 0, 0]), padded, Buffer.from(new Float32Array([1.5, -2]).buffer)]));
+  assert.equal([...readStateDict(f).tensors[0].read()], [1.5, -2]);
   const cases = [
     [safetensors(good, Buffer.alloc(8), 1e9), /bad\.safetensors: not a valid \.safetensors file: expected a header of at most \d+ bytes; got a header size of 1000000000/],
     [safetensors({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, Buffer.alloc(4)), /bad\.safetensors: .*a: expected data_offsets within the 4 data bytes; got \[0, 8\]/],
