@@ -104,9 +104,10 @@ export function loadBackboneWeights(store: ParamStore, source: string | StateDic
   const report = tf.tidy(() => assignBackbone(store, dict.tensors, file, dict.others));
   if (report.assigned === 0) {
     const sample = dict.tensors.slice(0, 3).map((t) => t.name).join(', ');
-    throw new Error(`${file}: expected ResT backbone weights (names such as stem.conv1.weight); got none of the ${report.missing.length} backbone names `
-      + `among its ${dict.tensors.length} tensors${sample ? ` (${sample}, …)` : ''}`
-      + (report.mismatched.length ? `; ${report.mismatched.length} names matched with other shapes, e.g. ${report.mismatched[0]!.name} [${report.mismatched[0]!.got}] where the model has [${report.mismatched[0]!.expected}]` : ''));
+    const m = report.mismatched[0];
+    throw new Error(`${file}: expected ResT backbone weights (names such as stem.conv1.weight); `
+      + `got none of the ${report.missing.length} backbone names among its ${dict.tensors.length} tensors${sample ? ` (${sample}, …)` : ''}`
+      + (m ? `; ${report.mismatched.length} names matched with other shapes, e.g. ${m.name} [${m.got.join(', ')}] where the model needs [${m.expected.join(', ')}]` : ''));
   }
   return { ...report, format: dict.format };
 }
