@@ -3,6 +3,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuModel } from '../model/model.js';
+import { loadBackboneWeights, type BackboneLoadReport } from '../model/pretrained.js';
+import { readStateDict } from '../tf/state-dict.js';
 import { foldSplit, UNKNOWN, type AuDataset, type AuSample } from '../data/dataset.js';
 import { openDataset } from '../data/open.js';
 import { initTf } from '../tf/engine.js';
@@ -52,7 +54,7 @@ export const TRAIN_FLAGS = {
   dataset: { type: 'string' }, root: { type: 'string' }, fold: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' },
   epochs: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, momentum: { type: 'string' },
   'weight-decay': { type: 'string' }, clip: { type: 'string' }, 'warmup-epochs': { type: 'string' }, seed: { type: 'string' },
-  'micro-batch': { type: 'string' }, 'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, init: { type: 'string' }, 'skip-bad': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+  'micro-batch': { type: 'string' }, 'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, init: { type: 'string' }, backbone: { type: 'string' }, 'skip-bad': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
 } as const;
 
 export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] [--variant <name>] --out <dir> [options]
@@ -76,6 +78,8 @@ Options (defaults: the paper's protocol):
   --skip-bad            an unreadable image is logged, counted and masked out instead of stopping the run
   --init <model dir>    start from a saved model's weights (DISFA from BP4D: per-AU heads mapped as JAA-Net,
                         AU25 ← AU23, AU26 ← AU17, AU9 fresh)
+  --backbone <file>     start the backbone from ImageNet ResT weights: the authors' PyTorch state dict (.pth,
+                        from torch.save) or a .safetensors file; names and shapes that do not fit are listed
   --config <file.json>  { "variant": …, "model": { …overrides }, "training": { …options } }; flags win
   --variant, --input, --gcn, --metric, --fusion, --stages, --k, --fbg, --sbg, --sbg-threshold, --roi-size,
   --au-set: see sacl-au model --help
@@ -97,12 +101,26 @@ export async function openForCli(kind: string, root: string): Promise<AuDataset>
   }
 }
 
+/** What `--backbone` loaded, on stderr: counts, then the names that did not fit (the first ten of each). */
+export function backboneSummary(r: BackboneLoadReport): string {
+  const list = (names: string[]) => `${names.slice(0, 10).join(', ')}${names.length > 10 ? `, … (${names.length})` : ''}`;
+  let text = `backbone from ${r.file} (${r.format}): ${r.assigned} tensors loaded, ${r.missing.length} missing, ${r.unused.length} unused, `
+    + `${r.mismatched.length} of another shape, ${r.skipped} num_batches_tracked skipped\n`;
+  if (r.missing.length) text += `  missing (left at their initialization): ${list(r.missing)}\n`;
+  if (r.unused.length) text += `  unused: ${list(r.unused)}\n`;
+  for (const m of r.mismatched.slice(0, 10)) text += `  shape: ${m.name} is [${m.got.join(', ')}] in the file; the model needs [${m.expected.join(', ')}] (PyTorch layout)\n`;
+  return text;
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: TRAIN_FLAGS, strict: true });
   if (values.help) return process.stdout.write(`${TRAIN_USAGE}\n`), 0;
   for (const req of ['dataset', 'root', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au train --help)`);
+  if (values.backbone && values.init) throw new TypeError('--backbone and --init both set the backbone\'s weights: give one');
   const fold = num(values, 'fold', 1, true);
   const options = trainOptionsFrom(values);
+  // read (and so check) the weights file before the dataset, which can take minutes
+  const pretrained = values.backbone ? readStateDict(resolve(String(values.backbone))) : null;
   const config = modelConfigFrom(values);
   const tfReport = await initTf();
   process.stderr.write(`tfjs backend: ${tfReport.active}\n`);
@@ -110,6 +128,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   configForDataset(config, dataset, fold);
   const model = new AuModel(config, options.seed);
   try {
+    if (pretrained) process.stderr.write(backboneSummary(loadBackboneWeights(model.store, pretrained)));
     if (values.init) await initFrom(model, resolve(String(values.init)));
     const r = await trainAndEvaluate({ model, dataset, fold, options, out: resolve(String(values.out)), resume: Boolean(values.resume),
       evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`, skipBad: Boolean(values['skip-bad']) });

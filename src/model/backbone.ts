@@ -1,9 +1,9 @@
 /**
- * ResT-Lite (docs/model.md, Architecture), channels-last: a convolutional stem with pixel attention, then four stages of
- * pre-norm Transformer blocks with efficient multi-head self-attention (EMSA), stages 2–4 opened by a
- * strided patch embedding. Parameter names follow the ResT code (`stem.conv1`, `stage1.0.attn.q`, …)
- * under `backbone.`; PyTorch checkpoints convert by transposing Linear weights to [in, out] and conv
- * weights to [kh, kw, in, out] (depthwise: [kh, kw, C, 1]).
+ * ResT-Lite (the paper's backbone, §3.2; ImageNet-pretrained, §4.1.3), channels-last: a convolutional
+ * stem with pixel attention, then four stages of pre-norm Transformer blocks with efficient multi-head
+ * self-attention (EMSA), stages 2–4 opened by a strided patch embedding. Parameter names are those of the
+ * ResT authors' PyTorch model (`stem.conv1`, `stem.norm1`, `stage1.0.attn.q`, …) under `backbone.`, so
+ * their ImageNet weights load by name (model/pretrained.ts); each weight records its PyTorch layout.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneConfig } from './config.js';
@@ -26,26 +26,26 @@ class PixelAttention {
 /** conv3×3 s2 (no bias) + BN + ReLU; conv3×3 s1 + BN + ReLU; conv3×3 s2; PA. 224 → 56. */
 class Stem {
   private readonly conv1: Conv2d;
-  private readonly bn1: BatchNorm;
+  private readonly norm1: BatchNorm;
   private readonly conv2: Conv2d;
-  private readonly bn2: BatchNorm;
+  private readonly norm2: BatchNorm;
   private readonly conv3: Conv2d;
   private readonly pos: PixelAttention;
 
   constructor(store: ParamStore, name: string, out: number) {
     const mid = out / 2;
     this.conv1 = new Conv2d(store, `${name}.conv1`, 3, mid, 3, { stride: 2, bias: false });
-    this.bn1 = new BatchNorm(store, `${name}.bn1`, mid);
+    this.norm1 = new BatchNorm(store, `${name}.norm1`, mid);
     this.conv2 = new Conv2d(store, `${name}.conv2`, mid, mid, 3, { bias: false });
-    this.bn2 = new BatchNorm(store, `${name}.bn2`, mid);
+    this.norm2 = new BatchNorm(store, `${name}.norm2`, mid);
     this.conv3 = new Conv2d(store, `${name}.conv3`, mid, out, 3, { stride: 2, bias: false });
     this.pos = new PixelAttention(store, `${name}.pos`, out);
   }
 
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     return tf.tidy(() => {
-      let y = tf.relu(this.bn1.apply(this.conv1.apply(x, ctx), ctx));
-      y = tf.relu(this.bn2.apply(this.conv2.apply(y, ctx), ctx));
+      let y = tf.relu(this.norm1.apply(this.conv1.apply(x, ctx), ctx));
+      y = tf.relu(this.norm2.apply(this.conv2.apply(y, ctx), ctx));
       return this.pos.apply(this.conv3.apply(y, ctx), ctx);
     });
   }
@@ -93,6 +93,7 @@ class Emsa {
       weight: store.add(`${name}.transform_conv.weight`, [heads, heads], { kind: 'normal', std: Math.sqrt(2 / heads) }),
       bias: store.add(`${name}.transform_conv.bias`, [heads], { kind: 'zeros' }),
     } : null;
+    if (this.transform) store.setTorchLayout(`${name}.transform_conv.weight`, 'conv1x1');
   }
 
   /** x: [B, H, W, C] (already layer-normed) → [B, H·W, C]. */

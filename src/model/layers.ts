@@ -19,6 +19,7 @@ export class Linear {
 
   constructor(store: ParamStore, name: string, readonly inFeatures: number, readonly outFeatures: number, bias = true, std = 0.02) {
     this.weight = store.add(`${name}.weight`, [inFeatures, outFeatures], { kind: 'truncated-normal', std });
+    store.setTorchLayout(`${name}.weight`, 'linear');
     this.bias = bias ? store.add(`${name}.bias`, [outFeatures], { kind: 'zeros' }) : null;
   }
 
@@ -97,6 +98,7 @@ export class Conv2d {
     const fanOut = (kernel * kernel * outChannels) / (depthwise ? outChannels : 1);
     const shape = depthwise ? [kernel, kernel, inChannels, 1] : [kernel, kernel, inChannels, outChannels];
     this.weight = store.add(`${name}.weight`, shape, { kind: 'normal', std: Math.sqrt(2 / fanOut) });
+    store.setTorchLayout(`${name}.weight`, depthwise ? 'depthwise' : 'conv');
     this.bias = bias ? store.add(`${name}.bias`, [outChannels], { kind: 'zeros' }) : null;
     this.stride = stride;
     this.pad = pad;
@@ -151,12 +153,12 @@ export class BatchNorm {
   }
 }
 
-/** LayerNorm over the last axis (ResT uses eps 1e-6). */
+/** LayerNorm over the last axis; eps 1e-5 as PyTorch's nn.LayerNorm, which ResT uses with its default. */
 export class LayerNorm {
   readonly gamma: tf.Variable;
   readonly beta: tf.Variable;
 
-  constructor(store: ParamStore, name: string, readonly channels: number, readonly eps = 1e-6) {
+  constructor(store: ParamStore, name: string, readonly channels: number, readonly eps = 1e-5) {
     this.gamma = store.add(`${name}.weight`, [channels], { kind: 'ones' });
     this.beta = store.add(`${name}.bias`, [channels], { kind: 'zeros' });
   }

@@ -43,6 +43,11 @@ function tidyResult<T>(fn: () => T): T {
   return tf.tidy(fn as () => tf.TensorContainer) as T;
 }
 
+/** A parameter's name in this version for one saved by an earlier one (the stem's norms were `bn1`/`bn2`). */
+function currentName(saved: string): string {
+  return saved.replace(/^backbone\.stem\.bn([12])\./, 'backbone.stem.norm$1.');
+}
+
 export class AuModel {
   readonly store: ParamStore;
   readonly numAus: number;
@@ -139,7 +144,7 @@ export class AuModel {
     if (metadata.format !== 'sacl-au-model') throw new TypeError(`${dir}: not a sacl-au model checkpoint (format ${JSON.stringify(metadata.format)})`);
     const model = new AuModel(savedConfig(metadata.config as unknown as ModelConfig), Number(metadata.seed));
     try {
-      model.store.assign(tensors);
+      model.store.assign(tensors.map(({ name, tensor }) => ({ name: currentName(name), tensor })));
     } catch (e) {
       model.dispose();
       throw e;

@@ -13,9 +13,17 @@ export type Init =
   | { kind: 'normal'; std: number }
   | { kind: 'values'; values: Float32Array };
 
+/**
+ * How PyTorch stores a parameter that this project stores channels-last: `linear` [out, in] (ours
+ * [in, out]); `conv` [out, in, kh, kw] (ours [kh, kw, in, out]); `depthwise` [C, 1, kh, kw] (ours
+ * [kh, kw, C, 1]); `conv1x1` [out, in, 1, 1] (ours [out, in]). Parameters without one have PyTorch's shape.
+ */
+export type TorchLayout = 'linear' | 'conv' | 'depthwise' | 'conv1x1';
+
 interface Entry {
   variable: tf.Variable;
   trainable: boolean;
+  torchLayout?: TorchLayout;
 }
 
 let storeCount = 0;
@@ -44,6 +52,18 @@ export class ParamStore {
     initial.dispose(); // the variable holds its own reference to the data
     this.entries.set(name, { variable, trainable });
     return variable;
+  }
+
+  /** Records how PyTorch lays out a parameter already added (for loading PyTorch checkpoints). */
+  setTorchLayout(name: string, layout: TorchLayout): void {
+    const e = this.entries.get(name);
+    if (!e) throw new RangeError(`parameter ${name} is not defined`);
+    e.torchLayout = layout;
+  }
+
+  /** Every parameter and buffer with its PyTorch layout (undefined: the same shape as ours). */
+  layouts(): { name: string; tensor: tf.Variable; torchLayout: TorchLayout | undefined }[] {
+    return [...this.entries].map(([name, e]) => ({ name, tensor: e.variable, torchLayout: e.torchLayout }));
   }
 
   /** Trainable variables, in definition order. */

@@ -7,3 +7,5 @@ export type { NamedTensor } from './weights-io.js';
 export { initTf } from './engine.js';
 export type { TfBackendName, TfBackendReport } from './engine.js';
 export { registerFastKernels, stockKernel, withStockKernels } from './kernels.js';
+export { readStateDict } from './state-dict.js';
+export type { StateDict, StoredTensor, StoredDtype } from './state-dict.js';

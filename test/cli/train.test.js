@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
+import { AuModel, modelConfig } from '../../dist/model/index.js';
+import { assertEqualValues } from '../helpers/assert.js';
+import { PY_TORCH, writeRestFiles } from '../helpers/torch.js';
 
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const run = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, SACL_TF_BACKEND: 'wasm' } });
@@ -139,6 +142,47 @@ test('--micro-batch 2: same steps per epoch as whole batches of 4, options recor
   const whole = JSON.parse(readFileSync(join(dir, 'run', 'history.json'), 'utf8'));
   assert.is(history.epochs[0].steps, whole.epochs[0].steps);
   assert.is(JSON.parse(readFileSync(join(out, 'checkpoint', 'state.json'), 'utf8')).options.microBatch, 2);
+});
+
+test('--backbone: ResT weights saved by torch.save start the model; unfit names are listed; a broken file exits 1 naming it', async () => {
+  const broken = join(dir, 'broken.pth');
+  writeFileSync(broken, Buffer.from('PK\x03\x04 cut short'));
+  let r = run('train', '--dataset', 'bp4d', '--root', data, ...small, '--epochs', '0', '--no-eval', '--out', join(dir, 'bb-broken'), '--backbone', broken);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /broken\.pth: not a valid torch\.save zip archive: no end-of-central-directory record/);
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  r = run('train', '--dataset', 'bp4d', '--root', data, ...small, '--out', join(dir, 'bb-both'), '--backbone', broken, '--init', join(dir, 'run', 'model'));
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--backbone and --init both set the backbone's weights/);
+  if (!PY_TORCH) {
+    console.log('[sacl-au tests] train --backbone with a PyTorch-written file skipped: no python3 with torch');
+    return;
+  }
+  const files = join(dir, 'rest');
+  mkdirSync(files);
+  const expected = writeRestFiles(files, modelConfig('tiny').backbone, 64);
+  const out = join(dir, 'bb');
+  // --epochs 0: the saved model holds exactly what was loaded
+  r = run('train', '--dataset', 'bp4d', '--root', data, ...small, '--epochs', '0', '--no-eval', '--out', out, '--backbone', join(files, 'bad.pth'));
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /backbone from .*bad\.pth \(pth\): 109 tensors loaded, 1 missing, 2 unused, 1 of another shape, 5 num_batches_tracked skipped/);
+  assert.match(r.stderr, /missing \(left at their initialization\): backbone\.stage1\.0\.attn\.q\.weight\n/);
+  assert.match(r.stderr, /unused: head\.weight, head\.bias\n/);
+  assert.match(r.stderr, /shape: stem\.conv1\.weight is \[8, 3, 5, 5\] in the file; the model needs \[8, 3, 3, 3\]/);
+  const model = await AuModel.load(join(out, 'model'));
+  try {
+    const saved = new Map(model.store.named().map((p) => [p.name, p.tensor]));
+    for (const name of ['stem.norm1.running_var', 'stem.norm2.weight', 'stage3.0.attn.sr_norm.bias', 'norm.weight']) {
+      assertEqualValues(saved.get(`backbone.${name}`).dataSync(), Float32Array.from(expected.state[name].values), name);
+    }
+    // a Linear weight arrives transposed ([out, in] → [in, out])
+    const fc1 = saved.get('backbone.stage3.0.mlp.fc1.weight');
+    const [inF, outF] = fc1.shape;
+    const torchFc1 = expected.state['stage3.0.mlp.fc1.weight'].values;
+    assertEqualValues(fc1.dataSync(), Float32Array.from({ length: inF * outF }, (_, k) => torchFc1[(k % outF) * inF + Math.floor(k / outF)]), 'fc1');
+  } finally {
+    model.dispose();
+  }
 });
 
 test('eval and predict with the saved model', () => {
