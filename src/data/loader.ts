@@ -8,7 +8,7 @@
  * content never depends on timing, and a resumed run sees exactly the batches it would have seen.
  */
 import sharp from 'sharp';
-import { FLIP_PERMUTATION, NUM_LANDMARKS, interOcular } from '../face/landmarks.js';
+import { FLIP_PERMUTATION, NUM_LANDMARKS, alignedSize, interOcular } from '../face/landmarks.js';
 import { Random } from '../util/random.js';
 import { UNKNOWN, type AuSample } from './dataset.js';
 
@@ -49,9 +49,7 @@ export interface Batch {
   mask: Float32Array;
 }
 
-export function alignedSize(inputSize: number): number {
-  return Math.round((inputSize * 256) / 224);
-}
+export { alignedSize };
 
 /** Decodes one face resized to A×A (RGB bytes) and its original size. Errors name the file. */
 async function decode(path: string, side: number): Promise<{ rgb: Buffer; width: number; height: number }> {
