@@ -76,7 +76,9 @@ Options (defaults: the paper's protocol):
   --resume              continue from <out>/checkpoint exactly
   --skip-bad            an unreadable image is logged, counted and masked out instead of stopping the run
   --init <model dir>    start from a saved model's weights (DISFA from BP4D: per-AU heads mapped as JAA-Net,
-                        AU25 ← AU23, AU26 ← AU17, AU9 fresh)
+                        AU25 ← AU23, AU26 ← AU17, AU9 fresh). The fine-tuning schedule is the options
+                        above: by default the paper's full one again (12 epochs, peak 0.001, 1 warm-up
+                        epoch); set it with --epochs, --lr and --warmup-epochs
   --config <file.json>  { "variant": …, "model": { …overrides }, "training": { …options } }; flags win
   --variant, --input, --gcn, --metric, --fusion, --stages, --k, --roi-size, --au-set: see sacl-au model --help
   --json                one JSON summary line on stdout`;
@@ -108,8 +110,10 @@ export function badImageLog(): { count: () => number; onBadImage: (file: string,
 }
 
 /** Trains (with progress), saves the model, evaluates into a report. Shared by `train` and `demo`. */
-export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, evaluate, title, skipBad = false }: {
+export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, evaluate, title, skipBad = false, extra = {} }: {
   model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string; skipBad?: boolean;
+  /** More fields for the report's metrics.json (e.g. the model a fine-tuning started from). */
+  extra?: Record<string, unknown>;
 }): Promise<RunResult> {
   const bad = skipBad ? badImageLog() : null;
   const { train: trainSet, test } = foldSplit(dataset, fold);
@@ -131,7 +135,7 @@ export async function trainAndEvaluate({ model, dataset, fold, options, out, res
   await writeFileAtomic(join(out, 'history.json'), `${JSON.stringify(history)}\n`);
   if (!evaluate || test.length === 0) return { history, modelDir, reportDir: null, meanF1: null, alwaysPresentMeanF1: null };
   const reportDir = join(out, 'report');
-  const r = await evaluateInto({ model, dataset, samples: test, reportDir, history, title, extra: { fold, training: options }, bad });
+  const r = await evaluateInto({ model, dataset, samples: test, reportDir, history, title, extra: { fold, training: options, ...extra }, bad });
   if (bad?.count()) process.stderr.write(`${bad.count()} unreadable images skipped (--skip-bad)\n`);
   return { history, modelDir, reportDir, ...r };
 }
@@ -184,12 +188,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
       try {
         const t = transferWeights(model, source);
         process.stderr.write(`initialized from ${values.init}: ${t.copied} tensors copied, ${t.mapped} per-AU tensors mapped, ${t.fresh.length} fresh\n`);
+        process.stderr.write(`fine-tuning: ${options.epochs} epochs, peak lr ${options.lr}, ${options.warmupEpochs} warm-up epochs (--epochs, --lr, --warmup-epochs)\n`);
       } finally {
         source.dispose();
       }
     }
     const r = await trainAndEvaluate({ model, dataset, fold, options, out: resolve(String(values.out)), resume: Boolean(values.resume),
-      evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`, skipBad: Boolean(values['skip-bad']) });
+      evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`, skipBad: Boolean(values['skip-bad']),
+      ...(values.init && { extra: { init: resolve(String(values.init)) } }) });
     if (values.json) process.stdout.write(`${JSON.stringify({ model: r.modelDir, report: r.reportDir, meanF1: r.meanF1, alwaysPresentMeanF1: r.alwaysPresentMeanF1 })}\n`);
     else process.stdout.write(`${r.reportDir ?? r.modelDir}\n`);
     return 0;
