@@ -95,7 +95,7 @@ export function drawAugmentation(rng: Random | null, range: number): Augmentatio
 /**
  * Brightness and contrast jitter of RGB values in [0, 255] (pixel-interleaved), in place, with
  * torchvision's float semantics: brightness v·b; contrast (v − m)·c + m with m the mean grey level
- * (0.299 R + 0.587 G + 0.114 B) of the image as it is at that point; each clamped to [0, 255].
+ * (0.2989 R + 0.587 G + 0.114 B, torchvision's weights) of the image as it is at that point; each clamped to [0, 255].
  */
 export function colorJitter(rgb: Float32Array, { brightness, contrast, brightnessFirst }: Pick<Augmentation, 'brightness' | 'contrast' | 'brightnessFirst'>): void {
   const n = rgb.length / 3;
@@ -106,7 +106,7 @@ export function colorJitter(rgb: Float32Array, { brightness, contrast, brightnes
   const contrasted = () => {
     if (contrast === 1) return;
     let grey = 0;
-    for (let i = 0; i < n; i++) grey += 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
+    for (let i = 0; i < n; i++) grey += 0.2989 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
     grey /= n;
     for (let i = 0; i < rgb.length; i++) rgb[i] = clamp((rgb[i]! - grey) * contrast + grey);
   };

@@ -1,15 +1,17 @@
 /**
  * The training loader's colour jitter: brightness and contrast as torchvision's ColorJitter applies them
  * to the cropped image (contrast about the crop's own mean grey level), in a random order per sample,
- * deterministic from (seed, epoch, position).
+ * deterministic from (seed, epoch, position); against torchvision's own adjust_brightness/adjust_contrast
+ * when python3 with torchvision is present.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { batches, drawAugmentation } from '../../dist/data/loader.js';
+import { batches, colorJitter, drawAugmentation } from '../../dist/data/loader.js';
 import { Random } from '../../dist/util/random.js';
 
 const test = suite('loader');
@@ -45,7 +47,7 @@ function reference(rgb, aug, { meanOver = 'crop', brightnessFirst = aug.brightne
       for (let c = 0; c < 3; c++) out[3 * (y * S + x) + c] = rgb[3 * ((aug.oy + y) * A + sx) + c];
     }
   }
-  const grey = (px, n) => { let g = 0; for (let i = 0; i < n; i++) g += 0.299 * px[3 * i] + 0.587 * px[3 * i + 1] + 0.114 * px[3 * i + 2]; return g / n; };
+  const grey = (px, n) => { let g = 0; for (let i = 0; i < n; i++) g += 0.2989 * px[3 * i] + 0.587 * px[3 * i + 1] + 0.114 * px[3 * i + 2]; return g / n; };
   const clamp = (v) => Math.min(255, Math.max(0, v));
   const brighten = () => { for (let i = 0; i < out.length; i++) out[i] = clamp(out[i] * aug.brightness); };
   const contrast = () => {
@@ -86,6 +88,41 @@ test('brightness and contrast on the crop, in a random order per sample, as torc
   assert.ok(meanMatters >= 6, `the whole image's mean changes ${meanMatters} samples`);
 });
 
+const PY = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0);
+
+test('colorJitter equals torchvision\'s adjust_brightness / adjust_contrast in either order', () => {
+  if (!PY) {
+    console.log('[sacl-au tests] torchvision cross-check skipped: no python3 with torch and torchvision');
+    return;
+  }
+  const side = 9;
+  const rgb = Float32Array.from({ length: side * side * 3 }, (_, i) => (i * 37 + (i % 7) * 91) % 256);
+  const cases = [[1.3, 0.7, true], [1.3, 0.7, false], [0.65, 1.35, true], [0.65, 1.35, false], [1.4, 1.4, false], [1, 0.6, true]];
+  const script = `
+import json, sys, torch
+import torchvision.transforms.functional as F
+q = json.load(sys.stdin)
+side = q['side']
+img = torch.tensor(q['rgb'], dtype=torch.float32).reshape(side, side, 3).permute(2, 0, 1) / 255
+out = []
+for b, c, first in q['cases']:
+    x = img.clone()
+    x = F.adjust_contrast(F.adjust_brightness(x, b), c) if first else F.adjust_brightness(F.adjust_contrast(x, c), b)
+    out.append((x.permute(1, 2, 0).reshape(-1) * 255).tolist())
+print(json.dumps(out))
+`;
+  const r = spawnSync(PY, ['-c', script], { input: JSON.stringify({ side, rgb: Array.from(rgb), cases }), encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const want = JSON.parse(r.stdout);
+  cases.forEach(([brightness, contrast, brightnessFirst], k) => {
+    const got = rgb.slice();
+    colorJitter(got, { brightness, contrast, brightnessFirst });
+    assert.ok(maxDiff(got, want[k]) < 2e-3, `case ${cases[k]}: off by ${maxDiff(got, want[k])}`);
+  });
+  // the orders differ on this image (values clamp at 255), so the comparison can tell them apart
+  assert.ok(maxDiff(want[0], want[1]) > 1);
+});
+
 test('same seed, same batch; another epoch, another draw; test time is the centre crop, unjittered', () => {
   const a = drawAugmentation(new Random(9, 'augment:0:3'), 16);
   assert.equal(drawAugmentation(new Random(9, 'augment:0:3'), 16), a);
@@ -96,6 +133,18 @@ test('same seed, same batch; another epoch, another draw; test time is the centr
     assert.ok(d.ox >= 0 && d.ox <= 32 && d.oy >= 0 && d.oy <= 32, 'offsets 0…A−S inclusive');
     assert.ok(d.brightness >= 0.6 && d.brightness <= 1.4 && d.contrast >= 0.6 && d.contrast <= 1.4, 'factors in [0.6, 1.4]');
   }
+});
+
+test('two passes with one seed give identical batches; another seed another one', async () => {
+  const samples = Array.from({ length: 4 }, (_, i) => ({ id: String(i), subject: 'S', imagePath: join(dir, `${i}.png`), landmarks: null, labels: new Int8Array(12) }));
+  const pass = async (seed) => {
+    const out = [];
+    for await (const b of batches(samples, { inputSize: S, batchSize: 2, augment: true, shuffle: true, seed, epoch: 1 })) out.push(...b.images);
+    return out;
+  };
+  const a = await pass(3);
+  assert.equal(await pass(3), a);
+  assert.not.equal(await pass(4), a);
 });
 
 test.run();
