@@ -77,7 +77,9 @@ Options (defaults: the paper's protocol):
   --resume              continue from <out>/checkpoint exactly
   --skip-bad            an unreadable image is logged, counted and masked out instead of stopping the run
   --init <model dir>    start from a saved model's weights (DISFA from BP4D: per-AU heads mapped as JAA-Net,
-                        AU25 ← AU23, AU26 ← AU17, AU9 fresh)
+                        AU25 ← AU23, AU26 ← AU17, AU9 fresh). The fine-tuning schedule is the options
+                        above: by default the paper's full one again (12 epochs, peak 0.001, 1 warm-up
+                        epoch); set it with --epochs, --lr and --warmup-epochs
   --backbone <file>     start the backbone from ImageNet ResT weights: the authors' PyTorch state dict (.pth,
                         from torch.save) or a .safetensors file; names and shapes that do not fit are listed
   --config <file.json>  { "variant": …, "model": { …overrides }, "training": { …options } }; flags win
@@ -131,7 +133,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (pretrained) process.stderr.write(backboneSummary(loadBackboneWeights(model.store, pretrained)));
     if (values.init) await initFrom(model, resolve(String(values.init)));
     const r = await trainAndEvaluate({ model, dataset, fold, options, out: resolve(String(values.out)), resume: Boolean(values.resume),
-      evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`, skipBad: Boolean(values['skip-bad']) });
+      evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`, skipBad: Boolean(values['skip-bad']),
+      ...(values.init && { extra: { init: resolve(String(values.init)) } }) });
     if (values.json) process.stdout.write(`${JSON.stringify({ model: r.modelDir, report: r.reportDir, meanF1: r.meanF1, alwaysPresentMeanF1: r.alwaysPresentMeanF1 })}\n`);
     else process.stdout.write(`${r.reportDir ?? r.modelDir}\n`);
     return 0;

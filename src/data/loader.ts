@@ -1,14 +1,15 @@
 /**
  * Streaming batches for training and evaluation: images decoded and resized with sharp (off the main
- * thread, a few batches ahead), the paper’s augmentation (§4.1, docs/training.md) scaled to the input size, ImageNet
+ * thread, a few batches ahead), the augmentation of the paper's §4.1.2 (docs/training.md) scaled to the input size, ImageNet
  * normalization. Aligned faces are first resized to A = round(input · 256/224) (256 for 224), then:
  *   train: random input×input crop (offsets 0…A−input), horizontal flip with the landmark permutation,
- *          brightness and contrast jitter (±0.4); test: the centre crop.
+ *          brightness and contrast jitter (factors in [0.6, 1.4]) on the crop, in a random order per
+ *          sample, as torchvision's ColorJitter(brightness=0.4, contrast=0.4); test: the centre crop.
  * The landmarks follow every geometric step. Randomness comes from (seed, epoch, position), so a batch's
  * content never depends on timing, and a resumed run sees exactly the batches it would have seen.
  */
 import sharp from 'sharp';
-import { FLIP_PERMUTATION, NUM_LANDMARKS, interOcular } from '../face/landmarks.js';
+import { FLIP_PERMUTATION, NUM_LANDMARKS, alignedSize, interOcular } from '../face/landmarks.js';
 import { Random } from '../util/random.js';
 import { UNKNOWN, type AuSample } from './dataset.js';
 
@@ -49,9 +50,7 @@ export interface Batch {
   mask: Float32Array;
 }
 
-export function alignedSize(inputSize: number): number {
-  return Math.round((inputSize * 256) / 224);
-}
+export { alignedSize };
 
 /** Decodes one face resized to A×A (RGB bytes) and its original size. Errors name the file. */
 async function decode(path: string, side: number): Promise<{ rgb: Buffer; width: number; height: number }> {
@@ -65,35 +64,74 @@ async function decode(path: string, side: number): Promise<{ rgb: Buffer; width:
   }
 }
 
+/** One sample's random augmentation (identity at test time). */
+export interface Augmentation {
+  /** Crop offsets in the aligned face. */
+  ox: number;
+  oy: number;
+  flip: boolean;
+  /** Jitter factors; 1 = unchanged. */
+  brightness: number;
+  contrast: number;
+  /** The order of the two jitters, drawn per sample like torchvision's random permutation. */
+  brightnessFirst: boolean;
+}
+
+/**
+ * Draws a sample's augmentation for crops with offsets 0…range; without a generator, the centre crop and
+ * no jitter. The draws come in a fixed order, so (seed, epoch, position) fixes the result.
+ */
+export function drawAugmentation(rng: Random | null, range: number): Augmentation {
+  if (!rng) return { ox: Math.floor(range / 2), oy: Math.floor(range / 2), flip: false, brightness: 1, contrast: 1, brightnessFirst: true };
+  const ox = rng.int(0, range);
+  const oy = rng.int(0, range);
+  const flip = rng.next() < 0.5;
+  const brightness = rng.uniform(0.6, 1.4);
+  const contrast = rng.uniform(0.6, 1.4);
+  const brightnessFirst = rng.next() < 0.5;
+  return { ox, oy, flip, brightness, contrast, brightnessFirst };
+}
+
+/**
+ * Brightness and contrast jitter of RGB values in [0, 255] (pixel-interleaved), in place, with
+ * torchvision's float semantics: brightness v·b; contrast (v − m)·c + m with m the mean grey level
+ * (0.2989 R + 0.587 G + 0.114 B, torchvision's weights) of the image as it is at that point; each clamped to [0, 255].
+ */
+export function colorJitter(rgb: Float32Array, { brightness, contrast, brightnessFirst }: Pick<Augmentation, 'brightness' | 'contrast' | 'brightnessFirst'>): void {
+  const n = rgb.length / 3;
+  const clamp = (v: number) => Math.max(0, Math.min(255, v));
+  const bright = () => {
+    if (brightness !== 1) for (let i = 0; i < rgb.length; i++) rgb[i] = clamp(rgb[i]! * brightness);
+  };
+  const contrasted = () => {
+    if (contrast === 1) return;
+    let grey = 0;
+    for (let i = 0; i < n; i++) grey += 0.2989 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
+    grey /= n;
+    for (let i = 0; i < rgb.length; i++) rgb[i] = clamp((rgb[i]! - grey) * contrast + grey);
+  };
+  if (brightnessFirst) { bright(); contrasted(); } else { contrasted(); bright(); }
+}
+
 /** Crop, flip, jitter and normalize one decoded face into the batch at `slot`. */
 function place(batch: Batch, slot: number, sample: AuSample, decoded: { rgb: Buffer; width: number; height: number },
   side: number, size: number, rng: Random | null): void {
-  const range = side - size;
-  const ox = rng ? rng.int(0, range) : Math.floor(range / 2);
-  const oy = rng ? rng.int(0, range) : Math.floor(range / 2);
-  const flip = rng ? rng.next() < 0.5 : false;
-  const brightness = rng ? rng.uniform(0.6, 1.4) : 1;
-  const contrast = rng ? rng.uniform(0.6, 1.4) : 1;
+  const { ox, oy, flip, ...jitter } = drawAugmentation(rng, side - size);
   const { rgb } = decoded;
-  let grey = 0;
-  if (contrast !== 1) {
-    for (let i = 0; i < side * side; i++) grey += 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
-    grey = (grey / (side * side)) * brightness;
-  }
-  const out = batch.images;
-  const base = slot * size * size * 3;
+  const crop = new Float32Array(size * size * 3);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
-      const sx = ox + (flip ? size - 1 - x : x);
-      const src = 3 * ((oy + y) * side + sx);
-      const dst = base + 3 * (y * size + x);
-      for (let c = 0; c < 3; c++) {
-        let v = rgb[src + c]! * brightness;
-        if (contrast !== 1) v = (v - grey) * contrast + grey;
-        v = Math.max(0, Math.min(255, v));
-        out[dst + c] = (v / 255 - MEAN[c]!) / STD[c]!;
-      }
+      const src = 3 * ((oy + y) * side + ox + (flip ? size - 1 - x : x));
+      const dst = 3 * (y * size + x);
+      for (let c = 0; c < 3; c++) crop[dst + c] = rgb[src + c]!;
     }
+  }
+  colorJitter(crop, jitter); // on the crop: its own mean, as torchvision sees the cropped image
+  const out = batch.images;
+  const base = slot * size * size * 3;
+  for (let i = 0; i < crop.length; i++) {
+    const c = i % 3;
+    out[base + i] = (crop[i]! / 255 - MEAN[c]!) / STD[c]!;
   }
   const lm = sample.landmarks;
   if (lm) {

@@ -93,6 +93,30 @@ export function alignedTemplate(): Float32Array {
   return out;
 }
 
+/**
+ * The aligned face's side for an input size S: round(S · 256/224), so 224-px inputs are cut from the
+ * paper's 256-px aligned faces (§4.1.2), 112-px inputs from 128-px ones.
+ */
+export function alignedSize(inputSize: number): number {
+  return Math.round((inputSize * 256) / 224);
+}
+
+/** Offset of the test-time centre crop of S pixels from an aligned face (16 for 224 from 256). */
+export function centreCropOffset(inputSize: number): number {
+  return Math.floor((alignedSize(inputSize) - inputSize) / 2);
+}
+
+/**
+ * The mean face where the model sees it: the aligned template (a point v of [0, 1]² lies at v·A in the
+ * A-pixel aligned face) moved by the centre crop, v·A − offset, in input pixels (v·256 − 16 at 224).
+ * Random training crops scatter around it by at most that offset. Flat [x0, y0, …].
+ */
+export function inputTemplate(inputSize: number): Float32Array {
+  const side = alignedSize(inputSize);
+  const offset = centreCropOffset(inputSize);
+  return alignedTemplate().map((v) => v * side - offset);
+}
+
 /** Ground-truth inter-ocular distance: between the means of points 19–24 and 25–30 (landmark loss). */
 export function interOcular(points: ArrayLike<number>): number {
   const [lx, ly] = meanPoint(points, LANDMARK_GROUPS.leftEye);

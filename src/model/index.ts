@@ -12,7 +12,7 @@ export { auCentresTensor } from './au-centres.js';
 export type { ForwardContext, GraphRecord } from './params.js';
 export { AU_SETS, CENTRE_PAIRS, ROI_PAIRS, EMOTION_PROTOTYPES, auCentres, roisOf } from '../face/au.js';
 export type { AuSet, CentrePair, Roi } from '../face/au.js';
-export { FLIP_PERMUTATION, NUM_LANDMARKS, alignedTemplate, flipLandmarks, interOcular } from '../face/landmarks.js';
+export { FLIP_PERMUTATION, NUM_LANDMARKS, alignedSize, alignedTemplate, centreCropOffset, flipLandmarks, inputTemplate, interOcular } from '../face/landmarks.js';
 export { DISFA_FROM_BP4D, auMapping, transferWeights } from './transfer.js';
 export type { TransferReport } from './transfer.js';
 export { ResTBackbone } from './backbone.js';

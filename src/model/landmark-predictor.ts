@@ -1,11 +1,13 @@
 /**
- * Landmark predictor (paper §3.3): three blocks of [conv3×3+BN+ReLU, conv3×3+BN+ReLU, maxpool
- * 2×2] on the stem features (56 → 7 at 224 input), flattened, one FC → 49 (x, y) in input pixels. The FC
- * predicts offsets from a mean aligned face (its bias starts at the template, its weights near zero), so
- * the first ROIs already sit on a face.
+ * Landmark predictor (paper §3.3): three blocks of [conv3×3+BN+ReLU, conv3×3+BN+ReLU, maxpool 2×2] on the
+ * stem features (56 → 7 at 224 input), flattened, one FC → 49 (x, y) in input pixels. The FC predicts
+ * offsets that are added to a constant mean face (the aligned template where the centre crop puts it,
+ * v·256 − 16 at 224): the first ROIs already sit on a face, and since the template is no parameter,
+ * neither weight decay nor a missing landmark loss can move it. The FC's weights start near zero, its
+ * bias at zero.
  */
 import * as tf from '@tensorflow/tfjs';
-import { NUM_LANDMARKS, alignedTemplate } from '../face/landmarks.js';
+import { NUM_LANDMARKS, inputTemplate } from '../face/landmarks.js';
 import { BatchNorm, Conv2d, Linear } from './layers.js';
 import type { ForwardContext, ParamStore } from './params.js';
 
@@ -27,6 +29,8 @@ export class LandmarkPredictor {
   private readonly convs: ConvBnRelu[] = [];
   private readonly fc: Linear;
   private readonly fcBias: tf.Variable;
+  /** [98] mean face in input pixels, a constant. */
+  readonly template: Float32Array;
 
   constructor(store: ParamStore, name: string, inChannels: number, widths: number[], gridSize: number, inputSize: number) {
     let c = inChannels;
@@ -37,8 +41,8 @@ export class LandmarkPredictor {
     const side = gridSize >> widths.length;
     if (side < 1) throw new RangeError(`landmarks: ${widths.length} pooling blocks do not fit a ${gridSize}×${gridSize} stem map`);
     this.fc = new Linear(store, `${name}.fc`, side * side * c, 2 * NUM_LANDMARKS, false, 1e-4);
-    const template = alignedTemplate().map((v) => v * inputSize);
-    this.fcBias = store.add(`${name}.fc.bias`, [2 * NUM_LANDMARKS], { kind: 'values', values: template });
+    this.fcBias = store.add(`${name}.fc.bias`, [2 * NUM_LANDMARKS], { kind: 'zeros' });
+    this.template = inputTemplate(inputSize);
   }
 
   /** stem: [B, h, w, C] → landmarks [B, 49, 2] in input-image pixels. */
@@ -50,7 +54,8 @@ export class LandmarkPredictor {
         if (i % 2 === 1) x = tf.maxPool(x, 2, 2, 'valid');
       });
       const flat = tf.reshape(x, [x.shape[0], -1]);
-      return tf.reshape(tf.add(this.fc.apply(flat, ctx), this.fcBias), [x.shape[0], NUM_LANDMARKS, 2]) as tf.Tensor3D;
+      const offsets = tf.add(this.fc.apply(flat, ctx), this.fcBias);
+      return tf.reshape(tf.add(offsets, tf.tensor1d(this.template)), [x.shape[0], NUM_LANDMARKS, 2]) as tf.Tensor3D;
     });
   }
 }

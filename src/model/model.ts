@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { roiAlign } from '../tf/ops.js';
 import { loadTensors, saveTensors } from '../tf/weights-io.js';
 import { AU_SETS } from '../face/au.js';
+import { inputTemplate } from '../face/landmarks.js';
 import { auCentresTensor } from './au-centres.js';
 import { ResTBackbone } from './backbone.js';
 import { AuClassifier, CrossAttentionFusion } from './classifier.js';
@@ -15,6 +16,32 @@ import { LandmarkPredictor } from './landmark-predictor.js';
 import { msflTokens } from './msfl.js';
 import { FlopCounter, ParamStore, inPart, type ForwardContext, type GraphRecord } from './params.js';
 import { Sacl } from './sacl.js';
+
+/**
+ * Version of the saved model format. 1: the landmark head's `landmarks.fc.bias` held the mean face
+ * (template × input size); 2: the template is a constant added to the head's output, the bias an offset.
+ */
+export const MODEL_FORMAT_VERSION = 2;
+
+/**
+ * Saved tensors as the current format reads them. A version-1 landmark bias becomes the offset from the
+ * version-2 template (bias − template), so an old model predicts the same landmarks (to rounding).
+ * Throws for a newer version than this code knows.
+ */
+export function upgradeSavedTensors(tensors: { name: string; tensor: tf.Tensor }[], metadata: Record<string, unknown>, source: string)
+  : { name: string; tensor: tf.Tensor }[] {
+  const version = metadata.version === undefined ? 1 : Number(metadata.version);
+  if (!Number.isInteger(version) || version < 1 || version > MODEL_FORMAT_VERSION) {
+    throw new RangeError(`${source}: model format version: expected 1…${MODEL_FORMAT_VERSION}; got ${JSON.stringify(metadata.version)} (written by a newer sacl-au?)`);
+  }
+  if (version >= 2) return tensors;
+  const config = metadata.config as ModelConfig | undefined;
+  if (!config?.landmarks) return tensors;
+  const template = inputTemplate(config.inputSize);
+  return tensors.map((t) => (t.name === 'landmarks.fc.bias' && t.tensor.size === template.length
+    ? { name: t.name, tensor: tf.sub(t.tensor, tf.tensor(template, t.tensor.shape)) }
+    : t));
+}
 
 /** Stride of the stem map relative to the input; η = 1 / STEM_STRIDE (paper Table 2; docs/model.md, Landmarks and AU centres: 0.25). */
 export const STEM_STRIDE = 4;
@@ -132,10 +159,21 @@ export class AuModel {
     return this.store.trainable();
   }
 
+  /** Assigns tensors {@link save} wrote (any format version; see {@link upgradeSavedTensors}). The caller disposes `tensors`. */
+  assignSaved(tensors: { name: string; tensor: tf.Tensor }[], metadata: Record<string, unknown>, source: string): void {
+    // names from before the stem's norms took ResT's names (stem.bn1/bn2) are read as today's
+    const upgraded = upgradeSavedTensors(tensors.map(({ name, tensor }) => ({ name: currentName(name), tensor })), metadata, source);
+    try {
+      this.store.assign(upgraded);
+    } finally {
+      tf.dispose(upgraded.filter((t, i) => t.tensor !== tensors[i]!.tensor).map((t) => t.tensor));
+    }
+  }
+
   /** Writes config + weights (tfjs weights format, atomic) to a directory. */
   async save(dir: string): Promise<void> {
     const named = this.store.named().map(({ name, tensor }) => ({ name, tensor }));
-    await saveTensors(dir, named, { format: 'sacl-au-model', version: 1, seed: this.seed, config: this.config as unknown as {} });
+    await saveTensors(dir, named, { format: 'sacl-au-model', version: MODEL_FORMAT_VERSION, seed: this.seed, config: this.config as unknown as {} });
   }
 
   /** Rebuilds a model from {@link save}'s directory; predictions are bit-identical. */
@@ -144,7 +182,7 @@ export class AuModel {
     if (metadata.format !== 'sacl-au-model') throw new TypeError(`${dir}: not a sacl-au model checkpoint (format ${JSON.stringify(metadata.format)})`);
     const model = new AuModel(savedConfig(metadata.config as unknown as ModelConfig), Number(metadata.seed));
     try {
-      model.store.assign(tensors.map(({ name, tensor }) => ({ name: currentName(name), tensor })));
+      model.assignSaved(tensors, metadata, dir);
     } catch (e) {
       model.dispose();
       throw e;

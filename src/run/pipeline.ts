@@ -59,8 +59,10 @@ export async function initFrom(model: AuModel, dir: string): Promise<void> {
 }
 
 /** Trains (with progress), saves the model, evaluates into `<out>/report`. */
-export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, evaluate, title, skipBad = false, stopAfterEpochs }: {
+export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, evaluate, title, skipBad = false, stopAfterEpochs, extra = {} }: {
   model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string; skipBad?: boolean;
+  /** More fields for the report's metrics.json (e.g. the model a fine-tuning started from). */
+  extra?: Record<string, unknown>;
   /** Stop after this many epochs of this call, before saving and evaluating (tests interrupt runs with it). */
   stopAfterEpochs?: number;
 }): Promise<RunResult> {
@@ -85,7 +87,7 @@ export async function trainAndEvaluate({ model, dataset, fold, options, out, res
   await writeFileAtomic(join(out, 'history.json'), `${JSON.stringify(history)}\n`);
   if (!evaluate || test.length === 0) return { history, modelDir, reportDir: null, meanF1: null, alwaysPresentMeanF1: null };
   const reportDir = join(out, 'report');
-  const r = await evaluateInto({ model, dataset, samples: test, reportDir, history, title, extra: { fold, training: options }, bad });
+  const r = await evaluateInto({ model, dataset, samples: test, reportDir, history, title, extra: { fold, training: options, ...extra }, bad });
   if (bad?.count()) process.stderr.write(`${bad.count()} unreadable images skipped (--skip-bad)\n`);
   return { history, modelDir, reportDir, ...r };
 }

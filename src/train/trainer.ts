@@ -135,8 +135,11 @@ async function restore(path: string, model: AuModel, optimizer: NesterovSgd): Pr
     tf.dispose(tensors.map((t) => t.tensor));
     throw new RangeError(`${path}: the checkpoint was trained with another model config (variant ${(metadata.config as { variant?: string }).variant})`);
   }
-  model.store.assign(tensors);
-  tf.dispose(tensors.map((t) => t.tensor));
+  try {
+    model.assignSaved(tensors, metadata, join(path, 'model'));
+  } finally {
+    tf.dispose(tensors.map((t) => t.tensor));
+  }
   const opt = await loadTensors(join(path, 'optimizer'));
   optimizer.loadState(opt.tensors);
   tf.dispose(opt.tensors.map((t) => t.tensor));

@@ -1,4 +1,4 @@
-/** `sacl-au model`: the full model's size lands in the paper's bands; table, JSON and bad flags. */
+/** `sacl-au model`: the full model's and the Transformer ablation's sizes land on the paper's; table, JSON and bad flags. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -22,6 +22,15 @@ test('full at 224: params within 15 % of 27.1 M, FLOPs (multiply-adds) within 20
   // the backbone is exactly ResT-Lite without its ImageNet head (docs/model.md, Architecture: 9.995 M)
   assert.is(m.parts.find((p) => p.part === 'backbone').params, 9_995_300);
   assert.is(m.config.variant, 'full');
+});
+
+test('transformer at 224: the paper\'s 74.0 M parameters and 3.41 G FLOPs (§4.3.3), within 2 %', () => {
+  const r = run('model', '--variant', 'transformer', '--input', '224', '--json');
+  assert.is(r.status, 0, r.stderr);
+  const m = JSON.parse(r.stdout);
+  assert.ok(Math.abs(m.params / 74.0e6 - 1) <= 0.02, `params ${m.params}`);
+  assert.ok(Math.abs(m.flops / 3.41e9 - 1) <= 0.02, `flops ${m.flops}`);
+  assert.is(m.config.sacl.widths[0] % m.config.sacl.heads, 0);
 });
 
 test('table output; the baseline is ResT-Lite plus linear AU heads', () => {

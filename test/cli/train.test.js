@@ -185,6 +185,23 @@ test('--backbone: ResT weights saved by torch.save start the model; unfit names 
   }
 });
 
+test('--init: the fine-tuning schedule is the paper\'s by default and set by --epochs, --lr, --warmup-epochs', () => {
+  const from = join(dir, 'run', 'model');
+  const out = join(dir, 'finetune');
+  const r = run('train', '--dataset', 'bp4d', '--root', data, '--fold', '1', ...small, '--init', from, '--epochs', '1', '--lr', '0.002',
+    '--warmup-epochs', '0', '--out', out);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /fine-tuning: 1 epochs, peak lr 0\.002, 0 warm-up epochs/);
+  const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8'));
+  assert.is(history.steps[0].lr, 0.002, 'no warm-up: the first step runs at the peak');
+  assert.ok(history.steps.at(-1).lr < 0.002, 'cosine decay over the fine-tuning');
+  const metrics = JSON.parse(readFileSync(join(out, 'report', 'metrics.json'), 'utf8'));
+  assert.is(metrics.init, from);
+  assert.equal([metrics.training.epochs, metrics.training.lr, metrics.training.warmupEpochs], [1, 0.002, 0]);
+  const defaults = run('train', '--help').stdout;
+  assert.match(defaults, /fine-tuning schedule is the options\s+above: by default the paper's full one again \(12 epochs, peak 0\.001, 1 warm-up/);
+});
+
 test('eval and predict with the saved model', () => {
   const model = join(dir, 'run', 'model');
   const report = join(dir, 'eval');

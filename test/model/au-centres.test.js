@@ -1,8 +1,17 @@
-/** AU centres (paper Table 2): hand-computed values, the tensor version, flip consistency, ROI layouts. */
+/**
+ * AU centres (paper Table 2): hand-computed values, the tensor version, flip consistency, ROI layouts; the
+ * untrained landmark head starts on the mean face exactly where the loader's centre crop puts it.
+ */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { FLIP_PERMUTATION, auCentres, auCentresTensor, flipLandmarks, roisOf } from '../../dist/model/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { AuModel, FLIP_PERMUTATION, alignedTemplate, auCentres, auCentresTensor, flipLandmarks, inputTemplate, modelConfig, roisOf }
+  from '../../dist/model/index.js';
+import { batches } from '../../dist/data/loader.js';
 import { Rng } from '../helpers/random.js';
 
 const test = suite('AU centres');
@@ -83,6 +92,33 @@ test('flipping twice is the identity; the permutation is an involution', () => {
   const lm = knownLandmarks();
   assert.equal(Array.from(flipLandmarks(flipLandmarks(lm, 224), 224)), Array.from(lm));
   FLIP_PERMUTATION.forEach((j, i) => assert.is(FLIP_PERMUTATION[j], i));
+});
+
+test('the mean face sits where the centre crop puts an aligned face (v·256 − 16 at 224)', async () => {
+  const t = alignedTemplate();
+  const at224 = inputTemplate(224);
+  const at112 = inputTemplate(112);
+  for (let i = 0; i < t.length; i++) {
+    assert.ok(Math.abs(at224[i] - (t[i] * 256 - 16)) < 1e-4, `224: ${at224[i]} vs ${t[i] * 256 - 16}`);
+    assert.ok(Math.abs(at112[i] - (t[i] * 128 - 8)) < 1e-4, `112: ${at112[i]} vs ${t[i] * 128 - 8}`);
+  }
+  // an aligned 256-px face whose landmarks are the template, through the loader's test-time path
+  const dir = mkdtempSync(join(tmpdir(), 'sacl-template-'));
+  try {
+    const file = join(dir, 'face.png');
+    await sharp({ create: { width: 256, height: 256, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toFile(file);
+    const sample = { id: 'a', subject: 'S', imagePath: file, landmarks: t.map((v) => v * 256), labels: new Int8Array(12) };
+    const model = new AuModel(modelConfig('tiny'), 1); // 112 px input, 128 px aligned faces
+    let batch;
+    for await (const b of batches([sample], { inputSize: 112, batchSize: 1, augment: false, shuffle: false, seed: 1, epoch: 0 })) batch = b;
+    const predicted = tf.tidy(() => model.predict(tf.tensor4d(batch.images, [1, 112, 112, 3])).landmarks.dataSync());
+    model.dispose();
+    // the untrained head's offsets are tiny (FC weights ~1e-4, bias 0): it starts on the loader's landmarks
+    const off = Math.max(...Array.from(predicted, (v, i) => Math.abs(v - batch.landmarks[i])));
+    assert.ok(off < 0.05, `an untrained model's landmarks are up to ${off} px from the aligned face's`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

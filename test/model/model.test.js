@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuModel, VARIANTS, modelConfig, tokenWidth, transferWeights } from '../../dist/model/index.js';
+import { AuModel, VARIANTS, inputTemplate, modelConfig, tokenWidth, transferWeights } from '../../dist/model/index.js';
+import { loadTensors, saveTensors } from '../../dist/tf/weights-io.js';
 import { lossOf, randomBatch, smallConfig, useWasm } from './helpers.js';
 import { assertThrowsWith } from '../helpers/assert.js';
 
@@ -110,6 +111,46 @@ test('save → load reproduces predictions bit-for-bit (after training moved the
     try { await AuModel.load(dir); } catch (e) { error = e; }
     assert.instance(error, RangeError);
     assert.match(error.message, /shape|missing|unknown/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    tf.dispose([batch.images, batch.labels, batch.landmarks]);
+    model.dispose();
+  }
+});
+
+test('a version-1 model (the template inside landmarks.fc.bias) loads to the same landmarks; a newer version is refused', async () => {
+  const config = smallConfig('full');
+  const model = new AuModel(config, 6);
+  const batch = randomBatch(config, 2, 41);
+  const dir = mkdtempSync(join(tmpdir(), 'sacl-model-v1-'));
+  try {
+    // what version 1 wrote for this model: the same weights, the mean face held by the bias
+    const template = inputTemplate(config.inputSize);
+    const named = model.store.named().map(({ name, tensor }) => ({ name,
+      tensor: name === 'landmarks.fc.bias' ? tf.add(tensor, tf.tensor1d(template)) : tensor }));
+    await saveTensors(dir, named, { format: 'sacl-au-model', version: 1, seed: 6, config });
+    tf.dispose(named.filter((t) => t.name === 'landmarks.fc.bias').map((t) => t.tensor));
+    const loaded = await AuModel.load(dir);
+    const a = model.predict(batch.images);
+    const b = loaded.predict(batch.images);
+    const la = a.landmarks.dataSync();
+    const lb = b.landmarks.dataSync();
+    assert.ok(la.every((v, i) => Math.abs(v - lb[i]) < 1e-4), 'landmarks of the upgraded model');
+    const pa = a.probabilities.dataSync();
+    assert.ok(b.probabilities.dataSync().every((v, i) => Math.abs(v - pa[i]) < 1e-5), 'probabilities of the upgraded model');
+    tf.dispose([a.probabilities, a.landmarks, b.probabilities, b.landmarks]);
+    loaded.dispose();
+    // saving writes the current version, which loads untouched
+    await model.save(dir);
+    assert.is((await loadTensors(dir).then((r) => { tf.dispose(r.tensors.map((t) => t.tensor)); return r.metadata; })).version, 2);
+
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    json.userDefinedMetadata.version = 3;
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    let error;
+    try { await AuModel.load(dir); } catch (e) { error = e; }
+    assert.instance(error, RangeError);
+    assert.match(error.message, /version: expected 1…2; got 3/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     tf.dispose([batch.images, batch.labels, batch.landmarks]);

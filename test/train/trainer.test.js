@@ -1,7 +1,8 @@
 /**
  * The training loop: a short run lowers the loss; an interrupted and resumed run ends with exactly the
  * weights (and history) of an uninterrupted one; checkpoints are complete directories; micro-batches
- * (gradient accumulation) leave whole-batch training untouched and are deterministic.
+ * (gradient accumulation) leave whole-batch training untouched and are deterministic; on data without
+ * landmarks the landmark head (and so the ROI centres) stays where it started.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
 import { readBp4dLayout } from '../../dist/data/bp4d-layout.js';
 import { foldSplit } from '../../dist/data/dataset.js';
-import { AuModel, modelConfig } from '../../dist/model/index.js';
+import { AuModel, auCentresTensor, modelConfig } from '../../dist/model/index.js';
 import { PAPER_TRAINING, train } from '../../dist/train/trainer.js';
 import { useWasm } from '../model/helpers.js';
 
@@ -86,6 +87,32 @@ test('micro-batches: ≥ the batch size is whole-batch training, bit for bit; 2 
   assert.not.equal(a.w, whole.w, 'micro-batches of 2 really ran (BatchNorm sees 2 images a pass)');
   // the recorded loss is the batch's: close to the whole-batch pass at the first step (same weights)
   assert.ok(Math.abs(a.losses[0] - whole.losses[0]) < 0.25 * whole.losses[0], `${a.losses[0]} vs ${whole.losses[0]}`);
+});
+
+test('without landmarks the AU centres do not move: no gradient, no weight decay on the landmark head', async () => {
+  // ME-GraphAU-style samples: labels only. A strong weight decay makes any decay of the head visible.
+  const bare = samples.map((s) => ({ ...s, landmarks: null }));
+  const model = new AuModel(config(), 4);
+  const S = model.config.inputSize;
+  const centresOf = () => tf.tidy(() => {
+    const images = tf.randomNormal([2, S, S, 3], 0, 1, 'float32', 11);
+    return Array.from(auCentresTensor(model.predict(images).landmarks, 'bp4d', 1 / 4).dataSync());
+  });
+  const head = () => model.store.named().filter((p) => p.trainable && p.name.startsWith('landmarks.'))
+    .map((p) => [p.name, Array.from(p.tensor.dataSync())]);
+  const before = centresOf();
+  const headBefore = head();
+  const others = weightsOf(model);
+  const h = await train({ model, samples: bare, options: { ...options, epochs: 2, weightDecay: 0.05, lr: 0.05, warmupEpochs: 0 } });
+  assert.ok(h.steps.length >= 4 && h.steps.every((s) => s.landmarks === 0));
+  assert.not.equal(weightsOf(model), others, 'the rest of the model trained');
+  const after = centresOf();
+  // only the BatchNorm running statistics of the head (and the stem under it) change, through FC
+  // weights of order 1e-4: far below a pixel of the 12 × 12 stem map
+  const moved = Math.max(...after.map((v, i) => Math.abs(v - before[i])));
+  assert.ok(moved < 1e-3, `AU centres moved by up to ${moved} stem pixels`);
+  assert.equal(head(), headBefore, 'the landmark head got no update');
+  model.dispose();
 });
 
 test.run();
