@@ -131,7 +131,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const model = new AuModel(config, options.seed);
   try {
     if (pretrained) process.stderr.write(backboneSummary(loadBackboneWeights(model.store, pretrained)));
-    if (values.init) await initFrom(model, resolve(String(values.init)));
+    if (values.init) {
+      await initFrom(model, resolve(String(values.init)));
+      process.stderr.write(`fine-tuning: ${options.epochs} epochs, peak lr ${options.lr}, ${options.warmupEpochs} warm-up epochs (--epochs, --lr, --warmup-epochs)\n`);
+    }
     const r = await trainAndEvaluate({ model, dataset, fold, options, out: resolve(String(values.out)), resume: Boolean(values.resume),
       evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`, skipBad: Boolean(values['skip-bad']),
       ...(values.init && { extra: { init: resolve(String(values.init)) } }) });
