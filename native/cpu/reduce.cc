@@ -21,7 +21,7 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;     // input elements per parallel task, roughly
 constexpr int64_t kInnerBlock = 512;    // neighbouring outputs one task accumulates (4 KB of doubles)
-constexpr int64_t kMinTasks = 16;       // fewer (output, block) tasks than this: split the reduced range too
+constexpr int64_t kMinTasks = 64;       // fewer (output, block) tasks than this: split the reduced range too
 constexpr int64_t kMaxChunks = 64;
 constexpr int kLanes = 8;
 

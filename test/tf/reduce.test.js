@@ -227,6 +227,16 @@ if (!addon) {
     assert.ok(worst.sum <= 1, `sum ${worst.sum} ulps from stock`);
     assert.ok(worst.mean <= 4, `mean ${worst.mean} ulps from stock`);
     assert.ok(worst.prod <= 1, `prod ${worst.prod} ulps from stock`);
+    // mixed signs: stock Mean's float32 rounding of every x/n moves it by up to u32·Σ|x|/n, and each side
+    // rounds its result once (u32·|mean| ≤ u32·Σ|x|/n each)
+    for (const [shape, axis] of CASES) {
+      const data = randomData(rng, sizeOf(shape));
+      const { members } = groups(shape, axis);
+      const tol = Float64Array.from(members, (m) => 3.0001 * U32 * exactSum(m.map((i) => Math.abs(data[i]))) / m.length);
+      const got = run((x) => tf.mean(x, axis), shape, data);
+      const stock = withStockKernels('cpu', () => run((x) => tf.mean(x, axis), shape, data));
+      assertClose(got.data, stock.data, { rtol: 0, atol: tol }, `mean ${JSON.stringify(shape)} vs stock`);
+    }
   });
 
   /** float64 softmax rows rounded once. */
