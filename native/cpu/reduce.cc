@@ -124,7 +124,7 @@ struct Walker {
 
 // Element j goes to lane j mod 8 (of this segment): the lanes are the compiler's vector registers.
 template <class Op>
-SACL_CHANNEL_LOOP void laneRow(const float* __restrict x, int64_t n, double* __restrict lanes) {
+inline __attribute__((always_inline)) void laneAccumulate(const float* __restrict x, int64_t n, double* __restrict lanes) {
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes) {
     for (int k = 0; k < kLanes; ++k) lanes[k] = Op::step(lanes[k], x[j + k]);
@@ -133,8 +133,25 @@ SACL_CHANNEL_LOOP void laneRow(const float* __restrict x, int64_t n, double* __r
 }
 
 template <class Op>
-double combineLanes(const double* l) {
+SACL_CHANNEL_LOOP void laneRow(const float* __restrict x, int64_t n, double* __restrict lanes) {
+  laneAccumulate<Op>(x, n, lanes);
+}
+
+template <class Op>
+inline __attribute__((always_inline)) double combineLanes(const double* l) {
   return Op::step(Op::step(Op::step(l[0], l[1]), Op::step(l[2], l[3])), Op::step(Op::step(l[4], l[5]), Op::step(l[6], l[7])));
+}
+
+// Rows [begin, end) of a [rows, n] matrix reduced each on its own, the same way as rangeLastReduced
+// over one whole row (so either path gives the same bits); for the many short rows of channel statistics.
+template <class Op>
+SACL_CHANNEL_LOOP void reduceRows(const float* __restrict x, int64_t n, int64_t begin, int64_t end, double* __restrict res) {
+  for (int64_t r = begin; r < end; ++r) {
+    double lanes[kLanes];
+    for (int k = 0; k < kLanes; ++k) lanes[k] = Op::init;
+    laneAccumulate<Op>(x + r * n, n, lanes);
+    res[r - begin] = combineLanes<Op>(lanes);
+  }
 }
 
 // The innermost run reduced: output at `base`, reduced elements [f0, f1) in memory order.
@@ -200,6 +217,12 @@ void reduceWith(bool mean, const Plan& p, const float* x, float* out) {
   if (chunks == 1) {
     const int64_t grain = std::max<int64_t>(1, kGrain / (count * width));
     parallelFor(units, grain, [&](int64_t begin, int64_t end) {
+      if (lastReduced && p.nr == 0) {  // one contiguous row per output: [outRows, row]
+        std::vector<double> res(end - begin);
+        reduceRows<Op>(x, p.row, begin, end, res.data());
+        for (int64_t o = begin; o < end; ++o) out[o] = finish(fixZero(res[o - begin], o * p.row));
+        return;
+      }
       std::vector<double> acc(width);
       for (int64_t u = begin; u < end; ++u) {
         const int64_t o = u / blocks, i0 = (u % blocks) * width, w = std::min(width, p.inner - i0);
