@@ -1,10 +1,10 @@
 // Reductions, softmax and arg-reductions (see sacl/reduce.h). No transpose: after dropping size-1 axes and
 // merging neighbouring axes of one kind, the input is a nest of kept and reduced runs. When the innermost
-// run is reduced, each output sums contiguous rows in 8 double lanes; when it is kept, a task accumulates a
-// block of up to kInnerBlock neighbouring outputs at once, one contiguous vector per reduced position.
-// Outer runs of either kind are walked by offset. Tasks are (output, inner block); when there are too few
-// of them to feed the pool, the reduced range is cut into chunks fixed by the shape, and the partials are
-// combined in chunk order.
+// run is reduced, each output sums contiguous rows in 8 double lanes (outputs that are one row each, as
+// channel statistics, run in one loop); when it is kept, a task accumulates a block of up to kInnerBlock
+// neighbouring outputs at once, one contiguous vector per reduced position. Outer runs of either kind are
+// walked by offset. Tasks are (output, inner block); when there are too few of them to feed the pool, the
+// reduced range is cut into chunks fixed by the shape, and the partials are combined in chunk order.
 #include "sacl/reduce.h"
 
 #include <algorithm>
