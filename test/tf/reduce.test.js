@@ -168,10 +168,12 @@ if (!addon) {
         const data = Float32Array.from({ length: sizeOf(shape) }, () => Math.round(rng.next() * 40 - 20) / 4);
         const { members } = groups(shape, axis);
         const want = Float32Array.from(members, (m) => extreme(m.map((i) => data[i]), name === 'max'));
-        const msg = `${name} ${JSON.stringify(shape)} axis ${JSON.stringify(axis)}`;
-        const got = run((x) => OPS[name](x, axis), shape, data);
-        assertBitIdentical(got.data, want, msg);
-        assertBitIdentical(got, withStockKernels('cpu', () => run((x) => OPS[name](x, axis), shape, data)), `${msg} vs stock`);
+        for (const keepDims of [false, true]) {
+          const msg = `${name} ${JSON.stringify(shape)} axis ${JSON.stringify(axis)} keepDims ${keepDims}`;
+          const got = run((x) => OPS[name](x, axis, keepDims), shape, data);
+          assertBitIdentical(got.data, want, msg);
+          assertBitIdentical(got, withStockKernels('cpu', () => run((x) => OPS[name](x, axis, keepDims), shape, data)), `${msg} vs stock`);
+        }
       }
     });
   }
