@@ -66,6 +66,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("matMul", Napi::Function::New(env, matMul, "matMul"));
   exports.Set("unary", Napi::Function::New(env, unary, "unary"));
   exports.Set("binary", Napi::Function::New(env, binary, "binary"));
+  exports.Set("reduce", Napi::Function::New(env, reduce, "reduce"));
+  exports.Set("softmax", Napi::Function::New(env, softmax, "softmax"));
+  exports.Set("argReduce", Napi::Function::New(env, argReduce, "argReduce"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
   exports.Set("cudaKernelMs", Napi::Function::New(env, cudaKernelMs, "cudaKernelMs"));

@@ -13,6 +13,9 @@ Napi::Value roiAlignGrad(const Napi::CallbackInfo& info);
 Napi::Value matMul(const Napi::CallbackInfo& info);
 Napi::Value unary(const Napi::CallbackInfo& info);
 Napi::Value binary(const Napi::CallbackInfo& info);
+Napi::Value reduce(const Napi::CallbackInfo& info);
+Napi::Value softmax(const Napi::CallbackInfo& info);
+Napi::Value argReduce(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl

@@ -40,6 +40,12 @@ export interface NativeAddon {
   /** out = op(a, b) with broadcasting; shapes as arrays of sizes; synchronous. */
   binary(op: number, a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[],
     out: Float32Array, outShape: readonly number[]): void;
+  /** out = op(x) over `axes` (native/addon/reduce_binding.cc); out holds the kept axes in order; synchronous. */
+  reduce(op: number, x: Float32Array, shape: readonly number[], axes: readonly number[], out: Float32Array): void;
+  /** y = softmax of x over its last axis, x viewed as [rows, n]; synchronous. */
+  softmax(x: Float32Array, y: Float32Array, rows: number, n: number): void;
+  /** out = index of the first max (isMax) or min along n, x viewed as [outer, n, inner]; synchronous. */
+  argReduce(isMax: boolean, x: Float32Array, outer: number, n: number, inner: number, out: Int32Array): void;
 }
 
 export interface NativeInfo {

@@ -12,6 +12,7 @@ import { depthwiseBackpropFilter, depthwiseBackpropInput } from './kernels/depth
 import { BINARY_OPS, UNARY_OPS, nativeBinary, nativeUnary } from './kernels/elementwise.js';
 import type { KernelFunc } from './kernels/host.js';
 import { nativeBatchMatMul } from './kernels/matmul.js';
+import { REDUCE_OPS, nativeArgReduce, nativeReduce, nativeSoftmax } from './kernels/reduce.js';
 import { resizeBilinearGrad } from './kernels/resize-bilinear-grad.js';
 import { splitVByBlocks } from './kernels/split.js';
 import { unsortedSegmentSum } from './kernels/segment-sum.js';
@@ -98,6 +99,15 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
       replaceKernel(kernelName, backendName, (stock) => nativeBinary(addon, op, stock!));
       active.push(kernelName);
     }
+    // tfjs-cpu transposes, then reduces in scalar JavaScript; Softmax chains five such kernels
+    for (const [kernelName, op] of Object.entries(REDUCE_OPS)) {
+      replaceKernel(kernelName, backendName, (stock) => nativeReduce(addon, op, stock!));
+      active.push(kernelName);
+    }
+    replaceKernel(tf.Softmax, backendName, (stock) => nativeSoftmax(addon, stock!));
+    replaceKernel(tf.ArgMax, backendName, (stock) => nativeArgReduce(addon, true, stock!));
+    replaceKernel(tf.ArgMin, backendName, (stock) => nativeArgReduce(addon, false, stock!));
+    active.push(tf.Softmax, tf.ArgMax, tf.ArgMin);
   }
   registered.set(backendName, active);
   return active;

@@ -1,0 +1,96 @@
+// reduce(op, x, shape, axes, out), softmax(x, y, rows, n) and argReduce(isMax, x, outer, n, inner, out):
+// the kernels behind the tfjs kernels of src/tf/kernels/reduce.ts. Synchronous only, like every tfjs
+// kernel: the arrays may be views of a tfjs backend's memory.
+#include <cmath>
+
+#include "args.h"
+#include "bindings.h"
+#include "sacl/common.h"
+#include "sacl/reduce.h"
+
+namespace sacl {
+namespace addon {
+
+namespace {
+
+// A JavaScript array of integers in [min, max], at most kMaxReduceRank long; returns its length.
+int readIntList(const Napi::CallbackInfo& info, size_t i, const char* name, const char* what, int64_t min, int64_t max,
+                int64_t* values) {
+  const Napi::Value v = info[i];
+  if (!v.IsArray()) throwType(info.Env(), name, std::string("an array of ") + what, describe(v));
+  const auto arr = v.As<Napi::Array>();
+  const uint32_t n = arr.Length();
+  if (n > static_cast<uint32_t>(kMaxReduceRank)) {
+    throwRange(info.Env(), std::string(name) + ".length", "at most " + std::to_string(kMaxReduceRank), std::to_string(n));
+  }
+  for (uint32_t a = 0; a < n; ++a) {
+    const Napi::Value d = arr.Get(a);
+    const double x = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : std::nan("");
+    if (!(x >= static_cast<double>(min) && x <= static_cast<double>(max) && x == static_cast<double>(static_cast<int64_t>(x)))) {
+      throwRange(info.Env(), std::string(name) + "[" + std::to_string(a) + "]", what, describe(d));
+    }
+    values[a] = static_cast<int64_t>(x);
+  }
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+Napi::Value reduce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 5);
+  const auto op = static_cast<ReduceOp>(requireInteger(info, 0, "op", 0, static_cast<int>(ReduceOp::Count) - 1));
+  const auto x = requireFloat32(info, 1, "x");
+  int64_t shape[kMaxReduceRank], axes[kMaxReduceRank];
+  const int rank = readIntList(info, 2, "shape", "an integer size ≥ 1", 1, kMaxElements, shape);
+  const int nAxes = readIntList(info, 3, "axes", "an axis of shape", 0, rank - 1, axes);
+  const auto out = requireFloat32(info, 4, "out");
+  bool reduced[kMaxReduceRank] = {};
+  for (int a = 0; a < nAxes; ++a) {
+    if (reduced[axes[a]]) throwRange(env, "axes[" + std::to_string(a) + "]", "an axis not already listed", std::to_string(axes[a]));
+    reduced[axes[a]] = true;
+  }
+  int64_t total = 1, kept = 1;  // each size is ≤ 2^31, so one step cannot overflow
+  for (int a = 0; a < rank; ++a) {
+    total *= shape[a];
+    if (total > kMaxElements) throwRange(env, "shape", "at most " + std::to_string(kMaxElements) + " elements", "more");
+    if (!reduced[a]) kept *= shape[a];
+  }
+  if (x.length != total) throwRange(env, "x.length", std::to_string(total) + " (the product of shape)", std::to_string(x.length));
+  if (out.length != kept) throwRange(env, "out.length", std::to_string(kept) + " (the product of the kept sizes)", std::to_string(out.length));
+  cpu::reduce(op, x.data, shape, reduced, rank, out.data);
+  return env.Undefined();
+}
+
+Napi::Value softmax(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 4);
+  const auto x = requireFloat32(info, 0, "x");
+  const auto y = requireFloat32(info, 1, "y");
+  const int64_t rows = requireInteger(info, 2, "rows", 1, kMaxElements);
+  const int64_t n = requireInteger(info, 3, "n", 1, kMaxElements);
+  if (rows * n > kMaxElements || x.length != rows * n) throwRange(env, "x.length", "rows · n", std::to_string(x.length));
+  if (y.length != x.length) throwRange(env, "y.length", std::to_string(x.length) + " (x.length)", std::to_string(y.length));
+  cpu::softmax(x.data, y.data, rows, n);
+  return env.Undefined();
+}
+
+Napi::Value argReduce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 6);
+  const bool isMax = requireBool(info, 0, "isMax");
+  const auto x = requireFloat32(info, 1, "x");
+  const int64_t outer = requireInteger(info, 2, "outer", 1, kMaxElements);
+  const int64_t n = requireInteger(info, 3, "n", 1, kMaxElements);
+  const int64_t inner = requireInteger(info, 4, "inner", 1, kMaxElements);
+  const auto out = requireInt32(info, 5, "out");
+  if (outer * n > kMaxElements || outer * n * inner > kMaxElements || x.length != outer * n * inner) {
+    throwRange(env, "x.length", "outer · n · inner", std::to_string(x.length));
+  }
+  if (out.length != outer * inner) throwRange(env, "out.length", std::to_string(outer * inner) + " (outer · inner)", std::to_string(out.length));
+  cpu::argReduce(isMax, x.data, outer, n, inner, out.data);
+  return env.Undefined();
+}
+
+}  // namespace addon
+}  // namespace sacl
