@@ -66,6 +66,11 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("matMul", Napi::Function::New(env, matMul, "matMul"));
   exports.Set("unary", Napi::Function::New(env, unary, "unary"));
   exports.Set("binary", Napi::Function::New(env, binary, "binary"));
+  exports.Set("conv2d", Napi::Function::New(env, conv2d, "conv2d"));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, conv2dBackpropFilter, "conv2dBackpropFilter"));
+  exports.Set("depthwiseConv2d", Napi::Function::New(env, depthwiseConv2d, "depthwiseConv2d"));
+  exports.Set("depthwiseBackpropInput", Napi::Function::New(env, depthwiseBackpropInput, "depthwiseBackpropInput"));
+  exports.Set("depthwiseBackpropFilter", Napi::Function::New(env, depthwiseBackpropFilter, "depthwiseBackpropFilter"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
   exports.Set("cudaKernelMs", Napi::Function::New(env, cudaKernelMs, "cudaKernelMs"));

@@ -13,6 +13,11 @@ Napi::Value roiAlignGrad(const Napi::CallbackInfo& info);
 Napi::Value matMul(const Napi::CallbackInfo& info);
 Napi::Value unary(const Napi::CallbackInfo& info);
 Napi::Value binary(const Napi::CallbackInfo& info);
+Napi::Value conv2d(const Napi::CallbackInfo& info);
+Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info);
+Napi::Value depthwiseConv2d(const Napi::CallbackInfo& info);
+Napi::Value depthwiseBackpropInput(const Napi::CallbackInfo& info);
+Napi::Value depthwiseBackpropFilter(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl

@@ -40,6 +40,16 @@ export interface NativeAddon {
   /** out = op(a, b) with broadcasting; shapes as arrays of sizes; synchronous. */
   binary(op: number, a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[],
     out: Float32Array, outShape: readonly number[]): void;
+  /**
+   * The convolutions of native/addon/conv_binding.cc, NHWC float32, synchronous; geometry is [B, H, W, Ci, KH, KW,
+   * Co, OH, OW, strideH, strideW, padTop, padLeft]. conv2d and conv2dBackpropFilter return false, writing nothing,
+   * when a non-finite filter (dy) value would meet padding: the caller then runs tfjs' kernel.
+   */
+  conv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): boolean;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, geometry: readonly number[], dw: Float32Array): boolean;
+  depthwiseConv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): void;
+  depthwiseBackpropInput(dy: Float32Array, filter: Float32Array, geometry: readonly number[], dx: Float32Array): void;
+  depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, geometry: readonly number[], dw: Float32Array): void;
 }
 
 export interface NativeInfo {

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadNative } from '../backends/native.js';
 import { conv2DBackpropFilterViaConv } from './kernels/conv2d-filter.js';
 import { conv2DBackpropInputViaGemm } from './kernels/conv2d-input.js';
+import { CONV_KERNELS } from './kernels/conv-native.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './kernels/depthwise.js';
 import { BINARY_OPS, UNARY_OPS, nativeBinary, nativeUnary } from './kernels/elementwise.js';
 import type { KernelFunc } from './kernels/host.js';
@@ -97,6 +98,14 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
     for (const [kernelName, op] of Object.entries(BINARY_OPS)) {
       replaceKernel(kernelName, backendName, (stock) => nativeBinary(addon, op, stock!));
       active.push(kernelName);
+    }
+  }
+  if (addon && backendName === 'cpu') {
+    // tfjs-cpu's convolutions are scalar JavaScript loops; the fallback is tfjs' own kernel (not the
+    // Conv2DBackpropFilter-as-convolution above)
+    for (const [kernelName, make] of CONV_KERNELS) {
+      replaceKernel(kernelName, backendName, (current) => make(addon, (stockKernel(kernelName, backendName)?.kernelFunc as unknown as KernelFunc | undefined) ?? current!));
+      if (!active.includes(kernelName)) active.push(kernelName);
     }
   }
   registered.set(backendName, active);

@@ -1,0 +1,172 @@
+// Conv2D and Conv2DBackpropFilter as im2col + GEMM (see sacl/conv.h). The im2col matrix is built in blocks
+// of at most kPatchBudget floats, so the 56×56 layers of a batch of 16 never need hundreds of MB.
+//
+// Determinism: a forward output element is one GEMM dot product (fixed order, on one thread). The filter
+// gradient sums over row blocks whose size depends on the shapes only; each block's GEMM goes to its own
+// buffer, and the buffers are added to dw in block order.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "sacl/conv.h"
+#include "sacl/ops.h"
+#include "sacl/parallel.h"
+
+namespace sacl {
+namespace cpu {
+namespace {
+
+// Floats in one im2col block (16 MB).
+constexpr int64_t kPatchBudget = int64_t{1} << 22;
+// Filter-gradient blocks in flight at once (bounds their buffers at kMaxSlots · 16 MB).
+constexpr int64_t kMaxSlots = 8;
+// im2col rows per parallel chunk.
+constexpr int64_t kRowGrain = 64;
+
+// Rows of the im2col matrix in one block: a function of the shapes only (determinism).
+int64_t blockRows(const ConvGeometry& g) {
+  const int64_t k = g.KH * g.KW * g.Ci;
+  return std::max<int64_t>(1, std::min(g.B * g.OH * g.OW, kPatchBudget / k));
+}
+
+// Whether some tap of some output cell falls outside the input (reads padding).
+bool readsPadding(const ConvGeometry& g) {
+  return g.padTop > 0 || g.padLeft > 0 || (g.OH - 1) * g.strideH - g.padTop + g.KH > g.H ||
+         (g.OW - 1) * g.strideW - g.padLeft + g.KW > g.W;
+}
+
+// A 1×1, stride-1 filter over the whole unpadded input: x itself is the im2col matrix.
+bool isPointwise(const ConvGeometry& g) {
+  return g.KH == 1 && g.KW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 && g.padLeft == 0 &&
+         g.OH == g.H && g.OW == g.W;
+}
+
+SACL_CHANNEL_LOOP bool allFinite(const float* p, int64_t n) {
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, p + i, sizeof bits);
+    bad |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
+}
+
+// Row r of the im2col matrix (output cell r = (b, oh, ow)): [(kh·KW + kw)·Ci + ci] = x[b, ih, iw, ci], 0 outside.
+void im2colRow(const ConvGeometry& g, const float* x, int64_t r, float* dst) {
+  const int64_t ow = r % g.OW;
+  const int64_t oh = (r / g.OW) % g.OH;
+  const int64_t b = r / (g.OW * g.OH);
+  const int64_t rowLen = g.KW * g.Ci;
+  for (int64_t kh = 0; kh < g.KH; ++kh, dst += rowLen) {
+    const int64_t ih = oh * g.strideH - g.padTop + kh;
+    if (ih < 0 || ih >= g.H) {
+      std::memset(dst, 0, rowLen * sizeof(float));
+      continue;
+    }
+    const float* src = x + (b * g.H + ih) * g.W * g.Ci;
+    const int64_t iw0 = ow * g.strideW - g.padLeft;
+    // the taps inside the input are contiguous in x: one copy, zeros either side
+    const int64_t lo = std::max<int64_t>(0, -iw0);
+    const int64_t hi = std::min(g.KW, g.W - iw0);
+    if (hi <= lo) {
+      std::memset(dst, 0, rowLen * sizeof(float));
+      continue;
+    }
+    std::memset(dst, 0, lo * g.Ci * sizeof(float));
+    std::memcpy(dst + lo * g.Ci, src + (iw0 + lo) * g.Ci, (hi - lo) * g.Ci * sizeof(float));
+    std::memset(dst + hi * g.Ci, 0, (g.KW - hi) * g.Ci * sizeof(float));
+  }
+}
+
+// Rows [r0, r1) of the im2col matrix into patch, over the pool.
+void im2col(const ConvGeometry& g, const float* x, int64_t r0, int64_t r1, float* patch) {
+  const int64_t k = g.KH * g.KW * g.Ci;
+  parallelFor(r1 - r0, kRowGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) im2colRow(g, x, r0 + i, patch + i * k);
+  });
+}
+
+SACL_CHANNEL_LOOP void addInto(float* __restrict dst, const float* __restrict src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+}  // namespace
+
+bool conv2d(const ConvGeometry& g, const float* x, const float* w, float* y) {
+  const int64_t k = g.KH * g.KW * g.Ci;
+  const int64_t rows = g.B * g.OH * g.OW;
+  if (readsPadding(g) && !allFinite(w, k * g.Co)) return false;
+  GemmArgs a{};
+  a.b = w;
+  a.batchA = a.batchB = 1;
+  a.N = g.Co;
+  a.K = k;
+  if (isPointwise(g)) {
+    a.a = x;
+    a.M = rows;
+    gemm(a, y);
+    return true;
+  }
+  const int64_t block = blockRows(g);
+  std::unique_ptr<float[]> patch(new float[block * k]);
+  for (int64_t r0 = 0; r0 < rows; r0 += block) {
+    const int64_t r1 = std::min(rows, r0 + block);
+    im2col(g, x, r0, r1, patch.get());
+    a.a = patch.get();
+    a.M = r1 - r0;
+    gemm(a, y + r0 * g.Co);
+  }
+  return true;
+}
+
+bool conv2dBackpropFilter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  const int64_t k = g.KH * g.KW * g.Ci;
+  const int64_t rows = g.B * g.OH * g.OW;
+  const int64_t outSize = k * g.Co;
+  if (readsPadding(g) && !allFinite(dy, rows * g.Co)) return false;
+  const bool pointwise = isPointwise(g);
+  const int64_t block = blockRows(g);
+  const int64_t blocks = (rows + block - 1) / block;
+  // blocks run `slots` at a time, each into its own buffers; the slot count changes only the schedule
+  const int64_t slots = std::min<int64_t>({blocks, std::max(1, numThreads()), kMaxSlots});
+  std::unique_ptr<float[]> patches(pointwise ? nullptr : new float[slots * block * k]);
+  std::unique_ptr<float[]> partials(new float[slots * outSize]);
+  for (int64_t first = 0; first < blocks; first += slots) {
+    const int64_t count = std::min(slots, blocks - first);
+    parallelFor(count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t s = begin; s < end; ++s) {
+        const int64_t r0 = (first + s) * block;
+        const int64_t r1 = std::min(rows, r0 + block);
+        const float* a = x + r0 * g.Ci;
+        if (!pointwise) {
+          float* p = patches.get() + s * block * k;
+          im2col(g, x, r0, r1, p);
+          a = p;
+        }
+        // partial[k, co] = Σ_r patch[r, k] · dy[r, co]: the patch block read transposed
+        GemmArgs ga{};
+        ga.a = a;
+        ga.b = dy + r0 * g.Co;
+        ga.batchA = ga.batchB = 1;
+        ga.M = k;
+        ga.N = g.Co;
+        ga.K = r1 - r0;
+        ga.transA = true;
+        gemm(ga, partials.get() + s * outSize);
+      }
+    });
+    for (int64_t s = 0; s < count; ++s) {
+      const float* part = partials.get() + s * outSize;
+      if (first + s == 0) {
+        std::memcpy(dw, part, outSize * sizeof(float));
+      } else {
+        addInto(dw, part, outSize);
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace cpu
+}  // namespace sacl
