@@ -305,6 +305,30 @@ if (!addon) {
     assert.ok(z.data.every((v) => Object.is(v, 0)), `−0 inputs gave ${Array.from(z.data)}`);
   });
 
+  test('a small conv net: loss and every gradient as with the stock kernels', () => {
+    const rng = new Rng(16);
+    const t = (shape, scale = 1) => tf.tensor(Float32Array.from({ length: numel(shape) }, () => scale * rng.uniform(-1, 1)), shape);
+    const x = t([2, 12, 10, 3]);
+    const params = { w1: t([3, 3, 3, 8], 0.5), dw: t([3, 3, 8, 2], 0.5), w2: t([1, 1, 16, 4], 0.5), w3: t([2, 2, 4, 5], 0.5) };
+    const target = t([2, 7, 5, 5]);
+    const step = () => tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads((input, w1, dw, w2, w3) => {
+        let y = tf.relu(tf.conv2d(input, w1, 2, 'same'));
+        y = tf.depthwiseConv2d(y, dw, [1, 2], 'same');
+        y = tf.conv2d(y, w2, 1, 'valid');
+        y = tf.conv2d(y, w3, 1, [[0, 0], [0, 2], [1, 2], [0, 0]]);
+        return tf.sum(tf.square(tf.sub(y, target)));
+      })([x, params.w1, params.dw, params.w2, params.w3]);
+      return [value, ...grads].map((g) => ({ shape: g.shape, data: g.dataSync().slice() }));
+    });
+    const ours = step();
+    const stock = withStockKernels('cpu', step);
+    for (const [i, name] of ['loss', 'dx', 'dw1', 'ddw', 'dw2', 'dw3'].entries()) {
+      assertClose(ours[i], stock[i], { rtol: 1e-4, atol: 1e-4 }, name);
+    }
+    tf.dispose([x, target, ...Object.values(params)]);
+  });
+
   test('dilations other than 1 and NCHW go to the stock kernels', () => {
     const rng = new Rng(15);
     const x = tf.tensor(random(rng, [1, 9, 9, 4]), [1, 9, 9, 4]);
@@ -316,6 +340,7 @@ if (!addon) {
       () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.onesLike(x), filter: dw },
         { strides: 1, pad: 'same', dilations: 2, inputShape: [1, 9, 9, 4] }),
       () => tf.conv2d(tf.transpose(x, [0, 3, 1, 2]), w, 1, 'same', 'NCHW'),
+      () => tf.conv2d(tf.zeros([0, 9, 9, 4]), w, 1, 'same'),
     ];
     for (const [i, f] of pairs.entries()) {
       const got = tf.tidy(() => ({ shape: [0], data: f().dataSync().slice() }));
