@@ -68,6 +68,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, binary, "binary"));
   exports.Set("conv2d", Napi::Function::New(env, conv2d, "conv2d"));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, conv2dBackpropFilter, "conv2dBackpropFilter"));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, conv2dBackpropInput, "conv2dBackpropInput"));
   exports.Set("depthwiseConv2d", Napi::Function::New(env, depthwiseConv2d, "depthwiseConv2d"));
   exports.Set("depthwiseBackpropInput", Napi::Function::New(env, depthwiseBackpropInput, "depthwiseBackpropInput"));
   exports.Set("depthwiseBackpropFilter", Napi::Function::New(env, depthwiseBackpropFilter, "depthwiseBackpropFilter"));

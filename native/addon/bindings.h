@@ -15,6 +15,7 @@ Napi::Value unary(const Napi::CallbackInfo& info);
 Napi::Value binary(const Napi::CallbackInfo& info);
 Napi::Value conv2d(const Napi::CallbackInfo& info);
 Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info);
+Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info);
 Napi::Value depthwiseConv2d(const Napi::CallbackInfo& info);
 Napi::Value depthwiseBackpropInput(const Napi::CallbackInfo& info);
 Napi::Value depthwiseBackpropFilter(const Napi::CallbackInfo& info);

@@ -1,4 +1,4 @@
-// conv2d, conv2dBackpropFilter, depthwiseConv2d, depthwiseBackpropInput, depthwiseBackpropFilter: the
+// conv2d, conv2dBackpropFilter, conv2dBackpropInput, depthwiseConv2d, depthwiseBackpropInput, depthwiseBackpropFilter: the
 // convolutions behind the tfjs kernels of src/tf/kernels/conv-native.ts. Each takes two Float32Arrays, the
 // geometry [B, H, W, Ci, KH, KW, Co, OH, OW, strideH, strideW, padTop, padLeft] and the output array.
 // Synchronous only, like every tfjs kernel.
@@ -95,6 +95,14 @@ Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   static const Role roles[3] = {Role::X, Role::Y, Role::Filter};
   const Call c = readCall(info, names, roles, false);
   return Napi::Boolean::New(info.Env(), cpu::conv2dBackpropFilter(c.g, c.in[0], c.in[1], c.out));
+}
+
+Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  static const char* const names[3] = {"dy", "filter", "dx"};
+  static const Role roles[3] = {Role::Y, Role::Filter, Role::X};
+  const Call c = readCall(info, names, roles, false);
+  cpu::conv2dBackpropInput(c.g, c.in[0], c.in[1], c.out);
+  return info.Env().Undefined();
 }
 
 Napi::Value depthwiseConv2d(const Napi::CallbackInfo& info) {

@@ -168,5 +168,56 @@ bool conv2dBackpropFilter(const ConvGeometry& g, const float* x, const float* dy
   return true;
 }
 
+void conv2dBackpropInput(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const int64_t taps = g.KH * g.KW;
+  const int64_t k = taps * g.Ci;
+  const int64_t cells = g.OH * g.OW;
+  GemmArgs a{};
+  a.b = w;  // [taps · Ci, Co], read as its transpose
+  a.batchA = a.batchB = 1;
+  a.K = g.Co;
+  a.transB = true;
+  if (isPointwise(g)) {
+    a.a = dy;
+    a.M = g.B * cells;
+    a.N = g.Ci;
+    gemm(a, dx);
+    return;
+  }
+  // whole images per block, so that every dx element is written once, by one thread
+  const int64_t images = std::max<int64_t>(1, std::min(g.B, kPatchBudget / (cells * k)));
+  std::unique_ptr<float[]> col(new float[images * cells * k]);
+  for (int64_t b0 = 0; b0 < g.B; b0 += images) {
+    const int64_t n = std::min(images, g.B - b0);
+    a.a = dy + b0 * cells * g.Co;
+    a.M = n * cells;
+    a.N = k;
+    gemm(a, col.get());
+    parallelFor(n * g.H, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t bl = t / g.H;
+        const int64_t ih = t % g.H;
+        const float* colImage = col.get() + bl * cells * k;
+        float* dxRow = dx + ((b0 + bl) * g.H + ih) * g.W * g.Ci;
+        std::fill(dxRow, dxRow + g.W * g.Ci, 0.f);
+        for (int64_t iw = 0; iw < g.W; ++iw) {
+          float* out = dxRow + iw * g.Ci;
+          for (int64_t kh = 0; kh < g.KH; ++kh) {
+            const int64_t sh = ih + g.padTop - kh;  // oh · strideH
+            if (sh < 0 || sh % g.strideH != 0 || sh / g.strideH >= g.OH) continue;
+            const int64_t oh = sh / g.strideH;
+            for (int64_t kw = 0; kw < g.KW; ++kw) {
+              const int64_t sw = iw + g.padLeft - kw;
+              if (sw < 0 || sw % g.strideW != 0 || sw / g.strideW >= g.OW) continue;
+              const int64_t ow = sw / g.strideW;
+              addInto(out, colImage + ((oh * g.OW + ow) * taps + kh * g.KW + kw) * g.Ci, g.Ci);
+            }
+          }
+        }
+      }
+    });
+  }
+}
+
 }  // namespace cpu
 }  // namespace sacl

@@ -47,6 +47,7 @@ export interface NativeAddon {
    */
   conv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): boolean;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, geometry: readonly number[], dw: Float32Array): boolean;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, geometry: readonly number[], dx: Float32Array): void;
   depthwiseConv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): void;
   depthwiseBackpropInput(dy: Float32Array, filter: Float32Array, geometry: readonly number[], dx: Float32Array): void;
   depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, geometry: readonly number[], dw: Float32Array): void;

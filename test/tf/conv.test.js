@@ -1,8 +1,8 @@
 /**
  * The native convolution kernels on the cpu backend (src/tf/kernels/conv-native.ts): Conv2D,
- * Conv2DBackpropFilter, DepthwiseConv2dNative and both depthwise gradients against a float64 oracle written
- * here (direct loops over the taps), and against tfjs' stock kernels in the same process (withStockKernels):
- * to rounding for the GEMM-based ones, to the bit for the depthwise ones. Shapes cover 'same' / 'valid' /
+ * Conv2DBackpropFilter, Conv2DBackpropInput, DepthwiseConv2dNative and both depthwise gradients against a
+ * float64 oracle written here (direct loops over the taps), and against tfjs' stock kernels in the same
+ * process (withStockKernels): to rounding for the GEMM-based ones, to the bit for the depthwise ones. Shapes cover 'same' / 'valid' /
  * explicit asymmetric padding, strides 1–3 (per axis), 1×1 filters (the plain-GEMM path), filters larger
  * than the input, size-1 axes, odd sizes, channel multipliers, and sizes that span several im2col blocks and
  * threads; plus special values (NaN, ±∞, −0), the same bits for 1 and 2 threads, the cases left to the stock
@@ -20,7 +20,7 @@ import { Rng, numel } from '../helpers/random.js';
 const { addon } = loadRawAddon();
 const test = suite('native convolution tfjs kernels (cpu)');
 
-const CONV_KERNELS = ['Conv2D', 'Conv2DBackpropFilter', 'DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput',
+const CONV_KERNELS = ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput',
   'DepthwiseConv2dNativeBackpropFilter'];
 
 /** Output size and leading padding per axis, computed here from the definitions (not from tfjs). */
@@ -104,6 +104,17 @@ const oracle = {
     });
     return r;
   },
+  conv2dInput(dy, w, g, Co) {
+    const r = new Sums([g.B, g.H, g.W, g.C]);
+    forEachTap(g, (b, oh, ow, kh, kw, ih, iw) => {
+      for (let ci = 0; ci < g.C; ci++) {
+        for (let co = 0; co < Co; co++) {
+          r.add(((b * g.H + ih) * g.W + iw) * g.C + ci, w[((kh * g.KW + kw) * g.C + ci) * Co + co] * dy[((b * g.OH + oh) * g.OW + ow) * Co + co]);
+        }
+      }
+    });
+    return r;
+  },
   depthwise(x, w, g, M) {
     const r = new Sums([g.B, g.OH, g.OW, g.C * M]);
     forEachTap(g, (b, oh, ow, kh, kw, ih, iw) => {
@@ -160,6 +171,8 @@ function calls(c, rng) {
       ['Conv2D', () => run('Conv2D', { x: [x, xShape], filter: [f, fShape] }, base), () => oracle.conv2d(x, f, g, last)],
       ['Conv2DBackpropFilter', () => run('Conv2DBackpropFilter', { x: [x, xShape], dy: [dy, yShape] }, { ...base, filterShape: fShape }),
         () => oracle.conv2dFilter(x, dy, g, last)],
+      ['Conv2DBackpropInput', () => run('Conv2DBackpropInput', { dy: [dy, yShape], filter: [f, fShape] }, { ...base, inputShape: xShape }),
+        () => oracle.conv2dInput(dy, f, g, last)],
     ];
   }
   return [
@@ -215,7 +228,7 @@ if (!addon) {
     assert.is(active.filter((n) => n === 'Conv2DBackpropFilter').length, 1);
   });
 
-  test('Conv2D and Conv2DBackpropFilter equal the float64 oracle and the stock kernels to rounding', () => {
+  test('Conv2D and both its gradients equal the float64 oracle and the stock kernels to rounding', () => {
     const rng = new Rng(11);
     for (const c of CASES) {
       for (const [name, ours, want] of calls(c, rng)) {
@@ -238,7 +251,8 @@ if (!addon) {
     }
   });
 
-  // 16384 im2col rows of 288: two blocks (of at most 2^22 floats) for both Conv2D and its filter gradient
+  // 16384 im2col rows of 288: two blocks (of at most 2^22 floats) for Conv2D and its filter gradient, and
+  // two blocks of whole images (3 + 1) for the input gradient
   const LARGE = [
     { xShape: [4, 64, 64, 32], fShape: [3, 3, 32, 8], strides: 1, pad: 'same' },
     { xShape: [4, 40, 40, 48], fShape: [3, 3, 48, 1], strides: 1, pad: 'same', depthwise: true },
@@ -280,6 +294,7 @@ if (!addon) {
       const cases = [
         [() => run('Conv2D', { x: [x, xShape], filter: [w, [3, 3, 3, 4]] }, attrs), oracle.conv2d(x, w, g, 4)],
         [() => run('Conv2DBackpropFilter', { x: [x, xShape], dy: [dy, dyShape] }, { ...attrs, filterShape: [3, 3, 3, 4] }), oracle.conv2dFilter(x, dy, g, 4)],
+        [() => run('Conv2DBackpropInput', { dy: [dy, dyShape], filter: [w, [3, 3, 3, 4]] }, { ...attrs, inputShape: xShape }), oracle.conv2dInput(dy, w, g, 4)],
         [() => run('DepthwiseConv2dNative', { x: [x, xShape], filter: [dw, [3, 3, 3, 2]] }, attrs), oracle.depthwise(x, dw, g, 2)],
         [() => run('DepthwiseConv2dNativeBackpropInput', { dy: [dyd, dyd.length === 0 ? [] : [2, g.OH, g.OW, 6]], filter: [dw, [3, 3, 3, 2]] },
           { ...attrs, inputShape: xShape }), oracle.depthwiseInput(dyd, dw, g, 2)],
@@ -366,6 +381,7 @@ if (!addon) {
     assertThrowsWith(() => addon.conv2d(x, new Float32Array(53), geom, y), RangeError, [/for filter\.length/]);
     assertThrowsWith(() => addon.conv2d(x, w, geom, new Float32Array(47)), RangeError, [/for y\.length/]);
     assertThrowsWith(() => addon.conv2dBackpropFilter(x, y, geom, new Float32Array(53)), RangeError, [/for dw\.length/]);
+    assertThrowsWith(() => addon.conv2dBackpropInput(y, w, geom, new Float32Array(33)), RangeError, [/for dx\.length/]);
     assertThrowsWith(() => addon.conv2d(new Int32Array(32), w, geom, y), TypeError, [/Float32Array for x/]);
     assertThrowsWith(() => addon.depthwiseConv2d(x, w, geom, y), RangeError, [/^Expected a multiple of Ci \(2\) for geometry\[6\] \(Co\) but received 3$/]);
     const dgeom = [1, 4, 4, 2, 3, 3, 4, 4, 4, 1, 1, 1, 1];

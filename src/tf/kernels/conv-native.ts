@@ -1,10 +1,11 @@
 /**
  * Convolution kernels for the cpu backend on the native addon (native/cpu/conv.cc, native/cpu/depthwise.cc):
- * Conv2D and Conv2DBackpropFilter as im2col + GEMM, the depthwise convolution and both its gradients as
- * direct loops; multi-threaded, deterministic, reading and writing the backend's arrays in place. tfjs-cpu's
- * own are scalar JavaScript loops. NHWC, float32 and dilation 1 only: the rest goes to the stock kernel, as
- * do Conv2D / Conv2DBackpropFilter when a non-finite filter / dy value would meet padding (tfjs skips the
- * padded taps; im2col multiplies them by zero).
+ * Conv2D and Conv2DBackpropFilter as im2col + GEMM; Conv2DBackpropInput as GEMM + a gather on the pool (on
+ * cpu it replaces conv2d-input.ts, whose col2im is JavaScript; wasm keeps that one); the depthwise
+ * convolution and both its gradients as direct loops. Multi-threaded, deterministic, reading and writing
+ * the backend's arrays in place; tfjs-cpu's own are scalar JavaScript loops. NHWC, float32 and dilation 1
+ * only: the rest goes to the stock kernel, as do Conv2D / Conv2DBackpropFilter when a non-finite filter /
+ * dy value would meet padding (tfjs skips the padded taps; im2col multiplies them by zero).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from '../../backends/native.js';
@@ -75,6 +76,11 @@ export function nativeConv2DBackpropFilter(addon: NativeAddon, fallback: KernelF
     false, (x, dy, g, dw) => addon.conv2dBackpropFilter(x, dy, g, dw));
 }
 
+export function nativeConv2DBackpropInput(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return nativeConv(fallback, ({ dy, filter }, a) => ({ inputs: [dy!, filter!], xShape: a.inputShape!, filterShape: filter!.shape, outShape: 'x' }),
+    false, (dy, w, g, dx) => addon.conv2dBackpropInput(dy, w, g, dx));
+}
+
 export function nativeDepthwiseConv2D(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
   return nativeConv(fallback, ({ x, filter }) => ({ inputs: [x!, filter!], xShape: x!.shape, filterShape: filter!.shape, outShape: 'y' }),
     true, (x, w, g, y) => addon.depthwiseConv2d(x, w, g, y));
@@ -94,6 +100,7 @@ export function nativeDepthwiseBackpropFilter(addon: NativeAddon, fallback: Kern
 export const CONV_KERNELS: ReadonlyArray<[string, (addon: NativeAddon, fallback: KernelFunc) => KernelFunc]> = [
   [tf.Conv2D, nativeConv2D],
   [tf.Conv2DBackpropFilter, nativeConv2DBackpropFilter],
+  [tf.Conv2DBackpropInput, nativeConv2DBackpropInput],
   [tf.DepthwiseConv2dNative, nativeDepthwiseConv2D],
   [tf.DepthwiseConv2dNativeBackpropInput, nativeDepthwiseBackpropInput],
   [tf.DepthwiseConv2dNativeBackpropFilter, nativeDepthwiseBackpropFilter],
