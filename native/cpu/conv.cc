@@ -1,9 +1,11 @@
-// Conv2D and Conv2DBackpropFilter as im2col + GEMM (see sacl/conv.h). The im2col matrix is built in blocks
-// of at most kPatchBudget floats, so the 56×56 layers of a batch of 16 never need hundreds of MB.
+// Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput on the GEMM (see sacl/conv.h). The im2col / col
+// matrices are built in blocks of at most kPatchBudget floats (the input gradient's: whole images, at least
+// one), so the 56×56 layers of a batch of 16 never need hundreds of MB.
 //
 // Determinism: a forward output element is one GEMM dot product (fixed order, on one thread). The filter
 // gradient sums over row blocks whose size depends on the shapes only; each block's GEMM goes to its own
-// buffer, and the buffers are added to dw in block order.
+// buffer, and the buffers are added to dw in block order. An input-gradient element is gathered from its
+// taps in (kh, kw) order by one thread.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
