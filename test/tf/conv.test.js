@@ -251,6 +251,26 @@ if (!addon) {
     }
   });
 
+  test('60 random geometries: every kernel equals the float64 oracle', () => {
+    const rng = new Rng(17);
+    for (let i = 0; i < 60; i++) {
+      const [KH, KW] = [rng.int(1, 5), rng.int(1, 5)];
+      const [H, W] = [rng.int(1, 12), rng.int(1, 12)];
+      const strides = [rng.int(1, 3), rng.int(1, 3)];
+      const kind = rng.pick(['same', 'valid', 'explicit']);
+      let pad = kind;
+      if (kind === 'valid' && (H < KH || W < KW)) pad = 'same';
+      if (kind === 'explicit') {
+        const [t, b, l, r] = [rng.int(0, 3), rng.int(0, 3), rng.int(0, 3), rng.int(0, 3)];
+        pad = explicit(t, b + Math.max(0, KH - H - t - b), l, r + Math.max(0, KW - W - l - r));
+      }
+      const C = rng.int(1, 9);
+      const depthwise = rng.next() < 0.5;
+      const c = { xShape: [rng.int(1, 3), H, W, C], fShape: [KH, KW, C, depthwise ? rng.int(1, 3) : rng.int(1, 40)], strides, pad, depthwise };
+      for (const [name, ours, want] of calls(c, rng)) want().expect(ours(), `${name} ${label(c)}`);
+    }
+  });
+
   // 16384 im2col rows of 288: two blocks (of at most 2^22 floats) for Conv2D and its filter gradient, and
   // two blocks of whole images (3 + 1) for the input gradient
   const LARGE = [
