@@ -101,10 +101,11 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
     }
   }
   if (addon && backendName === 'cpu') {
-    // tfjs-cpu's convolutions are scalar JavaScript loops; the fallback is tfjs' own kernel (not the
-    // Conv2DBackpropFilter-as-convolution above)
+    // tfjs-cpu's convolutions are scalar JavaScript loops; the fallback is tfjs' own kernel, not the
+    // replacements above (the filter gradient as a convolution, the input gradient's JavaScript col2im)
     for (const [kernelName, make] of CONV_KERNELS) {
-      replaceKernel(kernelName, backendName, (current) => make(addon, (stockKernel(kernelName, backendName)?.kernelFunc as unknown as KernelFunc | undefined) ?? current!));
+      const own = stockKernel(kernelName, backendName)?.kernelFunc as unknown as KernelFunc | undefined;
+      replaceKernel(kernelName, backendName, (current) => make(addon, own ?? current!));
       if (!active.includes(kernelName)) active.push(kernelName);
     }
   }
