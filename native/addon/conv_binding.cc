@@ -87,14 +87,16 @@ Napi::Value conv2d(const Napi::CallbackInfo& info) {
   static const char* const names[3] = {"x", "filter", "y"};
   static const Role roles[3] = {Role::X, Role::Filter, Role::Y};
   const Call c = readCall(info, names, roles, false);
-  return Napi::Boolean::New(info.Env(), cpu::conv2d(c.g, c.in[0], c.in[1], c.out));
+  cpu::conv2d(c.g, c.in[0], c.in[1], c.out);
+  return info.Env().Undefined();
 }
 
 Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   static const char* const names[3] = {"x", "dy", "dw"};
   static const Role roles[3] = {Role::X, Role::Y, Role::Filter};
   const Call c = readCall(info, names, roles, false);
-  return Napi::Boolean::New(info.Env(), cpu::conv2dBackpropFilter(c.g, c.in[0], c.in[1], c.out));
+  cpu::conv2dBackpropFilter(c.g, c.in[0], c.in[1], c.out);
+  return info.Env().Undefined();
 }
 
 Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {

@@ -93,12 +93,66 @@ SACL_CHANNEL_LOOP void addInto(float* __restrict dst, const float* __restrict sr
   for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
+SACL_CHANNEL_LOOP void addScaled(float* __restrict dst, float a, const float* __restrict src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] += a * src[i];
+}
+
+// Conv2D as direct loops over the taps inside the input (for non-finite filters; several times slower).
+void conv2dDirect(const ConvGeometry& g, const float* x, const float* w, float* y) {
+  parallelFor(g.B * g.OH, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t b = t / g.OH;
+      const int64_t oh = t % g.OH;
+      float* yRow = y + t * g.OW * g.Co;
+      std::fill(yRow, yRow + g.OW * g.Co, 0.f);
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          const int64_t ih = oh * g.strideH - g.padTop + kh;
+          if (ih < 0 || ih >= g.H) continue;
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const int64_t iw = ow * g.strideW - g.padLeft + kw;
+            if (iw < 0 || iw >= g.W) continue;
+            const float* xp = x + ((b * g.H + ih) * g.W + iw) * g.Ci;
+            const float* wt = w + (kh * g.KW + kw) * g.Ci * g.Co;
+            for (int64_t ci = 0; ci < g.Ci; ++ci) addScaled(yRow + ow * g.Co, xp[ci], wt + ci * g.Co, g.Co);
+          }
+        }
+      }
+    }
+  });
+}
+
+// Conv2DBackpropFilter as direct loops over the taps inside the input (for non-finite dy): each
+// dw[kh, kw, ci, :] row on one thread, summed over (b, oh, ow) in order.
+void conv2dBackpropFilterDirect(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  parallelFor(g.KH * g.KW * g.Ci, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t kh = t / (g.KW * g.Ci);
+      const int64_t kw = (t / g.Ci) % g.KW;
+      const int64_t ci = t % g.Ci;
+      float* out = dw + t * g.Co;
+      std::fill(out, out + g.Co, 0.f);
+      for (int64_t b = 0; b < g.B; ++b) {
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          const int64_t ih = oh * g.strideH - g.padTop + kh;
+          if (ih < 0 || ih >= g.H) continue;
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            const int64_t iw = ow * g.strideW - g.padLeft + kw;
+            if (iw < 0 || iw >= g.W) continue;
+            addScaled(out, x[((b * g.H + ih) * g.W + iw) * g.Ci + ci], dy + ((b * g.OH + oh) * g.OW + ow) * g.Co, g.Co);
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
-bool conv2d(const ConvGeometry& g, const float* x, const float* w, float* y) {
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y) {
   const int64_t k = g.KH * g.KW * g.Ci;
   const int64_t rows = g.B * g.OH * g.OW;
-  if (readsPadding(g) && !allFinite(w, k * g.Co)) return false;
+  if (readsPadding(g) && !allFinite(w, k * g.Co)) return conv2dDirect(g, x, w, y);
   GemmArgs a{};
   a.b = w;
   a.batchA = a.batchB = 1;
@@ -108,7 +162,7 @@ bool conv2d(const ConvGeometry& g, const float* x, const float* w, float* y) {
     a.a = x;
     a.M = rows;
     gemm(a, y);
-    return true;
+    return;
   }
   const int64_t block = blockRows(g);
   std::unique_ptr<float[]> patch(new float[block * k]);
@@ -119,14 +173,13 @@ bool conv2d(const ConvGeometry& g, const float* x, const float* w, float* y) {
     a.M = r1 - r0;
     gemm(a, y + r0 * g.Co);
   }
-  return true;
 }
 
-bool conv2dBackpropFilter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+void conv2dBackpropFilter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
   const int64_t k = g.KH * g.KW * g.Ci;
   const int64_t rows = g.B * g.OH * g.OW;
   const int64_t outSize = k * g.Co;
-  if (readsPadding(g) && !allFinite(dy, rows * g.Co)) return false;
+  if (readsPadding(g) && !allFinite(dy, rows * g.Co)) return conv2dBackpropFilterDirect(g, x, dy, dw);
   const bool pointwise = isPointwise(g);
   const int64_t block = blockRows(g);
   const int64_t blocks = (rows + block - 1) / block;
@@ -167,7 +220,6 @@ bool conv2dBackpropFilter(const ConvGeometry& g, const float* x, const float* dy
       }
     }
   }
-  return true;
 }
 
 void conv2dBackpropInput(const ConvGeometry& g, const float* dy, const float* w, float* dx) {

@@ -42,11 +42,10 @@ export interface NativeAddon {
     out: Float32Array, outShape: readonly number[]): void;
   /**
    * The convolutions of native/addon/conv_binding.cc, NHWC float32, synchronous; geometry is [B, H, W, Ci, KH, KW,
-   * Co, OH, OW, strideH, strideW, padTop, padLeft]. conv2d and conv2dBackpropFilter return false, writing nothing,
-   * when a non-finite filter (dy) value would meet padding: the caller then runs tfjs' kernel.
+   * Co, OH, OW, strideH, strideW, padTop, padLeft].
    */
-  conv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): boolean;
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, geometry: readonly number[], dw: Float32Array): boolean;
+  conv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, geometry: readonly number[], dw: Float32Array): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, geometry: readonly number[], dx: Float32Array): void;
   depthwiseConv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): void;
   depthwiseBackpropInput(dy: Float32Array, filter: Float32Array, geometry: readonly number[], dx: Float32Array): void;

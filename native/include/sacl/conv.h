@@ -18,15 +18,15 @@ struct ConvGeometry {
 
 namespace cpu {
 
-// y = conv(x, w): im2col in row blocks + GEMM (a plain GEMM for 1×1 stride-1 unpadded filters). Returns
-// false, writing nothing, when w holds a non-finite value and some tap falls outside the input: tfjs skips
-// those taps, while im2col would multiply them by zero (∞·0 = NaN); the caller then runs tfjs' kernel.
-bool conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
+// y = conv(x, w): im2col in row blocks + GEMM (a plain GEMM for 1×1 stride-1 unpadded filters). When w
+// holds NaN or ±∞ and some tap falls outside the input, direct loops that skip those taps run instead, as
+// tfjs does: im2col would multiply them by zero (∞·0 = NaN).
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
 
 // dw = Σ over batch and output cells of patch(x)ᵀ · dy: im2col row blocks of a fixed size (set by the
-// shapes), one GEMM each, their partial sums added in block order. Returns false, writing nothing, when dy
-// holds a non-finite value and some tap falls outside the input (as conv2d).
-bool conv2dBackpropFilter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
+// shapes), one GEMM each, their partial sums added in block order. Direct loops when dy holds NaN or ±∞
+// and some tap falls outside the input (as conv2d).
+void conv2dBackpropFilter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
 
 // dx[b, ih, iw, ci] = Σ over the taps that read (ih, iw) of Σ_co w[kh, kw, ci, co] · dy[b, oh, ow, co]: per
 // block of whole images, col = dy · wᵀ by GEMM, then each dx element gathers its taps in (kh, kw) order

@@ -4,12 +4,11 @@
  * cpu it replaces conv2d-input.ts, whose col2im is JavaScript; wasm keeps that one); the depthwise
  * convolution and both its gradients as direct loops. Multi-threaded, deterministic, reading and writing
  * the backend's arrays in place; tfjs-cpu's own are scalar JavaScript loops. NHWC, float32 and dilation 1
- * only: the rest goes to the stock kernel, as do Conv2D / Conv2DBackpropFilter when a non-finite filter /
- * dy value would meet padding (tfjs skips the padded taps; im2col multiplies them by zero).
+ * only: the rest goes to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from '../../backends/native.js';
-import { hostInput, hostOutput, type Disposable, type Info, type KernelFunc } from './host.js';
+import { hostInput, hostOutput, type Info, type KernelFunc } from './host.js';
 
 type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
 type Shape4 = [number, number, number, number];
@@ -42,12 +41,12 @@ function convInfo(xShape: number[], filterShape: number[], a: ConvAttrs, depthwi
     depthwise, 'channelsLast');
 }
 
-/** A kernel on the addon: run(u, v, geometry, out) fills out, or returns false to hand the call to the fallback. */
+/** A kernel on the addon: run(u, v, geometry, out) fills out. */
 function nativeConv(
   fallback: KernelFunc,
   shapes: (inputs: Record<string, Info>, a: ConvAttrs) => { inputs: [Info, Info]; xShape: number[]; filterShape: number[]; outShape: 'x' | 'filter' | 'y' },
   depthwise: boolean,
-  run: (u: Float32Array, v: Float32Array, geometry: number[], out: Float32Array) => boolean | void,
+  run: (u: Float32Array, v: Float32Array, geometry: number[], out: Float32Array) => void,
 ): KernelFunc {
   return (params) => {
     const a = params.attrs as unknown as ConvAttrs;
@@ -57,11 +56,7 @@ function nativeConv(
     const outShape = s.outShape === 'x' ? c.inShape : s.outShape === 'filter' ? c.filterShape : c.outShape;
     if ([...c.inShape, ...c.filterShape, ...c.outShape].some((n) => n === 0)) return fallback(params);
     const { info, data } = hostOutput(params.backend, outShape.slice(), false); // every element is written
-    const done = run(hostInput(params.backend, s.inputs[0]), hostInput(params.backend, s.inputs[1]), geometry(c), data);
-    if (done === false) {
-      (params.backend as Disposable).disposeData(info.dataId);
-      return fallback(params);
-    }
+    run(hostInput(params.backend, s.inputs[0]), hostInput(params.backend, s.inputs[1]), geometry(c), data);
     return info;
   };
 }
