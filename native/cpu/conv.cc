@@ -1,15 +1,17 @@
 // Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput on the GEMM (see sacl/conv.h). The im2col / col
-// matrices are built in blocks of at most kPatchBudget floats (the input gradient's: whole images, at least
-// one), so the 56×56 layers of a batch of 16 never need hundreds of MB.
+// matrices are built in blocks of at most kPatchBudget floats (or of the smallest unit when that is larger:
+// one output cell; for the input gradient, one row of them), so the 56×56 layers of a batch of 16 never
+// need hundreds of MB.
 //
 // Determinism: a forward output element is one GEMM dot product (fixed order, on one thread). The filter
 // gradient sums over row blocks whose size depends on the shapes only; each block's GEMM goes to its own
-// buffer, and the buffers are added to dw in block order. An input-gradient element is gathered from its
-// taps in (kh, kw) order by one thread.
+// buffer, and the buffers are added to dw in block order. An input-gradient element gathers its taps block
+// by block in order, within a block in (kh, kw) order, on one thread.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "sacl/conv.h"
 #include "sacl/ops.h"
@@ -238,33 +240,45 @@ void conv2dBackpropInput(const ConvGeometry& g, const float* dy, const float* w,
     gemm(a, dx);
     return;
   }
-  // whole images per block, so that every dx element is written once, by one thread
-  const int64_t images = std::max<int64_t>(1, std::min(g.B, kPatchBudget / (cells * k)));
-  std::unique_ptr<float[]> col(new float[images * cells * k]);
-  for (int64_t b0 = 0; b0 < g.B; b0 += images) {
-    const int64_t n = std::min(images, g.B - b0);
-    a.a = dy + b0 * cells * g.Co;
-    a.M = n * cells;
+  // Blocks of whole output rows (b, oh), at most kPatchBudget floats of col (one row at least): each block
+  // adds its taps to the dx rows they read, one thread per dx row; blocks run in order.
+  const int64_t rowLen = g.OW * k;
+  const int64_t outRows = g.B * g.OH;
+  const int64_t perBlock = std::max<int64_t>(1, std::min(outRows, kPatchBudget / rowLen));
+  std::unique_ptr<float[]> col(new float[perBlock * rowLen]);
+  std::fill(dx, dx + g.B * g.H * g.W * g.Ci, 0.f);
+  std::vector<int64_t> dxRows;  // b · H + ih for the dx rows one block reaches
+  for (int64_t t0 = 0; t0 < outRows; t0 += perBlock) {
+    const int64_t t1 = std::min(outRows, t0 + perBlock);
+    a.a = dy + t0 * g.OW * g.Co;
+    a.M = (t1 - t0) * g.OW;
     a.N = k;
     gemm(a, col.get());
-    parallelFor(n * g.H, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) {
-        const int64_t bl = t / g.H;
-        const int64_t ih = t % g.H;
-        const float* colImage = col.get() + bl * cells * k;
-        float* dxRow = dx + ((b0 + bl) * g.H + ih) * g.W * g.Ci;
-        std::fill(dxRow, dxRow + g.W * g.Ci, 0.f);
+    dxRows.clear();
+    for (int64_t b = t0 / g.OH; b <= (t1 - 1) / g.OH; ++b) {
+      const int64_t oh0 = std::max(t0, b * g.OH) - b * g.OH;
+      const int64_t oh1 = std::min(t1, (b + 1) * g.OH) - b * g.OH;
+      const int64_t ih0 = std::max<int64_t>(0, oh0 * g.strideH - g.padTop);
+      const int64_t ih1 = std::min(g.H, (oh1 - 1) * g.strideH - g.padTop + g.KH);
+      for (int64_t ih = ih0; ih < ih1; ++ih) dxRows.push_back(b * g.H + ih);
+    }
+    parallelFor(static_cast<int64_t>(dxRows.size()), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t b = dxRows[i] / g.H;
+        const int64_t ih = dxRows[i] % g.H;
+        float* dxRow = dx + dxRows[i] * g.W * g.Ci;
         for (int64_t iw = 0; iw < g.W; ++iw) {
           float* out = dxRow + iw * g.Ci;
           for (int64_t kh = 0; kh < g.KH; ++kh) {
             const int64_t sh = ih + g.padTop - kh;  // oh · strideH
             if (sh < 0 || sh % g.strideH != 0 || sh / g.strideH >= g.OH) continue;
-            const int64_t oh = sh / g.strideH;
+            const int64_t t = b * g.OH + sh / g.strideH;
+            if (t < t0 || t >= t1) continue;
+            const float* colRow = col.get() + (t - t0) * rowLen;
             for (int64_t kw = 0; kw < g.KW; ++kw) {
               const int64_t sw = iw + g.padLeft - kw;
               if (sw < 0 || sw % g.strideW != 0 || sw / g.strideW >= g.OW) continue;
-              const int64_t ow = sw / g.strideW;
-              addInto(out, colImage + ((oh * g.OW + ow) * taps + kh * g.KW + kw) * g.Ci, g.Ci);
+              addInto(out, colRow + ((sw / g.strideW) * taps + kh * g.KW + kw) * g.Ci, g.Ci);
             }
           }
         }

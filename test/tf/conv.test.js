@@ -272,7 +272,7 @@ if (!addon) {
   });
 
   // 16384 im2col rows of 288: two blocks (of at most 2^22 floats) for Conv2D and its filter gradient, and
-  // two blocks of whole images (3 + 1) for the input gradient
+  // two for the input gradient (227 + 29 output rows: the boundary splits the last image)
   const LARGE = [
     { xShape: [4, 64, 64, 32], fShape: [3, 3, 32, 8], strides: 1, pad: 'same' },
     { xShape: [4, 40, 40, 48], fShape: [3, 3, 48, 1], strides: 1, pad: 'same', depthwise: true },

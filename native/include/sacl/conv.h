@@ -29,8 +29,8 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
 void conv2dBackpropFilter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
 
 // dx[b, ih, iw, ci] = Σ over the taps that read (ih, iw) of Σ_co w[kh, kw, ci, co] · dy[b, oh, ow, co]: per
-// block of whole images, col = dy · wᵀ by GEMM, then each dx element gathers its taps in (kh, kw) order
-// (a plain GEMM for 1×1 stride-1 unpadded filters). Only taps inside the input are summed, as in tfjs.
+// block of output rows, col = dy · wᵀ by GEMM, then each dx element adds the block's taps in (kh, kw)
+// order (a plain GEMM for 1×1 stride-1 unpadded filters). Only taps inside the input are summed, as in tfjs.
 void conv2dBackpropInput(const ConvGeometry& g, const float* dy, const float* w, float* dx);
 
 // The depthwise kernels are direct loops with tfjs-backend-cpu's arithmetic, so their results are tfjs' to
