@@ -31,6 +31,7 @@
         "native/addon/gemm_binding.cc",
         "native/addon/elementwise_binding.cc",
         "native/addon/reduce_binding.cc",
+        "native/addon/conv_binding.cc",
         "native/addon/malloc_tuning.cc",
         "native/cpu/parallel.cc",
         "native/cpu/knn_graph.cc",
@@ -39,6 +40,8 @@
         "native/cpu/roi_align.cc",
         "native/cpu/gemm.cc",
         "native/cpu/reduce.cc",
+        "native/cpu/conv.cc",
+        "native/cpu/depthwise.cc",
         "native/cpu/elementwise.cc"
       ],
       "conditions": [

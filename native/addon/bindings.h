@@ -16,6 +16,12 @@ Napi::Value binary(const Napi::CallbackInfo& info);
 Napi::Value reduce(const Napi::CallbackInfo& info);
 Napi::Value softmax(const Napi::CallbackInfo& info);
 Napi::Value argReduce(const Napi::CallbackInfo& info);
+Napi::Value conv2d(const Napi::CallbackInfo& info);
+Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info);
+Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info);
+Napi::Value depthwiseConv2d(const Napi::CallbackInfo& info);
+Napi::Value depthwiseBackpropInput(const Napi::CallbackInfo& info);
+Napi::Value depthwiseBackpropFilter(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl

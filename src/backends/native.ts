@@ -46,6 +46,16 @@ export interface NativeAddon {
   softmax(x: Float32Array, y: Float32Array, rows: number, n: number): void;
   /** out = index of the first max (isMax) or min along n, x viewed as [outer, n, inner]; synchronous. */
   argReduce(isMax: boolean, x: Float32Array, outer: number, n: number, inner: number, out: Int32Array): void;
+  /**
+   * The convolutions of native/addon/conv_binding.cc, NHWC float32, synchronous; geometry is [B, H, W, Ci, KH, KW,
+   * Co, OH, OW, strideH, strideW, padTop, padLeft].
+   */
+  conv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, geometry: readonly number[], dw: Float32Array): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, geometry: readonly number[], dx: Float32Array): void;
+  depthwiseConv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): void;
+  depthwiseBackpropInput(dy: Float32Array, filter: Float32Array, geometry: readonly number[], dx: Float32Array): void;
+  depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, geometry: readonly number[], dw: Float32Array): void;
 }
 
 export interface NativeInfo {

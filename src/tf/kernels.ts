@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadNative } from '../backends/native.js';
 import { conv2DBackpropFilterViaConv } from './kernels/conv2d-filter.js';
 import { conv2DBackpropInputViaGemm } from './kernels/conv2d-input.js';
+import { CONV_KERNELS } from './kernels/conv-native.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './kernels/depthwise.js';
 import { BINARY_OPS, UNARY_OPS, nativeBinary, nativeUnary } from './kernels/elementwise.js';
 import type { KernelFunc } from './kernels/host.js';
@@ -108,6 +109,15 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
     replaceKernel(tf.ArgMax, backendName, (stock) => nativeArgReduce(addon, true, stock!));
     replaceKernel(tf.ArgMin, backendName, (stock) => nativeArgReduce(addon, false, stock!));
     active.push(tf.Softmax, tf.ArgMax, tf.ArgMin);
+  }
+  if (addon && backendName === 'cpu') {
+    // tfjs-cpu's convolutions are scalar JavaScript loops; the fallback is tfjs' own kernel, not the
+    // replacements above (the filter gradient as a convolution, the input gradient's JavaScript col2im)
+    for (const [kernelName, make] of CONV_KERNELS) {
+      const own = stockKernel(kernelName, backendName)?.kernelFunc as unknown as KernelFunc | undefined;
+      replaceKernel(kernelName, backendName, (current) => make(addon, own ?? current!));
+      if (!active.includes(kernelName)) active.push(kernelName);
+    }
   }
   registered.set(backendName, active);
   return active;

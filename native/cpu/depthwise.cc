@@ -1,0 +1,179 @@
+// Depthwise convolution and its two gradients (see sacl/conv.h): direct loops with the channels innermost
+// (contiguous in NHWC, so the loops vectorize), parallel over output rows or over (tap, channel block).
+// The arithmetic is tfjs-backend-cpu's: products and sums in float64, in its order, so that the results
+// match its kernels bit for bit; each output element is computed by one thread.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "sacl/common.h"
+#include "sacl/conv.h"
+#include "sacl/parallel.h"
+
+namespace sacl {
+namespace cpu {
+namespace {
+
+// Output channels per filter-gradient task.
+constexpr int64_t kChannelBlock = 64;
+
+// The range [lo, hi) of output positions o whose tap k reads an input position i = o·stride − pad + k
+// inside [0, size).
+void validOutputs(int64_t k, int64_t stride, int64_t pad, int64_t size, int64_t outSize, int64_t* lo, int64_t* hi) {
+  const int64_t first = pad - k;  // o·stride ≥ first
+  *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  const int64_t last = size - 1 + pad - k;  // o·stride ≤ last
+  *hi = last < 0 ? 0 : std::min(outSize, last / stride + 1);
+  if (*hi < *lo) *hi = *lo;
+}
+
+// One filter tap over a run of n output cells (multiplier 1): y[o][c] = f32(y[o][c] + x[o·step][c]·w[c]).
+SACL_CHANNEL_LOOP void tapRun(float* __restrict y, const float* __restrict x, const float* __restrict w, int64_t n,
+                              int64_t xStep, int64_t C) {
+  for (int64_t o = 0; o < n; ++o) {
+    float* yo = y + o * C;
+    const float* xo = x + o * xStep;
+    for (int64_t c = 0; c < C; ++c) {
+      yo[c] = static_cast<float>(static_cast<double>(yo[c]) + static_cast<double>(xo[c]) * static_cast<double>(w[c]));
+    }
+  }
+}
+
+// The same for a multiplier M > 1: y[o][c·M + m] += x[o·step][c] · w[c·M + m].
+void tapRunMultiplier(float* y, const float* x, const float* w, int64_t n, int64_t xStep, int64_t C, int64_t M) {
+  for (int64_t o = 0; o < n; ++o) {
+    float* yo = y + o * C * M;
+    const float* xo = x + o * xStep;
+    for (int64_t c = 0; c < C; ++c) {
+      const double xv = xo[c];
+      for (int64_t m = 0; m < M; ++m) {
+        yo[c * M + m] = static_cast<float>(static_cast<double>(yo[c * M + m]) + xv * static_cast<double>(w[c * M + m]));
+      }
+    }
+  }
+}
+
+// acc[j] += x[j / M] · dy[j] for the output channels j in [j0, j0 + n) (acc and dy offset to j0).
+SACL_CHANNEL_LOOP void accumulate(double* __restrict acc, const float* __restrict x, const float* __restrict dy, int64_t j0,
+                                  int64_t n, int64_t M) {
+  if (M == 1) {
+    for (int64_t j = 0; j < n; ++j) acc[j] += static_cast<double>(x[j0 + j]) * static_cast<double>(dy[j]);
+  } else {
+    for (int64_t j = 0; j < n; ++j) acc[j] += static_cast<double>(x[(j0 + j) / M]) * static_cast<double>(dy[j]);
+  }
+}
+
+// acc[c] += Σ_m w[c·M + m] · dy[c·M + m] for c < C, m in increasing order.
+SACL_CHANNEL_LOOP void accumulateInput(double* __restrict acc, const float* __restrict w, const float* __restrict dy,
+                                       int64_t C, int64_t M) {
+  if (M == 1) {
+    for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(dy[c]) * static_cast<double>(w[c]);
+  } else {
+    for (int64_t c = 0; c < C; ++c) {
+      double s = acc[c];
+      for (int64_t m = 0; m < M; ++m) s += static_cast<double>(dy[c * M + m]) * static_cast<double>(w[c * M + m]);
+      acc[c] = s;
+    }
+  }
+}
+
+SACL_CHANNEL_LOOP void roundInto(float* __restrict dst, const double* __restrict src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+}
+
+}  // namespace
+
+void depthwiseConv2d(const ConvGeometry& g, const float* x, const float* w, float* y) {
+  const int64_t M = g.Co / g.Ci;
+  // tfjs' order per output element: taps in (kh, kw) order, the in-range ones only
+  parallelFor(g.B * g.OH, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t b = t / g.OH;
+      const int64_t oh = t % g.OH;
+      float* yRow = y + t * g.OW * g.Co;
+      std::fill(yRow, yRow + g.OW * g.Co, 0.f);
+      for (int64_t kh = 0; kh < g.KH; ++kh) {
+        const int64_t ih = oh * g.strideH - g.padTop + kh;
+        if (ih < 0 || ih >= g.H) continue;
+        const float* xRow = x + (b * g.H + ih) * g.W * g.Ci;
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          int64_t lo, hi;
+          validOutputs(kw, g.strideW, g.padLeft, g.W, g.OW, &lo, &hi);
+          if (hi <= lo) continue;
+          const float* xs = xRow + (lo * g.strideW - g.padLeft + kw) * g.Ci;
+          const float* wt = w + (kh * g.KW + kw) * g.Co;
+          if (M == 1) {
+            tapRun(yRow + lo * g.Co, xs, wt, hi - lo, g.strideW * g.Ci, g.Ci);
+          } else {
+            tapRunMultiplier(yRow + lo * g.Co, xs, wt, hi - lo, g.strideW * g.Ci, g.Ci, M);
+          }
+        }
+      }
+    }
+  });
+}
+
+void depthwiseBackpropInput(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const int64_t M = g.Co / g.Ci;
+  // tfjs' order per input element: the output cells that read it in increasing (oh, ow), then m; that is
+  // taps in decreasing (kh, kw)
+  parallelFor(g.B * g.H, 1, [&](int64_t begin, int64_t end) {
+    std::unique_ptr<double[]> acc(new double[g.Ci]);
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t b = t / g.H;
+      const int64_t ih = t % g.H;
+      float* dxRow = dx + t * g.W * g.Ci;
+      for (int64_t iw = 0; iw < g.W; ++iw) {
+        std::fill(acc.get(), acc.get() + g.Ci, 0.0);
+        for (int64_t kh = g.KH - 1; kh >= 0; --kh) {
+          const int64_t sh = ih + g.padTop - kh;  // oh · strideH
+          if (sh < 0 || sh % g.strideH != 0 || sh / g.strideH >= g.OH) continue;
+          const int64_t oh = sh / g.strideH;
+          for (int64_t kw = g.KW - 1; kw >= 0; --kw) {
+            const int64_t sw = iw + g.padLeft - kw;
+            if (sw < 0 || sw % g.strideW != 0 || sw / g.strideW >= g.OW) continue;
+            const int64_t ow = sw / g.strideW;
+            accumulateInput(acc.get(), w + (kh * g.KW + kw) * g.Co, dy + ((b * g.OH + oh) * g.OW + ow) * g.Co, g.Ci, M);
+          }
+        }
+        roundInto(dxRow + iw * g.Ci, acc.get(), g.Ci);
+      }
+    }
+  });
+}
+
+void depthwiseBackpropFilter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  const int64_t M = g.Co / g.Ci;
+  const int64_t blocks = (g.Co + kChannelBlock - 1) / kChannelBlock;
+  // tfjs' order per filter element: b, then oh, then ow, increasing
+  parallelFor(g.KH * g.KW * blocks, 1, [&](int64_t begin, int64_t end) {
+    double acc[kChannelBlock];
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t tap = t / blocks;
+      const int64_t kh = tap / g.KW;
+      const int64_t kw = tap % g.KW;
+      const int64_t j0 = (t % blocks) * kChannelBlock;
+      const int64_t n = std::min(kChannelBlock, g.Co - j0);
+      std::fill(acc, acc + n, 0.0);
+      int64_t ohLo, ohHi, owLo, owHi;
+      validOutputs(kh, g.strideH, g.padTop, g.H, g.OH, &ohLo, &ohHi);
+      validOutputs(kw, g.strideW, g.padLeft, g.W, g.OW, &owLo, &owHi);
+      for (int64_t b = 0; b < g.B; ++b) {
+        for (int64_t oh = ohLo; oh < ohHi; ++oh) {
+          const int64_t ih = oh * g.strideH - g.padTop + kh;
+          const float* xRow = x + (b * g.H + ih) * g.W * g.Ci;
+          const float* dyRow = dy + (b * g.OH + oh) * g.OW * g.Co;
+          for (int64_t ow = owLo; ow < owHi; ++ow) {
+            const int64_t iw = ow * g.strideW - g.padLeft + kw;
+            accumulate(acc, xRow + iw * g.Ci, dyRow + ow * g.Co + j0, j0, n, M);
+          }
+        }
+      }
+      roundInto(dw + tap * g.Co + j0, acc, n);
+    }
+  });
+}
+
+}  // namespace cpu
+}  // namespace sacl
