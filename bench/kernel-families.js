@@ -47,19 +47,31 @@ export function kernelFamily(name, phase) {
 }
 
 /**
+ * tf.customGrad ops (the graph ops of src/tf/ops.ts, stopGradient) appear in a profile under this name,
+ * timed with the kernels they run inside, which the profile lists on their own as well.
+ */
+export const CUSTOM_OP = 'unnamed scope';
+
+/**
  * Sums tf.profile kernels per family: [{ phase, kernels: [{ name, kernelTimeMs }], wallMs }] →
- * { families: { family: ms }, byKernel: { name: { ms, calls, family } }, kernelMs, wallMs, outsideMs }.
- * outsideMs is wall time no kernel accounts for (JavaScript between kernels, ops that run outside tfjs
- * kernels, garbage collection).
+ * { families: { family: ms }, byKernel: { name: { ms, calls, family } }, kernelMs, wallMs, outsideMs,
+ * customOps }. Custom ops are counted (customOps calls) but not summed, so no time counts twice; their
+ * own work lands in outsideMs, the wall time no kernel accounts for (custom ops' native calls, JavaScript
+ * between kernels, garbage collection).
  */
 export function groupProfile(phases) {
   const families = Object.fromEntries(FAMILIES.map((f) => [f, 0]));
   const byKernel = {};
   let kernelMs = 0;
   let wallMs = 0;
+  let customOps = 0;
   for (const { phase, kernels, wallMs: wall } of phases) {
     wallMs += wall;
     for (const k of kernels) {
+      if (k.name === CUSTOM_OP) {
+        customOps++;
+        continue;
+      }
       const family = kernelFamily(k.name, phase);
       const ms = Number(k.kernelTimeMs) || 0;
       families[family] += ms;
@@ -70,5 +82,5 @@ export function groupProfile(phases) {
       e.calls++;
     }
   }
-  return { families, byKernel, kernelMs, wallMs, outsideMs: Math.max(0, wallMs - kernelMs) };
+  return { families, byKernel, kernelMs, wallMs, outsideMs: Math.max(0, wallMs - kernelMs), customOps };
 }

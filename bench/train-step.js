@@ -351,7 +351,8 @@ async function main() {
     ], fam.filter((f) => profiled.some((r) => (f === 'outside kernels' ? r.profile.outsideMs : r.profile.families[f]) > 0)));
     for (const r of profiled) {
       const top = Object.entries(r.profile.byKernel).sort((a, b) => b[1].ms - a[1].ms).slice(0, 8);
-      log(`\n${r.backend}/${r.threads}t: profiled step ${fmt(r.profile.wallMs)} ms wall, ${fmt(r.profile.kernelMs)} ms in kernels; top kernels: ` +
+      log(`\n${r.backend}/${r.threads}t: profiled step ${fmt(r.profile.wallMs)} ms wall, ${fmt(r.profile.kernelMs)} ms in kernels, ` +
+        `${r.profile.customOps} custom-op calls (tf.customGrad: their own time is outside kernels); top kernels: ` +
         top.map(([n, e]) => `${n} ${fmt(e.ms)} ms (${e.calls})`).join(', '));
     }
   }
