@@ -328,7 +328,8 @@ async function main() {
     { title: 'RSS/PyTorch', get: (r) => fmt(r.rssVsTorch) },
     { title: '× 1 thread', get: (r) => fmt(r.vsOneThread) },
     { title: `epoch h`, get: (r) => fmt(r.epochHours) },
-    { title: 'note', get: (r) => r.error ? `failed: ${r.error}` : r.skipped ? `skipped: ${r.skipped}` : '', left: true },
+    { title: 'note', get: (r) => (r.error ? `failed: ${r.error}` : r.skipped ? `skipped: ${r.skipped}`
+      : r.wasmThreads !== undefined && r.wasmThreads !== r.threads ? `wasm's own kernels on ${r.wasmThreads} thread(s)` : ''), left: true },
   ], rows);
   const gflop = rows.find((r) => r.gflopPerImage)?.gflopPerImage;
   log(`\nGFLOP/s: 3 × 2 × forward multiply-adds per image (${fmt(gflop)} GFLOP per image trained) × batch / step time.`);

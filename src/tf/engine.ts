@@ -106,7 +106,11 @@ export async function initTf({ prefer, force = false }: { prefer?: TfBackendName
   const active = tf.getBackend();
   const first = candidates.findIndex((c) => c.active);
   const skipped = candidates.slice(0, first).map((c) => `${c.name} (${c.reason})`);
-  const reason = `${rule}${skipped.length ? `; unavailable before it: ${skipped.join(', ')}` : ''}`;
+  const winner = candidates[first]?.name;
+  // tfjs-node wins by being installed, whatever the cpu/wasm rule says
+  const because = winner?.startsWith('tensorflow') && !rule.startsWith('asked for')
+    ? `@tensorflow/tfjs-node${winner === 'tensorflow-gpu' ? '-gpu' : ''} is installed: TensorFlow's own native kernels come first` : rule;
+  const reason = `${because}${skipped.length ? `; unavailable before it: ${skipped.join(', ')}` : ''}`;
   // tfjs-node's kernels are native already; cpu and wasm get the faster / missing ones
   report = { active, reason, candidates, kernels: active === 'cpu' || active === 'wasm' ? registerFastKernels(active) : [] };
   return report;
