@@ -123,7 +123,7 @@ function statusMB(field) {
   return m ? Number(m[1]) / 1024 : undefined;
 }
 
-/** One configuration in this process: prints one JSON line (or { error }). */
+/** One configuration in this process: its result, which main() prints as one JSON line. */
 async function worker({ model: variant, batch: B, threads, backend, steps, profile }) {
   const tf = await import('@tensorflow/tfjs');
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
