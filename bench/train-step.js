@@ -1,82 +1,392 @@
 /**
- * One training step (forward, backward, SGD update) on tfjs backends: stock tfjs-cpu, tfjs-cpu with
- * sacl-au's kernels (registerFastKernels), and wasm with them (stock wasm cannot train convolutions: it
- * has no Conv2DBackpropFilter). Two workloads:
- *   - model-tiny: the MSPSACL model's `tiny` preset (the smallest config), batch 16 at 112×112, AU
- *     cross-entropy + landmark loss, SGD with Nesterov momentum;
- *   - conv-net: 16 × 48×48×3 images, three 3×3 convolutions (16, 32, 64 channels, strides 1, 2, 2) with
- *     ReLU, global average pooling, 12 sigmoid outputs.
- * Prints a table and one JSON line.   node bench/train-step.js [--quick]
+ * The training step of the MSPSACL model on tfjs' cpu and wasm backends, beside PyTorch's in the same run.
+ *
+ *   node bench/train-step.js [--model full|tiny] [--batch 16] [--threads 2 | 1,2] [--backend cpu|wasm|both]
+ *                            [--steps 3] [--torch-anchor <path> | none] [--python <exe>] [--no-profile]
+ *                            [--epoch-images 97000] [--json-only]
+ *
+ * What is timed is the trainer's own step, trainStep() of src/train/trainer.ts: the paper's losses
+ * (weighted asymmetric + dice + 0.5 × landmark), global-norm clipping at 5, SGD with Nesterov momentum 0.9
+ * and weight decay 5e-4, on one whole batch (no micro-batches), learning rate 1e-3. The data are a fixed
+ * random batch (images N(0, 1), labels Bernoulli(0.3), all labels known, landmarks uniform in
+ * [0.3 s, 0.7 s]) instead of the loader's (decoding and augmentation are not timed).
+ *
+ * Every (backend, threads) configuration runs in its own child process (one after another), so its peak
+ * RSS (VmHWM of /proc/self/status) is its own; the PyTorch anchor (train_step_torch.py, outside this
+ * repository: by default shared/anchors/ beside the checkout or one of its parents; skipped with a line
+ * when absent) runs the same preset, batch and threads the
+ * same way, when /usr/bin/python3 can import torch. Its step differs from ours in the loss (BCE + 1e-3 ×
+ * MSE) and has no clipping or weight decay: a few element-wise kernels per parameter, well under 1 % of
+ * the full model's step.
+ *
+ * Per configuration: the median step time (upper median of --steps timed steps after one warm-up) per
+ * image, effective GFLOP/s = 3 × 2 × multiply-adds of one image's forward pass (AuModel.complexity(), the
+ * paper's FLOP count; the backward pass taken as twice the forward) × batch / step time, peak RSS, and one
+ * step under tf.profile: kernel time per family (bench/kernel-families.js), the optimizer's update as its
+ * own family, and the wall time no kernel accounts for ("outside kernels": JavaScript between kernels,
+ * graph ops that do not run as tfjs kernels yet, GC). Then the BP4D epoch time at --epoch-images per
+ * epoch (a BP4D fold's training part, ~97 k images). Prints tables and one JSON line.
  */
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import { registerFastKernels } from '../dist/tf/index.js';
-import { AuModel, modelConfig } from '../dist/model/index.js';
-import { measure } from './harness.js';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { fmt, printTable } from './harness.js';
+import { FAMILIES, groupProfile } from './kernel-families.js';
 
-const quick = process.argv.includes('--quick');
-const timing = quick ? { budgetMs: 2000, maxRuns: 3, minRuns: 2, warmups: 1 } : { budgetMs: 15000, maxRuns: 20, minRuns: 3, warmups: 1 };
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, '..');
 
-function makeModelStep() {
-  const config = modelConfig('tiny');
+const FLAGS = {
+  model: { type: 'string', default: 'full' },
+  batch: { type: 'string', default: '16' },
+  threads: { type: 'string' },
+  backend: { type: 'string', default: 'both' },
+  steps: { type: 'string', default: '3' },
+  'torch-anchor': { type: 'string' },
+  python: { type: 'string', default: '/usr/bin/python3' },
+  'no-profile': { type: 'boolean', default: false },
+  'epoch-images': { type: 'string', default: '97000' },
+  'json-only': { type: 'boolean', default: false },
+  worker: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+};
+
+function usage() {
+  const text = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  return text.slice(text.indexOf('/**') + 4, text.indexOf(' */')).replace(/^ \* ?/gm, '');
+}
+
+function fail(message) {
+  console.error(`bench: ${message}`);
+  process.exit(1);
+}
+
+function positive(values, name) {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} expects a positive integer, got ${JSON.stringify(values[name])}`);
+  return n;
+}
+
+/** shared/anchors/train_step_torch.py beside the checkout or beside one of its parents (worktrees nest). */
+function findAnchor() {
+  let dir = REPO;
+  for (let up = 0; up < 3; up++) {
+    dir = dirname(dir);
+    const file = resolve(dir, 'shared', 'anchors', 'train_step_torch.py');
+    if (existsSync(file)) return file;
+  }
+  return resolve(REPO, '..', 'shared', 'anchors', 'train_step_torch.py');
+}
+
+function parseOptions(argv) {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true }));
+  } catch (e) {
+    fail(`${e.message}\n\n${usage()}`);
+  }
+  if (values.help) {
+    console.log(usage());
+    process.exit(0);
+  }
+  if (values.worker) return { worker: JSON.parse(values.worker) };
+  if (!['full', 'tiny'].includes(values.model)) fail(`--model expects full or tiny, got ${JSON.stringify(values.model)}`);
+  if (!['cpu', 'wasm', 'both'].includes(values.backend)) fail(`--backend expects cpu, wasm or both, got ${JSON.stringify(values.backend)}`);
+  const threads = (values.threads ?? String(os.availableParallelism())).split(',').map((t) => {
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 1) fail(`--threads expects positive integers (e.g. 2 or 1,2), got ${JSON.stringify(values.threads)}`);
+    return n;
+  });
+  const anchor = values['torch-anchor'] ?? findAnchor();
+  return {
+    model: values.model,
+    batch: positive(values, 'batch'),
+    threads,
+    backends: values.backend === 'both' ? ['cpu', 'wasm'] : [values.backend],
+    steps: positive(values, 'steps'),
+    anchor: anchor === 'none' ? null : resolve(anchor),
+    anchorGiven: values['torch-anchor'] !== undefined,
+    python: values.python,
+    profile: !values['no-profile'],
+    epochImages: positive(values, 'epoch-images'),
+    jsonOnly: values['json-only'],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------- worker
+
+function statusMB(field) {
+  const m = readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+  return m ? Number(m[1]) / 1024 : undefined;
+}
+
+/** One configuration in this process: its result, which main() prints as one JSON line. */
+async function worker({ model: variant, batch: B, threads, backend, steps, profile }) {
+  const tf = await import('@tensorflow/tfjs');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (backend === 'wasm') wasm.setThreadsCount(threads); // before the backend initialises; Node's wasm build may stay at 1
+  const { initTf } = await import('../dist/tf/engine.js');
+  const { setNumThreads } = await import('../dist/index.js');
+  const { AuModel, modelConfig } = await import('../dist/model/index.js');
+  const { PAPER_TRAINING, batchGradients, trainStep } = await import('../dist/train/trainer.js');
+  const { NesterovSgd } = await import('../dist/train/optimizer.js');
+  const { mulberry32 } = await import('./harness.js');
+
+  let addonThreads;
+  try {
+    setNumThreads(threads);
+    addonThreads = threads;
+  } catch (e) {
+    addonThreads = `not set: ${e.message}`;
+  }
+  const report = await initTf({ prefer: backend, force: true });
+  if (report.active !== backend) throw new Error(`backend ${backend} did not start (active: ${report.active})`);
+
+  const config = modelConfig(variant);
   const model = new AuModel(config, 1);
-  const s = config.inputSize;
-  const images = tf.randomNormal([16, s, s, 3], 0, 1, 'float32', 5);
-  const labels = tf.cast(tf.greater(tf.randomUniform([16, model.numAus], 0, 1, 'float32', 6), 0.7), 'float32');
-  const landmarks = tf.randomUniform([16, 49, 2], 0.3 * s, 0.7 * s, 'float32', 7);
-  const optimizer = tf.train.momentum(1e-3, 0.9, true);
-  const step = () => optimizer.minimize(() => {
-    const out = model.apply(images, { training: true });
-    return tf.add(tf.losses.sigmoidCrossEntropy(labels, out.logits), tf.mul(tf.losses.meanSquaredError(landmarks, out.landmarks), 1e-3));
-  }, true, model.trainableVariables()).dataSync()[0];
-  const dispose = () => { tf.dispose([images, labels, landmarks]); optimizer.dispose(); model.dispose(); };
-  return { step, dispose };
+  const S = config.inputSize;
+  const A = model.numAus;
+  const macs = model.complexity().flops; // multiply-adds of one image's forward pass
+  const rand = mulberry32(5);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const fill = (n, f) => Float32Array.from({ length: n }, f);
+  const batch = {
+    size: B,
+    images: fill(B * S * S * 3, normal),
+    labels: fill(B * A, () => (rand() < 0.3 ? 1 : 0)),
+    mask: fill(B * A, () => 1),
+    landmarks: fill(B * 98, () => (0.3 + 0.4 * rand()) * S),
+    interOcular: fill(B, () => 0.3 * S),
+    hasLandmarks: fill(B, () => 1),
+  };
+  const o = PAPER_TRAINING;
+  const optimizer = new NesterovSgd({ momentum: o.momentum, weightDecay: o.weightDecay, clipNorm: o.clipNorm });
+  const params = new Map(model.store.named().filter((p) => p.trainable).map((p) => [p.name, p.tensor]));
+  const weights = tf.ones([A]);
+  const ctx = { model, optimizer, params, weights, lossWeights: o.lossWeights, microBatch: 0 };
+  const lr = 1e-3;
+
+  const now = () => Number(process.hrtime.bigint()) / 1e6;
+  let t = now();
+  let last = trainStep(ctx, batch, lr); // warm-up
+  const warmupMs = now() - t;
+  const times = [];
+  for (let i = 0; i < steps; i++) {
+    t = now();
+    last = trainStep(ctx, batch, lr);
+    times.push(now() - t);
+  }
+  if (!Number.isFinite(last.loss)) throw new Error(`loss is ${last.loss}`);
+  const peakRssMB = statusMB('VmHWM'); // before the profiled step: the timed steps' peak
+  const sorted = [...times].sort((a, b) => a - b);
+  const stepMs = sorted[sorted.length >> 1];
+
+  let prof;
+  if (profile) {
+    // the same step as trainStep, in its two phases, so the optimizer's kernels can be told apart
+    t = now();
+    const g = await tf.profile(() => batchGradients(ctx, batch));
+    const gradWall = now() - t;
+    const gradKernels = [...g.kernels]; // tf.profile returns one reused object: copy before the next call
+    const { grads, parts } = g.result;
+    t = now();
+    const u = await tf.profile(() => optimizer.step(params, grads, lr));
+    const updateWall = now() - t;
+    parts.forEach((p) => p.dataSync());
+    tf.dispose([...Object.values(grads), ...parts]);
+    prof = groupProfile([{ phase: 'gradients', kernels: gradKernels, wallMs: gradWall }, { phase: 'optimizer', kernels: [...u.kernels], wallMs: updateWall }]);
+  }
+  weights.dispose();
+  optimizer.dispose();
+  model.dispose();
+  return {
+    backend, threads, addonThreads, wasmThreads: backend === 'wasm' ? wasm.getThreadsCount() : undefined,
+    kernels: report.kernels.length, stepMs, times, warmupMs, msPerImage: stepMs / B,
+    gflopPerImage: (6 * macs) / 1e9, gflops: (6 * macs * B) / (stepMs * 1e6), peakRssMB, loss: last.loss, gradNorm: last.gradNorm,
+    profile: prof,
+  };
 }
 
-function makeConvStep() {
-  const init = (shape, seed) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / (shape[0] * shape[1] * shape[2])), 'float32', seed));
-  const w1 = init([3, 3, 3, 16], 1);
-  const w2 = init([3, 3, 16, 32], 2);
-  const w3 = init([3, 3, 32, 64], 3);
-  const wd = tf.variable(tf.randomNormal([64, 12], 0, 0.1, 'float32', 4));
-  const images = tf.randomNormal([16, 48, 48, 3], 0, 1, 'float32', 5);
-  const labels = tf.cast(tf.greater(tf.randomUniform([16, 12], 0, 1, 'float32', 6), 0.7), 'float32');
-  const optimizer = tf.train.sgd(0.01);
-  const step = () => optimizer.minimize(() => {
-    const h1 = tf.relu(tf.conv2d(images, w1, 1, 'same'));
-    const h2 = tf.relu(tf.conv2d(h1, w2, 2, 'same'));
-    const h3 = tf.relu(tf.conv2d(h2, w3, 2, 'same'));
-    const logits = tf.matMul(tf.mean(h3, [1, 2]), wd);
-    return tf.losses.sigmoidCrossEntropy(labels, logits);
-  }, true).dataSync()[0];
-  const dispose = () => tf.dispose([w1, w2, w3, wd, images, labels]);
-  return { step, dispose };
+// ---------------------------------------------------------------------------------------------------- parent
+
+/** Runs this script as a worker for one configuration; returns its JSON result or { error }. */
+function runWorker(job) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--worker', JSON.stringify(job)],
+    { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, SACL_TF_BACKEND: job.backend } });
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status === 0 && line) return JSON.parse(line);
+  const why = (r.stderr || r.stdout || `exit ${r.status} ${r.signal ?? ''}`).trim().split('\n').filter(Boolean);
+  return { backend: job.backend, threads: job.threads, error: why.find((l) => /Error|error|out of bounds|abort/i.test(l)) ?? why.pop() ?? `exit ${r.status}` };
 }
 
-const WORKLOADS = { 'model-tiny': makeModelStep, 'conv-net': makeConvStep };
-
-async function time(backend, workload) {
-  await tf.setBackend(backend);
-  const { step, dispose } = WORKLOADS[workload]();
-  const m = await measure(step, timing, quick);
-  dispose();
-  return m;
+/** The PyTorch anchor: { skipped } with the reason, or its JSON result for this preset, batch and threads. */
+function runAnchor(opts, threads, probe) {
+  if (!opts.anchor) return { skipped: '--torch-anchor none' };
+  if (!existsSync(opts.anchor)) return { skipped: `no PyTorch anchor at ${opts.anchor}${opts.anchorGiven ? '' : ' (pass --torch-anchor <path>)'}` };
+  if (!probe.ok) return { skipped: probe.reason };
+  const args = [opts.anchor, String(opts.batch), '--steps', String(opts.steps), '--threads', String(threads), '--workloads', `msp-sacl-${opts.model}`];
+  const r = spawnSync(opts.python, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const rows = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const row = rows.find((x) => x.batch === opts.batch && !x.error);
+  if (!row) return { error: rows.find((x) => x.error)?.error ?? (r.stderr.trim().split('\n').pop() || `exit ${r.status}`) };
+  return row;
 }
 
-const rows = [];
-// stock cpu first: registering the kernels replaces the stock ones for the rest of the process
-for (const workload of Object.keys(WORKLOADS)) rows.push({ workload, config: 'tfjs-cpu, stock kernels', backend: 'cpu', ...(await time('cpu', workload)) });
-registerFastKernels('cpu');
-for (const workload of Object.keys(WORKLOADS)) rows.push({ workload, config: 'tfjs-cpu + sacl-au kernels', backend: 'cpu', ...(await time('cpu', workload)) });
-registerFastKernels('wasm');
-for (const workload of Object.keys(WORKLOADS)) rows.push({ workload, config: 'tfjs-wasm + sacl-au kernels', backend: 'wasm', ...(await time('wasm', workload)) });
-for (const r of rows) r.speedup = rows.find((s) => s.workload === r.workload).medianMs / r.medianMs;
-rows.sort((a, b) => a.workload.localeCompare(b.workload) * -1);
-
-console.log(`# sacl-au bench: train-step   ${new Date().toISOString()}\n# CPU: ${os.cpus()[0]?.model?.trim()}, ${os.cpus().length} cores   node ${process.version}   tfjs ${tf.version.tfjs}\n`);
-console.log(`${'workload'.padEnd(11)} ${'config'.padEnd(30)} ${'median ms'.padStart(10)} ${'min ms'.padStart(9)} ${'runs'.padStart(5)} ${'× stock cpu'.padStart(12)}`);
-for (const r of rows) {
-  console.log(`${r.workload.padEnd(11)} ${r.config.padEnd(30)} ${r.medianMs.toFixed(1).padStart(10)} ${r.minMs.toFixed(1).padStart(9)} ${String(r.runs).padStart(5)} ${r.speedup.toFixed(1).padStart(12)}`);
+function probeTorch(opts) {
+  if (!opts.anchor || !existsSync(opts.anchor)) return { ok: false };
+  const r = spawnSync(opts.python, ['-c', 'import torch, torchvision; print(torch.__version__)'], { encoding: 'utf8' });
+  if (r.error) return { ok: false, reason: `${opts.python} did not run (${r.error.code ?? r.error.message})` };
+  if (r.status !== 0) return { ok: false, reason: `${opts.python} cannot import torch and torchvision (apt-get install python3-torch python3-torchvision)` };
+  return { ok: true, version: r.stdout.trim() };
 }
-console.log(JSON.stringify({ bench: 'train-step', date: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model?.trim(), node: process.version }, tfjs: tf.version.tfjs, results: rows }));
+
+const hours = (msPerImage, images) => (msPerImage * images) / 3.6e6;
+
+/**
+ * A per-family Amdahl model from one backend's 1- and 2-thread profiled steps: each family (and the time
+ * outside kernels) has a parallel share p from its own speed-up s between the two (p = 2 − 2/s, clamped
+ * to [0, 1]); the step at n threads is Σ t₁·(1 − p + p/n), with t₁ the family's share of the timed
+ * 1-thread step. It ignores memory bandwidth and work too small to split n ways, so it is an upper bound
+ * on the speed-up; on a shared machine the two profiles are noisy.
+ */
+function threadModel(one, two, cores) {
+  const buckets = [...FAMILIES, 'outside kernels'];
+  const time = (r, f) => (f === 'outside kernels' ? r.profile.outsideMs : r.profile.families[f]) * (r.stepMs / r.profile.wallMs);
+  const parts = buckets.map((f) => {
+    const t1 = time(one, f);
+    const t2 = time(two, f);
+    const p = t1 > 0 && t2 > 0 ? Math.min(1, Math.max(0, 2 - (2 * t2) / t1)) : 0;
+    return { family: f, t1, p };
+  }).filter((x) => x.t1 > 0);
+  const at = (n) => parts.reduce((a, x) => a + x.t1 * (1 - x.p + x.p / n), 0);
+  const serialShare = parts.reduce((a, x) => a + x.t1 * (1 - x.p), 0) / at(1);
+  return { parts, serialShare, stepMs: Object.fromEntries(cores.map((n) => [n, at(n)])) };
+}
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  if (opts.worker) {
+    try {
+      console.log(JSON.stringify(await worker(opts.worker)));
+    } catch (e) {
+      console.error(`Error: ${e.message}`);
+      process.exit(1);
+    }
+    return;
+  }
+  const log = opts.jsonOnly ? () => {} : (...a) => console.log(...a);
+  const progress = process.stderr.isTTY && !opts.jsonOnly ? (s) => process.stderr.write(`\r\x1b[K${s}`) : () => {};
+  const date = new Date().toISOString();
+  const cpus = os.cpus();
+  const machine = { cpus: cpus.length, model: cpus[0]?.model?.trim() ?? 'unknown', node: process.version, loadavg: os.loadavg().map((l) => +l.toFixed(2)) };
+  const tfjsVersion = JSON.parse(readFileSync(resolve(REPO, 'node_modules/@tensorflow/tfjs/package.json'), 'utf8')).version;
+  const torch = probeTorch(opts);
+
+  const rows = [];
+  for (const threads of opts.threads) {
+    for (const backend of opts.backends) {
+      progress(`train-step: ${opts.model} batch ${opts.batch} on ${backend}, ${threads} thread(s)…`);
+      rows.push({ config: `sacl-au ${backend}`, ...runWorker({ model: opts.model, batch: opts.batch, threads, backend, steps: opts.steps, profile: opts.profile }) });
+    }
+    progress(`train-step: PyTorch anchor, ${threads} thread(s)…`);
+    const a = runAnchor(opts, threads, torch);
+    if (a.skipped) rows.push({ config: 'PyTorch', threads, skipped: a.skipped });
+    else if (a.error) rows.push({ config: 'PyTorch', threads, error: a.error });
+    else {
+      rows.push({ config: `PyTorch ${a.torch}`, torch: true, threads: a.threads, stepMs: a.stepMs, msPerImage: a.stepMs / opts.batch,
+        gflopPerImage: a.gflopPerImage, gflops: (a.gflopPerImage * opts.batch) / (a.stepMs / 1000), peakRssMB: a.peakRssMB });
+    }
+  }
+  progress('');
+  // ratios to the PyTorch row of the same thread count; speed-up over 1 thread of the same config
+  for (const r of rows) {
+    const pt = rows.find((o) => o.torch && o.threads === r.threads && o.stepMs);
+    if (pt && !r.torch && r.stepMs) {
+      r.vsTorch = pt.stepMs / r.stepMs;
+      r.rssVsTorch = r.peakRssMB / pt.peakRssMB;
+    }
+    const one = rows.find((o) => o.config === r.config && o.threads === 1 && o.stepMs);
+    if (one && r.threads > 1 && r.stepMs) r.vsOneThread = one.stepMs / r.stepMs;
+    if (r.msPerImage) r.epochHours = hours(r.msPerImage, opts.epochImages);
+  }
+
+  log(`# sacl-au bench: train-step   ${date}`);
+  log(`# CPU: ${machine.model}, ${machine.cpus} cores, load average ${machine.loadavg.join(' ')}   node ${process.version}   tfjs ${tfjsVersion}`);
+  log(`# model ${opts.model}, batch ${opts.batch} (whole), the trainer's step (trainStep), median of ${opts.steps} step(s) after 1 warm-up`);
+  log(`# PyTorch: ${torch.ok ? `torch ${torch.version} via ${opts.python}, ${opts.anchor}` : rows.find((r) => r.skipped)?.skipped ?? 'not run'}\n`);
+  printTable([
+    { title: 'config', get: (r) => r.config, left: true },
+    { title: 'threads', get: (r) => r.threads },
+    { title: 'step ms', get: (r) => fmt(r.stepMs) },
+    { title: 'ms/image', get: (r) => fmt(r.msPerImage) },
+    { title: 'GFLOP/s', get: (r) => fmt(r.gflops) },
+    { title: 'peak RSS MB', get: (r) => fmt(r.peakRssMB) },
+    { title: '× PyTorch', get: (r) => fmt(r.vsTorch) },
+    { title: 'RSS/PyTorch', get: (r) => fmt(r.rssVsTorch) },
+    { title: '× 1 thread', get: (r) => fmt(r.vsOneThread) },
+    { title: `epoch h`, get: (r) => fmt(r.epochHours) },
+    { title: 'note', get: (r) => (r.error ? `failed: ${r.error}` : r.skipped ? `skipped: ${r.skipped}`
+      : r.wasmThreads !== undefined && r.wasmThreads !== r.threads ? `wasm's own kernels on ${r.wasmThreads} thread(s)` : ''), left: true },
+  ], rows);
+  const gflop = rows.find((r) => r.gflopPerImage)?.gflopPerImage;
+  log(`\nGFLOP/s: 3 × 2 × forward multiply-adds per image (${fmt(gflop)} GFLOP per image trained) × batch / step time.`);
+  log(`× PyTorch: PyTorch's step time / ours at the same threads (> 1 = faster). epoch h: ms/image × ${opts.epochImages} images (a BP4D fold's training part).`);
+  log('peak RSS: VmHWM of each configuration\'s own process (PyTorch: ru_maxrss of its worker).');
+
+  const profiled = rows.filter((r) => r.profile);
+  if (profiled.length) {
+    log('\nShare of the profiled step per kernel family (tf.profile; % of wall time):\n');
+    const fam = [...FAMILIES, 'outside kernels'];
+    printTable([
+      { title: 'family', get: (f) => f, left: true },
+      ...profiled.map((r) => ({
+        title: `${r.backend}/${r.threads}t`,
+        get: (f) => {
+          const ms = f === 'outside kernels' ? r.profile.outsideMs : r.profile.families[f];
+          return ms ? `${fmt(ms)} ms ${(100 * ms / r.profile.wallMs).toFixed(0).padStart(3)}%` : '—';
+        },
+      })),
+    ], fam.filter((f) => profiled.some((r) => (f === 'outside kernels' ? r.profile.outsideMs : r.profile.families[f]) > 0)));
+    for (const r of profiled) {
+      const top = Object.entries(r.profile.byKernel).sort((a, b) => b[1].ms - a[1].ms).slice(0, 8);
+      log(`\n${r.backend}/${r.threads}t: profiled step ${fmt(r.profile.wallMs)} ms wall, ${fmt(r.profile.kernelMs)} ms in kernels, ` +
+        `${r.profile.customOps} custom-op calls (tf.customGrad: their own time is outside kernels); top kernels: ` +
+        top.map(([n, e]) => `${n} ${fmt(e.ms)} ms (${e.calls})`).join(', '));
+    }
+  }
+  const models = [];
+  for (const backend of opts.backends) {
+    const one = rows.find((r) => r.backend === backend && r.threads === 1 && r.profile);
+    const two = rows.find((r) => r.backend === backend && r.threads === 2 && r.profile);
+    if (one && two) models.push({ backend, ...threadModel(one, two, [32, 64]) });
+  }
+  if (models.length) {
+    log('\nThread model (per-family Amdahl from the 1- and 2-thread profiles; an upper bound: no bandwidth limit):\n');
+    printTable([
+      { title: 'backend', get: (m) => m.backend, left: true },
+      { title: 'serial share', get: (m) => `${(100 * m.serialShare).toFixed(0)}%` },
+      ...[32, 64].flatMap((n) => [
+        { title: `${n} cores ms/image`, get: (m) => fmt(m.stepMs[n] / opts.batch) },
+        { title: `${n} cores epoch h`, get: (m) => fmt(hours(m.stepMs[n] / opts.batch, opts.epochImages)) },
+      ]),
+      { title: 'parallel share per family', get: (m) => m.parts.map((x) => `${x.family} ${(100 * x.p).toFixed(0)}%`).join(', '), left: true },
+    ], models);
+  }
+  const targets = [];
+  const full = opts.model === 'full' && opts.batch === 16;
+  for (const r of rows.filter((o) => !o.torch && o.stepMs)) {
+    if (r.vsTorch !== undefined) targets.push(`${r.config}/${r.threads}t per image ≤ PyTorch's: ${r.vsTorch >= 1 ? '✓' : '✗'} (${fmt(r.vsTorch)}×)`);
+    if (r.rssVsTorch !== undefined) targets.push(`${r.config}/${r.threads}t peak RSS ≤ 1.25× PyTorch's: ${r.rssVsTorch <= 1.25 ? '✓' : '✗'} (${fmt(r.rssVsTorch)}×)`);
+    if (r.vsOneThread !== undefined) targets.push(`${r.config}/${r.threads}t ≥ 1.8× 1 thread: ${r.vsOneThread >= 1.8 ? '✓' : '✗'} (${fmt(r.vsOneThread)}×)`);
+  }
+  if (targets.length) log(`\nIssue 14 targets${full ? '' : ' (they are set for --model full --batch 16)'}:\n  ${targets.join('\n  ')}`);
+  log('');
+  console.log(JSON.stringify({ bench: 'train-step', date, machine, versions: { tfjs: tfjsVersion, torch: torch.version }, options: { model: opts.model,
+    batch: opts.batch, threads: opts.threads, backends: opts.backends, steps: opts.steps, epochImages: opts.epochImages, anchor: opts.anchor },
+  results: rows, threadModel: models }));
+}
+
+await main();

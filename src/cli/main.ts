@@ -12,7 +12,7 @@ const USAGE = `Usage: sacl-au <command> [options]
 
 Commands:
   info [--json]   which op backends (cuda, cpu, reference) are compiled and available, and why not; and
-                  which TensorFlow.js backend runs (tfjs-node-gpu, tfjs-node, wasm, cpu)
+                  which TensorFlow.js backend runs (tfjs-node-gpu, tfjs-node, cpu, wasm) and why
   model [--variant <name>] [--input <px>] [--json]
                   a model variant's parameters and FLOPs per part (sacl-au model --help)
   train --dataset synthetic|bp4d|disfa --root <dir> --fold 1|2|3 --out <dir>
@@ -48,6 +48,7 @@ async function info(json: boolean): Promise<void> {
   }
   const kernels = tfjs.kernels.length ? ` (sacl-au kernels: ${tfjs.kernels.join(', ')})` : '';
   process.stdout.write(`default    ${getDefaultBackend()}\n\ntfjs backend: ${tfjs.active}${kernels}\n`);
+  process.stdout.write(`  why: ${tfjs.reason}\n`);
   for (const c of tfjs.candidates) process.stdout.write(`  ${c.name.padEnd(15)} ${c.active ? 'active' : c.reason}\n`);
 }
 

@@ -125,7 +125,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const pretrained = values.backbone ? readStateDict(resolve(String(values.backbone))) : null;
   const config = modelConfigFrom(values);
   const tfReport = await initTf();
-  process.stderr.write(`tfjs backend: ${tfReport.active}\n`);
+  process.stderr.write(`tfjs backend: ${tfReport.active} (${tfReport.reason})\n`);
   const dataset = await openForCli(String(values.dataset), String(values.root));
   configForDataset(config, dataset, fold);
   const model = new AuModel(config, options.seed);

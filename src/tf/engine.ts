@@ -1,12 +1,14 @@
 /**
  * Which TensorFlow.js backend the library runs on. The native tfjs bindings are optional peers loaded
  * only when installed: @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node (both register 'tensorflow'),
- * then the WebAssembly backend, then the pure-JS 'cpu' backend. A missing or failing option is a reason in
- * the report, never an error. SACL_TF_BACKEND=<name> asks for one backend first. On 'cpu' and 'wasm' the
- * sacl-au kernels (kernels.ts) are registered too.
+ * then 'cpu' and the WebAssembly backend: 'cpu' first when sacl-au's native addon is loaded (its kernels
+ * then run the step on 'cpu'), else wasm first (NATIVE_CPU_BEFORE_WASM switches this). A missing or
+ * failing option is a reason in the report, never an error. SACL_TF_BACKEND=<name> asks for one backend
+ * first. On 'cpu' and 'wasm' the sacl-au kernels (kernels.ts) are registered too.
  */
 import * as tf from '@tensorflow/tfjs';
 import { debuglog } from 'node:util';
+import { loadNative } from '../backends/native.js';
 import { registerFastKernels } from './kernels.js';
 
 const log = debuglog('sacl');
@@ -16,6 +18,8 @@ export type TfBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export interface TfBackendReport {
   /** The tfjs backend now active (tf.getBackend()). */
   active: string;
+  /** Why it is the active one (the order's rule, and which candidates before it were unavailable). */
+  reason: string;
   /** Every candidate in preference order; `reason` says why one is not active. */
   candidates: { name: TfBackendName; active: boolean; reason?: string }[];
   /** sacl-au kernels registered on the active backend (replacing slow stock ones or adding missing ones). */
@@ -35,6 +39,35 @@ const CANDIDATES: Candidate[] = [
   { name: 'cpu', load: async () => 'cpu' },
 ];
 
+/**
+ * With the native addon loaded, 'cpu' comes before 'wasm': the addon's multi-threaded kernels run the
+ * training step on the cpu backend's own arrays, and 'cpu' has no 4 GB heap (wasm's is 32-bit, too small
+ * for the full model at batch 16). false puts wasm first again (set it from bench/train-step.js figures).
+ */
+export const NATIVE_CPU_BEFORE_WASM = true;
+
+/**
+ * The candidates in the order initTf tries them, and the rule that made the order. `wanted` (prefer or
+ * SACL_TF_BACKEND, named by `wantedBy`) goes first; then tfjs-node-gpu, tfjs-node, then 'cpu' and 'wasm'
+ * ('cpu' first when the addon is loaded and nativeCpuFirst).
+ */
+export function candidateOrder({ addonError, wanted, wantedBy = 'the caller', nativeCpuFirst = NATIVE_CPU_BEFORE_WASM }:
+  { addonError: string | null; wanted?: string | undefined; wantedBy?: string; nativeCpuFirst?: boolean }): { order: TfBackendName[]; rule: string } {
+  const cpuFirst = nativeCpuFirst && addonError === null;
+  const base: TfBackendName[] = cpuFirst ? ['tensorflow-gpu', 'tensorflow', 'cpu', 'wasm'] : ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+  const names = CANDIDATES.map((c) => c.name as string);
+  if (wanted !== undefined && names.includes(wanted)) {
+    return { order: [wanted as TfBackendName, ...base.filter((n) => n !== wanted)], rule: `asked for by ${wantedBy}` };
+  }
+  const unknown = wanted !== undefined ? `${wantedBy} asks for unknown '${wanted}' (known: ${names.join(', ')}); ` : '';
+  const rule = cpuFirst
+    ? 'the native addon is loaded: on \'cpu\' its multi-threaded kernels run the step, with no 4 GB heap cap (wasm\'s heap is 32-bit)'
+    : addonError !== null
+      ? `the native addon is not loaded (${addonError}): wasm's vectorised kernels beat tfjs-cpu's JavaScript loops`
+      : 'wasm before cpu (NATIVE_CPU_BEFORE_WASM is off in src/tf/engine.ts)';
+  return { order: base, rule: `${unknown}${rule}` };
+}
+
 function why(e: unknown): string {
   const text = e instanceof Error ? e.message.split('\n')[0]! : String(e);
   return /Cannot find (package|module)/.test(text) ? 'not installed' : text;
@@ -48,8 +81,11 @@ let report: TfBackendReport | undefined;
  */
 export async function initTf({ prefer, force = false }: { prefer?: TfBackendName; force?: boolean } = {}): Promise<TfBackendReport> {
   if (report && !force) return report;
-  const wanted = prefer ?? (process.env.SACL_TF_BACKEND as TfBackendName | undefined);
-  const order = wanted ? [...CANDIDATES.filter((c) => c.name === wanted), ...CANDIDATES.filter((c) => c.name !== wanted)] : CANDIDATES;
+  const fromEnv = prefer === undefined && process.env.SACL_TF_BACKEND ? process.env.SACL_TF_BACKEND : undefined;
+  const native = loadNative();
+  const { order: names, rule } = candidateOrder({ addonError: native.addon ? null : native.error, wanted: prefer ?? fromEnv,
+    wantedBy: fromEnv ? `SACL_TF_BACKEND=${fromEnv}` : `prefer: '${prefer}'` });
+  const order = names.map((n) => CANDIDATES.find((c) => c.name === n)!);
   const candidates: TfBackendReport['candidates'] = [];
   let chosen: string | undefined;
   for (const c of order) {
@@ -68,7 +104,14 @@ export async function initTf({ prefer, force = false }: { prefer?: TfBackendName
     }
   }
   const active = tf.getBackend();
+  const first = candidates.findIndex((c) => c.active);
+  const skipped = candidates.slice(0, first).map((c) => `${c.name} (${c.reason})`);
+  const winner = candidates[first]?.name;
+  // tfjs-node wins by being installed, whatever the cpu/wasm rule says
+  const because = winner?.startsWith('tensorflow') && !rule.startsWith('asked for')
+    ? `@tensorflow/tfjs-node${winner === 'tensorflow-gpu' ? '-gpu' : ''} is installed: TensorFlow's own native kernels come first` : rule;
+  const reason = `${because}${skipped.length ? `; unavailable before it: ${skipped.join(', ')}` : ''}`;
   // tfjs-node's kernels are native already; cpu and wasm get the faster / missing ones
-  report = { active, candidates, kernels: active === 'cpu' || active === 'wasm' ? registerFastKernels(active) : [] };
+  report = { active, reason, candidates, kernels: active === 'cpu' || active === 'wasm' ? registerFastKernels(active) : [] };
   return report;
 }

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { classWeights, type AuSample } from '../data/dataset.js';
-import { batches } from '../data/loader.js';
+import { batches, type Batch } from '../data/loader.js';
 import type { AuModel } from '../model/model.js';
 import { loadTensors, saveTensors } from '../tf/weights-io.js';
 import { PAPER_LOSS_WEIGHTS, landmarkLoss, weightedAsymmetricLoss, weightedDiceLoss, type LossWeights } from './losses.js';
@@ -146,6 +146,81 @@ async function restore(path: string, model: AuModel, optimizer: NesterovSgd): Pr
   return state;
 }
 
+/** What one optimizer step needs besides the batch and the learning rate (train() builds it once per run). */
+export interface StepContext {
+  model: AuModel;
+  optimizer: NesterovSgd;
+  /** The trainable variables by name. */
+  params: Map<string, tf.Variable>;
+  /** Per-AU class weights [numAus] (classWeights of the training set). */
+  weights: tf.Tensor1D;
+  lossWeights: LossWeights;
+  /** As TrainOptions.microBatch. */
+  microBatch?: number;
+}
+
+/** The batch's data a step reads (a loader Batch satisfies it). */
+export type StepBatch = Pick<Batch, 'size' | 'images' | 'labels' | 'mask' | 'landmarks' | 'interOcular' | 'hasLandmarks'>;
+
+/**
+ * The gradients of the training loss over a batch (summed over micro-batches when ctx.microBatch asks for
+ * them), by variable name, and the loss parts as kept scalars: total, asymmetric, dice, landmarks of each
+ * micro-batch, each weighted by its share of the batch. The caller disposes both.
+ */
+export function batchGradients(ctx: StepContext, batch: StepBatch): { grads: tf.NamedTensorMap; parts: tf.Scalar[] } {
+  const { model, weights, lossWeights: lw } = ctx;
+  const numAus = model.numAus;
+  const S = model.config.inputSize;
+  const vars = [...ctx.params.values()];
+  const chunks = microBatches(batch.size, ctx.microBatch);
+  const parts: tf.Scalar[] = [];
+  // the gradients of images [start, start + n), their loss weighted by share = n / B
+  const gradsOf = (start: number, n: number, share: number) => tf.tidy(() => {
+    const rows = (a: Float32Array, width: number) => a.subarray(start * width, (start + n) * width);
+    const images = tf.tensor4d(rows(batch.images, S * S * 3), [n, S, S, 3]);
+    const labels = tf.tensor2d(rows(batch.labels, numAus), [n, numAus]);
+    const mask = tf.tensor2d(rows(batch.mask, numAus), [n, numAus]);
+    return tf.variableGrads(() => {
+      const out = model.apply(images, { training: true });
+      const probs = tf.sigmoid(out.logits);
+      const wa = weightedAsymmetricLoss(probs, labels, mask, weights);
+      const dice = weightedDiceLoss(probs, labels, mask, weights);
+      const land = out.landmarks
+        ? landmarkLoss(out.landmarks, tf.tensor3d(rows(batch.landmarks, 98), [n, 49, 2]), tf.tensor1d(rows(batch.interOcular, 1)),
+          tf.tensor1d(rows(batch.hasLandmarks, 1)))
+        : tf.scalar(0);
+      const total = tf.addN([tf.mul(wa, lw.asymmetric), tf.mul(dice, lw.dice), tf.mul(land, lw.landmarks)]) as tf.Scalar;
+      const weigh = (t: tf.Scalar) => (share === 1 ? t : tf.mul(t, share) as tf.Scalar); // whole batch: untouched
+      parts.push(...[total, wa, dice, land].map((t) => tf.keep(weigh(t))));
+      return weigh(total);
+    }, vars).grads;
+  });
+  try {
+    return { grads: withHeapHint(() => accumulateGradients(chunks, gradsOf), chunks[0]![1]), parts };
+  } catch (e) {
+    tf.dispose(parts);
+    throw e;
+  }
+}
+
+/**
+ * One training step on a batch at learning rate lr: batchGradients, then the optimizer's update (global
+ * norm clipping, weight decay, Nesterov momentum). Returns the batch's losses and the gradient norm before
+ * clipping. train() runs exactly this per batch; bench/train-step.js times it.
+ */
+export function trainStep(ctx: StepContext, batch: StepBatch, lr: number): Omit<StepRecord, 'step' | 'epoch' | 'lr'> {
+  const { grads, parts } = batchGradients(ctx, batch);
+  try {
+    const gradNorm = withHeapHint(() => ctx.optimizer.step(ctx.params, grads, lr), microBatches(batch.size, ctx.microBatch)[0]![1]);
+    const values = parts.map((t) => t.dataSync()[0]!);
+    const [loss, asymmetric, dice, landmarks] = [0, 1, 2, 3].map((i) => values.filter((_, j) => j % 4 === i).reduce((a, v) => a + v, 0)) as [number, number, number, number];
+    return { loss, asymmetric, dice, landmarks, gradNorm };
+  } finally {
+    tf.dispose(Object.values(grads));
+    tf.dispose(parts);
+  }
+}
+
 export async function train({ model, samples, options, dir, resume = false, onStep, onEpoch, stopAfterEpochs, onBadImage }: TrainArgs): Promise<History> {
   if (samples.length === 0) throw new RangeError('train: no training samples');
   const numAus = model.numAus;
@@ -160,9 +235,8 @@ export async function train({ model, samples, options, dir, resume = false, onSt
   }
   const weights = tf.tensor1d(classWeights(samples, numAus));
   const params = new Map(model.store.named().filter((p) => p.trainable).map((p) => [p.name, p.tensor]));
-  const vars = [...params.values()];
+  const ctx: StepContext = { model, optimizer, params, weights, lossWeights: options.lossWeights, microBatch: options.microBatch };
   const S = model.config.inputSize;
-  const lw = options.lossWeights;
   try {
     let ran = 0;
     for (let epoch = state.epochsDone; epoch < options.epochs; epoch++) {
@@ -173,45 +247,12 @@ export async function train({ model, samples, options, dir, resume = false, onSt
       for await (const batch of batches(samples, { inputSize: S, batchSize: options.batchSize, augment: options.augment, shuffle: true, seed: options.seed, epoch, ...(onBadImage && { onBadImage }) })) {
         const lr = learningRate(state.step, schedule);
         const B = batch.size;
-        const chunks = microBatches(B, options.microBatch);
-        const parts: tf.Scalar[] = []; // total, asymmetric, dice, landmarks of each micro-batch, weighted by its share
-        // the gradients of images [start, start + n), their loss weighted by share = n / B
-        const gradsOf = (start: number, n: number, share: number) => tf.tidy(() => {
-          const rows = (a: Float32Array, width: number) => a.subarray(start * width, (start + n) * width);
-          const images = tf.tensor4d(rows(batch.images, S * S * 3), [n, S, S, 3]);
-          const labels = tf.tensor2d(rows(batch.labels, numAus), [n, numAus]);
-          const mask = tf.tensor2d(rows(batch.mask, numAus), [n, numAus]);
-          return tf.variableGrads(() => {
-            const out = model.apply(images, { training: true });
-            const probs = tf.sigmoid(out.logits);
-            const wa = weightedAsymmetricLoss(probs, labels, mask, weights);
-            const dice = weightedDiceLoss(probs, labels, mask, weights);
-            const land = out.landmarks
-              ? landmarkLoss(out.landmarks, tf.tensor3d(rows(batch.landmarks, 98), [n, 49, 2]), tf.tensor1d(rows(batch.interOcular, 1)),
-                tf.tensor1d(rows(batch.hasLandmarks, 1)))
-              : tf.scalar(0);
-            const total = tf.addN([tf.mul(wa, lw.asymmetric), tf.mul(dice, lw.dice), tf.mul(land, lw.landmarks)]) as tf.Scalar;
-            const weigh = (t: tf.Scalar) => (share === 1 ? t : tf.mul(t, share) as tf.Scalar); // whole batch: untouched
-            parts.push(...[total, wa, dice, land].map((t) => tf.keep(weigh(t))));
-            return weigh(total);
-          }, vars).grads;
-        });
-        const gradNorm = withHeapHint(() => {
-          const grads = accumulateGradients(chunks, gradsOf);
-          try {
-            return optimizer.step(params, grads, lr);
-          } finally {
-            tf.dispose(Object.values(grads));
-          }
-        }, chunks[0]![1]);
-        const values = parts.map((t) => t.dataSync()[0]!);
-        tf.dispose(parts);
-        const [loss, wa, dice, land] = [0, 1, 2, 3].map((i) => values.filter((_, j) => j % 4 === i).reduce((a, v) => a + v, 0));
-        if (!Number.isFinite(loss!)) throw new RangeError(`training diverged at step ${state.step} (loss ${loss}); lower the learning rate (--lr)`);
-        const record: StepRecord = { step: state.step, epoch, lr, loss: loss!, asymmetric: wa!, dice: dice!, landmarks: land!, gradNorm };
+        const { loss, asymmetric, dice, landmarks, gradNorm } = trainStep(ctx, batch, lr);
+        if (!Number.isFinite(loss)) throw new RangeError(`training diverged at step ${state.step} (loss ${loss}); lower the learning rate (--lr)`);
+        const record: StepRecord = { step: state.step, epoch, lr, loss, asymmetric, dice, landmarks, gradNorm };
         state.history.steps.push(record);
         state.step++;
-        sum += loss! * B;
+        sum += loss * B;
         count += B;
         onStep?.(record, stepsPerEpoch);
       }

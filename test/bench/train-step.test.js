@@ -1,0 +1,54 @@
+/**
+ * bench/train-step.js end to end at its smallest (tiny model, batch 2, one step, wasm and cpu): the JSON
+ * line carries per-image time, GFLOP/s by the stated formula, peak RSS and a profile whose families add
+ * up; a missing PyTorch anchor is a skip with its reason, not a failure; bad flags exit with a message.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const test = suite('bench/train-step.js');
+const script = fileURLToPath(new URL('../../bench/train-step.js', import.meta.url));
+const run = (...args) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', timeout: 300_000 });
+
+test('one tiny step per backend: JSON fields, the FLOP formula, the profile, and the anchor skipped with a reason', () => {
+  const r = run('--model', 'tiny', '--batch', '2', '--steps', '1', '--threads', '1', '--torch-anchor', '/nonexistent/train_step_torch.py');
+  assert.is(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  const json = JSON.parse(lines.pop());
+  assert.is(json.bench, 'train-step');
+  assert.equal(json.options.backends, ['cpu', 'wasm']);
+  const ours = json.results.filter((x) => x.backend);
+  assert.equal(ours.map((x) => x.backend), ['cpu', 'wasm']);
+  for (const x of ours) {
+    assert.not.ok(x.error, x.error);
+    assert.ok(x.stepMs > 0 && Number.isFinite(x.loss));
+    assert.is(x.msPerImage, x.stepMs / 2);
+    // 3 × 2 × the tiny preset's forward multiply-adds (26 167 616 at 112 px, `sacl-au model --variant tiny`)
+    assert.ok(Math.abs(x.gflopPerImage - (6 * 26167616) / 1e9) < 1e-9, String(x.gflopPerImage));
+    assert.ok(Math.abs(x.gflops - (x.gflopPerImage * 2) / (x.stepMs / 1000)) < 1e-9);
+    assert.ok(x.peakRssMB > 50, String(x.peakRssMB));
+    const p = x.profile;
+    assert.ok(p.families.conv > 0 && p.families.optimizer > 0, JSON.stringify(p.families));
+    const sum = Object.values(p.families).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - p.kernelMs) < 1e-6 * p.kernelMs);
+    assert.ok(Math.abs(p.kernelMs + p.outsideMs - p.wallMs) < 1e-6 * p.wallMs || p.outsideMs === 0);
+  }
+  const torch = json.results.find((x) => !x.backend);
+  assert.match(torch.skipped, 'no PyTorch anchor at /nonexistent/train_step_torch.py');
+  assert.ok(lines.some((l) => l.startsWith('# PyTorch: no PyTorch anchor at /nonexistent/')), 'the header says why');
+  assert.ok(lines.some((l) => l.startsWith('Share of the profiled step per kernel family')));
+});
+
+test('bad flags exit 1 with the message', () => {
+  for (const [args, message] of [[['--model', 'huge'], '--model expects full or tiny, got "huge"'],
+    [['--threads', '1,0'], '--threads expects positive integers (e.g. 2 or 1,2), got "1,0"'],
+    [['--backend', 'gpu'], '--backend expects cpu, wasm or both, got "gpu"'], [['--batch', '2.5'], '--batch expects a positive integer, got "2.5"']]) {
+    const r = run(...args);
+    assert.is(r.status, 1, args.join(' '));
+    assert.match(r.stderr, `bench: ${message}`);
+  }
+});
+
+test.run();
