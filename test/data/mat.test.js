@@ -143,14 +143,14 @@ const mat5 = (...elements) => Buffer.concat([HEADER, ...elements]);
  * fails the test instead of stalling it): { error } with its message, { names } read, or { hung }; `rss`
  * the child's peak resident memory in MB.
  */
-function readInChild(file, ms = 20_000) {
+function readInChild(file, ms = 20_000, env = {}) {
   const script = `
     const { readMatFile } = await import(${JSON.stringify(new URL('../../dist/data/mat/index.js', import.meta.url).href)});
     let out;
     try { out = { names: [...(await readMatFile(process.argv[1])).keys()] }; } catch (e) { out = { error: e.message, type: e.constructor.name }; }
     out.rss = Math.round(process.resourceUsage().maxRSS / 1024);
     console.log(JSON.stringify(out));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, file], { encoding: 'utf8', timeout: ms, cwd: join(fileURLToPath(import.meta.url), '../../..') });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, file], { encoding: 'utf8', timeout: ms, cwd: join(fileURLToPath(import.meta.url), '../../..'), env: { ...process.env, ...env } });
   if (r.error?.code === 'ETIMEDOUT' || r.signal) return { hung: `no answer within ${ms} ms (${r.signal})` };
   try { return JSON.parse(r.stdout.trim().split('\n').pop()); } catch { return { crashed: r.stderr.slice(-300) }; }
 }
@@ -275,6 +275,27 @@ test('v7.3: shared references are read once; a self-reference and deep nesting a
   assert.ok(error.message.startsWith(`${self}: c[1]`) && /a reference to an array that contains it/.test(error.message), error.message);
 });
 
+test('v7.3: a file on which HDF5 loops is refused within the time bound, and the next file reads', async () => {
+  // test/fixtures/hdf5-loops.mat: a v7.3 file with 4 bits flipped; reading its MATLAB_class attribute
+  // (a variable-length string) makes HDF5 loop without end
+  const looping = fileURLToPath(new URL('../fixtures/hdf5-loops.mat', import.meta.url));
+  const t = Date.now();
+  const out = readInChild(looping, 30_000, { SACL_MAT73_TIMEOUT_MS: '2000' });
+  assert.is(out.type, 'RangeError', JSON.stringify(out));
+  assert.ok(out.error.startsWith(`${looping}: `) && /no answer within 2000 ms/.test(out.error), out.error);
+  assert.ok(Date.now() - t < 15_000, `${Date.now() - t} ms`);
+  const file = join(tmp(), 'after.mat');
+  await writeMat73(file, { pts: VARS.pts });
+  process.env.SACL_MAT73_TIMEOUT_MS = '2000';
+  try {
+    const error = await rejection(readMatFile(looping), 15_000);
+    assert.ok(error instanceof RangeError && /no answer within 2000 ms/.test(error.message), String(error));
+    assert.equal(Array.from((await readMatVariable(file, 'pts')).data), [1, 2, 3, 10, 20, 30]);
+  } finally {
+    delete process.env.SACL_MAT73_TIMEOUT_MS;
+  }
+});
+
 test('v7.3: HDF5 errors name the file; after the HDF5 library aborts, valid files still read', async () => {
   const h5 = await import('h5wasm/node');
   await h5.ready;
@@ -287,14 +308,14 @@ test('v7.3: HDF5 errors name the file; after the HDF5 library aborts, valid file
   assert.instance(error, RangeError, String(error));
   assert.ok(error.message.startsWith(`${broken}: pts: `), error.message);
   // A WebAssembly trap or abort inside HDF5 can leave its instance broken for good: after ~10 k mutated
-  // files, every open fails with "memory access out of bounds", valid files included. Simulated here (in a
-  // child process: the instance is shared) by making the instance's open trap from then on.
+  // files, every open fails with "memory access out of bounds", valid files included. Simulated here on
+  // the reader's in-thread form (in a child process: the instance is shared) by making open trap from then on.
   const file = join(tmp(), 'ok.mat');
   await writeMat73(file, { pts: VARS.pts });
   const script = `
-    const { readMatVariable } = await import(${JSON.stringify(new URL('../../dist/data/mat/index.js', import.meta.url).href)});
+    const { readMat73InThread } = await import(${JSON.stringify(new URL('../../dist/data/mat/mat73.js', import.meta.url).href)});
     const h5 = await import('h5wasm/node');
-    const read = async () => { try { return Array.from((await readMatVariable(process.argv[1], 'pts')).data).join(' '); } catch (e) { return 'error: ' + e.message; } };
+    const read = async () => { try { return Array.from((await readMat73InThread(process.argv[1], ['pts'])).get('pts').data).join(' '); } catch (e) { return 'error: ' + e.message; } };
     const before = await read();
     h5.Module.open = () => { throw new WebAssembly.RuntimeError('memory access out of bounds'); };
     console.log(JSON.stringify({ before, after: await read(), again: await read() }));`;

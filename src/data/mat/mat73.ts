@@ -7,6 +7,7 @@
  * each field is a reference dataset shaped like the array.
  */
 import { statSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import type { Dataset, Entity, File as H5File, Group, Reference } from 'h5wasm';
 import { MAX_NESTING, NUMERIC_CLASSES, numel, textFromCodes, type MatValue } from './value.js';
 
@@ -180,10 +181,66 @@ class Converter {
 /**
  * The named variables of a v7.3 MAT-file (all of them when `names` is omitted); `fields`, when given,
  * keeps only those fields of struct variables (the others are never read). Every failure is a
- * RangeError naming the file; the HDF5 file is closed on every path. When the HDF5 library has aborted
- * (on an earlier file or on this one), the read is tried once more on a fresh instance.
+ * RangeError naming the file.
+ *
+ * The read runs in a worker thread (mat73-worker.ts), one file at a time: HDF5 can loop without end on
+ * corrupt metadata (a damaged attribute table, a looping B-tree) where no JavaScript check can reach,
+ * so a read that has not answered within `SACL_MAT73_TIMEOUT_MS` (default 30 s, plus 10 s per MB of
+ * file) stops the worker and is refused; the next read starts a new one.
  */
-export async function readMat73(file: string, names?: readonly string[], fields?: readonly string[]): Promise<Map<string, MatValue>> {
+export function readMat73(file: string, names?: readonly string[], fields?: readonly string[]): Promise<Map<string, MatValue>> {
+  const run = queue.then(() => readInWorker(file, names, fields));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+let worker: Worker | undefined;
+
+function timeoutMs(file: string): number {
+  const set = Number(process.env.SACL_MAT73_TIMEOUT_MS);
+  if (Number.isFinite(set) && set > 0) return set;
+  let mb = 0;
+  try { mb = statSync(file).size / 1e6; } catch { /* the worker names the missing file */ }
+  return 30_000 + 10_000 * mb;
+}
+
+function readInWorker(file: string, names?: readonly string[], fields?: readonly string[]): Promise<Map<string, MatValue>> {
+  // (without the parent's --input-type, which a worker started from a file refuses)
+  const w = worker ??= new Worker(new URL('./mat73-worker.js', import.meta.url), { execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) });
+  const ms = timeoutMs(file);
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      w.off('message', onMessage).off('error', onError).off('exit', onExit);
+      w.unref();
+    };
+    const drop = () => { if (worker === w) worker = undefined; };
+    const onMessage = (m: { entries?: [string, MatValue][]; error?: string }) => {
+      done();
+      if (m.entries) resolve(new Map(m.entries));
+      else reject(new RangeError(m.error));
+    };
+    const onError = (e: Error) => { done(); drop(); reject(new RangeError(`${file}: the v7.3 reader failed (${e.message})`, { cause: e })); };
+    const onExit = (code: number) => { done(); drop(); reject(new RangeError(`${file}: the v7.3 reader stopped (exit code ${code})`)); };
+    const timer = setTimeout(() => {
+      done();
+      drop();
+      void w.terminate();
+      reject(new RangeError(`${file}: not a readable v7.3 MAT-file (HDF5 gave no answer within ${Math.round(ms)} ms; corrupt metadata can make it loop)`));
+    }, ms);
+    w.ref();
+    w.on('message', onMessage).on('error', onError).on('exit', onExit);
+    w.postMessage({ file, names, fields });
+  });
+}
+
+/**
+ * What {@link readMat73} does, in this thread (the worker calls it). The HDF5 file is closed on every
+ * path; when the HDF5 library has trapped or aborted (on an earlier file or on this one), the read is
+ * tried once more on a fresh instance.
+ */
+export async function readMat73InThread(file: string, names?: readonly string[], fields?: readonly string[]): Promise<Map<string, MatValue>> {
   for (let attempt = 0; ; attempt++) {
     try {
       return readWith(await loadH5(), file, names, fields);
