@@ -11,7 +11,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AU_SETS } from '../face/au.js';
-import { UNKNOWN, type AuDataset, type AuSample, type ReadProgress } from './dataset.js';
+import { UNKNOWN, readFoldsFile, type AuDataset, type AuSample, type ReadProgress } from './dataset.js';
 import { readBp4dFeatureFile, readLandmarkCsv } from './landmark-files.js';
 
 /** Paper Table 3. */
@@ -84,9 +84,13 @@ export async function readBp4dLayout(root: string, name = 'bp4d', onProgress?: R
     });
     const images = sequenceImages(join(root, subject, task));
     const landmarks = await sequenceLandmarks(root, subject, task, images);
+    const rowOf = new Map<number, number>();
     rows.forEach((cells, r) => {
       const n = parseNumber(path, r, cells[0]!);
       const frame = String(n);
+      const first = rowOf.get(n);
+      if (first !== undefined) throw new RangeError(`${path}: row ${r + 2}: expected one row per frame; got frame ${frame} again (first on row ${first + 2})`);
+      rowOf.set(n, r);
       const labels = Int8Array.from(columns, (c) => {
         const v = parseNumber(path, r, cells[c] ?? '');
         if (v !== 0 && v !== 1 && v !== 9) throw new RangeError(`${path}: row ${r + 2}: AU values are 0, 1 or 9; got ${v}`);
@@ -98,6 +102,6 @@ export async function readBp4dLayout(root: string, name = 'bp4d', onProgress?: R
   onProgress?.(files.length, files.length);
   if (samples.length === 0) throw new RangeError(`${occDir}: no <subject>_<task>.csv occurrence files`);
   const foldsFile = join(root, 'folds.json');
-  const parts = existsSync(foldsFile) ? JSON.parse(readFileSync(foldsFile, 'utf8')).parts as [string[], string[], string[]] : BP4D_PARTS;
+  const parts = existsSync(foldsFile) ? readFoldsFile(foldsFile) : BP4D_PARTS;
   return { name, auSet: 'bp4d', aus, samples, parts };
 }

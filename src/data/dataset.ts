@@ -3,9 +3,27 @@
  * on disk, its 49 landmarks, its AU labels, its subject), never the images themselves, so 140 k frames
  * stream. Labels are 1 (present), 0 (absent) or -1 (unknown: left out of losses and counts).
  */
+import { readFileSync } from 'node:fs';
 import type { AuSet } from '../face/au.js';
 
 export const UNKNOWN = -1;
+
+/** The largest finite float32 (landmarks are stored as float32). */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Landmark coordinates as float32, or a RangeError naming `where` for a finite value float32 cannot hold
+ * (it would become ±Infinity and surface later as a diverged training).
+ */
+export function float32Landmarks(values: ArrayLike<number>, where: string): Float32Array {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isFinite(v) && Math.abs(Math.fround(v)) > FLOAT32_MAX) {
+      throw new RangeError(`${where}: expected coordinates within float32 range (±3.4e38); got ${v}`);
+    }
+  }
+  return Float32Array.from(values);
+}
 
 /** Called as a reader works through a tree's sequences (reading landmark files can take minutes). */
 export type ReadProgress = (done: number, total: number) => void;
@@ -54,6 +72,25 @@ export function foldSplit(dataset: AuDataset, fold: number): { train: AuSample[]
   if (test.length === 0) throw new RangeError(`${dataset.name}: fold ${fold}: expected test samples from ${parts([testPart])}; got none`);
   if (train.length === 0) throw new RangeError(`${dataset.name}: fold ${fold}: expected training samples from ${parts(trainParts)}; got none`);
   return { train, test };
+}
+
+/**
+ * A tree's own subject parts from `file` (folds.json: `{"parts": [[ids…], [ids…], [ids…]]}`), or a
+ * RangeError naming the file and what is wrong.
+ */
+export function readFoldsFile(file: string): [string[], string[], string[]] {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new RangeError(`${file}: expected JSON; got a parse error (${(e as Error).message})`);
+  }
+  const parts = (json as { parts?: unknown } | null)?.parts;
+  if (!Array.isArray(parts) || parts.length !== 3 || !parts.every((p) => Array.isArray(p) && p.every((s) => typeof s === 'string'))) {
+    const got = JSON.stringify(json) ?? String(json);
+    throw new RangeError(`${file}: expected {"parts": [[subject ids], [subject ids], [subject ids]]}; got ${got.length > 80 ? `${got.slice(0, 80)}…` : got}`);
+  }
+  return parts as [string[], string[], string[]];
 }
 
 /** Per-AU positive rate over known labels. */

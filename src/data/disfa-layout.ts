@@ -28,10 +28,14 @@ export function hasDisfaLayout(root: string): boolean {
 
 function intensities(file: string): Map<number, number> {
   const out = new Map<number, number>();
+  const lineOf = new Map<number, number>();
   readFileSync(file, 'utf8').split(/\r?\n/).forEach((line, i) => {
     if (!line.trim()) return;
     const [f, v] = line.split(',').map((c) => Number(c.trim()));
-    if (!Number.isInteger(f) || !Number.isFinite(v)) throw new RangeError(`${file}: line ${i + 1}: expected "frame,intensity"; got ${JSON.stringify(line)}`);
+    if (!Number.isInteger(f) || !Number.isFinite(v)) throw new RangeError(`${file}: line ${i + 1}: expected "frame,intensity"; got ${JSON.stringify(line.length > 60 ? `${line.slice(0, 60)}…` : line)}`);
+    const first = lineOf.get(f!);
+    if (first !== undefined) throw new RangeError(`${file}: line ${i + 1}: expected one line per frame; got frame ${f} again (first on line ${first + 1})`);
+    lineOf.set(f!, i);
     out.set(f!, v!);
   });
   return out;

@@ -20,10 +20,12 @@ import { join } from 'node:path';
 import { NUM_LANDMARKS } from '../face/landmarks.js';
 import { landmarksFromMatrix, readMatVariable, structField } from './mat/index.js';
 import { landmarks66To49 } from './list-formats.js';
+import { float32Landmarks } from './dataset.js';
 
 /** Landmarks by frame (the frame column's number, as text) from a landmark CSV of 49 or 66 points. */
 export function readLandmarkCsv(file: string): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
+  const rowOf = new Map<string, number>();
   readFileSync(file, 'utf8').split(/\r?\n/).slice(1).forEach((line, i) => {
     if (!line.trim()) return;
     const cells = line.split(',').map((c) => Number(c.trim()));
@@ -31,8 +33,12 @@ export function readLandmarkCsv(file: string): Map<string, Float32Array> {
       throw new RangeError(`${file}: row ${i + 2}: expected a frame and ${2 * NUM_LANDMARKS} numbers (49 points) or 132 (66 points); `
         + `got ${JSON.stringify(line.length > 60 ? `${line.slice(0, 60)}…` : line)}`);
     }
-    const points = cells.slice(1).map((v) => v - 1);
-    out.set(String(cells[0]), points.length === 132 ? landmarks66To49(points) : Float32Array.from(points));
+    const frame = String(cells[0]);
+    const first = rowOf.get(frame);
+    if (first !== undefined) throw new RangeError(`${file}: row ${i + 2}: expected one row per frame; got frame ${frame} again (first on row ${first})`);
+    rowOf.set(frame, i + 2);
+    const points = float32Landmarks(cells.slice(1).map((v) => v - 1), `${file}: row ${i + 2}`);
+    out.set(frame, points.length === 132 ? landmarks66To49(points) : points);
   });
   return out;
 }

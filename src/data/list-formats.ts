@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AU_SETS, type AuSet } from '../face/au.js';
 import { NUM_LANDMARKS } from '../face/landmarks.js';
-import { UNKNOWN, type AuDataset, type AuSample } from './dataset.js';
+import { UNKNOWN, float32Landmarks, type AuDataset, type AuSample } from './dataset.js';
 
 const DS_NAME: Record<AuSet, string> = { bp4d: 'BP4D', disfa: 'DISFA' };
 
@@ -124,7 +124,7 @@ export function readJaaNetLists(root: string, set: AuSet): AuDataset {
     paths.forEach((p, i) => {
       samples.push({
         id: p, subject: subjects[i]!, imagePath: join(base, p),
-        landmarks: lands ? Float32Array.from(numbers(files.land, lands[i]!, i, 2 * NUM_LANDMARKS)) : null,
+        landmarks: lands ? float32Landmarks(numbers(files.land, lands[i]!, i, 2 * NUM_LANDMARKS), `${files.land}: line ${i + 1}`) : null,
         labels: labelRow(files.occur, occur[i]!, i, aus.length),
       });
     });

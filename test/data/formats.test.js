@@ -13,7 +13,10 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { openDataset } from '../../dist/data/open.js';
-import { foldSplit } from '../../dist/data/dataset.js';
+import { foldSplit, readFoldsFile } from '../../dist/data/dataset.js';
+import { readLandmarkCsv } from '../../dist/data/landmark-files.js';
+import { readJaaNetLists } from '../../dist/data/list-formats.js';
+import { landmarksFromMatrix } from '../../dist/data/mat/index.js';
 import { landmarks66To49 } from '../../dist/data/list-formats.js';
 import { alignmentTransform, applyAffine, warpAffine } from '../../dist/data/align.js';
 import { alignTree } from '../../dist/data/align-tree.js';
@@ -295,6 +298,85 @@ test('DISFA layout with DISFA\'s own Landmark_Points/<SN>/tmp_frame_lm/*_lm.mat 
   try { await openDataset('disfa', root); } catch (e) { error = e; }
   assert.instance(error, RangeError);
   assert.match(error.message, /SN001_0001_lm\.mat: not a MAT-file/);
+});
+
+/** The RangeError `fn` throws or rejects with (null when it does not). */
+async function errorOf(fn) {
+  try { await fn(); } catch (e) { return e; }
+  return null;
+}
+const escaped = (path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+test('folds.json: bad JSON or a wrong shape is a RangeError naming the file', async () => {
+  const d = tmp();
+  const file = join(d, 'folds.json');
+  for (const [text, what] of [['{"parts": [["F001"], ["F002"]', /expected JSON; got a parse error/], ['{"parts": [["F001"], ["F002"]]}', /expected \{"parts": \[\[subject ids\], \[subject ids\], \[subject ids\]\]\}; got \{"parts"/],
+    ['null', /expected \{"parts".*; got null/], ['{"parts": [[1], [], []]}', /expected \{"parts"/]]) {
+    writeFileSync(file, text);
+    const error = await errorOf(() => readFoldsFile(file));
+    assert.instance(error, RangeError, `${text}: ${error}`);
+    assert.ok(error.message.startsWith(`${file}: `) && what.test(error.message), error.message);
+  }
+  writeFileSync(file, '{"parts": [["F001"], ["F002"], ["M001"]]}');
+  assert.equal(readFoldsFile(file), [['F001'], ['F002'], ['M001']]);
+  // through the BP4D reader
+  const root = tmp();
+  write(join(root, 'AUCoding', 'AU_OCC', 'F001_T1.csv'), `Frame,1,2,4,6,7,10,12,14,15,17,23,24\n1,${'0,'.repeat(11)}1\n`);
+  write(join(root, 'folds.json'), '{"parts": ');
+  const error = await errorOf(() => readBp4dLayout(root));
+  assert.instance(error, RangeError, String(error));
+  assert.match(error.message, new RegExp(`^${escaped(join(root, 'folds.json'))}: expected JSON`));
+});
+
+test('landmarks beyond float32 range are refused at read time, naming the file and row', async () => {
+  const d = tmp();
+  const row = (frame, v) => `${frame},${Array.from({ length: 98 }, (_, i) => (i === 7 ? v : i + 1)).join(',')}`;
+  const csv = join(d, 'lm.csv');
+  writeFileSync(csv, `Frame,...\n${row(1, 5)}\n${row(2, '1e39')}\n`);
+  let error = await errorOf(() => readLandmarkCsv(csv));
+  assert.instance(error, RangeError, String(error));
+  assert.match(error.message, new RegExp(`^${escaped(csv)}: row 3: expected coordinates within float32 range \\(±3\\.4e38\\); got 1e\\+39`));
+  writeFileSync(csv, `Frame,...\n${row(1, 5)}\n${row(2, '-3.4e38')}\n`); // representable: kept
+  assert.is(readLandmarkCsv(csv).get('2')[7], Math.fround(-3.4e38 - 1));
+  // a MAT-file matrix
+  const m = num([3, 2], [1, 2, 3, 4, -5e38, 6]);
+  error = await errorOf(() => landmarksFromMatrix(m, 'f.mat: pts', 3));
+  assert.instance(error, RangeError, String(error));
+  assert.match(error.message, /^f\.mat: pts: expected coordinates within float32 range/);
+  // JAA-Net's _land.txt
+  const root = tmp();
+  for (const [k, subject] of ['F001', 'F002', 'M001'].entries()) {
+    write(join(root, `BP4D_part${k + 1}_path.txt`), `BP4D/${subject}/T1/1.jpg\n`);
+    write(join(root, `BP4D_part${k + 1}_AUoccur.txt`), `${Array(12).fill(0).join(' ')}\n`);
+    write(join(root, `BP4D_part${k + 1}_land.txt`), `${Array.from({ length: 98 }, (_, i) => (k === 1 && i === 3 ? '7e38' : i)).join(' ')}\n`);
+  }
+  error = await errorOf(() => readJaaNetLists(root, 'bp4d'));
+  assert.instance(error, RangeError, String(error));
+  assert.match(error.message, new RegExp(`^${escaped(join(root, 'BP4D_part2_land.txt'))}: line 1: expected coordinates within float32 range`));
+});
+
+test('a frame twice in a label or landmark file is refused, naming the file and the frame', async () => {
+  const d = tmp();
+  const csv = join(d, 'lm.csv');
+  const row = (frame) => `${frame},${Array.from({ length: 98 }, (_, i) => i + 1).join(',')}`;
+  writeFileSync(csv, `Frame,...\n${row(1)}\n${row(2)}\n${row(1)}\n`);
+  let error = await errorOf(() => readLandmarkCsv(csv));
+  assert.instance(error, RangeError, String(error));
+  assert.match(error.message, new RegExp(`^${escaped(csv)}: row 4: expected one row per frame; got frame 1 again \\(first on row 2\\)`));
+  // BP4D AU_OCC
+  const bp4d = tmp();
+  const occ = join(bp4d, 'AUCoding', 'AU_OCC', 'F001_T1.csv');
+  write(occ, `Frame,1,2,4,6,7,10,12,14,15,17,23,24\n1,${'0,'.repeat(11)}1\n2,${'0,'.repeat(11)}1\n2,${'1,'.repeat(11)}0\n`);
+  error = await errorOf(() => readBp4dLayout(bp4d));
+  assert.instance(error, RangeError, String(error));
+  assert.match(error.message, new RegExp(`^${escaped(occ)}: row 4: expected one row per frame; got frame 2 again \\(first on row 3\\)`));
+  // DISFA ActionUnit_Labels
+  const disfa = tmp();
+  const aus = [1, 2, 4, 6, 9, 12, 25, 26];
+  for (const au of aus) write(join(disfa, 'ActionUnit_Labels', 'SN001', `SN001_au${au}.txt`), au === 6 ? '1,0\n2,3\n2,0\n' : '1,0\n2,3\n');
+  error = await errorOf(() => openDataset('disfa', disfa));
+  assert.instance(error, RangeError, String(error));
+  assert.match(error.message, new RegExp(`^${escaped(join(disfa, 'ActionUnit_Labels', 'SN001', 'SN001_au6.txt'))}: line 3: expected one line per frame; got frame 2 again \\(first on line 2\\)`));
 });
 
 test('a root in no known format is refused, naming the formats looked for', async () => {

@@ -107,29 +107,31 @@ export async function writeMat73(file, vars) {
   const refs = f.create_group('#refs#');
   let n = 0;
   const reversed = (dims) => dims.slice().reverse();
+  // MATLAB writes MATLAB_class as a fixed-length ASCII string
+  const matlabClass = (e, cls) => e.create_attribute('MATLAB_class', cls, null, `A${cls.length}`);
   const write = (group, name, v) => {
     if (v.kind === 'numeric') {
       const empty = v.dims.some((d) => d === 0);
       const d = empty
         ? group.create_dataset({ name, data: BigUint64Array.from(v.dims, BigInt), shape: [v.dims.length] })
         : group.create_dataset({ name, data: Float64Array.from(v.data), shape: reversed(v.dims) });
-      d.create_attribute('MATLAB_class', v.cls);
+      matlabClass(d, v.cls);
       if (empty) d.create_attribute('MATLAB_empty', 1, null, '<B');
       return d;
     }
     if (v.kind === 'char') {
       const d = group.create_dataset({ name, data: Uint16Array.from(v.text, (c) => c.charCodeAt(0)), shape: reversed(v.dims) });
-      d.create_attribute('MATLAB_class', 'char');
+      matlabClass(d, 'char');
       return d;
     }
     if (v.kind === 'cell') {
       const items = v.items.map((item) => write(refs, `r${n++}`, item).create_reference());
       const d = group.create_dataset({ name, data: items, shape: reversed(v.dims) });
-      d.create_attribute('MATLAB_class', 'cell');
+      matlabClass(d, 'cell');
       return d;
     }
     const g = group.create_group(name);
-    g.create_attribute('MATLAB_class', 'struct');
+    matlabClass(g, 'struct');
     const scalar = v.dims.every((d) => d === 1);
     for (const field of v.fields) {
       if (scalar) write(g, field, v.elements[0][field]);

@@ -28,11 +28,9 @@ async function head(file: string, bytes: number): Promise<Uint8Array> {
 export async function readMatFile(file: string, names?: readonly string[], fields?: readonly string[]): Promise<Map<string, MatValue>> {
   const start = await head(file, 2048);
   if (isMat5(start) && !isHdf5(start)) {
-    const all = readMat5(await readFile(file), file);
-    if (!names) return all;
-    return new Map(names.filter((n) => all.has(n)).map((n) => [n, all.get(n)!]));
+    return readMat5(await readFile(file), file, names); // Level 5 files are read whole: they are small
   }
-  if (isHdf5(start)) return readMat73(file, names, fields); // Level 5 files are parsed whole: they are small
+  if (isHdf5(start)) return readMat73(file, names, fields);
   throw new RangeError(`${file}: not a MAT-file (neither a Level 5 header nor an HDF5 v7.3 signature)`);
 }
 

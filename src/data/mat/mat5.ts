@@ -4,13 +4,18 @@
  * struct arrays are read (objects as structs); sparse arrays and function handles are refused with the
  * variable's name. Follows MathWorks' "MAT-File Format" (Level 5) description; either byte order.
  */
-import { inflateSync } from 'node:zlib';
-import { numel, type MatValue } from './value.js';
+import { constants as bufferConstants } from 'node:buffer';
+import { constants as zlibConstants, inflateSync } from 'node:zlib';
+import { MAX_NESTING, numel, textFromCodes, type MatValue } from './value.js';
 
 const MI = { INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9, INT64: 12, UINT64: 13,
   MATRIX: 14, COMPRESSED: 15, UTF8: 16, UTF16: 17, UTF32: 18 } as const;
 const ELEMENT_BYTES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8, 16: 1, 17: 2, 18: 4 };
 /** mxCLASS codes → MATLAB class names. */
+/** deflate's densest output is 1032 bytes per input byte (RFC 1951 length codes: 258 bytes per 2 bits). */
+const DEFLATE_MAX_RATIO = 1032;
+/** Every nested element starts with an 8-byte tag, so an element of n bytes holds at most n / 8 of them. */
+const TAG_BYTES = 8;
 const CLASS_NAMES: Record<number, string> = { 1: 'cell', 2: 'struct', 3: 'object', 4: 'char', 5: 'sparse', 6: 'double',
   7: 'single', 8: 'int8', 9: 'uint8', 10: 'int16', 11: 'uint16', 12: 'int32', 13: 'uint32', 14: 'int64', 15: 'uint64',
   16: 'function_handle' };
@@ -77,12 +82,21 @@ class Cursor {
   text(type: number): string {
     const bytes = new Uint8Array(this.view.buffer, this.view.byteOffset, this.view.byteLength);
     if (type === MI.UTF8 || type === MI.INT8 || type === MI.UINT8) return new TextDecoder().decode(bytes).replace(/\0+$/, '');
-    if (type === MI.UTF32) return String.fromCodePoint(...this.numbers(MI.UINT32));
-    return String.fromCharCode(...this.numbers(type === MI.UTF16 ? MI.UINT16 : type));
+    if (type === MI.UTF32) {
+      const points = this.numbers(MI.UINT32);
+      const bad = points.findIndex((p) => p > 0x10ffff);
+      if (bad >= 0) this.fail(`UTF-32 code point ${points[bad]} beyond U+10FFFF`);
+      return textFromCodes(points, true);
+    }
+    return textFromCodes(this.numbers(type === MI.UTF16 ? MI.UINT16 : type), false);
   }
 }
 
-function readMatrix(c: Cursor, name?: string): { name: string; value: MatValue } {
+/**
+ * One array (the body of a miMATRIX element); null when `want` refuses its name (the rest of it is not read).
+ * `depth` counts the cells and structs around it.
+ */
+function readMatrix(c: Cursor, depth: number, name?: string, want?: (name: string) => boolean): { name: string; value: MatValue } | null {
   if (c.done) return { name: name ?? '', value: { kind: 'numeric', class: 'double', dims: [0, 0], data: new Float64Array(0) } };
   const flags = c.element();
   if (flags.type !== MI.UINT32 || flags.data.view.byteLength < 8) c.fail('array flags');
@@ -94,8 +108,10 @@ function readMatrix(c: Cursor, name?: string): { name: string; value: MatValue }
   const dims = Array.from(dimsEl.data.numbers(dimsEl.type));
   const nameEl = c.element();
   const varName = name ?? nameEl.data.text(nameEl.type);
+  if (want && !want(varName)) return null;
   const className = CLASS_NAMES[classCode];
   if (!className) c.fail(`unknown array class ${classCode}`);
+  if (dims.length < 2 || dims.some((d) => !Number.isInteger(d) || d < 0)) c.fail(`dims [${dims.join(', ')}] (expected two or more non-negative integers)`);
   const count = numel(dims);
   const where = `${c.file}: ${varName || 'an element'}`;
   if (className === 'sparse' || className === 'function_handle') {
@@ -105,25 +121,36 @@ function readMatrix(c: Cursor, name?: string): { name: string; value: MatValue }
     const d = c.element();
     return { name: varName, value: { kind: 'char', dims, text: d.data.text(d.type) } };
   }
+  if ((className === 'cell' || className === 'struct' || className === 'object') && depth >= MAX_NESTING) {
+    throw new RangeError(`${where}: cells and structs nested deeper than ${MAX_NESTING} levels`);
+  }
+  const left = () => c.view.byteLength - c.pos;
   if (className === 'cell') {
+    if (count > left() / TAG_BYTES) c.fail(`a cell array of ${count} elements in ${left()} bytes`);
     const items: MatValue[] = [];
-    for (let i = 0; i < count; i++) items.push(matrixElement(c, ''));
+    for (let i = 0; i < count; i++) items.push(matrixElement(c, depth + 1));
     return { name: varName, value: { kind: 'cell', dims, items } };
   }
   if (className === 'struct' || className === 'object') {
     if (className === 'object') c.element(); // the class name
     const lenEl = c.element();
-    const nameLength = lenEl.data.numbers(lenEl.type)[0] ?? 0;
+    const nameLength = lenEl.data.numbers(lenEl.type)[0];
     const namesEl = c.element();
     const raw = new Uint8Array(namesEl.data.view.buffer, namesEl.data.view.byteOffset, namesEl.data.view.byteLength);
-    const fields: string[] = [];
-    for (let o = 0; nameLength > 0 && o + nameLength <= raw.length; o += nameLength) {
-      fields.push(new TextDecoder().decode(raw.subarray(o, o + nameLength)).replace(/\0.*$/s, ''));
+    if (raw.length > 0 && !(Number.isInteger(nameLength) && nameLength! >= 1 && nameLength! <= raw.length)) {
+      c.fail(`field-name length ${nameLength} (expected an integer from 1 to the ${raw.length} bytes of field names)`);
     }
+    const fields: string[] = [];
+    for (let o = 0; raw.length > 0 && o + nameLength! <= raw.length; o += nameLength!) {
+      fields.push(new TextDecoder().decode(raw.subarray(o, o + nameLength!)).replace(/\0.*$/s, ''));
+    }
+    // a struct array without fields stores nothing per element: bound its count by its own bytes
+    const backed = fields.length ? left() / (TAG_BYTES * fields.length) : c.view.byteLength;
+    if (count > backed) c.fail(`a struct array of ${count} elements with ${fields.length} fields in ${left()} bytes`);
     const elements: Record<string, MatValue>[] = [];
     for (let i = 0; i < count; i++) {
       const e: Record<string, MatValue> = {};
-      for (const f of fields) e[f] = matrixElement(c, '');
+      for (const f of fields) e[f] = matrixElement(c, depth + 1);
       elements.push(e);
     }
     return { name: varName, value: { kind: 'struct', dims, fields, elements } };
@@ -136,10 +163,32 @@ function readMatrix(c: Cursor, name?: string): { name: string; value: MatValue }
 }
 
 /** A nested array (cell item or struct field): a miMATRIX element, possibly empty. */
-function matrixElement(c: Cursor, name: string): MatValue {
+function matrixElement(c: Cursor, depth: number): MatValue {
   const el = c.element();
   if (el.type !== MI.MATRIX) c.fail(`element of type ${el.type} where an array was expected`);
-  return readMatrix(el.data, name).value;
+  return readMatrix(el.data, depth, '')!.value;
+}
+
+/**
+ * The data of a miCOMPRESSED element: one data element, inflated to no more than its tag declares (the
+ * tag is read from a first, partial inflate) and no more than deflate can produce from the stored bytes.
+ */
+function inflate(data: Cursor, file: string, little: boolean): Buffer {
+  const input = new Uint8Array(data.view.buffer, data.view.byteOffset, data.view.byteLength);
+  let limit = Math.min(bufferConstants.MAX_LENGTH, DEFLATE_MAX_RATIO * input.length + 64);
+  try {
+    const head = inflateSync(input.subarray(0, 1024), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: limit });
+    if (head.length >= 8) {
+      const tag = new DataView(head.buffer, head.byteOffset, 8);
+      const first = tag.getUint32(0, little);
+      const declared = first >>> 16 !== 0 ? 4 : tag.getUint32(4, little);
+      limit = Math.min(limit, 8 + Math.ceil(declared / 8) * 8);
+    }
+    return inflateSync(input, { maxOutputLength: limit });
+  } catch (e) {
+    const past = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+    throw new RangeError(`${file}: a compressed variable ${past ? `inflates past the ${limit} bytes its element declares` : 'does not inflate'} (${(e as Error).message})`);
+  }
 }
 
 /** True when `bytes` starts with a Level 5 MAT-file header. */
@@ -149,12 +198,16 @@ export function isMat5(bytes: Uint8Array): boolean {
   return (v === 0x494d || v === 0x4d49) && new TextDecoder().decode(bytes.subarray(0, 6)) === 'MATLAB';
 }
 
-/** Every variable of a Level 5 MAT-file, by name; `file` names it in errors. */
-export function readMat5(bytes: Uint8Array, file: string): Map<string, MatValue> {
+/**
+ * The variables of a Level 5 MAT-file by name (only those in `names`, when given: the others are skipped
+ * unread after their name); `file` names it in errors.
+ */
+export function readMat5(bytes: Uint8Array, file: string, names?: readonly string[]): Map<string, MatValue> {
   if (!isMat5(bytes)) throw new RangeError(`${file}: not a Level 5 MAT-file (no "MATLAB" header with an IM/MI byte-order mark)`);
   const little = bytes[126] === 0x49; // 'IM' as written by a little-endian machine
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const top = new Cursor(view, little, file, 128);
+  const want = names ? (n: string) => names.includes(n) : undefined;
   const out = new Map<string, MatValue>();
   while (!top.done) {
     if (top.pos + 8 > view.byteLength) break; // trailing padding
@@ -162,19 +215,14 @@ export function readMat5(bytes: Uint8Array, file: string): Map<string, MatValue>
     let body = el.data;
     let type = el.type;
     if (type === MI.COMPRESSED) {
-      let inflated: Buffer;
-      try {
-        inflated = inflateSync(new Uint8Array(body.view.buffer, body.view.byteOffset, body.view.byteLength));
-      } catch (e) {
-        throw new RangeError(`${file}: a compressed variable does not inflate (${(e as Error).message})`);
-      }
+      const inflated = inflate(body, file, little);
       const inner = new Cursor(new DataView(inflated.buffer, inflated.byteOffset, inflated.byteLength), little, file).element();
       body = inner.data;
       type = inner.type;
     }
     if (type !== MI.MATRIX) continue; // not an array (MAT-files may hold other top-level elements)
-    const { name, value } = readMatrix(body);
-    out.set(name, value);
+    const read = readMatrix(body, 0, undefined, want);
+    if (read) out.set(read.name, read.value);
   }
   return out;
 }

@@ -4,6 +4,8 @@
  * float64 (int64 beyond 2^53 loses precision; the datasets' landmark files hold doubles).
  */
 
+import { float32Landmarks } from '../dataset.js';
+
 export type MatValue =
   | { kind: 'numeric'; class: string; dims: number[]; data: Float64Array }
   | { kind: 'char'; dims: number[]; text: string }
@@ -11,6 +13,22 @@ export type MatValue =
   | { kind: 'struct'; dims: number[]; fields: string[]; elements: Record<string, MatValue>[] };
 
 export const numel = (dims: readonly number[]) => dims.reduce((p, d) => p * d, 1);
+
+/**
+ * How deep cells and structs may nest in either reader: MATLAB sets no limit, but the datasets' files
+ * nest two levels (a struct array of matrices), and reading deeper nesting recursively would exhaust the stack.
+ */
+export const MAX_NESTING = 64;
+
+/** Text from UTF-16 code units (or, when `points`, Unicode code points), in chunks (one spread of a long array overflows the stack). */
+export function textFromCodes(codes: ArrayLike<number>, points: boolean): string {
+  const parts: string[] = [];
+  for (let i = 0; i < codes.length; i += 4096) {
+    const chunk = Array.from({ length: Math.min(4096, codes.length - i) }, (_, k) => codes[i + k]!);
+    parts.push(points ? String.fromCodePoint(...chunk) : String.fromCharCode(...chunk));
+  }
+  return parts.join('');
+}
 
 /** A MATLAB class name (Level 5 class codes and v7.3's MATLAB_class attribute share these names). */
 export const NUMERIC_CLASSES = new Set(['double', 'single', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32',
@@ -43,11 +61,11 @@ export const isEmpty = (value: MatValue) => numel(value.dims) === 0;
 export function landmarksFromMatrix(value: MatValue | undefined, where: string, n: number): Float32Array | null {
   if (value && isEmpty(value)) return null;
   const m = numericMatrix(value, where, n, 2);
-  const out = new Float32Array(2 * n);
+  const xy = new Float64Array(2 * n);
   for (let p = 0; p < n; p++) {
-    out[2 * p] = m[p]! - 1;
-    out[2 * p + 1] = m[n + p]! - 1;
+    xy[2 * p] = m[p]! - 1;
+    xy[2 * p + 1] = m[n + p]! - 1;
   }
-  if (out.some((v) => !Number.isFinite(v))) return null;
-  return out;
+  if (xy.some((v) => !Number.isFinite(v))) return null; // NaN or Inf in the file: a frame without landmarks
+  return float32Landmarks(xy, where);
 }
