@@ -30,6 +30,7 @@
         "native/addon/roi_align_binding.cc",
         "native/addon/gemm_binding.cc",
         "native/addon/elementwise_binding.cc",
+        "native/addon/movement_binding.cc",
         "native/addon/malloc_tuning.cc",
         "native/cpu/parallel.cc",
         "native/cpu/knn_graph.cc",
@@ -37,6 +38,8 @@
         "native/cpu/max_relative.cc",
         "native/cpu/roi_align.cc",
         "native/cpu/gemm.cc",
+        "native/cpu/movement.cc",
+        "native/cpu/pool.cc",
         "native/cpu/elementwise.cc"
       ],
       "conditions": [

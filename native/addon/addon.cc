@@ -66,6 +66,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("matMul", Napi::Function::New(env, matMul, "matMul"));
   exports.Set("unary", Napi::Function::New(env, unary, "unary"));
   exports.Set("binary", Napi::Function::New(env, binary, "binary"));
+  exports.Set("copyStrided", Napi::Function::New(env, copyStrided, "copyStrided"));
+  exports.Set("resizeBilinear", Napi::Function::New(env, resizeBilinear, "resizeBilinear"));
+  exports.Set("maxPool", Napi::Function::New(env, maxPool, "maxPool"));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, maxPoolGrad, "maxPoolGrad"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
   exports.Set("cudaKernelMs", Napi::Function::New(env, cudaKernelMs, "cudaKernelMs"));

@@ -13,6 +13,10 @@ Napi::Value roiAlignGrad(const Napi::CallbackInfo& info);
 Napi::Value matMul(const Napi::CallbackInfo& info);
 Napi::Value unary(const Napi::CallbackInfo& info);
 Napi::Value binary(const Napi::CallbackInfo& info);
+Napi::Value copyStrided(const Napi::CallbackInfo& info);
+Napi::Value resizeBilinear(const Napi::CallbackInfo& info);
+Napi::Value maxPool(const Napi::CallbackInfo& info);
+Napi::Value maxPoolGrad(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl

@@ -40,6 +40,21 @@ export interface NativeAddon {
   /** out = op(a, b) with broadcasting; shapes as arrays of sizes; synchronous. */
   binary(op: number, a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[],
     out: Float32Array, outShape: readonly number[]): void;
+  /** Strided copy of 4-byte words (native/addon/movement_binding.cc): for every index i within shape,
+   *  dst[dstOffset + Σ i·dstStrides] = src[srcOffset + Σ i·srcStrides]; synchronous. */
+  copyStrided(src: Float32Array, srcOffset: number, srcStrides: readonly number[], dst: Float32Array, dstOffset: number,
+    dstStrides: readonly number[], shape: readonly number[]): void;
+  /** tfjs-cpu's ResizeBilinear on NHWC float32; synchronous. */
+  resizeBilinear(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number,
+    outWidth: number, alignCorners: boolean, halfPixelCenters: boolean, out: Float32Array): void;
+  /** tfjs-cpu's MaxPool on NHWC float32 (geometry from computePool2DInfo); synchronous. */
+  maxPool(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number, outWidth: number,
+    filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number, padTop: number, padLeft: number,
+    out: Float32Array): void;
+  /** tfjs-cpu's MaxPoolGrad (first maximum wins); synchronous. */
+  maxPoolGrad(dy: Float32Array, x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number,
+    outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,
+    padTop: number, padLeft: number, dx: Float32Array): void;
 }
 
 export interface NativeInfo {

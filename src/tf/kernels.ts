@@ -12,6 +12,7 @@ import { depthwiseBackpropFilter, depthwiseBackpropInput } from './kernels/depth
 import { BINARY_OPS, UNARY_OPS, nativeBinary, nativeUnary } from './kernels/elementwise.js';
 import type { KernelFunc } from './kernels/host.js';
 import { nativeBatchMatMul } from './kernels/matmul.js';
+import { MOVEMENT_KERNELS } from './kernels/movement.js';
 import { resizeBilinearGrad } from './kernels/resize-bilinear-grad.js';
 import { splitVByBlocks } from './kernels/split.js';
 import { unsortedSegmentSum } from './kernels/segment-sum.js';
@@ -97,6 +98,13 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
     for (const [kernelName, op] of Object.entries(BINARY_OPS)) {
       replaceKernel(kernelName, backendName, (stock) => nativeBinary(addon, op, stock!));
       active.push(kernelName);
+    }
+  }
+  if (addon && backendName === 'cpu') {
+    // tfjs-cpu moves data element by element through index arithmetic, single-threaded
+    for (const [kernelName, make] of Object.entries(MOVEMENT_KERNELS)) {
+      replaceKernel(kernelName, backendName, (stock) => make(addon, stock!));
+      if (!active.includes(kernelName)) active.push(kernelName);
     }
   }
   registered.set(backendName, active);

@@ -1,0 +1,419 @@
+/**
+ * The native data movement, resize and pooling tfjs kernels on the cpu backend (src/tf/kernels/movement.ts)
+ * against oracles written here (index arithmetic for the copies; float64 sampling and pooling with
+ * tfjs-backend-cpu's rules) and bit for bit against tfjs' stock kernels (withStockKernels): Transpose,
+ * Slice, Concat, Pack, Unpack, PadV2, Tile, SplitV on float32 and int32 (rank 0 to 6, size-1 axes, odd
+ * sizes, sizes spanning several thread chunks, NaN / ±∞ / −0 carried bit for bit); ResizeBilinear under
+ * every alignCorners / halfPixelCenters pair, up and down; MaxPool and MaxPoolGrad with valid, same and
+ * explicit padding, overlapping windows, ties, NaN and −∞; the same bits for 1 and 2 threads; other dtypes
+ * left to the stock kernels; and the raw addon refusing arguments that would reach outside its arrays.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs';
+import { setNumThreads } from '../../dist/index.js';
+import { registerFastKernels, withStockKernels } from '../../dist/tf/index.js';
+import { assertBitIdentical, assertThrowsWith } from '../helpers/assert.js';
+import { loadRawAddon } from '../helpers/backends.js';
+import { Rng } from '../helpers/random.js';
+
+const { addon } = loadRawAddon();
+const test = suite('native data movement, resize and pooling tfjs kernels (cpu)');
+
+const size = (shape) => shape.reduce((a, b) => a * b, 1);
+const stridesOf = (shape) => {
+  const s = new Array(shape.length);
+  for (let a = shape.length - 1, n = 1; a >= 0; n *= shape[a], a--) s[a] = n;
+  return s;
+};
+/** The multi-index of flat position f in shape. */
+const loc = (shape, f) => {
+  const at = new Array(shape.length);
+  for (let a = shape.length - 1; a >= 0; a--) {
+    at[a] = f % shape[a];
+    f = Math.floor(f / shape[a]);
+  }
+  return at;
+};
+const flat = (shape, at) => at.reduce((o, v, a) => o * shape[a] + v, 0);
+
+const SPECIAL = [NaN, Infinity, -Infinity, -0, 0, 3.4e38, -1e-45];
+
+/** Random float32 values with the special ones sprinkled in, or random int32 values. */
+function values(rng, shape, dtype = 'float32') {
+  const n = size(shape);
+  if (dtype === 'int32') return Int32Array.from({ length: n }, () => rng.int(-2147483648, 2147483647));
+  const v = Float32Array.from({ length: n }, () => rng.next() * 8 - 4);
+  for (let i = 0; i < Math.min(n, 40); i++) v[Math.floor(rng.next() * n)] = SPECIAL[i % SPECIAL.length];
+  return v;
+}
+
+/** { shape, data } of fn's tensor result (or each of an array of them), read then disposed. */
+function read(fn) {
+  return tf.tidy(() => {
+    const r = fn();
+    const one = (t) => ({ shape: t.shape, data: t.dataSync().slice() });
+    return Array.isArray(r) ? r.map(one) : one(r);
+  });
+}
+
+/** fn's result with the sacl-au kernels equals the oracle's and the stock kernels', bit for bit. */
+function check(fn, expected, msg) {
+  const got = read(fn);
+  const stock = withStockKernels('cpu', () => read(fn));
+  const list = (r) => (Array.isArray(r) ? r : [r]);
+  const [g, s, e] = [list(got), list(stock), list(expected)];
+  assert.is(g.length, e.length, `${msg}: outputs`);
+  g.forEach((r, i) => {
+    assertBitIdentical(r, e[i], `${msg} (oracle, output ${i})`);
+    assertBitIdentical(r, s[i], `${msg} (stock, output ${i})`);
+  });
+}
+
+const typed = (dtype, n) => (dtype === 'int32' ? new Int32Array(n) : new Float32Array(n));
+const blank = (shape, dtype) => ({ shape, data: typed(dtype, size(shape)) });
+
+/** out[at] = x[source(at)] over out's shape: the oracle of every copy kernel. */
+function gatherOracle(x, xShape, outShape, source, dtype) {
+  const out = typed(dtype, size(outShape));
+  for (let f = 0; f < out.length; f++) out[f] = x[flat(xShape, source(loc(outShape, f)))];
+  return { shape: outShape, data: out };
+}
+
+test.before(async () => {
+  await tf.setBackend('cpu');
+  registerFastKernels('cpu');
+});
+
+
+if (!addon) {
+  test('without the addon the stock kernels stay', () => {
+    assert.not.ok(registerFastKernels('cpu').includes('Transpose'));
+  });
+} else {
+  test('registers the movement, resize and pooling kernels on cpu', () => {
+    const active = registerFastKernels('cpu');
+    for (const name of ['Transpose', 'Slice', 'Concat', 'Pack', 'Unpack', 'PadV2', 'Tile', 'SplitV', 'ResizeBilinear', 'MaxPool', 'MaxPoolGrad']) {
+      assert.ok(active.includes(name), `${name} missing from ${active.join(', ')}`);
+    }
+  });
+
+  test('Transpose: any permutation, rank 0 to 6, float32 and int32', () => {
+    const rng = new Rng(11);
+    const CASES = [
+      [[], []], [[7], [0]], [[2, 3], [1, 0]], [[1, 5, 1], [2, 1, 0]], [[3, 4, 5], [0, 2, 1]], [[3, 4, 5], [2, 0, 1]],
+      [[2, 3, 4, 5], [0, 3, 1, 2]], [[2, 3, 4, 5], [3, 2, 1, 0]], [[4, 33, 65, 3], [0, 3, 1, 2]], [[4, 3, 33, 65], [0, 2, 3, 1]],
+      [[300, 257], [1, 0]], [[2, 1, 3, 1, 4, 5], [5, 3, 0, 4, 2, 1]], [[6, 70, 200], [1, 0, 2]], [[130000, 2], [1, 0]],
+    ];
+    for (const dtype of ['float32', 'int32']) {
+      for (const [shape, perm] of CASES) {
+        const x = values(rng, shape, dtype);
+        const outShape = perm.map((p) => shape[p]);
+        const want = gatherOracle(x, shape, outShape, (at) => {
+          const src = new Array(shape.length);
+          perm.forEach((p, i) => { src[p] = at[i]; });
+          return src;
+        }, dtype);
+        check(() => tf.transpose(tf.tensor(x, shape, dtype), perm), want, `transpose ${dtype} ${JSON.stringify(shape)} ${perm}`);
+      }
+    }
+  });
+
+  test('Slice: strided and contiguous slices, size −1, float32 and int32', () => {
+    const rng = new Rng(12);
+    const CASES = [
+      [[9], [2], [5]], [[5, 6], [1, 2], [3, 3]], [[5, 6], [2, 0], [2, -1]], [[4, 5, 6], [1, 1, 1], [2, 3, 4]],
+      [[4, 5, 6], [0, 2, 0], [4, 1, 6]], [[2, 7, 9, 3], [1, 0, 4, 1], [1, -1, 5, 2]], [[1, 1, 5, 1], [0, 0, 1, 0], [1, 1, 3, 1]],
+      [[3, 200, 201], [1, 3, 7], [2, 190, 190]], [[2, 3, 1, 4, 5, 3], [1, 0, 0, 2, 1, 1], [1, 2, 1, 2, 3, 1]],
+    ];
+    for (const dtype of ['float32', 'int32']) {
+      for (const [shape, begin, sz] of CASES) {
+        const x = values(rng, shape, dtype);
+        const outShape = sz.map((s, a) => (s === -1 ? shape[a] - begin[a] : s));
+        const want = gatherOracle(x, shape, outShape, (at) => at.map((v, a) => v + begin[a]), dtype);
+        check(() => tf.slice(tf.tensor(x, shape, dtype), begin, sz), want, `slice ${dtype} ${JSON.stringify([shape, begin, sz])}`);
+      }
+    }
+  });
+
+  test('Concat: any axis, several inputs, empty inputs skipped, float32 and int32', () => {
+    const rng = new Rng(13);
+    const CASES = [
+      [[[3], [4]], 0], [[[2, 3], [2, 5], [2, 1]], 1], [[[2, 3], [4, 3]], 0], [[[2, 3, 4], [2, 3, 4]], -1],
+      [[[2, 3, 4], [2, 1, 4], [2, 2, 4]], 1], [[[2, 0, 4], [2, 3, 4], [2, 2, 4]], 1], [[[1, 5, 1], [1, 5, 2]], 2],
+      [[[4, 28, 28, 40], [4, 28, 28, 24]], 3], [[[2, 2, 1, 3, 2], [2, 2, 2, 3, 2]], 2],
+    ];
+    for (const dtype of ['float32', 'int32']) {
+      for (const [shapes, axis] of CASES) {
+        const xs = shapes.map((s) => values(rng, s, dtype));
+        const ax = axis < 0 ? axis + shapes[0].length : axis;
+        const outShape = shapes[0].slice();
+        outShape[ax] = shapes.reduce((a, s) => a + s[ax], 0);
+        const want = blank(outShape, dtype);
+        want.data.forEach((_, f) => {
+          const at = loc(outShape, f);
+          let k = 0;
+          while (at[ax] >= shapes[k][ax]) at[ax] -= shapes[k++][ax];
+          want.data[f] = xs[k][flat(shapes[k], at)];
+        });
+        check(() => tf.concat(xs.map((x, k) => tf.tensor(x, shapes[k], dtype)), axis), want, `concat ${dtype} ${JSON.stringify(shapes)} ${axis}`);
+      }
+    }
+  });
+
+  test('Pack and Unpack: every axis, float32 and int32', () => {
+    const rng = new Rng(14);
+    for (const dtype of ['float32', 'int32']) {
+      for (const shape of [[5], [3, 4], [2, 1, 3], [3, 40, 700]]) {
+        for (let axis = -shape.length - 1; axis <= shape.length; axis++) {
+          const n = 3;
+          const xs = Array.from({ length: n }, () => values(rng, shape, dtype));
+          const ax = axis < 0 ? axis + shape.length + 1 : axis;
+          const outShape = [...shape.slice(0, ax), n, ...shape.slice(ax)];
+          const want = blank(outShape, dtype);
+          want.data.forEach((_, f) => {
+            const at = loc(outShape, f);
+            want.data[f] = xs[at[ax]][flat(shape, at.filter((_, a) => a !== ax))];
+          });
+          check(() => tf.stack(xs.map((x) => tf.tensor(x, shape, dtype)), axis), want, `stack ${dtype} ${shape} ${axis}`);
+          if (axis >= 0 && axis < outShape.length) {
+            const pieces = Array.from({ length: n }, (_, k) => ({ shape, data: xs[k] }));
+            check(() => tf.unstack(tf.tensor(want.data, outShape, dtype), axis), pieces, `unstack ${dtype} ${outShape} ${axis}`);
+          }
+        }
+      }
+    }
+  });
+
+  test('PadV2: zero and non-zero constants, rank 1 to 5, float32 and int32 (constant truncated)', () => {
+    const rng = new Rng(15);
+    const CASES = [
+      [[5], [[2, 3]], 0], [[5], [[0, 0]], 1], [[3, 4], [[1, 0], [0, 2]], -2.5], [[2, 3, 4], [[0, 0], [1, 1], [2, 0]], 0],
+      [[4, 28, 28, 3], [[0, 0], [3, 3], [3, 3], [0, 0]], 0], [[1, 2, 1, 3, 1], [[1, 1], [0, 1], [2, 0], [0, 0], [1, 2]], 7.75],
+    ];
+    for (const dtype of ['float32', 'int32']) {
+      for (const [shape, paddings, c] of CASES) {
+        const x = values(rng, shape, dtype);
+        const outShape = shape.map((n, a) => paddings[a][0] + n + paddings[a][1]);
+        const fillValue = dtype === 'int32' ? Math.trunc(c) : Math.fround(c);
+        const want = blank(outShape, dtype);
+        want.data.forEach((_, f) => {
+          const at = loc(outShape, f).map((v, a) => v - paddings[a][0]);
+          want.data[f] = at.every((v, a) => v >= 0 && v < shape[a]) ? x[flat(shape, at)] : fillValue;
+        });
+        check(() => tf.pad(tf.tensor(x, shape, dtype), paddings, c), want, `pad ${dtype} ${JSON.stringify([shape, paddings, c])}`);
+      }
+    }
+  });
+
+  test('Tile: repetitions on every axis, rank 1 to 4, float32 and int32', () => {
+    const rng = new Rng(16);
+    const CASES = [[[5], [3]], [[2, 3], [1, 1]], [[2, 3], [3, 2]], [[1, 4, 1], [5, 1, 3]], [[2, 3, 4, 5], [1, 2, 1, 3]], [[64, 300], [2, 3]]];
+    for (const dtype of ['float32', 'int32']) {
+      for (const [shape, reps] of CASES) {
+        const x = values(rng, shape, dtype);
+        const outShape = shape.map((n, a) => n * reps[a]);
+        const want = gatherOracle(x, shape, outShape, (at) => at.map((v, a) => v % shape[a]), dtype);
+        check(() => tf.tile(tf.tensor(x, shape, dtype), reps), want, `tile ${dtype} ${JSON.stringify([shape, reps])}`);
+      }
+    }
+  });
+
+  test('SplitV: sizes and counts on every axis, float32 and int32', () => {
+    const rng = new Rng(17);
+    const CASES = [[[10], [3, 7], 0], [[4, 6], 3, 1], [[4, 6], [1, 0, 3], 0], [[2, 3, 8], [5, 3], -1], [[4, 28, 28, 64], [40, 24], 3]];
+    for (const dtype of ['float32', 'int32']) {
+      for (const [shape, split, axis] of CASES) {
+        const x = values(rng, shape, dtype);
+        const ax = axis < 0 ? axis + shape.length : axis;
+        const sizes = Array.isArray(split) ? split : Array(split).fill(shape[ax] / split);
+        let start = 0;
+        const want = sizes.map((s) => {
+          const outShape = shape.slice();
+          outShape[ax] = s;
+          const begin = start;
+          start += s;
+          return gatherOracle(x, shape, outShape, (at) => at.map((v, a) => (a === ax ? v + begin : v)), dtype);
+        });
+        check(() => tf.split(tf.tensor(x, shape, dtype), split, axis), want, `split ${dtype} ${JSON.stringify([shape, split, axis])}`);
+      }
+    }
+  });
+
+  /** tfjs-backend-cpu's bilinear rule, written out: float64 coordinates and interpolation, one rounding. */
+  function resizeOracle(x, [B, H, W, C], [oh, ow], alignCorners, halfPixelCenters) {
+    const ratio = (inn, out) => (alignCorners && out > 1 ? (inn - 1) / (out - 1) : inn / out);
+    const coord = (r, i, n) => {
+      const at = halfPixelCenters ? r * (i + 0.5) - 0.5 : r * i;
+      const lo = Math.max(0, Math.floor(at));
+      return [lo, Math.min(n - 1, Math.ceil(at)), at - lo];
+    };
+    const out = new Float32Array(B * oh * ow * C);
+    const px = (b, r, c, d) => x[((b * H + r) * W + c) * C + d];
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < oh; i++) {
+        const [r0, r1, fr] = coord(ratio(H, oh), i, H);
+        for (let j = 0; j < ow; j++) {
+          const [c0, c1, fc] = coord(ratio(W, ow), j, W);
+          for (let d = 0; d < C; d++) {
+            const top = px(b, r0, c0, d) + (px(b, r0, c1, d) - px(b, r0, c0, d)) * fc;
+            const bottom = px(b, r1, c0, d) + (px(b, r1, c1, d) - px(b, r1, c0, d)) * fc;
+            out[((b * oh + i) * ow + j) * C + d] = top + (bottom - top) * fr;
+          }
+        }
+      }
+    }
+    return { shape: [B, oh, ow, C], data: out };
+  }
+
+  test('ResizeBilinear: up and down, odd sizes, 1-pixel images, every alignCorners / halfPixelCenters pair', () => {
+    const rng = new Rng(18);
+    const CASES = [
+      [[1, 1, 1, 1], [3, 2]], [[2, 5, 7, 3], [11, 4]], [[2, 8, 8, 4], [4, 4]], [[1, 3, 4, 2], [1, 1]], [[3, 6, 1, 5], [9, 3]],
+      [[4, 14, 14, 33], [28, 28]], [[2, 28, 28, 16], [56, 56]], [[1, 9, 13, 1], [5, 20]],
+    ];
+    for (const [shape, sz] of CASES) {
+      const x = values(rng, shape);
+      for (const [alignCorners, halfPixelCenters] of [[false, false], [true, false], [false, true]]) {
+        const want = resizeOracle(x, shape, sz, alignCorners, halfPixelCenters);
+        check(() => tf.image.resizeBilinear(tf.tensor(x, shape), sz, alignCorners, halfPixelCenters), want,
+          `resize ${shape} → ${sz} ${alignCorners} ${halfPixelCenters}`);
+      }
+    }
+  });
+
+  /** tfjs-backend-cpu's max pool written out: geometry from computePool2DInfo, strictly greater wins. */
+  function poolOracle(x, shape, filter, stride, pad, rounding) {
+    const info = tf.backend_util.computePool2DInfo(shape, filter, stride, 1, pad, rounding);
+    const [B, H, W, C] = shape;
+    const { outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+    const { top, left } = info.padInfo;
+    const out = new Float32Array(B * oh * ow * C);
+    const argmax = new Int32Array(out.length).fill(-1);
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < oh; i++) {
+        for (let j = 0; j < ow; j++) {
+          for (let d = 0; d < C; d++) {
+            let best = -Infinity;
+            let at = -1;
+            for (let r = Math.max(0, i * sh - top); r < Math.min(H, i * sh - top + fh); r++) {
+              for (let c = Math.max(0, j * sw - left); c < Math.min(W, j * sw - left + fw); c++) {
+                const v = x[((b * H + r) * W + c) * C + d];
+                if (v > best) { best = v; at = ((b * H + r) * W + c) * C + d; }
+              }
+            }
+            out[((b * oh + i) * ow + j) * C + d] = best;
+            argmax[((b * oh + i) * ow + j) * C + d] = at;
+          }
+        }
+      }
+    }
+    // a 1×1 pool that keeps the shape is an identity in tfjs (NaN stays); the gradient's maxima are as above
+    if (fh === 1 && fw === 1 && oh === H && ow === W) out.set(x);
+    return { out: { shape: [B, oh, ow, C], data: out }, argmax };
+  }
+
+  /** dx: each window's dy added at its first maximum, in float64 in window order, rounded once. */
+  function poolGradOracle(dy, argmax, shape) {
+    const acc = new Float64Array(size(shape));
+    argmax.forEach((at, o) => { if (at >= 0) acc[at] += dy[o]; });
+    return { shape, data: Float32Array.from(acc) };
+  }
+
+  const POOLS = [
+    [[1, 1, 1, 1], 1, 1, 'valid'], [[2, 6, 6, 3], 2, 2, 'valid'], [[2, 7, 5, 3], 3, 2, 'same'], [[2, 7, 5, 3], [3, 2], [1, 2], 'same'],
+    [[1, 9, 9, 5], 3, 1, 'valid'], [[2, 8, 7, 4], 3, 2, 1], [[1, 5, 5, 2], 4, 3, 0, 'ceil'], [[1, 6, 6, 2], 1, 2, 'valid'],
+    [[4, 56, 56, 24], 3, 2, 'same'], [[1, 4, 4, 70], 5, 1, 'same'],
+  ];
+
+  test('MaxPool: valid, same and explicit padding; overlapping windows; NaN never wins, −∞ and ties', () => {
+    const rng = new Rng(19);
+    for (const [shape, filter, stride, pad, rounding] of POOLS) {
+      const x = values(rng, shape);
+      // many ties: values on a coarse grid
+      for (let i = 0; i < x.length; i += 3) x[i] = Math.round(x[i]);
+      const { out } = poolOracle(x, shape, filter, stride, pad, rounding);
+      check(() => tf.maxPool(tf.tensor(x, shape), filter, stride, pad, rounding), out, `maxPool ${JSON.stringify([shape, filter, stride, pad, rounding])}`);
+    }
+    // a window of NaN and −∞ only gives −∞; −0 before 0 keeps −0
+    const nan = read(() => tf.maxPool(tf.tensor4d([NaN, -Infinity, NaN, NaN, -0, 0, 0, -0], [1, 4, 2, 1]), [2, 2], 2, 'valid'));
+    assertBitIdentical(nan, { shape: [1, 2, 1, 1], data: Float32Array.from([-Infinity, -0]) });
+  });
+
+  test('MaxPoolGrad: the gradient goes to the first maximum of each window, summed where windows overlap', () => {
+    const rng = new Rng(20);
+    // tfjs' MaxPool gradient drops dimRoundingMode (its MaxPoolGrad then sees floor rounding): not a case here
+    for (const [shape, filter, stride, pad] of POOLS.filter((c) => !c[4])) {
+      const rounding = undefined;
+      const x = values(rng, shape);
+      for (let i = 0; i < x.length; i += 3) x[i] = Math.round(x[i]);
+      const { out, argmax } = poolOracle(x, shape, filter, stride, pad, rounding);
+      const dy = values(rng, out.shape);
+      const want = poolGradOracle(dy, argmax, shape);
+      const grad = () => {
+        const g = tf.grad((v) => tf.mul(tf.maxPool(v, filter, stride, pad, rounding), tf.tensor(dy, out.shape)));
+        return g(tf.tensor(x, shape));
+      };
+      check(grad, want, `maxPoolGrad ${JSON.stringify([shape, filter, stride, pad, rounding])}`);
+    }
+  });
+
+  test('the same bits for 1 and 2 threads', () => {
+    const rng = new Rng(21);
+    const x = values(rng, [4, 56, 56, 24]);
+    const run = () => read(() => {
+      const t = tf.tensor(x, [4, 56, 56, 24]);
+      const dx = tf.grad((v) => tf.maxPool(v, 3, 2, 'same'))(t);
+      return [tf.transpose(t, [0, 3, 1, 2]), tf.slice(t, [1, 2, 3, 1], [3, 50, 40, 20]), tf.concat([t, t], 3),
+        tf.image.resizeBilinear(t, [97, 31], false, true), tf.maxPool(t, 3, 2, 'same'), dx, tf.pad(t, [[0, 0], [2, 1], [1, 2], [0, 0]])];
+    });
+    setNumThreads(1);
+    const one = run();
+    setNumThreads(2);
+    run().forEach((r, i) => assertBitIdentical(r, one[i], `output ${i}`));
+  });
+
+  test('bool and complex tensors and the zero-copy cases go to the stock kernels', () => {
+    const b = tf.tensor2d([true, false, true, true, false, false], [2, 3], 'bool');
+    const r = read(() => [tf.transpose(b), tf.slice(b, [0, 1], [2, 2]), tf.concat([b, b], 1), tf.tile(b, [2, 1]), tf.pad(b, [[1, 0], [0, 1]])]);
+    assert.equal(Array.from(r[0].data), [1, 1, 0, 0, 1, 0]);
+    assert.equal(Array.from(r[1].data), [0, 1, 0, 0]);
+    assert.equal(Array.from(r[2].data), [1, 0, 1, 1, 0, 1, 1, 0, 0, 1, 0, 0]);
+    assert.equal(r[3].shape, [4, 3]);
+    assert.equal(Array.from(r[4].data), [0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0]);
+    b.dispose();
+    const c = tf.complex([1, 2, 3, 4], [5, 6, 7, 8]);
+    const ct = tf.transpose(tf.reshape(c, [2, 2]));
+    assert.equal(Array.from(ct.dataSync()), [1, 5, 3, 7, 2, 6, 4, 8]);
+    tf.dispose([c, ct]);
+    // a leading-axis slice stays a view of its input's memory, as in tfjs
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+    const s = tf.slice(x, [1, 0], [1, 2]);
+    assert.equal(Array.from(s.dataSync()), [3, 4]);
+    tf.dispose([x, s]);
+  });
+
+  test('the raw addon refuses arguments that would reach outside its arrays', () => {
+    const a = new Float32Array(12);
+    assertThrowsWith(() => addon.copyStrided(a, 0, [4, 1], new Float32Array(11), 0, [4, 1], [3, 4]), RangeError,
+      [/^Expected more than 11 \(the last word the copy reaches\) for dst\.length but received 11$/]);
+    assertThrowsWith(() => addon.copyStrided(a, 1, [4, 1], a.slice(), 0, [4, 1], [3, 4]), RangeError, [/for src\.length/]);
+    assertThrowsWith(() => addon.copyStrided(a, 0, [4, -1], a.slice(), 0, [4, 1], [3, 4]), RangeError, [/for srcStrides\[1\]/]);
+    assertThrowsWith(() => addon.copyStrided(a, 0, [4], a.slice(), 0, [4, 1], [3, 4]), RangeError, [/for srcStrides\.length/]);
+    assertThrowsWith(() => addon.copyStrided(a, 0, [4, 1], new Int32Array(12), 0, [4, 1], [3, 4]), TypeError, [/Float32Array for dst/]);
+    assertThrowsWith(() => addon.copyStrided(a, 0, Array(17).fill(0), a.slice(), 0, Array(17).fill(0), Array(17).fill(1)), RangeError,
+      [/for srcStrides\.length/]);
+    addon.copyStrided(a, 0, [4, 1], new Float32Array(0), 0, [4, 1], [0, 4]); // nothing to copy
+    assertThrowsWith(() => addon.resizeBilinear(a, 1, 2, 3, 2, 4, 4, false, false, new Float32Array(31)), RangeError, [/for out\.length/]);
+    assertThrowsWith(() => addon.resizeBilinear(a, 1, 2, 3, 3, 4, 4, false, false, new Float32Array(48)), RangeError, [/for x\.length/]);
+    assertThrowsWith(() => addon.resizeBilinear(a, 1, 2, 3, 2, 0, 4, false, false, a), RangeError, [/for outHeight/]);
+    assertThrowsWith(() => addon.maxPool(a, 1, 2, 3, 2, 1, 1, 2, 2, 2, 2, -1, 0, new Float32Array(2)), RangeError, [/for padTop/]);
+    assertThrowsWith(() => addon.maxPool(a, 1, 2, 3, 2, 1, 2, 2, 2, 2, 2, 0, 0, new Float32Array(2)), RangeError, [/for out\.length/]);
+    assertThrowsWith(() => addon.maxPoolGrad(new Float32Array(2), a, 1, 2, 3, 2, 1, 1, 2, 2, 0, 2, 0, 0, a.slice()), RangeError,
+      [/for strideHeight/]);
+    assertThrowsWith(() => addon.maxPoolGrad(new Float32Array(2), a, 1, 2, 3, 2, 1, 1, 2, 2, 2, 2, 0, 0, new Float32Array(11)), RangeError,
+      [/for dx\.length/]);
+  });
+}
+
+test.run();
