@@ -3,6 +3,7 @@
 // (cloned for AVX2); work is split over the pool by output rows, each output element written by one thread.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -60,10 +61,19 @@ SACL_CHANNEL_LOOP void argmaxInto(float* __restrict o, int32_t* __restrict pos, 
 }
 
 // acc[d] += dy[d] where the window's maximum sits at `at`. Adding +0 elsewhere changes nothing: the sum
-// starts at +0 and so is never −0.
+// starts at +0 and so is never −0. The term is selected with a bit mask, not a branch, so the loop
+// vectorizes (GCC will not if-convert floating-point code under -ftrapping-math).
 SACL_CHANNEL_LOOP void addWhere(double* __restrict acc, const int32_t* __restrict pos, const float* __restrict dy,
                                 int32_t at, int64_t channels) {
-  for (int64_t d = 0; d < channels; ++d) acc[d] += pos[d] == at ? static_cast<double>(dy[d]) : 0.0;
+  for (int64_t d = 0; d < channels; ++d) {
+    const double v = dy[d];
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    bits &= -static_cast<uint64_t>(pos[d] == at);
+    double term;
+    std::memcpy(&term, &bits, sizeof term);
+    acc[d] += term;
+  }
 }
 
 // The in-image range [lo, hi) of the window at output index o along one axis.
