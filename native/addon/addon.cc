@@ -67,6 +67,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, unary, "unary"));
   exports.Set("binary", Napi::Function::New(env, binary, "binary"));
   exports.Set("copyStrided", Napi::Function::New(env, copyStrided, "copyStrided"));
+  exports.Set("gather", Napi::Function::New(env, gather, "gather"));
+  exports.Set("unsortedSegmentSum", Napi::Function::New(env, unsortedSegmentSum, "unsortedSegmentSum"));
   exports.Set("resizeBilinear", Napi::Function::New(env, resizeBilinear, "resizeBilinear"));
   exports.Set("maxPool", Napi::Function::New(env, maxPool, "maxPool"));
   exports.Set("maxPoolGrad", Napi::Function::New(env, maxPoolGrad, "maxPoolGrad"));

@@ -14,6 +14,8 @@ Napi::Value matMul(const Napi::CallbackInfo& info);
 Napi::Value unary(const Napi::CallbackInfo& info);
 Napi::Value binary(const Napi::CallbackInfo& info);
 Napi::Value copyStrided(const Napi::CallbackInfo& info);
+Napi::Value gather(const Napi::CallbackInfo& info);
+Napi::Value unsortedSegmentSum(const Napi::CallbackInfo& info);
 Napi::Value resizeBilinear(const Napi::CallbackInfo& info);
 Napi::Value maxPool(const Napi::CallbackInfo& info);
 Napi::Value maxPoolGrad(const Napi::CallbackInfo& info);

@@ -1,4 +1,5 @@
-// copyStrided, resizeBilinear, maxPool and maxPoolGrad: the data movement, resizing and pooling kernels
+// copyStrided, gather, unsortedSegmentSum, resizeBilinear, maxPool and maxPoolGrad: the data movement,
+// resizing and pooling kernels
 // behind src/tf/kernels/movement.ts. Synchronous only, like every tfjs kernel: the arrays may be views of
 // a tfjs backend's memory that stay valid only until JavaScript runs again.
 #include <string>
@@ -136,6 +137,50 @@ Napi::Value maxPoolGrad(const Napi::CallbackInfo& info) {
   checkLength(env, "x", x, in);
   checkLength(env, "dx", dx, in);
   cpu::maxPoolGrad(dy.data, x.data, p, dx.data);
+  return env.Undefined();
+}
+
+Napi::Value gather(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 8);
+  constexpr int64_t kMax = kMaxElements;
+  const auto x = requireFloat32(info, 0, "x");
+  const auto indices = requireInt32(info, 1, "indices");
+  const int64_t batch = requireInteger(info, 2, "batch", 1, kMax), outer = requireInteger(info, 3, "outer", 1, kMax);
+  const int64_t dimSize = requireInteger(info, 4, "dimSize", 1, kMax), slice = requireInteger(info, 5, "slice", 1, kMax);
+  const int64_t count = requireInteger(info, 6, "count", 1, kMax);
+  const auto out = requireFloat32(info, 7, "out");
+  const Dims xd{{{"batch", batch}, {"outer", outer}, {"dimSize", dimSize}, {"slice", slice}}};
+  const Dims id{{{"batch", batch}, {"count", count}}};
+  const Dims od{{{"batch", batch}, {"outer", outer}, {"count", count}, {"slice", slice}}};
+  checkElements(env, "x", xd);
+  checkElements(env, "indices", id);
+  checkElements(env, "out", od);
+  checkLength(env, "x", x, xd);
+  checkLength(env, "indices", indices, id);
+  checkLength(env, "out", out, od);
+  checkIndexRange(env, "indices", indices, id, dimSize, "dimSize");
+  cpu::gather(reinterpret_cast<const uint32_t*>(x.data), indices.data, batch, outer, dimSize, slice, count,
+              reinterpret_cast<uint32_t*>(out.data));
+  return env.Undefined();
+}
+
+Napi::Value unsortedSegmentSum(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 6);
+  constexpr int64_t kMax = kMaxElements;
+  const auto x = requireFloat32(info, 0, "x");
+  const auto ids = requireInt32(info, 1, "segmentIds");
+  const int64_t rows = requireInteger(info, 2, "rows", 1, kMax), inner = requireInteger(info, 3, "inner", 1, kMax);
+  const int64_t numSegments = requireInteger(info, 4, "numSegments", 1, kMax);
+  const auto out = requireFloat32(info, 5, "out");
+  const Dims xd{{{"rows", rows}, {"inner", inner}}}, od{{{"numSegments", numSegments}, {"inner", inner}}};
+  checkElements(env, "x", xd);
+  checkElements(env, "out", od);
+  checkLength(env, "x", x, xd);
+  checkLength(env, "segmentIds", ids, Dims{{{"rows", rows}}});
+  checkLength(env, "out", out, od);
+  cpu::unsortedSegmentSum(x.data, ids.data, rows, inner, numSegments, out.data);
   return env.Undefined();
 }
 

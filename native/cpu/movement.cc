@@ -2,9 +2,13 @@
 // that are contiguous in both source and destination merge. Then one of three loops runs, each over
 // whole destination rows split across the pool: row memcpy when both sides are contiguous innermost; a
 // tiled transpose when the destination's innermost axis is strided in the source but another axis is
-// contiguous there; otherwise a strided gather per row.
+// contiguous there; otherwise a strided gather per row. Also GatherV2 (row copies) and its gradient
+// UnsortedSegmentSum (each segment's rows summed in order by one thread).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <vector>
 
 #include "sacl/common.h"
 #include "sacl/movement.h"
@@ -127,6 +131,63 @@ void copyStrided(const uint32_t* src, const int64_t* srcStrides, uint32_t* dst, 
         gatherRow(src + s, a.src[in], dst + d, inner);
       } else {
         for (int64_t i = 0; i < inner; ++i) dst[d + i * a.dst[in]] = src[s + i * a.src[in]];
+      }
+    }
+  });
+}
+
+void gather(const uint32_t* x, const int32_t* indices, int64_t batch, int64_t outer, int64_t dimSize, int64_t slice,
+            int64_t count, uint32_t* out) {
+  // one output row of `slice` words per (b, o, i)
+  const int64_t rows = batch * outer * count;
+  parallelFor(rows, std::max<int64_t>(1, kGrain / slice), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t i = r % count, bo = r / count, b = bo / outer;
+      const uint32_t* from = x + (bo * dimSize + indices[b * count + i]) * slice;
+      std::memcpy(out + r * slice, from, static_cast<size_t>(slice) * sizeof(uint32_t));
+    }
+  });
+}
+
+void unsortedSegmentSum(const float* x, const int32_t* ids, int64_t rows, int64_t inner, int64_t numSegments,
+                        float* out) {
+  // the rows of each segment in row order (a stable counting sort)
+  std::vector<int64_t> start(static_cast<size_t>(numSegments) + 1, 0), order;
+  for (int64_t i = 0; i < rows; ++i) {
+    if (ids[i] >= 0 && ids[i] < numSegments) ++start[ids[i] + 1];
+  }
+  for (int64_t s = 0; s < numSegments; ++s) start[s + 1] += start[s];
+  order.resize(static_cast<size_t>(start[numSegments]));
+  {
+    std::vector<int64_t> next(start.begin(), start.end() - 1);
+    for (int64_t i = 0; i < rows; ++i) {
+      if (ids[i] >= 0 && ids[i] < numSegments) order[next[ids[i]]++] = i;
+    }
+  }
+  // per column, how many rows hold ±∞ or NaN (tfjs' 0 · x makes them NaN in every other segment)
+  std::vector<int64_t> nonFinite(static_cast<size_t>(inner), 0);
+  parallelFor(inner, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, rows)), [&](int64_t begin, int64_t end) {
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t c = begin; c < end; ++c) nonFinite[c] += std::isfinite(x[i * inner + c]) ? 0 : 1;
+    }
+  });
+  const int64_t perSegment = std::max<int64_t>(1, rows / std::max<int64_t>(1, numSegments)) * inner;
+  parallelFor(numSegments, std::max<int64_t>(1, kGrain / perSegment), [&](int64_t begin, int64_t end) {
+    std::vector<double> acc(static_cast<size_t>(inner));
+    std::vector<int64_t> own(static_cast<size_t>(inner));
+    for (int64_t s = begin; s < end; ++s) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      std::fill(own.begin(), own.end(), 0);
+      for (int64_t k = start[s]; k < start[s + 1]; ++k) {
+        const float* row = x + order[k] * inner;
+        for (int64_t c = 0; c < inner; ++c) {
+          acc[c] += static_cast<double>(row[c]);
+          own[c] += std::isfinite(row[c]) ? 0 : 1;
+        }
+      }
+      float* o = out + s * inner;
+      for (int64_t c = 0; c < inner; ++c) {
+        o[c] = nonFinite[c] > own[c] ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(acc[c]);
       }
     }
   });

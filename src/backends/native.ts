@@ -44,6 +44,11 @@ export interface NativeAddon {
    *  dst[dstOffset + Σ i·dstStrides] = src[srcOffset + Σ i·srcStrides]; synchronous. */
   copyStrided(src: Float32Array, srcOffset: number, srcStrides: readonly number[], dst: Float32Array, dstOffset: number,
     dstStrides: readonly number[], shape: readonly number[]): void;
+  /** out[b, o, i, :] = x[b, o, indices[b, i], :] on 4-byte words (GatherV2); synchronous. */
+  gather(x: Float32Array, indices: Int32Array, batch: number, outer: number, dimSize: number, slice: number, count: number,
+    out: Float32Array): void;
+  /** tfjs-cpu's UnsortedSegmentSum over rows of x ([rows, inner]); synchronous. */
+  unsortedSegmentSum(x: Float32Array, segmentIds: Int32Array, rows: number, inner: number, numSegments: number, out: Float32Array): void;
   /** tfjs-cpu's ResizeBilinear on NHWC float32; synchronous. */
   resizeBilinear(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number,
     outWidth: number, alignCorners: boolean, halfPixelCenters: boolean, out: Float32Array): void;

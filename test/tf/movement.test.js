@@ -5,7 +5,8 @@
  * Slice, Concat, Pack, Unpack, PadV2, Tile, SplitV on float32 and int32 (rank 0 to 6, size-1 axes, odd
  * sizes, sizes spanning several thread chunks, NaN / ±∞ / −0 carried bit for bit); ResizeBilinear under
  * every alignCorners / halfPixelCenters pair, up and down; MaxPool and MaxPoolGrad with valid, same and
- * explicit padding, overlapping windows, ties, NaN and −∞; the same bits for 1 and 2 threads; other dtypes
+ * explicit padding, overlapping windows, ties, NaN and −∞; GatherV2 (batchDims 0 and 1) and its gradient
+ * UnsortedSegmentSum (float64 row-order sums, tfjs-cpu's NaN spreading); the same bits for 1 and 2 threads; other dtypes
  * left to the stock kernels; and the raw addon refusing arguments that would reach outside its arrays.
  */
 import { suite } from 'uvu';
@@ -93,7 +94,8 @@ if (!addon) {
 } else {
   test('registers the movement, resize and pooling kernels on cpu', () => {
     const active = registerFastKernels('cpu');
-    for (const name of ['Transpose', 'Slice', 'Concat', 'Pack', 'Unpack', 'PadV2', 'Tile', 'SplitV', 'ResizeBilinear', 'MaxPool', 'MaxPoolGrad']) {
+    for (const name of ['Transpose', 'Slice', 'Concat', 'Pack', 'Unpack', 'PadV2', 'Tile', 'SplitV', 'GatherV2', 'UnsortedSegmentSum',
+      'ResizeBilinear', 'MaxPool', 'MaxPoolGrad']) {
       assert.ok(active.includes(name), `${name} missing from ${active.join(', ')}`);
     }
   });
@@ -238,6 +240,68 @@ if (!addon) {
         check(() => tf.split(tf.tensor(x, shape, dtype), split, axis), want, `split ${dtype} ${JSON.stringify([shape, split, axis])}`);
       }
     }
+  });
+
+  test('GatherV2: any axis, batchDims 0 and 1, repeated indices, float32 and int32; out-of-range indices get tfjs\' error', () => {
+    const rng = new Rng(22);
+    const CASES = [
+      [[5], [3], 0, 0], [[4, 6, 3], [2, 5], 1, 0], [[4, 6, 3], [7], 0, 0], [[4, 6, 3], [4], 2, 0], [[3, 7, 4], [3, 5], 1, 1],
+      [[2, 9, 5], [2, 9, 4], 1, 1], [[2, 3, 9, 5], [2, 6], 2, 1], [[1, 1], [1], 1, 0], [[4, 196, 32], [4, 1764], 1, 1],
+    ];
+    for (const dtype of ['float32', 'int32']) {
+      for (const [shape, idxShape, axis, batchDims] of CASES) {
+        const x = values(rng, shape, dtype);
+        const idx = Int32Array.from({ length: size(idxShape) }, () => rng.int(0, shape[axis] - 1));
+        const outShape = [...shape.slice(0, axis), ...idxShape.slice(batchDims), ...shape.slice(axis + 1)];
+        const want = gatherOracle(x, shape, outShape, (at) => {
+          const i = at.slice(axis, axis + idxShape.length - batchDims);
+          const src = [...at.slice(0, axis), idx[flat(idxShape, [...at.slice(0, batchDims), ...i])], ...at.slice(axis + i.length)];
+          return src;
+        }, dtype);
+        check(() => tf.gather(tf.tensor(x, shape, dtype), tf.tensor(idx, idxShape, 'int32'), axis, batchDims), want,
+          `gather ${dtype} ${JSON.stringify([shape, idxShape, axis, batchDims])}`);
+      }
+    }
+    assertThrowsWith(() => tf.gather(tf.zeros([5, 2]), tf.tensor1d([1, 5], 'int32')), Error, [/GatherV2: the index value 5 is not in \[0, 4\]/]);
+  });
+
+  test('UnsortedSegmentSum: float64 sums in row order; empty segments, dropped ids; NaN spread as tfjs-cpu does', () => {
+    const rng = new Rng(23);
+    for (const [rows, inner, numSegments] of [[1, 1, 1], [7, 3, 4], [50, 1, 9], [200, 33, 17], [1764, 32, 196], [3000, 40, 3]]) {
+      const x = Float32Array.from({ length: rows * inner }, () => rng.next() * 8 - 4);
+      const ids = Int32Array.from({ length: rows }, () => rng.int(-1, numSegments));
+      const acc = new Float64Array(numSegments * inner);
+      ids.forEach((s, i) => {
+        if (s < 0 || s >= numSegments) return;
+        for (let c = 0; c < inner; c++) acc[s * inner + c] += x[i * inner + c];
+      });
+      const want = { shape: inner === 1 && rows === 50 ? [numSegments] : [numSegments, inner], data: Float32Array.from(acc) };
+      const xShape = want.shape.length === 1 ? [rows] : [rows, inner];
+      check(() => tf.unsortedSegmentSum(tf.tensor(x, xShape), tf.tensor1d(ids, 'int32'), numSegments), want,
+        `unsortedSegmentSum ${rows} ${inner} ${numSegments}`);
+    }
+    // tfjs-cpu sums mask · x over all rows: ∞ or NaN in one segment's row makes that column NaN in every other
+    const x = Float32Array.from([1, 2, Infinity, 3, NaN, 4, 5, 6, -Infinity, 7, -0, 8]);
+    const ids = Int32Array.from([0, 1, 1, 2, 0, 3]);
+    // (which NaN: JavaScript does not fix a NaN's bits, so only NaN-ness is compared)
+    const run = () => read(() => tf.unsortedSegmentSum(tf.tensor2d(x, [6, 2]), tf.tensor1d(ids, 'int32'), 5));
+    const nanText = (r) => Array.from(r.data, (v) => (Number.isNaN(v) ? 'NaN' : v));
+    assert.equal(nanText(run()), nanText(withStockKernels('cpu', run)));
+    assert.equal(nanText(run()), ['NaN', 9, 'NaN', 7, 'NaN', 6, 'NaN', 8, 'NaN', 0]);
+    const inf = () => read(() => tf.unsortedSegmentSum(tf.tensor2d([1, Infinity, 2, 3], [2, 2]), tf.tensor1d([1, 1], 'int32'), 2));
+    assert.equal(nanText(inf()), [0, 'NaN', 3, Infinity]);
+    assert.equal(nanText(inf()), nanText(withStockKernels('cpu', inf)));
+    const finite = read(() => tf.unsortedSegmentSum(tf.tensor2d([1, -0, 2, -0, 3, 5], [3, 2]), tf.tensor1d([1, 1, 0], 'int32'), 3));
+    assertBitIdentical(finite, { shape: [3, 2], data: Float32Array.from([3, 5, 3, 0, 0, 0]) });
+  });
+
+  test('the gradient of a batched gather (the graph layers\' neighbours) equals the stock kernels\'', () => {
+    const rng = new Rng(24);
+    const x = values(rng, [3, 18, 16]).map((v) => (Number.isFinite(v) ? v : 1));
+    const idx = Int32Array.from({ length: 3 * 18 * 9 }, () => rng.int(0, 17));
+    const dy = values(rng, [3, 18, 9, 16]).map((v) => (Number.isFinite(v) ? v : 2));
+    const run = () => read(() => tf.grad((v) => tf.mul(tf.gather(v, tf.tensor(idx, [3, 18, 9], 'int32'), 1, 1), tf.tensor(dy, [3, 18, 9, 16])))(tf.tensor(x, [3, 18, 16])));
+    assertBitIdentical(run(), withStockKernels('cpu', run));
   });
 
   /** tfjs-backend-cpu's bilinear rule, written out: float64 coordinates and interpolation, one rounding. */
@@ -404,6 +468,12 @@ if (!addon) {
     assertThrowsWith(() => addon.copyStrided(a, 0, Array(17).fill(0), a.slice(), 0, Array(17).fill(0), Array(17).fill(1)), RangeError,
       [/for srcStrides\.length/]);
     addon.copyStrided(a, 0, [4, 1], new Float32Array(0), 0, [4, 1], [0, 4]); // nothing to copy
+    assertThrowsWith(() => addon.gather(a, Int32Array.from([0, 4]), 1, 1, 4, 3, 2, new Float32Array(6)), RangeError,
+      [/^Expected an index in \[0, 4\) \(dimSize\) for indices\[0, 1\] but received 4$/]);
+    assertThrowsWith(() => addon.gather(a, Int32Array.from([0, 3]), 1, 1, 4, 3, 2, new Float32Array(5)), RangeError, [/for out\.length/]);
+    assertThrowsWith(() => addon.gather(a, Int32Array.from([0, 3]), 1, 1, 4, 4, 2, new Float32Array(8)), RangeError, [/for x\.length/]);
+    assertThrowsWith(() => addon.unsortedSegmentSum(a, new Int32Array(5), 4, 3, 2, new Float32Array(6)), RangeError, [/for segmentIds\.length/]);
+    assertThrowsWith(() => addon.unsortedSegmentSum(a, new Int32Array(4), 4, 3, 2, new Float32Array(5)), RangeError, [/for out\.length/]);
     assertThrowsWith(() => addon.resizeBilinear(a, 1, 2, 3, 2, 4, 4, false, false, new Float32Array(31)), RangeError, [/for out\.length/]);
     assertThrowsWith(() => addon.resizeBilinear(a, 1, 2, 3, 3, 4, 4, false, false, new Float32Array(48)), RangeError, [/for x\.length/]);
     assertThrowsWith(() => addon.resizeBilinear(a, 1, 2, 3, 2, 0, 4, false, false, a), RangeError, [/for outHeight/]);

@@ -1,8 +1,8 @@
 // Data movement, pooling and resizing behind the tfjs kernels of src/tf/kernels/movement.ts (cpu backend):
-// strided copies (Transpose, Slice, Concat, Pack, Unpack, PadV2, Tile, SplitV), ResizeBilinear, MaxPool
-// and MaxPoolGrad. Tensors are row-major; images are NHWC. Every output element is written by one thread,
-// and the one sum (MaxPoolGrad's) is taken per element in a fixed order, so results never depend on the
-// thread count.
+// strided copies (Transpose, Slice, Concat, Pack, Unpack, PadV2, Tile, SplitV), GatherV2 and its gradient
+// UnsortedSegmentSum, ResizeBilinear, MaxPool and MaxPoolGrad. Tensors are row-major; images are NHWC.
+// Every output element is written by one thread, and each sum (MaxPoolGrad's, UnsortedSegmentSum's) is
+// taken per element in a fixed order, so results never depend on the thread count.
 #pragma once
 #include <cstdint>
 
@@ -27,6 +27,18 @@ namespace cpu {
 // indices must reach distinct destination words (the caller's contract: otherwise the copy races).
 void copyStrided(const uint32_t* src, const int64_t* srcStrides, uint32_t* dst, const int64_t* dstStrides,
                  const int64_t* shape, int rank);
+
+// out[b, o, i, :] = x[b, o, indices[b, i], :]: GatherV2 with x as [batch, outer, dimSize, slice] and the
+// indices as [batch, count], each in [0, dimSize) (the caller checked). 4-byte words copied bit for bit.
+void gather(const uint32_t* x, const int32_t* indices, int64_t batch, int64_t outer, int64_t dimSize, int64_t slice,
+            int64_t count, uint32_t* out);
+
+// out[s, :] = Σ x[i, :] over the rows i with ids[i] = s, in float64 in row order, rounded once; ids outside
+// [0, numSegments) are dropped. As tfjs-backend-cpu, which sums mask · x over every row: a column where
+// some row outside segment s holds ±∞ or NaN is NaN for s too (0 · ∞ is NaN). Each segment is summed by
+// one thread.
+void unsortedSegmentSum(const float* x, const int32_t* ids, int64_t rows, int64_t inner, int64_t numSegments,
+                        float* out);
 
 // tfjs-backend-cpu's ResizeBilinear, to the bit: source coordinates and the two-step interpolation in
 // float64, each output rounded once to float32. x is [batch, inHeight, inWidth, channels].

@@ -1,8 +1,9 @@
 /**
  * Data movement, resizing and pooling tfjs kernels for the cpu backend on the native addon
  * (native/cpu/movement.cc, native/cpu/pool.cc): Transpose, Slice, Concat, Pack, Unpack, PadV2, Tile and
- * SplitV as one strided copy per input or output (4-byte words copied bit for bit, so float32 and int32);
- * ResizeBilinear, MaxPool and MaxPoolGrad on float32 NHWC with tfjs-backend-cpu's arithmetic to the bit.
+ * SplitV as one strided copy per input or output, and GatherV2 as row copies (4-byte words copied bit for
+ * bit, so float32 and int32); UnsortedSegmentSum (the gather gradient), ResizeBilinear, MaxPool and
+ * MaxPoolGrad on float32 with tfjs-backend-cpu's arithmetic to the bit.
  * Multi-threaded, written into the backend's own memory. What the stock kernel does without copying (a
  * contiguous slice, a one-input pack or concat, a 1×1 max pool), other dtypes and empty tensors go to the
  * stock kernel.
@@ -202,6 +203,41 @@ export function nativeSplitV(addon: NativeAddon, fallback: KernelFunc): KernelFu
   };
 }
 
+export function nativeGatherV2(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return (params) => {
+    const { x, indices } = params.inputs as { x: Info; indices: Info };
+    const { axis, batchDims } = params.attrs as { axis: number; batchDims?: number };
+    if (!copyable(x) || indices.dtype !== 'int32' || indices.shape.includes(0)) return fallback(params);
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const idx = (params.backend as CpuBackendLike).readSync(indices.dataId);
+    const dimSize = x.shape[ax]!;
+    // an index out of range gets the stock kernel's error
+    if (!(idx instanceof Int32Array) || idx.some((i) => i < 0 || i >= dimSize)) return fallback(params);
+    const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as unknown as tf.Tensor, indices as unknown as tf.Tensor, ax, batchDims ?? 0);
+    const count = idx.length / info.batchSize;
+    const out = output(params.backend, info.outputShape, x.dtype);
+    addon.gather(words(params.backend, x), idx, info.batchSize, info.outerSize, info.dimSize, info.sliceSize, count, out.data);
+    return out.info;
+  };
+}
+
+export function nativeUnsortedSegmentSum(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return (params) => {
+    const { x, segmentIds } = params.inputs as { x: Info; segmentIds: Info };
+    const { numSegments } = params.attrs as { numSegments: number };
+    // one id per row of x, as the gather gradient gives them
+    if (!isFloat(x) || segmentIds.dtype !== 'int32' || segmentIds.shape.length !== 1 || segmentIds.shape[0] !== x.shape[0] ||
+      !(Number.isInteger(numSegments) && numSegments >= 1)) return fallback(params);
+    const ids = (params.backend as CpuBackendLike).readSync(segmentIds.dataId);
+    if (!(ids instanceof Int32Array)) return fallback(params);
+    const rows = x.shape[0]!;
+    const inner = prod(x.shape.slice(1));
+    const out = output(params.backend, [numSegments, ...x.shape.slice(1)], 'float32');
+    addon.unsortedSegmentSum(words(params.backend, x), ids, rows, inner, numSegments, out.data);
+    return out.info;
+  };
+}
+
 export function nativeResizeBilinear(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
   return (params) => {
     const { images } = params.inputs as { images: Info };
@@ -259,5 +295,5 @@ type Geometry = [number, number, number, number, number, number, number, number,
 export const MOVEMENT_KERNELS: Readonly<Record<string, (addon: NativeAddon, fallback: KernelFunc) => KernelFunc>> = {
   [tf.Transpose]: nativeTranspose, [tf.Slice]: nativeSlice, [tf.Concat]: nativeConcat, [tf.Pack]: nativePack,
   [tf.Unpack]: nativeUnpack, [tf.PadV2]: nativePadV2, [tf.Tile]: nativeTile, [tf.SplitV]: nativeSplitV,
-  [tf.ResizeBilinear]: nativeResizeBilinear, [tf.MaxPool]: nativeMaxPool, [tf.MaxPoolGrad]: nativeMaxPoolGrad,
+  [tf.GatherV2]: nativeGatherV2, [tf.UnsortedSegmentSum]: nativeUnsortedSegmentSum, [tf.ResizeBilinear]: nativeResizeBilinear, [tf.MaxPool]: nativeMaxPool, [tf.MaxPoolGrad]: nativeMaxPoolGrad,
 };
