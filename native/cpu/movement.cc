@@ -18,8 +18,9 @@ namespace sacl {
 namespace cpu {
 namespace {
 
-// Words per parallel chunk: below this, threads cost more than they save.
-constexpr int64_t kGrain = 1 << 15;
+// Words per parallel chunk (256 KiB): copies are memory-bound, and below this waking a thread costs
+// more than it saves.
+constexpr int64_t kGrain = 1 << 16;
 // The transpose tile's side: 32 × 32 words of source and destination fit in L1.
 constexpr int64_t kTile = 32;
 

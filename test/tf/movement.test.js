@@ -6,14 +6,18 @@
  * sizes, sizes spanning several thread chunks, NaN / ±∞ / −0 carried bit for bit); ResizeBilinear under
  * every alignCorners / halfPixelCenters pair, up and down; MaxPool and MaxPoolGrad with valid, same and
  * explicit padding, overlapping windows, ties, NaN and −∞; GatherV2 (batchDims 0 and 1) and its gradient
- * UnsortedSegmentSum (float64 row-order sums, tfjs-cpu's NaN spreading); the same bits for 1 and 2 threads; other dtypes
+ * UnsortedSegmentSum (float64 row-order sums, tfjs-cpu's NaN spreading); a tiny-model step's loss and
+ * gradients equal to the bit with this family's stock kernels; the same bits for 1 and 2 threads; other dtypes
  * left to the stock kernels; and the raw addon refusing arguments that would reach outside its arrays.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { setNumThreads } from '../../dist/index.js';
-import { registerFastKernels, withStockKernels } from '../../dist/tf/index.js';
+import { AuModel, modelConfig } from '../../dist/model/index.js';
+import { registerFastKernels, stockKernel, withStockKernels } from '../../dist/tf/index.js';
+import { MOVEMENT_KERNELS } from '../../dist/tf/kernels/movement.js';
+import { splitVByBlocks } from '../../dist/tf/kernels/split.js';
 import { assertBitIdentical, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
 import { Rng } from '../helpers/random.js';
@@ -435,6 +439,41 @@ if (!addon) {
     const one = run();
     setNumThreads(2);
     run().forEach((r, i) => assertBitIdentical(r, one[i], `output ${i}`));
+  });
+
+  test('a tiny-model training step: the same loss and gradients, bit for bit, as with the stock kernels in their place', () => {
+    const config = modelConfig('tiny');
+    const model = new AuModel(config, 1);
+    const s = config.inputSize;
+    const step = () => tf.tidy(() => {
+      const images = tf.randomNormal([2, s, s, 3], 0, 1, 'float32', 5);
+      const labels = tf.cast(tf.greater(tf.randomUniform([2, model.numAus], 0, 1, 'float32', 6), 0.7), 'float32');
+      const landmarks = tf.randomUniform([2, 49, 2], 0.3 * s, 0.7 * s, 'float32', 7);
+      const { value, grads } = tf.variableGrads(() => {
+        const out = model.apply(images, { training: true });
+        return tf.add(tf.losses.sigmoidCrossEntropy(labels, out.logits), tf.mul(tf.losses.meanSquaredError(landmarks, out.landmarks), 1e-3));
+      }, model.trainableVariables());
+      return [value, ...Object.keys(grads).sort().map((k) => grads[k])].map((t) => ({ shape: t.shape, data: t.dataSync().slice() }));
+    });
+    const ours = step();
+    // only this family's kernels go back to stock (SplitV to the earlier JavaScript block copy)
+    const saved = Object.keys(MOVEMENT_KERNELS).map((name) => tf.getKernel(name, 'cpu'));
+    for (const name of Object.keys(MOVEMENT_KERNELS)) {
+      tf.unregisterKernel(name, 'cpu');
+      const stock = stockKernel(name, 'cpu');
+      tf.registerKernel(name === tf.SplitV ? { ...stock, kernelFunc: splitVByBlocks(stock.kernelFunc) } : stock);
+    }
+    let theirs;
+    try {
+      theirs = step();
+    } finally {
+      for (const k of saved) {
+        tf.unregisterKernel(k.kernelName, 'cpu');
+        tf.registerKernel(k);
+      }
+    }
+    assert.ok(ours.length > 100, `${ours.length} arrays`);
+    ours.forEach((r, i) => assertBitIdentical(r, theirs[i], `array ${i}`));
   });
 
   test('bool and complex tensors and the zero-copy cases go to the stock kernels', () => {
