@@ -19,6 +19,8 @@ Napi::Value unsortedSegmentSum(const Napi::CallbackInfo& info);
 Napi::Value resizeBilinear(const Napi::CallbackInfo& info);
 Napi::Value maxPool(const Napi::CallbackInfo& info);
 Napi::Value maxPoolGrad(const Napi::CallbackInfo& info);
+Napi::Value avgPool(const Napi::CallbackInfo& info);
+Napi::Value avgPoolGrad(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl

@@ -1,5 +1,5 @@
-// copyStrided, gather, unsortedSegmentSum, resizeBilinear, maxPool and maxPoolGrad: the data movement,
-// resizing and pooling kernels
+// copyStrided, gather, unsortedSegmentSum, resizeBilinear, maxPool, maxPoolGrad, avgPool and avgPoolGrad:
+// the data movement, resizing and pooling kernels
 // behind src/tf/kernels/movement.ts. Synchronous only, like every tfjs kernel: the arrays may be views of
 // a tfjs backend's memory that stay valid only until JavaScript runs again.
 #include <string>
@@ -47,7 +47,7 @@ void checkReach(Napi::Env env, const char* name, int64_t length, int64_t offset,
   }
 }
 
-// The geometry arguments info[first ..] of maxPool / maxPoolGrad, checked.
+// The geometry arguments info[first ..] of the pools and their gradients, checked.
 Pool2D readPool(const Napi::CallbackInfo& info, size_t first) {
   constexpr int64_t kMax = kMaxElements;
   Pool2D p;
@@ -122,6 +122,30 @@ Napi::Value maxPool(const Napi::CallbackInfo& info) {
   checkLength(env, "x", x, Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}});
   checkLength(env, "out", out, Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
   cpu::maxPool(x.data, p, out.data);
+  return env.Undefined();
+}
+
+Napi::Value avgPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 14);
+  const auto x = requireFloat32(info, 0, "x");
+  const Pool2D p = readPool(info, 1);
+  const auto out = requireFloat32(info, 13, "out");
+  checkLength(env, "x", x, Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}});
+  checkLength(env, "out", out, Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
+  cpu::avgPool(x.data, p, out.data);
+  return env.Undefined();
+}
+
+Napi::Value avgPoolGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 14);
+  const auto dy = requireFloat32(info, 0, "dy");
+  const Pool2D p = readPool(info, 1);
+  const auto dx = requireFloat32(info, 13, "dx");
+  checkLength(env, "dy", dy, Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
+  checkLength(env, "dx", dx, Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}});
+  cpu::avgPoolGrad(dy.data, p, dx.data);
   return env.Undefined();
 }
 

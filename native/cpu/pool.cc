@@ -1,4 +1,4 @@
-// ResizeBilinear, MaxPool and MaxPoolGrad on NHWC float32 (see sacl/movement.h), each reproducing
+// ResizeBilinear, MaxPool, AvgPool and their gradients on NHWC float32 (see sacl/movement.h), each reproducing
 // tfjs-backend-cpu's arithmetic exactly. The channel loops are plain so the compiler vectorizes them
 // (cloned for AVX2); work is split over the pool by output rows, each output element written by one thread.
 #include <algorithm>
@@ -74,6 +74,11 @@ SACL_CHANNEL_LOOP void addWhere(double* __restrict acc, const int32_t* __restric
     std::memcpy(&term, &bits, sizeof term);
     acc[d] += term;
   }
+}
+
+// acc[d] += v[d] in float64.
+SACL_CHANNEL_LOOP void addInto(double* __restrict acc, const float* __restrict v, int64_t channels) {
+  for (int64_t d = 0; d < channels; ++d) acc[d] += static_cast<double>(v[d]);
 }
 
 // The in-image range [lo, hi) of the window at output index o along one axis.
@@ -181,6 +186,52 @@ void maxPoolGrad(const float* dy, const float* x, const Pool2D& p, float* dx) {
         }
         float* g = dx + bh * inRow + xc * C;
         for (int64_t d = 0; d < C; ++d) g[d] = static_cast<float>(acc[d]);
+      }
+    }
+  });
+}
+
+void avgPool(const float* x, const Pool2D& p, float* out) {
+  const int64_t C = p.channels, rowWords = p.outWidth * C;
+  parallelFor(p.batch * p.outHeight, std::max<int64_t>(1, kGrain / rowWords), [&](int64_t begin, int64_t end) {
+    std::vector<double> acc(static_cast<size_t>(C));
+    for (int64_t br = begin; br < end; ++br) {
+      const int64_t b = br / p.outHeight, yr = br % p.outHeight;
+      int64_t r0, r1;
+      window(yr, p.strideHeight, p.padTop, p.filterHeight, p.inHeight, &r0, &r1);
+      for (int64_t yc = 0; yc < p.outWidth; ++yc) {
+        int64_t c0, c1;
+        window(yc, p.strideWidth, p.padLeft, p.filterWidth, p.inWidth, &c0, &c1);
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t xr = r0; xr < r1; ++xr) {
+          for (int64_t xc = c0; xc < c1; ++xc) addInto(acc.data(), x + ((b * p.inHeight + xr) * p.inWidth + xc) * C, C);
+        }
+        const double count = static_cast<double>(std::max<int64_t>(0, r1 - r0) * std::max<int64_t>(0, c1 - c0));
+        float* o = out + br * rowWords + yc * C;
+        for (int64_t d = 0; d < C; ++d) o[d] = static_cast<float>(acc[d] / count);
+      }
+    }
+  });
+}
+
+void avgPoolGrad(const float* dy, const Pool2D& p, float* dx) {
+  const int64_t C = p.channels, H = p.inHeight, W = p.inWidth, inRow = W * C;
+  const double scale = 1.0 / static_cast<double>(p.filterHeight * p.filterWidth);
+  parallelFor(p.batch * H, std::max<int64_t>(1, kGrain / inRow), [&](int64_t begin, int64_t end) {
+    std::vector<double> acc(static_cast<size_t>(C));
+    for (int64_t bh = begin; bh < end; ++bh) {
+      const int64_t b = bh / H, xr = bh % H;
+      const int64_t yr0 = std::max<int64_t>(0, floorDiv(xr + p.padTop - p.filterHeight, p.strideHeight) + 1);
+      const int64_t yr1 = std::min(p.outHeight - 1, floorDiv(xr + p.padTop, p.strideHeight));
+      for (int64_t xc = 0; xc < W; ++xc) {
+        const int64_t yc0 = std::max<int64_t>(0, floorDiv(xc + p.padLeft - p.filterWidth, p.strideWidth) + 1);
+        const int64_t yc1 = std::min(p.outWidth - 1, floorDiv(xc + p.padLeft, p.strideWidth));
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t yr = yr0; yr <= yr1; ++yr) {
+          for (int64_t yc = yc0; yc <= yc1; ++yc) addInto(acc.data(), dy + ((b * p.outHeight + yr) * p.outWidth + yc) * C, C);
+        }
+        float* g = dx + bh * inRow + xc * C;
+        for (int64_t d = 0; d < C; ++d) g[d] = static_cast<float>(acc[d] * scale);
       }
     }
   });

@@ -56,6 +56,14 @@ export interface NativeAddon {
   maxPool(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number, outWidth: number,
     filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number, padTop: number, padLeft: number,
     out: Float32Array): void;
+  /** tfjs-cpu's AvgPool on NHWC float32 (geometry from computePool2DInfo); synchronous. */
+  avgPool(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number, outWidth: number,
+    filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number, padTop: number, padLeft: number,
+    out: Float32Array): void;
+  /** tfjs-cpu's AvgPoolGrad; synchronous. */
+  avgPoolGrad(dy: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number,
+    outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number, padTop: number,
+    padLeft: number, dx: Float32Array): void;
   /** tfjs-cpu's MaxPoolGrad (first maximum wins); synchronous. */
   maxPoolGrad(dy: Float32Array, x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number,
     outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,

@@ -4,8 +4,8 @@
  * tfjs-backend-cpu's rules) and bit for bit against tfjs' stock kernels (withStockKernels): Transpose,
  * Slice, Concat, Pack, Unpack, PadV2, Tile, SplitV on float32 and int32 (rank 0 to 6, size-1 axes, odd
  * sizes, sizes spanning several thread chunks, NaN / ±∞ / −0 carried bit for bit); ResizeBilinear under
- * every alignCorners / halfPixelCenters pair, up and down; MaxPool and MaxPoolGrad with valid, same and
- * explicit padding, overlapping windows, ties, NaN and −∞; GatherV2 (batchDims 0 and 1) and its gradient
+ * every alignCorners / halfPixelCenters pair, up and down; MaxPool, AvgPool and their gradients with valid,
+ * same and explicit padding, overlapping windows, ties, NaN and −∞; GatherV2 (batchDims 0 and 1) and its gradient
  * UnsortedSegmentSum (float64 row-order sums, tfjs-cpu's NaN spreading); a tiny-model step's loss and
  * gradients equal to the bit with this family's stock kernels; the same bits for 1 and 2 threads; other dtypes
  * left to the stock kernels; and the raw addon refusing arguments that would reach outside its arrays.
@@ -99,7 +99,7 @@ if (!addon) {
   test('registers the movement, resize and pooling kernels on cpu', () => {
     const active = registerFastKernels('cpu');
     for (const name of ['Transpose', 'Slice', 'Concat', 'Pack', 'Unpack', 'PadV2', 'Tile', 'SplitV', 'GatherV2', 'UnsortedSegmentSum',
-      'ResizeBilinear', 'MaxPool', 'MaxPoolGrad']) {
+      'ResizeBilinear', 'MaxPool', 'MaxPoolGrad', 'AvgPool', 'AvgPoolGrad']) {
       assert.ok(active.includes(name), `${name} missing from ${active.join(', ')}`);
     }
   });
@@ -426,6 +426,52 @@ if (!addon) {
     }
   });
 
+  /** tfjs-backend-cpu's average pool and its gradient written out: float64 sums in window order. */
+  function avgPoolOracle(x, dy, shape, filter, stride, pad, rounding) {
+    const info = tf.backend_util.computePool2DInfo(shape, filter, stride, 1, pad, rounding);
+    const [B, H, W, C] = shape;
+    const { outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+    const { top, left } = info.padInfo;
+    const out = new Float32Array(B * oh * ow * C);
+    const acc = new Float64Array(B * H * W * C);
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < oh; i++) {
+        for (let j = 0; j < ow; j++) {
+          for (let d = 0; d < C; d++) {
+            let sum = 0;
+            let count = 0;
+            const o = ((b * oh + i) * ow + j) * C + d;
+            for (let r = Math.max(0, i * sh - top); r < Math.min(H, i * sh - top + fh); r++) {
+              for (let c = Math.max(0, j * sw - left); c < Math.min(W, j * sw - left + fw); c++) {
+                sum += x[((b * H + r) * W + c) * C + d];
+                count++;
+                if (dy) acc[((b * H + r) * W + c) * C + d] += dy[o];
+              }
+            }
+            out[o] = sum / count;
+          }
+        }
+      }
+    }
+    if (fh === 1 && fw === 1 && oh === H && ow === W) out.set(x);
+    return { out: { shape: [B, oh, ow, C], data: out }, dx: { shape, data: Float32Array.from(acc, (v) => v * (1 / (fh * fw))) } };
+  }
+
+  test('AvgPool and AvgPoolGrad: float64 window sums; padded windows average fewer pixels, the gradient divides by the whole window', () => {
+    const rng = new Rng(25);
+    for (const [shape, filter, stride, pad, rounding] of POOLS) {
+      const x = values(rng, shape);
+      const { out } = avgPoolOracle(x, null, shape, filter, stride, pad, rounding);
+      check(() => tf.avgPool(tf.tensor(x, shape), filter, stride, pad, rounding), out, `avgPool ${JSON.stringify([shape, filter, stride, pad, rounding])}`);
+      if (rounding) continue; // (tfjs' AvgPool gradient drops dimRoundingMode, as MaxPool's does)
+      const finite = x.map((v) => (Number.isFinite(v) ? v : 0.5));
+      const dy = values(rng, out.shape).map((v) => (Number.isFinite(v) ? v : -0.25));
+      const { dx } = avgPoolOracle(finite, dy, shape, filter, stride, pad);
+      const grad = () => tf.grad((v) => tf.mul(tf.avgPool(v, filter, stride, pad), tf.tensor(dy, out.shape)))(tf.tensor(finite, shape));
+      check(grad, dx, `avgPoolGrad ${JSON.stringify([shape, filter, stride, pad])}`);
+    }
+  });
+
   test('the same bits for 1 and 2 threads', () => {
     const rng = new Rng(21);
     const x = values(rng, [4, 56, 56, 24]);
@@ -433,7 +479,10 @@ if (!addon) {
       const t = tf.tensor(x, [4, 56, 56, 24]);
       const dx = tf.grad((v) => tf.maxPool(v, 3, 2, 'same'))(t);
       return [tf.transpose(t, [0, 3, 1, 2]), tf.slice(t, [1, 2, 3, 1], [3, 50, 40, 20]), tf.concat([t, t], 3),
-        tf.image.resizeBilinear(t, [97, 31], false, true), tf.maxPool(t, 3, 2, 'same'), dx, tf.pad(t, [[0, 0], [2, 1], [1, 2], [0, 0]])];
+        tf.image.resizeBilinear(t, [97, 31], false, true), tf.maxPool(t, 3, 2, 'same'), dx, tf.pad(t, [[0, 0], [2, 1], [1, 2], [0, 0]]),
+        tf.avgPool(t, 3, 2, 'same'), tf.grad((v) => tf.avgPool(v, 3, 2, 'same'))(t),
+        tf.gather(t, tf.tensor2d(Int32Array.from({ length: 4 * 200 }, (_, i) => (i * 7) % 56), [4, 200], 'int32'), 1, 1),
+        tf.unsortedSegmentSum(tf.reshape(t, [224, 1344]), tf.tensor1d(Int32Array.from({ length: 224 }, (_, i) => (i * 5) % 17), 'int32'), 17)];
     });
     setNumThreads(1);
     const one = run();
@@ -518,6 +567,9 @@ if (!addon) {
     assertThrowsWith(() => addon.resizeBilinear(a, 1, 2, 3, 2, 0, 4, false, false, a), RangeError, [/for outHeight/]);
     assertThrowsWith(() => addon.maxPool(a, 1, 2, 3, 2, 1, 1, 2, 2, 2, 2, -1, 0, new Float32Array(2)), RangeError, [/for padTop/]);
     assertThrowsWith(() => addon.maxPool(a, 1, 2, 3, 2, 1, 2, 2, 2, 2, 2, 0, 0, new Float32Array(2)), RangeError, [/for out\.length/]);
+    assertThrowsWith(() => addon.avgPool(a, 1, 2, 3, 2, 1, 1, 2, 2, 2, 2, 0, 0, new Float32Array(3)), RangeError, [/for out\.length/]);
+    assertThrowsWith(() => addon.avgPoolGrad(new Float32Array(2), 1, 2, 3, 2, 1, 1, 2, 2, 2, 2, 0, 0, new Float32Array(13)), RangeError,
+      [/for dx\.length/]);
     assertThrowsWith(() => addon.maxPoolGrad(new Float32Array(2), a, 1, 2, 3, 2, 1, 1, 2, 2, 0, 2, 0, 0, a.slice()), RangeError,
       [/for strideHeight/]);
     assertThrowsWith(() => addon.maxPoolGrad(new Float32Array(2), a, 1, 2, 3, 2, 1, 1, 2, 2, 2, 2, 0, 0, new Float32Array(11)), RangeError,

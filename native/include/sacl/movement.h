@@ -1,8 +1,8 @@
 // Data movement, pooling and resizing behind the tfjs kernels of src/tf/kernels/movement.ts (cpu backend):
 // strided copies (Transpose, Slice, Concat, Pack, Unpack, PadV2, Tile, SplitV), GatherV2 and its gradient
-// UnsortedSegmentSum, ResizeBilinear, MaxPool and MaxPoolGrad. Tensors are row-major; images are NHWC.
-// Every output element is written by one thread, and each sum (MaxPoolGrad's, UnsortedSegmentSum's) is
-// taken per element in a fixed order, so results never depend on the thread count.
+// UnsortedSegmentSum, ResizeBilinear, MaxPool, AvgPool and their gradients. Tensors are row-major; images are NHWC.
+// Every output element is written by one thread, and each sum (the pools', their gradients',
+// UnsortedSegmentSum's) is taken per element in a fixed order, so results never depend on the thread count.
 #pragma once
 #include <cstdint>
 
@@ -11,7 +11,7 @@ namespace sacl {
 // The largest rank a strided copy takes (Tile doubles a tensor's rank).
 constexpr int kMaxCopyRank = 16;
 
-// A 2-D max pool's geometry, as tfjs' computePool2DInfo gives it (dilation 1).
+// A 2-D pool's geometry, as tfjs' computePool2DInfo gives it (dilation 1).
 struct Pool2D {
   int64_t batch, inHeight, inWidth, channels;
   int64_t outHeight, outWidth;
@@ -51,6 +51,15 @@ void maxPool(const float* x, const Pool2D& p, float* out);
 // dx[x] = Σ dy over the windows whose first maximum (row-major, strictly greater wins) sits at x, summed
 // in float64 in row-major window order and rounded once: tfjs-backend-cpu's MaxPoolGrad.
 void maxPoolGrad(const float* dy, const float* x, const Pool2D& p, float* dx);
+
+// out = the float64 mean over each window's in-image positions, summed in row-major order (NaN for a
+// window with none): tfjs-backend-cpu's AvgPool.
+void avgPool(const float* x, const Pool2D& p, float* out);
+
+// dx[x] = (Σ dy over the windows holding x, in float64 in row-major window order) · 1 / (filterHeight ·
+// filterWidth), rounded once: tfjs-backend-cpu's AvgPoolGrad (which divides by the whole window's size
+// even where the forward pass averaged fewer, padded, positions).
+void avgPoolGrad(const float* dy, const Pool2D& p, float* dx);
 
 }  // namespace cpu
 }  // namespace sacl

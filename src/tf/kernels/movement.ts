@@ -2,10 +2,10 @@
  * Data movement, resizing and pooling tfjs kernels for the cpu backend on the native addon
  * (native/cpu/movement.cc, native/cpu/pool.cc): Transpose, Slice, Concat, Pack, Unpack, PadV2, Tile and
  * SplitV as one strided copy per input or output, and GatherV2 as row copies (4-byte words copied bit for
- * bit, so float32 and int32); UnsortedSegmentSum (the gather gradient), ResizeBilinear, MaxPool and
- * MaxPoolGrad on float32 with tfjs-backend-cpu's arithmetic to the bit.
+ * bit, so float32 and int32); UnsortedSegmentSum (the gather gradient), ResizeBilinear, MaxPool, AvgPool
+ * and their gradients on float32 with tfjs-backend-cpu's arithmetic to the bit.
  * Multi-threaded, written into the backend's own memory. What the stock kernel does without copying (a
- * contiguous slice, a one-input pack or concat, a 1×1 max pool), other dtypes and empty tensors go to the
+ * contiguous slice, a one-input pack or concat, a 1×1 pool), other dtypes and empty tensors go to the
  * stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -289,6 +289,29 @@ export function nativeMaxPoolGrad(addon: NativeAddon, fallback: KernelFunc): Ker
   };
 }
 
+export function nativeAvgPool(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return (params) => {
+    const { x } = params.inputs as { x: Info };
+    const g = poolGeometry(x, params.attrs as unknown as PoolAttrs);
+    if (!g || (g[6] === 1 && g[7] === 1 && g[4] === g[1] && g[5] === g[2])) return fallback(params);
+    const { info, data } = output(params.backend, [g[0]!, g[4]!, g[5]!, g[3]!], 'float32');
+    addon.avgPool(words(params.backend, x), ...(g as Geometry), data);
+    return info;
+  };
+}
+
+export function nativeAvgPoolGrad(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return (params) => {
+    const { dy, input } = params.inputs as { dy: Info; input: Info };
+    // (tfjs' AvgPoolGrad has no dimRoundingMode)
+    const g = poolGeometry(input, params.attrs as unknown as PoolAttrs);
+    if (!g || !isFloat(dy) || !tf.util.arraysEqual(dy.shape, [g[0]!, g[4]!, g[5]!, g[3]!])) return fallback(params);
+    const { info, data } = output(params.backend, input.shape.slice(), 'float32');
+    addon.avgPoolGrad(words(params.backend, dy), ...(g as Geometry), data);
+    return info;
+  };
+}
+
 type Geometry = [number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** The kernels of this file by tfjs kernel name, for registerFastKernels (cpu). */
@@ -296,4 +319,5 @@ export const MOVEMENT_KERNELS: Readonly<Record<string, (addon: NativeAddon, fall
   [tf.Transpose]: nativeTranspose, [tf.Slice]: nativeSlice, [tf.Concat]: nativeConcat, [tf.Pack]: nativePack,
   [tf.Unpack]: nativeUnpack, [tf.PadV2]: nativePadV2, [tf.Tile]: nativeTile, [tf.SplitV]: nativeSplitV,
   [tf.GatherV2]: nativeGatherV2, [tf.UnsortedSegmentSum]: nativeUnsortedSegmentSum, [tf.ResizeBilinear]: nativeResizeBilinear, [tf.MaxPool]: nativeMaxPool, [tf.MaxPoolGrad]: nativeMaxPoolGrad,
+  [tf.AvgPool]: nativeAvgPool, [tf.AvgPoolGrad]: nativeAvgPoolGrad,
 };
