@@ -191,11 +191,13 @@ if (!addon) {
     }
   });
 
-  test('PadV2: zero and non-zero constants, rank 1 to 5, float32 and int32 (constant truncated)', () => {
+  test('PadV2: zero and non-zero constants, negative paddings, rank 1 to 5, float32 and int32 (constant truncated)', () => {
     const rng = new Rng(15);
     const CASES = [
       [[5], [[2, 3]], 0], [[5], [[0, 0]], 1], [[3, 4], [[1, 0], [0, 2]], -2.5], [[2, 3, 4], [[0, 0], [1, 1], [2, 0]], 0],
       [[4, 28, 28, 3], [[0, 0], [3, 3], [3, 3], [0, 0]], 0], [[1, 2, 1, 3, 1], [[1, 1], [0, 1], [2, 0], [0, 0], [1, 2]], 7.75],
+      // negative paddings go to the stock kernel (which crops in one dimension; beyond, it wraps rows)
+      [[5], [[-1, 2]], 0],
     ];
     for (const dtype of ['float32', 'int32']) {
       for (const [shape, paddings, c] of CASES) {

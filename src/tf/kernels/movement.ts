@@ -152,7 +152,7 @@ export function nativePadV2(addon: NativeAddon, fallback: KernelFunc): KernelFun
   return (params) => {
     const { x } = params.inputs as { x: Info };
     const { paddings, constantValue } = params.attrs as { paddings: [number, number][]; constantValue: number };
-    if (!copyable(x)) return fallback(params);
+    if (!copyable(x) || paddings.some((p) => p[0] < 0 || p[1] < 0)) return fallback(params);
     const shape = paddings.map((p, a) => p[0] + x.shape[a]! + p[1]);
     const { info, data } = output(params.backend, shape, x.dtype);
     // fill as the stock kernel does: an int32 output truncates the constant
