@@ -303,8 +303,8 @@ export function nativeAvgPool(addon: NativeAddon, fallback: KernelFunc): KernelF
 export function nativeAvgPoolGrad(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
   return (params) => {
     const { dy, input } = params.inputs as { dy: Info; input: Info };
-    // (tfjs' AvgPoolGrad has no dimRoundingMode)
-    const g = poolGeometry(input, params.attrs as unknown as PoolAttrs);
+    // tfjs-cpu's AvgPoolGrad ignores dimRoundingMode
+    const g = poolGeometry(input, { ...(params.attrs as unknown as PoolAttrs), dimRoundingMode: undefined });
     if (!g || !isFloat(dy) || !tf.util.arraysEqual(dy.shape, [g[0]!, g[4]!, g[5]!, g[3]!])) return fallback(params);
     const { info, data } = output(params.backend, input.shape.slice(), 'float32');
     addon.avgPoolGrad(words(params.backend, dy), ...(g as Geometry), data);
