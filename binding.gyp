@@ -32,6 +32,7 @@
         "native/addon/elementwise_binding.cc",
         "native/addon/reduce_binding.cc",
         "native/addon/conv_binding.cc",
+        "native/addon/movement_binding.cc",
         "native/addon/malloc_tuning.cc",
         "native/cpu/parallel.cc",
         "native/cpu/knn_graph.cc",
@@ -42,6 +43,8 @@
         "native/cpu/reduce.cc",
         "native/cpu/conv.cc",
         "native/cpu/depthwise.cc",
+        "native/cpu/movement.cc",
+        "native/cpu/pool.cc",
         "native/cpu/elementwise.cc"
       ],
       "conditions": [

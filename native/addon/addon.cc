@@ -75,6 +75,14 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("depthwiseConv2d", Napi::Function::New(env, depthwiseConv2d, "depthwiseConv2d"));
   exports.Set("depthwiseBackpropInput", Napi::Function::New(env, depthwiseBackpropInput, "depthwiseBackpropInput"));
   exports.Set("depthwiseBackpropFilter", Napi::Function::New(env, depthwiseBackpropFilter, "depthwiseBackpropFilter"));
+  exports.Set("copyStrided", Napi::Function::New(env, copyStrided, "copyStrided"));
+  exports.Set("gather", Napi::Function::New(env, gather, "gather"));
+  exports.Set("unsortedSegmentSum", Napi::Function::New(env, unsortedSegmentSum, "unsortedSegmentSum"));
+  exports.Set("resizeBilinear", Napi::Function::New(env, resizeBilinear, "resizeBilinear"));
+  exports.Set("maxPool", Napi::Function::New(env, maxPool, "maxPool"));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, maxPoolGrad, "maxPoolGrad"));
+  exports.Set("avgPool", Napi::Function::New(env, avgPool, "avgPool"));
+  exports.Set("avgPoolGrad", Napi::Function::New(env, avgPoolGrad, "avgPoolGrad"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
   exports.Set("cudaKernelMs", Napi::Function::New(env, cudaKernelMs, "cudaKernelMs"));

@@ -22,6 +22,14 @@ Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info);
 Napi::Value depthwiseConv2d(const Napi::CallbackInfo& info);
 Napi::Value depthwiseBackpropInput(const Napi::CallbackInfo& info);
 Napi::Value depthwiseBackpropFilter(const Napi::CallbackInfo& info);
+Napi::Value copyStrided(const Napi::CallbackInfo& info);
+Napi::Value gather(const Napi::CallbackInfo& info);
+Napi::Value unsortedSegmentSum(const Napi::CallbackInfo& info);
+Napi::Value resizeBilinear(const Napi::CallbackInfo& info);
+Napi::Value maxPool(const Napi::CallbackInfo& info);
+Napi::Value maxPoolGrad(const Napi::CallbackInfo& info);
+Napi::Value avgPool(const Napi::CallbackInfo& info);
+Napi::Value avgPoolGrad(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl

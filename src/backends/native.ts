@@ -56,6 +56,34 @@ export interface NativeAddon {
   depthwiseConv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): void;
   depthwiseBackpropInput(dy: Float32Array, filter: Float32Array, geometry: readonly number[], dx: Float32Array): void;
   depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, geometry: readonly number[], dw: Float32Array): void;
+  /** Strided copy of 4-byte words (native/addon/movement_binding.cc): for every index i within shape,
+   *  dst[dstOffset + Σ i·dstStrides] = src[srcOffset + Σ i·srcStrides]; synchronous. */
+  copyStrided(src: Float32Array, srcOffset: number, srcStrides: readonly number[], dst: Float32Array, dstOffset: number,
+    dstStrides: readonly number[], shape: readonly number[]): void;
+  /** out[b, o, i, :] = x[b, o, indices[b, i], :] on 4-byte words (GatherV2); synchronous. */
+  gather(x: Float32Array, indices: Int32Array, batch: number, outer: number, dimSize: number, slice: number, count: number,
+    out: Float32Array): void;
+  /** tfjs-cpu's UnsortedSegmentSum over rows of x ([rows, inner]); synchronous. */
+  unsortedSegmentSum(x: Float32Array, segmentIds: Int32Array, rows: number, inner: number, numSegments: number, out: Float32Array): void;
+  /** tfjs-cpu's ResizeBilinear on NHWC float32; synchronous. */
+  resizeBilinear(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number,
+    outWidth: number, alignCorners: boolean, halfPixelCenters: boolean, out: Float32Array): void;
+  /** tfjs-cpu's MaxPool on NHWC float32 (geometry from computePool2DInfo); synchronous. */
+  maxPool(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number, outWidth: number,
+    filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number, padTop: number, padLeft: number,
+    out: Float32Array): void;
+  /** tfjs-cpu's AvgPool on NHWC float32 (geometry from computePool2DInfo); synchronous. */
+  avgPool(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number, outWidth: number,
+    filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number, padTop: number, padLeft: number,
+    out: Float32Array): void;
+  /** tfjs-cpu's AvgPoolGrad; synchronous. */
+  avgPoolGrad(dy: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number,
+    outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number, padTop: number,
+    padLeft: number, dx: Float32Array): void;
+  /** tfjs-cpu's MaxPoolGrad (first maximum wins); synchronous. */
+  maxPoolGrad(dy: Float32Array, x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number,
+    outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,
+    padTop: number, padLeft: number, dx: Float32Array): void;
 }
 
 export interface NativeInfo {

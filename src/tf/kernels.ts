@@ -1,8 +1,9 @@
 /**
  * tfjs kernels for backends where the stock ones are wrong, pathological or missing (src/tf/kernels/):
- * ResizeBilinearGrad that honours halfPixelCenters (cpu, wasm); Conv2DBackpropFilter as a forward
- * convolution (cpu, wasm); on wasm the gather and depthwise gradients it lacks; and BatchMatMul through the
- * native addon's GEMM (cpu, wasm) when the addon is loaded.
+ * ResizeBilinearGrad that honours halfPixelCenters (cpu, wasm); BatchMatMul on the native GEMM (cpu, wasm);
+ * on wasm the gather and depthwise gradients it lacks and the convolution gradients as GEMM/convolution;
+ * on cpu, with the native addon, every kernel of the training step (element-wise, reductions, softmax,
+ * convolutions, data movement, resize, pooling) native, multi-threaded and deterministic.
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadNative } from '../backends/native.js';
@@ -14,6 +15,7 @@ import { BINARY_OPS, UNARY_OPS, nativeBinary, nativeUnary } from './kernels/elem
 import type { KernelFunc } from './kernels/host.js';
 import { nativeBatchMatMul } from './kernels/matmul.js';
 import { REDUCE_OPS, nativeArgReduce, nativeReduce, nativeSoftmax } from './kernels/reduce.js';
+import { MOVEMENT_KERNELS } from './kernels/movement.js';
 import { resizeBilinearGrad } from './kernels/resize-bilinear-grad.js';
 import { splitVByBlocks } from './kernels/split.js';
 import { unsortedSegmentSum } from './kernels/segment-sum.js';
@@ -59,8 +61,9 @@ export function withStockKernels<T>(backendName: string, fn: () => T): T {
  * Gives a tfjs backend ('cpu', 'wasm') the sacl-au kernels: a ResizeBilinearGrad that is the adjoint of
  * the forward pass under half-pixel centres too (the stock ones ignore halfPixelCenters, which MSFL's
  * up-sampling uses); Conv2DBackpropFilter as a convolution; on wasm, the gradients it lacks
- * (UnsortedSegmentSum, both depthwise backprops); and BatchMatMul on the native GEMM when the addon is
- * loaded (SACL_NATIVE=0 keeps the stock one). Idempotent. Returns the sacl-au kernels active on that backend.
+ * (UnsortedSegmentSum, both depthwise backprops); when the addon is loaded (SACL_NATIVE=0 keeps the stock
+ * ones), BatchMatMul on the native GEMM, and on cpu the native kernels of the whole training step.
+ * Idempotent. Returns the sacl-au kernels active on that backend.
  */
 export function registerFastKernels(backendName = tf.getBackend()): string[] {
   const done = registered.get(backendName);
@@ -109,13 +112,16 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
     replaceKernel(tf.ArgMax, backendName, (stock) => nativeArgReduce(addon, true, stock!));
     replaceKernel(tf.ArgMin, backendName, (stock) => nativeArgReduce(addon, false, stock!));
     active.push(tf.Softmax, tf.ArgMax, tf.ArgMin);
-  }
-  if (addon && backendName === 'cpu') {
     // tfjs-cpu's convolutions are scalar JavaScript loops; the fallback is tfjs' own kernel, not the
     // replacements above (the filter gradient as a convolution, the input gradient's JavaScript col2im)
     for (const [kernelName, make] of CONV_KERNELS) {
       const own = stockKernel(kernelName, backendName)?.kernelFunc as unknown as KernelFunc | undefined;
       replaceKernel(kernelName, backendName, (current) => make(addon, own ?? current!));
+      if (!active.includes(kernelName)) active.push(kernelName);
+    }
+    // tfjs-cpu moves data element by element through index arithmetic, single-threaded
+    for (const [kernelName, make] of Object.entries(MOVEMENT_KERNELS)) {
+      replaceKernel(kernelName, backendName, (stock) => make(addon, stock!));
       if (!active.includes(kernelName)) active.push(kernelName);
     }
   }

@@ -1,0 +1,212 @@
+// copyStrided, gather, unsortedSegmentSum, resizeBilinear, maxPool, maxPoolGrad, avgPool and avgPoolGrad:
+// the data movement, resizing and pooling kernels
+// behind src/tf/kernels/movement.ts. Synchronous only, like every tfjs kernel: the arrays may be views of
+// a tfjs backend's memory that stay valid only until JavaScript runs again.
+#include <string>
+
+#include "args.h"
+#include "bindings.h"
+#include "sacl/common.h"
+#include "sacl/movement.h"
+
+namespace sacl {
+namespace addon {
+
+namespace {
+
+// A JavaScript array of integers in [min, kMaxElements], at most kMaxCopyRank long; returns its length.
+int readIntegers(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t* out) {
+  const Napi::Value v = info[i];
+  if (!v.IsArray()) throwType(info.Env(), name, "an array of integers", describe(v));
+  const auto arr = v.As<Napi::Array>();
+  const uint32_t rank = arr.Length();
+  if (rank > static_cast<uint32_t>(kMaxCopyRank)) {
+    throwRange(info.Env(), std::string(name) + ".length", "at most " + std::to_string(kMaxCopyRank), std::to_string(rank));
+  }
+  for (uint32_t a = 0; a < rank; ++a) {
+    const Napi::Value e = arr.Get(a);
+    const double n = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : -1;
+    if (!(n >= static_cast<double>(min) && n <= static_cast<double>(kMaxElements) &&
+          n == static_cast<double>(static_cast<int64_t>(n)))) {
+      throwRange(info.Env(), std::string(name) + "[" + std::to_string(a) + "]",
+                 "an integer ≥ " + std::to_string(min), describe(e));
+    }
+    out[a] = static_cast<int64_t>(n);
+  }
+  return static_cast<int>(rank);
+}
+
+// The last word a strided copy touches must lie within the array (shape has no zero size).
+void checkReach(Napi::Env env, const char* name, int64_t length, int64_t offset, const int64_t* strides,
+                const int64_t* shape, int rank) {
+  int64_t last = offset;  // each term ≤ 2^31 · 2^31, at most 17 of them: no int64 overflow
+  for (int a = 0; a < rank; ++a) last += (shape[a] - 1) * strides[a];
+  if (last >= length) {
+    throwRange(env, std::string(name) + ".length", "more than " + std::to_string(last) + " (the last word the copy reaches)",
+               std::to_string(length));
+  }
+}
+
+// The geometry arguments info[first ..] of the pools and their gradients, checked.
+Pool2D readPool(const Napi::CallbackInfo& info, size_t first) {
+  constexpr int64_t kMax = kMaxElements;
+  Pool2D p;
+  p.batch = requireInteger(info, first, "batch", 1, kMax);
+  p.inHeight = requireInteger(info, first + 1, "inHeight", 1, kMax);
+  p.inWidth = requireInteger(info, first + 2, "inWidth", 1, kMax);
+  p.channels = requireInteger(info, first + 3, "channels", 1, kMax);
+  p.outHeight = requireInteger(info, first + 4, "outHeight", 1, kMax);
+  p.outWidth = requireInteger(info, first + 5, "outWidth", 1, kMax);
+  p.filterHeight = requireInteger(info, first + 6, "filterHeight", 1, kMax);
+  p.filterWidth = requireInteger(info, first + 7, "filterWidth", 1, kMax);
+  p.strideHeight = requireInteger(info, first + 8, "strideHeight", 1, kMax);
+  p.strideWidth = requireInteger(info, first + 9, "strideWidth", 1, kMax);
+  p.padTop = requireInteger(info, first + 10, "padTop", 0, kMax);
+  p.padLeft = requireInteger(info, first + 11, "padLeft", 0, kMax);
+  checkElements(info.Env(), "input", Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}});
+  checkElements(info.Env(), "output", Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
+  return p;
+}
+
+}  // namespace
+
+Napi::Value copyStrided(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 7);
+  const auto src = requireFloat32(info, 0, "src");
+  const int64_t srcOffset = requireInteger(info, 1, "srcOffset", 0, kMaxElements);
+  int64_t srcStrides[kMaxCopyRank], dstStrides[kMaxCopyRank], shape[kMaxCopyRank];
+  const int rs = readIntegers(info, 2, "srcStrides", 0, srcStrides);
+  const auto dst = requireFloat32(info, 3, "dst");
+  const int64_t dstOffset = requireInteger(info, 4, "dstOffset", 0, kMaxElements);
+  const int rd = readIntegers(info, 5, "dstStrides", 0, dstStrides);
+  const int rank = readIntegers(info, 6, "shape", 0, shape);
+  if (rs != rank) throwRange(env, "srcStrides.length", std::to_string(rank) + " (shape.length)", std::to_string(rs));
+  if (rd != rank) throwRange(env, "dstStrides.length", std::to_string(rank) + " (shape.length)", std::to_string(rd));
+  for (int a = 0; a < rank; ++a) {
+    if (shape[a] == 0) return env.Undefined();  // nothing to copy
+  }
+  checkReach(env, "src", src.length, srcOffset, srcStrides, shape, rank);
+  checkReach(env, "dst", dst.length, dstOffset, dstStrides, shape, rank);
+  cpu::copyStrided(reinterpret_cast<const uint32_t*>(src.data) + srcOffset, srcStrides,
+                   reinterpret_cast<uint32_t*>(dst.data) + dstOffset, dstStrides, shape, rank);
+  return env.Undefined();
+}
+
+Napi::Value resizeBilinear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 10);
+  constexpr int64_t kMax = kMaxElements;
+  const auto x = requireFloat32(info, 0, "x");
+  const int64_t B = requireInteger(info, 1, "batch", 1, kMax), H = requireInteger(info, 2, "inHeight", 1, kMax);
+  const int64_t W = requireInteger(info, 3, "inWidth", 1, kMax), C = requireInteger(info, 4, "channels", 1, kMax);
+  const int64_t outH = requireInteger(info, 5, "outHeight", 1, kMax), outW = requireInteger(info, 6, "outWidth", 1, kMax);
+  const bool alignCorners = requireBool(info, 7, "alignCorners");
+  const bool halfPixelCenters = requireBool(info, 8, "halfPixelCenters");
+  const auto out = requireFloat32(info, 9, "out");
+  const Dims in{{{"B", B}, {"H", H}, {"W", W}, {"C", C}}}, o{{{"B", B}, {"outH", outH}, {"outW", outW}, {"C", C}}};
+  checkElements(env, "x", in);
+  checkElements(env, "out", o);
+  checkLength(env, "x", x, in);
+  checkLength(env, "out", out, o);
+  cpu::resizeBilinear(x.data, B, H, W, C, outH, outW, alignCorners, halfPixelCenters, out.data);
+  return env.Undefined();
+}
+
+Napi::Value maxPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 14);
+  const auto x = requireFloat32(info, 0, "x");
+  const Pool2D p = readPool(info, 1);
+  const auto out = requireFloat32(info, 13, "out");
+  checkLength(env, "x", x, Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}});
+  checkLength(env, "out", out, Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
+  cpu::maxPool(x.data, p, out.data);
+  return env.Undefined();
+}
+
+Napi::Value avgPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 14);
+  const auto x = requireFloat32(info, 0, "x");
+  const Pool2D p = readPool(info, 1);
+  const auto out = requireFloat32(info, 13, "out");
+  checkLength(env, "x", x, Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}});
+  checkLength(env, "out", out, Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
+  cpu::avgPool(x.data, p, out.data);
+  return env.Undefined();
+}
+
+Napi::Value avgPoolGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 14);
+  const auto dy = requireFloat32(info, 0, "dy");
+  const Pool2D p = readPool(info, 1);
+  const auto dx = requireFloat32(info, 13, "dx");
+  checkLength(env, "dy", dy, Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
+  checkLength(env, "dx", dx, Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}});
+  cpu::avgPoolGrad(dy.data, p, dx.data);
+  return env.Undefined();
+}
+
+Napi::Value maxPoolGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 15);
+  const auto dy = requireFloat32(info, 0, "dy");
+  const auto x = requireFloat32(info, 1, "x");
+  const Pool2D p = readPool(info, 2);
+  const auto dx = requireFloat32(info, 14, "dx");
+  const Dims in{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}};
+  checkLength(env, "dy", dy, Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
+  checkLength(env, "x", x, in);
+  checkLength(env, "dx", dx, in);
+  cpu::maxPoolGrad(dy.data, x.data, p, dx.data);
+  return env.Undefined();
+}
+
+Napi::Value gather(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 8);
+  constexpr int64_t kMax = kMaxElements;
+  const auto x = requireFloat32(info, 0, "x");
+  const auto indices = requireInt32(info, 1, "indices");
+  const int64_t batch = requireInteger(info, 2, "batch", 1, kMax), outer = requireInteger(info, 3, "outer", 1, kMax);
+  const int64_t dimSize = requireInteger(info, 4, "dimSize", 1, kMax), slice = requireInteger(info, 5, "slice", 1, kMax);
+  const int64_t count = requireInteger(info, 6, "count", 1, kMax);
+  const auto out = requireFloat32(info, 7, "out");
+  const Dims xd{{{"batch", batch}, {"outer", outer}, {"dimSize", dimSize}, {"slice", slice}}};
+  const Dims id{{{"batch", batch}, {"count", count}}};
+  const Dims od{{{"batch", batch}, {"outer", outer}, {"count", count}, {"slice", slice}}};
+  checkElements(env, "x", xd);
+  checkElements(env, "indices", id);
+  checkElements(env, "out", od);
+  checkLength(env, "x", x, xd);
+  checkLength(env, "indices", indices, id);
+  checkLength(env, "out", out, od);
+  checkIndexRange(env, "indices", indices, id, dimSize, "dimSize");
+  cpu::gather(reinterpret_cast<const uint32_t*>(x.data), indices.data, batch, outer, dimSize, slice, count,
+              reinterpret_cast<uint32_t*>(out.data));
+  return env.Undefined();
+}
+
+Napi::Value unsortedSegmentSum(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 6);
+  constexpr int64_t kMax = kMaxElements;
+  const auto x = requireFloat32(info, 0, "x");
+  const auto ids = requireInt32(info, 1, "segmentIds");
+  const int64_t rows = requireInteger(info, 2, "rows", 1, kMax), inner = requireInteger(info, 3, "inner", 1, kMax);
+  const int64_t numSegments = requireInteger(info, 4, "numSegments", 1, kMax);
+  const auto out = requireFloat32(info, 5, "out");
+  const Dims xd{{{"rows", rows}, {"inner", inner}}}, od{{{"numSegments", numSegments}, {"inner", inner}}};
+  checkElements(env, "x", xd);
+  checkElements(env, "out", od);
+  checkLength(env, "x", x, xd);
+  checkLength(env, "segmentIds", ids, Dims{{{"rows", rows}}});
+  checkLength(env, "out", out, od);
+  cpu::unsortedSegmentSum(x.data, ids.data, rows, inner, numSegments, out.data);
+  return env.Undefined();
+}
+
+}  // namespace addon
+}  // namespace sacl
