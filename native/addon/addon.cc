@@ -79,6 +79,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("gather", Napi::Function::New(env, gather, "gather"));
   exports.Set("unsortedSegmentSum", Napi::Function::New(env, unsortedSegmentSum, "unsortedSegmentSum"));
   exports.Set("resizeBilinear", Napi::Function::New(env, resizeBilinear, "resizeBilinear"));
+  exports.Set("resizeBilinearGrad", Napi::Function::New(env, resizeBilinearGrad, "resizeBilinearGrad"));
   exports.Set("maxPool", Napi::Function::New(env, maxPool, "maxPool"));
   exports.Set("maxPoolGrad", Napi::Function::New(env, maxPoolGrad, "maxPoolGrad"));
   exports.Set("avgPool", Napi::Function::New(env, avgPool, "avgPool"));

@@ -26,6 +26,7 @@ Napi::Value copyStrided(const Napi::CallbackInfo& info);
 Napi::Value gather(const Napi::CallbackInfo& info);
 Napi::Value unsortedSegmentSum(const Napi::CallbackInfo& info);
 Napi::Value resizeBilinear(const Napi::CallbackInfo& info);
+Napi::Value resizeBilinearGrad(const Napi::CallbackInfo& info);
 Napi::Value maxPool(const Napi::CallbackInfo& info);
 Napi::Value maxPoolGrad(const Napi::CallbackInfo& info);
 Napi::Value avgPool(const Napi::CallbackInfo& info);

@@ -1,4 +1,4 @@
-// copyStrided, gather, unsortedSegmentSum, resizeBilinear, maxPool, maxPoolGrad, avgPool and avgPoolGrad:
+// copyStrided, gather, unsortedSegmentSum, resizeBilinear, resizeBilinearGrad, maxPool, maxPoolGrad, avgPool and avgPoolGrad:
 // the data movement, resizing and pooling kernels
 // behind src/tf/kernels/movement.ts. Synchronous only, like every tfjs kernel: the arrays may be views of
 // a tfjs backend's memory that stay valid only until JavaScript runs again.
@@ -110,6 +110,26 @@ Napi::Value resizeBilinear(const Napi::CallbackInfo& info) {
   checkLength(env, "x", x, in);
   checkLength(env, "out", out, o);
   cpu::resizeBilinear(x.data, B, H, W, C, outH, outW, alignCorners, halfPixelCenters, out.data);
+  return env.Undefined();
+}
+
+Napi::Value resizeBilinearGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireCount(info, 10);
+  constexpr int64_t kMax = kMaxElements;
+  const auto dy = requireFloat32(info, 0, "dy");
+  const int64_t B = requireInteger(info, 1, "batch", 1, kMax), H = requireInteger(info, 2, "inHeight", 1, kMax);
+  const int64_t W = requireInteger(info, 3, "inWidth", 1, kMax), C = requireInteger(info, 4, "channels", 1, kMax);
+  const int64_t outH = requireInteger(info, 5, "outHeight", 1, kMax), outW = requireInteger(info, 6, "outWidth", 1, kMax);
+  const bool alignCorners = requireBool(info, 7, "alignCorners");
+  const bool halfPixelCenters = requireBool(info, 8, "halfPixelCenters");
+  const auto dx = requireFloat32(info, 9, "dx");
+  const Dims in{{{"B", B}, {"H", H}, {"W", W}, {"C", C}}}, o{{{"B", B}, {"outH", outH}, {"outW", outW}, {"C", C}}};
+  checkElements(env, "dx", in);
+  checkElements(env, "dy", o);
+  checkLength(env, "dy", dy, o);
+  checkLength(env, "dx", dx, in);
+  cpu::resizeBilinearGrad(dy.data, B, H, W, C, outH, outW, alignCorners, halfPixelCenters, dx.data);
   return env.Undefined();
 }
 

@@ -119,6 +119,57 @@ void resizeBilinear(const float* x, int64_t batch, int64_t inHeight, int64_t inW
   });
 }
 
+void resizeBilinearGrad(const float* dy, int64_t batch, int64_t inHeight, int64_t inWidth, int64_t channels,
+                        int64_t outHeight, int64_t outWidth, bool alignCorners, bool halfPixelCenters, float* dx) {
+  const auto taps = [&](int64_t inSize, int64_t outSize) {
+    const bool corners = alignCorners && outSize > 1;
+    const double ratio = static_cast<double>(corners ? inSize - 1 : inSize) / static_cast<double>(corners ? outSize - 1 : outSize);
+    std::vector<Sample> t(static_cast<size_t>(outSize));
+    for (int64_t o = 0; o < outSize; ++o) {
+      Sample s = sample(ratio, o, halfPixelCenters, inSize);
+      // alignCorners with halfPixelCenters can sample past the last pixel: clamp to it
+      if (s.lo > inSize - 1) {
+        s.frac += static_cast<double>(s.lo - (inSize - 1));
+        s.lo = inSize - 1;
+      }
+      t[o] = s;
+    }
+    return t;
+  };
+  const std::vector<Sample> rows = taps(inHeight, outHeight), cols = taps(inWidth, outWidth);
+  const int64_t rowWords = inWidth * channels;
+  parallelFor(batch, 1, [&](int64_t begin, int64_t end) {
+    std::vector<double> acc(static_cast<size_t>(inHeight * rowWords)), row(static_cast<size_t>(rowWords));
+    for (int64_t b = begin; b < end; ++b) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      const float* g = dy + b * outHeight * outWidth * channels;
+      for (int64_t r = 0; r < outHeight; ++r) {
+        std::fill(row.begin(), row.end(), 0.0);
+        for (int64_t c = 0; c < outWidth; ++c, g += channels) {
+          double* left = row.data() + cols[c].lo * channels;
+          double* right = row.data() + cols[c].hi * channels;
+          const double f = cols[c].frac;
+          for (int64_t d = 0; d < channels; ++d) {
+            const double v = g[d];
+            left[d] += v - v * f;
+            right[d] += v * f;
+          }
+        }
+        double* top = acc.data() + rows[r].lo * rowWords;
+        double* bottom = acc.data() + rows[r].hi * rowWords;
+        const double f = rows[r].frac;
+        for (int64_t i = 0; i < rowWords; ++i) {
+          const double v = row[i];
+          top[i] += v - v * f;
+          bottom[i] += v * f;
+        }
+      }
+      float* o = dx + b * inHeight * rowWords;
+      for (int64_t i = 0; i < inHeight * rowWords; ++i) o[i] = static_cast<float>(acc[i]);
+    }
+  });
+}
+
 void maxPool(const float* x, const Pool2D& p, float* out) {
   const int64_t C = p.channels, rowWords = p.outWidth * C;
   parallelFor(p.batch * p.outHeight, std::max<int64_t>(1, kGrain / rowWords), [&](int64_t begin, int64_t end) {

@@ -68,6 +68,9 @@ export interface NativeAddon {
   /** tfjs-cpu's ResizeBilinear on NHWC float32; synchronous. */
   resizeBilinear(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number,
     outWidth: number, alignCorners: boolean, halfPixelCenters: boolean, out: Float32Array): void;
+  /** dx from dy: the adjoint of resizeBilinear (native/cpu/pool.cc); synchronous. */
+  resizeBilinearGrad(dy: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number,
+    outWidth: number, alignCorners: boolean, halfPixelCenters: boolean, dx: Float32Array): void;
   /** tfjs-cpu's MaxPool on NHWC float32 (geometry from computePool2DInfo); synchronous. */
   maxPool(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number, outWidth: number,
     filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number, padTop: number, padLeft: number,

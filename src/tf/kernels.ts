@@ -71,7 +71,8 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
   const active: string[] = [tf.Conv2DBackpropFilter, tf.SplitV, tf.ResizeBilinearGrad];
   replaceKernel(tf.Conv2DBackpropFilter, backendName, (stock) => conv2DBackpropFilterViaConv(backendName, stock));
   replaceKernel(tf.SplitV, backendName, (stock) => splitVByBlocks(stock!));
-  replaceKernel(tf.ResizeBilinearGrad, backendName, () => resizeBilinearGrad(backendName));
+  const { addon } = loadNative();
+  replaceKernel(tf.ResizeBilinearGrad, backendName, () => resizeBilinearGrad(backendName, addon));
   if (backendName === 'wasm') {
     const missing: [string, KernelFunc][] = [
       [tf.UnsortedSegmentSum, unsortedSegmentSum()],
@@ -83,7 +84,6 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
       active.push(kernelName);
     }
   }
-  const { addon } = loadNative();
   const stockMatMul = tf.getKernel(tf.BatchMatMul, backendName);
   if (addon && stockMatMul) {
     replaceKernel(tf.BatchMatMul, backendName, (stock) => nativeBatchMatMul(addon, stock!));

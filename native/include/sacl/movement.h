@@ -45,6 +45,13 @@ void unsortedSegmentSum(const float* x, const int32_t* ids, int64_t rows, int64_
 void resizeBilinear(const float* x, int64_t batch, int64_t inHeight, int64_t inWidth, int64_t channels,
                     int64_t outHeight, int64_t outWidth, bool alignCorners, bool halfPixelCenters, float* out);
 
+// The adjoint of resizeBilinear: dx [batch, inHeight, inWidth, channels] (overwritten) from dy [batch,
+// outHeight, outWidth, channels], each dy value scattered to the four source pixels with the forward's
+// weights (a source coordinate past the last pixel clamps to it). Summed in float64 in a fixed order per
+// image, one image per task, so the result does not depend on the thread count.
+void resizeBilinearGrad(const float* dy, int64_t batch, int64_t inHeight, int64_t inWidth, int64_t channels,
+                        int64_t outHeight, int64_t outWidth, bool alignCorners, bool halfPixelCenters, float* dx);
+
 // out = the maximum over each window's in-image positions (−∞ when none is a number: NaN never wins).
 void maxPool(const float* x, const Pool2D& p, float* out);
 

@@ -12,6 +12,7 @@
  * The gradient scatters each dy value to the same four pixels with the same weights; the weights of each
  * output sum to 1, so Σ dx = Σ dy.
  */
+import type { NativeAddon } from '../../backends/native.js';
 import { hostInput, hostOutput, type Info, type KernelFunc } from './host.js';
 
 /** One axis of the sampling rule: for each output index, the two source indices and the weight of `hi`. */
@@ -87,8 +88,12 @@ export function resizeBilinearGradImpl(
  * tfjs' wasm forward ignores halfPixelCenters when alignCorners is set (cpu's applies both); that pair is
  * refused by tf.image.resizeBilinear, but a direct kernel call still gets the adjoint of its own forward.
  */
-export function resizeBilinearGrad(backendName: string): KernelFunc {
+export function resizeBilinearGrad(backendName: string, addon: NativeAddon | null = null): KernelFunc {
   const cornersOverrideCentres = backendName === 'wasm';
+  // on cpu the native kernel (native/cpu/pool.cc, the same taps and order, one image per thread)
+  const impl: typeof resizeBilinearGradImpl = addon && backendName === 'cpu'
+    ? (dy, [B, OH, OW, C], H, W, corners, centres, dx) => addon.resizeBilinearGrad(dy, B, H, W, C, OH, OW, corners, centres, dx)
+    : resizeBilinearGradImpl;
   return ({ inputs, backend, attrs }) => {
     const { images, dy } = inputs as { images: Info; dy: Info };
     const { alignCorners, halfPixelCenters } = attrs as { alignCorners: boolean; halfPixelCenters: boolean };
@@ -101,7 +106,7 @@ export function resizeBilinearGrad(backendName: string): KernelFunc {
     const { info, data } = hostOutput(backend, images.shape, false); // the impl overwrites every element
     const g = hostInput(backend, dy); // after the output: making it may move the wasm heap
     const centres = !!halfPixelCenters && !(cornersOverrideCentres && alignCorners);
-    resizeBilinearGradImpl(g, dy.shape as [number, number, number, number], H, W, !!alignCorners, centres, data);
+    impl(g, dy.shape as [number, number, number, number], H, W, !!alignCorners, centres, data);
     return info;
   };
 }
