@@ -122,6 +122,32 @@ test('JAA-Net lists in the real form (<DS>/<subject>/…): subjects are the subj
   assert.match(error.message, /BP4D_part2_path\.txt: line 2: expected a BP4D subject id \(F001…F023, M001…M018\) as a component of the path; got "BP4D\/X\/T2\/0721\.jpg"/);
 });
 
+test('list entries that leave --root (".." or absolute paths) are refused, naming the list file and line', async () => {
+  const root = tmp();
+  const parts = [['F001'], ['F002'], ['M002']];
+  writeJaaNet(root, 'BP4D', parts, (s) => [`${s}/T1/2440.jpg`]);
+  for (const entry of ['../../outside/F002/T1/2440.jpg', 'BP4D/F002/../../../F002/x.jpg', '/etc/F002/passwd', 'C:\\F002\\x.jpg', '..\\F002\\x.jpg']) {
+    write(join(root, 'BP4D_part2_path.txt'), `BP4D/F002/T1/2440.jpg\n${entry}\n`);
+    write(join(root, 'BP4D_part2_AUoccur.txt'), '1 0 9 0 0 1 0 0 1 0 0 1\n'.repeat(2));
+    write(join(root, 'BP4D_part2_land.txt'), `${Array.from({ length: 98 }, (_, j) => j).join(' ')}\n`.repeat(2));
+    let error;
+    try { await openDataset('bp4d', root); } catch (e) { error = e; }
+    assert.instance(error, RangeError, entry);
+    assert.match(error.message, /BP4D_part2_path\.txt: line 2: expected a path relative to the image folder, without "\.\."; got /, entry);
+  }
+  // ME-GraphAU lists too
+  const me = tmp();
+  for (const fold of [1, 2, 3]) {
+    for (const split of ['train', 'test']) {
+      write(join(me, 'list', `BP4D_${split}_img_path_fold${fold}.txt`), 'F001/T1/1.jpg\nF002/../../F002/1.jpg\n');
+      write(join(me, 'list', `BP4D_${split}_label_fold${fold}.txt`), '1 0 0 0 0 1 0 0 1 0 0 1\n'.repeat(2));
+    }
+  }
+  let error;
+  try { await openDataset('bp4d', me); } catch (e) { error = e; }
+  assert.match(error?.message ?? '', /BP4D_train_img_path_fold1\.txt: line 2: expected a path relative to the image folder/);
+});
+
 test('JAA-Net\'s repository layout under --root: data/list/ and data/imgs/', async () => {
   const root = tmp();
   writeJaaNet(join(root, 'data', 'list'), 'DISFA', DISFA_PARTS, (sn) => [`${sn}/0.jpg`, `${sn}/1.jpg`]);
