@@ -12,8 +12,9 @@ Aligns every frame of a BP4D-layout tree (frames, AUCoding/AU_OCC, and Landmarks
 Landmarks/*.csv or DISFA's own Landmark_Points/) by its 49 landmarks, as JAA-Net does: eyes levelled,
 box of eye centres, nose tip and mouth corners enlarged 2.9, grey border. Writes the aligned frames,
 the moved landmarks (Landmarks/<sequence>.csv, 49 points), the AU files and folds to --out in the same
-layout. Frames already written are skipped, so an interrupted run continues. --skip-bad counts and
-leaves out frames without landmarks or with unreadable images instead of stopping.`;
+layout. Frames already written are skipped, so an interrupted run continues. --out must lie outside
+--root; its align.json records --size and --dataset, and a re-run with other values is refused.
+--skip-bad counts and leaves out frames without landmarks or with unreadable images instead of stopping.`;
 
 export async function alignCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { root: { type: 'string' }, out: { type: 'string' }, dataset: { type: 'string' }, size: { type: 'string' },

@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -399,6 +399,48 @@ test('align a BP4D-layout tree: frames, moved landmarks, AU files; resumable; ba
   const skipped = await alignTree({ root, out: join(tmp(), 'y'), size: 64, skipBad: true });
   assert.is(skipped.bad.length, 1);
   assert.is(skipped.aligned, 5);
+});
+
+test('align refuses an --out that is --root or inside it, and a re-run with another --size or layout', async () => {
+  const root = tmp();
+  await generateSynthetic({ root, seed: 6, subjects: 3, tasks: 1, framesPerTask: 1, size: 64 });
+  const landmarks = readFileSync(join(root, 'Landmarks', 'F001_T1.csv'), 'utf8');
+  for (const out of [root, join(root, 'aligned'), join(root, 'F001', '..', 'sub', 'deeper')]) {
+    let error;
+    try { await alignTree({ root, out, size: 48 }); } catch (e) { error = e; }
+    assert.instance(error, RangeError, out);
+    assert.match(error.message, /--out: expected a folder outside --root .*; got .*, where the aligned files would overwrite the source's/);
+  }
+  // through a symlink to the root, too
+  const link = join(tmp(), 'link');
+  symlinkSync(root, link);
+  let error;
+  try { await alignTree({ root, out: join(link, 'x'), size: 48 }); } catch (e) { error = e; }
+  assert.match(error?.message ?? '', /--out: expected a folder outside --root/);
+  assert.is(readFileSync(join(root, 'Landmarks', 'F001_T1.csv'), 'utf8'), landmarks, 'the source landmarks are untouched');
+  assert.not.ok(existsSync(join(root, 'align.json')));
+
+  const out = join(tmp(), 'aligned');
+  await alignTree({ root, out, size: 48 });
+  assert.equal(JSON.parse(readFileSync(join(out, 'align.json'), 'utf8')), { format: 'sacl-au-align', layout: 'bp4d', size: 48, recipe: 'jaa-net-2.9' });
+  const moved = readFileSync(join(out, 'Landmarks', 'F001_T1.csv'), 'utf8');
+  error = undefined;
+  try { await alignTree({ root, out, size: 64 }); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /align\.json: .*aligned was aligned with --size 48; got 64: use another --out, or remove this one to align again/);
+  assert.is(readFileSync(join(out, 'Landmarks', 'F001_T1.csv'), 'utf8'), moved, 'the landmarks still match the frames');
+  error = undefined;
+  try { await alignTree({ root, out, size: 48, layout: 'disfa' }); } catch (e) { error = e; }
+  assert.match(error?.message ?? '', /was aligned with --dataset "bp4d"; got "disfa"/);
+  // a folder aligned before the record existed: the frames' size is checked
+  unlinkSync(join(out, 'align.json'));
+  error = undefined;
+  try { await alignTree({ root, out, size: 64 }); } catch (e) { error = e; }
+  assert.match(error?.message ?? '', /F001\/T1\/1\.jpg: already aligned at 48×48; got --size 64/);
+  assert.not.ok(existsSync(join(out, 'align.json')), 'no record claims the refused size');
+  const again = await alignTree({ root, out, size: 48 });
+  assert.is(again.skippedExisting, 3);
+  assert.ok(existsSync(join(out, 'align.json')));
 });
 
 test('`sacl-au align --dataset disfa`: DISFA frames aligned by their Landmark_Points MAT-files, read back', async () => {
