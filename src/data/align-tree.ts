@@ -16,6 +16,7 @@ import { readDisfaLayout } from './disfa-layout.js';
 import { alignmentTransform, applyAffine, warpAffine } from './align.js';
 import type { ReadProgress } from './dataset.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { UsageError } from '../util/errors.js';
 
 export interface AlignResult {
   aligned: number;
@@ -62,7 +63,7 @@ async function realPathOf(p: string): Promise<string> {
 async function checkOutside(root: string, out: string): Promise<void> {
   const inside = relative(await realPathOf(root), await realPathOf(out));
   if (inside === '' || !(inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside))) {
-    throw new RangeError(`--out: expected a folder outside --root (${root}); got ${out}, where the aligned files would overwrite the source's`);
+    throw new UsageError(`--out: expected a folder outside --root (${root}); got ${out}, where the aligned files would overwrite the source's`);
   }
 }
 
@@ -81,7 +82,7 @@ async function checkRecord(out: string, record: AlignRecord): Promise<boolean> {
   }
   for (const [key, flag] of [['size', '--size'], ['layout', '--dataset'], ['recipe', 'the alignment recipe']] as const) {
     if (saved[key] !== record[key]) {
-      throw new RangeError(`${file}: ${out} was aligned with ${flag} ${JSON.stringify(saved[key])}; got ${JSON.stringify(record[key])}: `
+      throw new UsageError(`${file}: ${out} was aligned with ${flag} ${JSON.stringify(saved[key])}; got ${JSON.stringify(record[key])}: `
         + 'use another --out, or remove this one to align again');
     }
   }
@@ -105,7 +106,7 @@ export async function alignTree({ root, out, layout = 'bp4d', size = 256, skipBa
     if (existing) {
       const { width, height } = await sharp(existing).metadata();
       if (width !== size || height !== size) {
-        throw new RangeError(`${existing}: already aligned at ${width}×${height}; got --size ${size}: use another --out, or remove this one to align again`);
+        throw new UsageError(`${existing}: already aligned at ${width}×${height}; got --size ${size}: use another --out, or remove this one to align again`);
       }
     }
     await writeInto(join(out, ALIGN_RECORD), `${JSON.stringify(record)}\n`);

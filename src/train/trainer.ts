@@ -14,6 +14,7 @@ import { batches } from '../data/loader.js';
 import type { AuModel } from '../model/model.js';
 import { loadTensors, saveTensors } from '../tf/weights-io.js';
 import { syncDir, writeFileAtomic } from '../util/fs.js';
+import { UsageError } from '../util/errors.js';
 import { PAPER_LOSS_WEIGHTS, landmarkLoss, weightedAsymmetricLoss, weightedDiceLoss, type LossWeights } from './losses.js';
 import { NesterovSgd } from './optimizer.js';
 import { accumulateGradients, microBatches } from './accumulate.js';
@@ -219,7 +220,7 @@ async function restore(path: string, model: AuModel, optimizer: NesterovSgd): Pr
 function checkSame(kind: string, saved: Record<string, unknown>, given: Record<string, unknown>, path: string): void {
   for (const key of new Set([...Object.keys(saved), ...Object.keys(given)])) {
     if (JSON.stringify(saved[key] ?? null) !== JSON.stringify(given[key] ?? null)) {
-      throw new RangeError(`${path}: the checkpoint was trained with ${kind} ${key} = ${JSON.stringify(saved[key] ?? null)}; got ${JSON.stringify(given[key] ?? null)}. `
+      throw new UsageError(`${path}: the checkpoint was trained with ${kind} ${key} = ${JSON.stringify(saved[key] ?? null)}; got ${JSON.stringify(given[key] ?? null)}. `
         + 'Resume with the same settings, or train into another folder');
     }
   }
@@ -252,7 +253,7 @@ export async function train({ model, samples, options, dir, resume = false, over
   try {
     if (resume && dir) state = await restoreNewest(dir, model, optimizer, onWarning, state);
     else if (dir && hasCheckpoint(dir)) {
-      if (!overwrite) throw new RangeError(`${join(dir, CHECKPOINT)} exists: resume it (--resume) or replace it (--overwrite)`);
+      if (!overwrite) throw new UsageError(`${join(dir, CHECKPOINT)} exists: resume it (--resume) or replace it (--overwrite)`);
       for (const n of [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`]) await rm(join(dir, n), { recursive: true, force: true });
     }
     if (resume && state.epochsDone > 0) {
