@@ -63,7 +63,7 @@ export async function trainAndEvaluate({ model, dataset, fold, options, out, res
   model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string; skipBad?: boolean;
   /** Without resume, replace a checkpoint already in `out` (else that is refused). */
   overwrite?: boolean;
-  /** What the run trains on, saved with its checkpoints (default: the dataset's name and the fold). */
+  /** What the run trains on, saved with its checkpoints and checked on resume (default: the fold). */
   run?: RunRecord;
   /** More fields for the report's metrics.json (e.g. the model a fine-tuning started from). */
   extra?: Record<string, unknown>;
@@ -75,7 +75,7 @@ export async function trainAndEvaluate({ model, dataset, fold, options, out, res
   process.stderr.write(`${dataset.name} fold ${fold}: ${trainSet.length} training frames, ${test.length} test frames; ${model.config.variant} model, ${(model.store.count() / 1e6).toFixed(2)} M parameters\n`);
   let bar: Progress | null = null;
   const history = await train({
-    model, samples: trainSet, options, dir: out, resume, overwrite, run: run ?? { dataset: dataset.name, fold }, ...(bad && { onBadImage: bad.onBadImage }), ...(stopAfterEpochs !== undefined && { stopAfterEpochs }),
+    model, samples: trainSet, options, dir: out, resume, overwrite, run: run ?? { fold }, ...(bad && { onBadImage: bad.onBadImage }), ...(stopAfterEpochs !== undefined && { stopAfterEpochs }),
     onStep: (r, perEpoch) => {
       if (!bar) bar = new Progress(`epoch ${r.epoch + 1}/${options.epochs}`, perEpoch, 'steps');
       bar.update((r.step % perEpoch) + 1, `loss ${r.loss.toFixed(3)} lr ${r.lr.toExponential(1)}`);
