@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { alignTree, type AlignResult } from '../data/align-tree.js';
-import { numberFlag } from './flags.js';
+import { numberFlag, requireFlags, UsageError } from './flags.js';
 import { lateProgress, Progress } from './progress.js';
 
 export const ALIGN_USAGE = `Usage: sacl-au align --root <dir> --out <dir> [--dataset bp4d|disfa] [--size 256] [--skip-bad] [--json]
@@ -12,17 +12,18 @@ Aligns every frame of a BP4D-layout tree (frames, AUCoding/AU_OCC, and Landmarks
 Landmarks/*.csv or DISFA's own Landmark_Points/) by its 49 landmarks, as JAA-Net does: eyes levelled,
 box of eye centres, nose tip and mouth corners enlarged 2.9, grey border. Writes the aligned frames,
 the moved landmarks (Landmarks/<sequence>.csv, 49 points), the AU files and folds to --out in the same
-layout. Frames already written are skipped, so an interrupted run continues. --skip-bad counts and
-leaves out frames without landmarks or with unreadable images instead of stopping.`;
+layout. Frames already written are skipped, so an interrupted run continues. --out must lie outside
+--root; its align.json records --size and --dataset, and a re-run with other values is refused.
+--skip-bad counts and leaves out frames without landmarks or with unreadable images instead of stopping.`;
 
 export async function alignCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { root: { type: 'string' }, out: { type: 'string' }, dataset: { type: 'string' }, size: { type: 'string' },
     'skip-bad': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
   if (values.help) return process.stdout.write(`${ALIGN_USAGE}\n`), 0;
-  for (const req of ['root', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au align --help)`);
+  requireFlags(values, ['root', 'out'], 'align');
   const size = numberFlag('size', values.size, { integer: true, min: 32 }) ?? 256;
   const layout = values.dataset ?? 'bp4d';
-  if (layout !== 'bp4d' && layout !== 'disfa') throw new RangeError(`--dataset: expected bp4d or disfa; got ${JSON.stringify(layout)}`);
+  if (layout !== 'bp4d' && layout !== 'disfa') throw new UsageError(`--dataset: expected bp4d or disfa; got ${JSON.stringify(layout)}`);
   let bar: Progress | null = null;
   const reading = lateProgress('read', 'sequences');
   let r: AlignResult;

@@ -49,7 +49,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
   if (drew) bar.finish();
   const model = new AuModel(modelConfig('tiny'), options.seed);
   try {
-    const r = await trainAndEvaluate({ model, dataset, fold: 1, options, out: `${out}/run`, resume: Boolean(values.resume), evaluate: true,
+    const r = await trainAndEvaluate({ model, dataset, fold: 1, options, out: `${out}/run`, resume: Boolean(values.resume),
+      overwrite: !values.resume, evaluate: true, // the demo's folder is its own: a new demo replaces the last
       title: 'sacl-au demo: tiny model on the synthetic AU set (fold 1, held-out subjects)' });
     const minutes = (Date.now() - started) / 60000;
     process.stderr.write(`mean F1 ${(100 * r.meanF1!).toFixed(1)} (always-present ${(100 * r.alwaysPresentMeanF1!).toFixed(1)}) in ${minutes.toFixed(1)} min\n`);

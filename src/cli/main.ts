@@ -7,6 +7,7 @@ import { demoCommand } from './demo.js';
 import { modelCommand } from './model-command.js';
 import { reproduceCommand } from './reproduce-command.js';
 import { evalCommand, predictCommand, trainCommand } from './training-commands.js';
+import { UsageError } from '../util/errors.js';
 
 const USAGE = `Usage: sacl-au <command> [options]
 
@@ -58,9 +59,13 @@ async function main(argv: string[]): Promise<number> {
     model: modelCommand, train: trainCommand, eval: evalCommand, predict: predictCommand, demo: demoCommand, align: alignCommand, reproduce: reproduceCommand,
   };
   if (command && commands[command]) return commands[command]!(rest);
-  if (!command || command === '--help' || command === '-h' || rest.includes('--help')) {
+  if (!command) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  if (command === '--help' || command === '-h' || rest.includes('--help')) {
     process.stdout.write(`${USAGE}\n`);
-    return command ? 0 : 1;
+    return 0;
   }
   if (command === 'info') {
     await info(rest.includes('--json'));
@@ -73,9 +78,11 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  // One line for the user: bad flags and configs (TypeError/RangeError) exit 2, other failures (a
-  // missing or corrupt file, a diverged run) exit 1. SACL_DEBUG=1 adds the stack.
+  // One line for the user. Exit 2: the command line cannot be used (a flag missing, unknown, out of range
+  // or conflicting with a recorded run); exit 1: every other failure (a missing or corrupt file, a
+  // diverged run). SACL_DEBUG=1 adds the stack.
   const error = e instanceof Error ? e : new Error(String(e));
   process.stderr.write(`sacl-au: ${error.message}\n${process.env.SACL_DEBUG ? `${error.stack}\n` : ''}`);
-  process.exitCode = error instanceof RangeError || error instanceof TypeError ? 2 : 1;
+  const badFlag = /^ERR_PARSE_ARGS_/.test(String((error as { code?: unknown }).code ?? ''));
+  process.exitCode = error instanceof UsageError || badFlag ? 2 : 1;
 }

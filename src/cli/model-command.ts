@@ -4,6 +4,7 @@ import { AuModel, VARIANTS, modelConfig, saclStages, type ConfigOverrides, type 
 import { AU_SETS, type AuSet } from '../face/au.js';
 import { initTf } from '../tf/engine.js';
 import { numberFlag } from './flags.js';
+import { asUsage } from '../util/errors.js';
 
 export const MODEL_USAGE = `Usage: sacl-au model [--variant <name>] [--input <px>] [options] [--json]
 
@@ -49,6 +50,10 @@ export const MODEL_FLAGS = {
 
 /** The config the model flags describe, on top of `base` overrides (a config file's "model"); flags win. */
 export function configFromFlags(values: Record<string, string | boolean | undefined>, base: ConfigOverrides = {}): ModelConfig {
+  return asUsage(() => flagConfig(values, base));
+}
+
+function flagConfig(values: Record<string, string | boolean | undefined>, base: ConfigOverrides): ModelConfig {
   const str = (k: string) => values[k] as string | undefined;
   const variant = str('variant') ?? 'full';
   const auSet = str('au-set');

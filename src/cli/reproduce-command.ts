@@ -5,9 +5,10 @@ import { openDataset } from '../data/open.js';
 import { initTf } from '../tf/engine.js';
 import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
 import { reproduce, tableRows, TABLES, type TableNumber, type VariantSize } from '../run/reproduce.js';
-import type { ConfigOverrides } from '../model/config.js';
+import { modelConfig, type ConfigOverrides } from '../model/config.js';
+import { asUsage } from '../util/errors.js';
 import { DEMO_DATA, DEMO_TRAINING } from './demo.js';
-import { numberFlag } from './flags.js';
+import { foldFlag, numberFlag, requireFlags, UsageError } from './flags.js';
 import { Progress } from './progress.js';
 import { openForCli, trainOptionsFrom } from './training-commands.js';
 
@@ -56,16 +57,17 @@ export const REPRODUCE_FLAGS = {
 export async function reproduceCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: REPRODUCE_FLAGS, strict: true });
   if (values.help) return process.stdout.write(`${REPRODUCE_USAGE}\n`), 0;
-  for (const req of ['table', 'dataset', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au reproduce --help)`);
+  requireFlags(values, ['table', 'dataset', 'out'], 'reproduce');
   const table = Number(values.table) as TableNumber;
-  if (!TABLES.includes(table)) throw new RangeError(`--table: expected one of ${TABLES.join(', ')}; got ${JSON.stringify(values.table)}`);
+  if (!TABLES.includes(table)) throw new UsageError(`--table: expected one of ${TABLES.join(', ')}; got ${JSON.stringify(values.table)}`);
   const synthetic = values.dataset === 'synthetic';
-  if (!synthetic && !values.root) throw new TypeError('--root is required for bp4d and disfa (sacl-au reproduce --help)');
+  if (!synthetic && !values.root) throw new UsageError('--root is required for bp4d and disfa (sacl-au reproduce --help)');
   const size = (values['variant-size'] ?? (synthetic ? 'tiny' : 'paper')) as VariantSize;
-  if (size !== 'paper' && size !== 'tiny') throw new RangeError(`--variant-size: expected paper or tiny; got ${JSON.stringify(size)}`);
-  const fold = numberFlag('fold', values.fold, { integer: true, min: 1 }) ?? 1;
+  if (size !== 'paper' && size !== 'tiny') throw new UsageError(`--variant-size: expected paper or tiny; got ${JSON.stringify(size)}`);
+  const fold = foldFlag(values.fold);
   const input = numberFlag('input', values.input, { integer: true, min: 1 });
   const overrides: ConfigOverrides = input === undefined ? {} : { inputSize: input };
+  asUsage(() => modelConfig('full', overrides), '--input: ');
   const rows = values.rows ? values.rows.split(',').map((r) => r.trim()).filter(Boolean) : synthetic && table === 7 ? SYNTHETIC_TABLE7_ROWS : undefined;
   const training = trainOptionsFrom(values, synthetic ? SYNTHETIC_TRAINING : PAPER_TRAINING);
   const out = resolve(values.out!);

@@ -10,43 +10,103 @@ import { openDataset } from '../data/open.js';
 import { initTf } from '../tf/engine.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { predictSamples } from '../train/evaluate.js';
-import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
+import { PAPER_TRAINING, hasCheckpoint, readCheckpoint, type CheckpointRecord, type TrainOptions } from '../train/trainer.js';
 import { predictionsCsv } from '../report/report.js';
 import { badImageLog, configForDataset, evaluateInto, initFrom, trainAndEvaluate } from '../run/pipeline.js';
 import { MODEL_FLAGS, configFromFlags } from './model-command.js';
-import type { ConfigOverrides } from '../model/config.js';
-import { numberFlag } from './flags.js';
+import { savedConfig, type ConfigOverrides, type ModelConfig } from '../model/config.js';
+import { asUsage } from '../util/errors.js';
+import { foldFlag, numberFlag, requireFlags, UsageError } from './flags.js';
 import { lateProgress, Progress } from './progress.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
-const num = (values: Values, name: string, fallback: number, integer = false): number => numberFlag(name, values[name], { integer }) ?? fallback;
+/**
+ * Training options and how each is given: flag, config-file key, and the check both pass through
+ * (`--config`'s values are checked exactly like the flags').
+ */
+const OPTION_FLAGS: readonly { key: Exclude<keyof TrainOptions, 'lossWeights' | 'augment'>; flag: string; integer?: boolean; min?: number }[] = [
+  { key: 'epochs', flag: 'epochs', integer: true },
+  { key: 'batchSize', flag: 'batch-size', integer: true, min: 1 },
+  { key: 'lr', flag: 'lr' },
+  { key: 'momentum', flag: 'momentum' },
+  { key: 'weightDecay', flag: 'weight-decay' },
+  { key: 'clipNorm', flag: 'clip' },
+  { key: 'warmupEpochs', flag: 'warmup-epochs' },
+  { key: 'seed', flag: 'seed', integer: true },
+  { key: 'microBatch', flag: 'micro-batch', integer: true, min: 1 },
+];
 
-/** Training options: paper defaults ← config file's "training" ← flags. */
-export function trainOptionsFrom(values: Values, base: TrainOptions = PAPER_TRAINING): TrainOptions {
-  const file = values.config ? readConfigFile(String(values.config)) : {};
-  const o = { ...base, ...(file.training ?? {}) } as TrainOptions;
-  return {
-    ...o,
-    epochs: num(values, 'epochs', o.epochs, true),
-    batchSize: Math.max(1, num(values, 'batch-size', o.batchSize, true)),
-    lr: num(values, 'lr', o.lr),
-    momentum: num(values, 'momentum', o.momentum),
-    weightDecay: num(values, 'weight-decay', o.weightDecay),
-    clipNorm: num(values, 'clip', o.clipNorm),
-    warmupEpochs: num(values, 'warmup-epochs', o.warmupEpochs),
-    seed: num(values, 'seed', o.seed, true),
-    augment: values['no-augment'] ? false : o.augment,
-    microBatch: numberFlag('micro-batch', values['micro-batch'], { integer: true, min: 1 }) ?? o.microBatch ?? 0,
-  };
+/** The flag that sets a training option, for messages. */
+export function optionFlag(key: string): string {
+  if (key === 'augment') return '--no-augment';
+  if (key === 'lossWeights') return '--config training.lossWeights';
+  const f = OPTION_FLAGS.find((o) => o.key === key);
+  return f ? `--${f.flag}` : key;
 }
 
-function readConfigFile(file: string): { variant?: string; model?: Record<string, unknown>; training?: Partial<TrainOptions> } {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { variant?: string; model?: Record<string, unknown>; training?: Partial<TrainOptions> };
-  } catch (e) {
-    throw new RangeError(`--config: cannot read ${file} (${(e as Error).message})`);
+/** A config file's "training" section, every value checked as its flag would be. */
+function fileTrainingOptions(file: string, training: unknown): Partial<TrainOptions> {
+  if (training === undefined) return {};
+  if (training === null || typeof training !== 'object' || Array.isArray(training)) {
+    throw new UsageError(`--config ${file}: training: expected an object; got ${JSON.stringify(training)}`);
   }
+  const out: Partial<TrainOptions> = {};
+  for (const [key, value] of Object.entries(training)) {
+    const name = `--config ${file}: training.${key}`;
+    const option = OPTION_FLAGS.find((o) => o.key === key);
+    if (option) {
+      const v = typeof value === 'number' ? numberFlag(option.flag, String(value), { integer: option.integer ?? false, min: option.key === 'microBatch' ? 0 : option.min ?? 0 }, name) : undefined;
+      if (v === undefined) throw new UsageError(`${name}: expected a number; got ${JSON.stringify(value)}`);
+      (out as Record<string, number>)[key] = v;
+    } else if (key === 'augment') {
+      if (typeof value !== 'boolean') throw new UsageError(`${name}: expected true or false; got ${JSON.stringify(value)}`);
+      out.augment = value;
+    } else if (key === 'lossWeights') {
+      const w = value as Record<string, unknown> | null;
+      const keys = ['asymmetric', 'dice', 'landmarks'];
+      if (w === null || typeof w !== 'object' || Object.keys(w).some((k) => !keys.includes(k))
+        || keys.some((k) => typeof w[k] !== 'number' || !Number.isFinite(w[k]) || (w[k] as number) < 0)) {
+        throw new UsageError(`${name}: expected { "asymmetric", "dice", "landmarks" } of non-negative numbers; got ${JSON.stringify(value)}`);
+      }
+      out.lossWeights = w as unknown as TrainOptions['lossWeights'];
+    } else {
+      throw new UsageError(`${name}: expected one of ${[...OPTION_FLAGS.map((o) => o.key), 'augment', 'lossWeights'].join(', ')}; got ${JSON.stringify(key)}`);
+    }
+  }
+  return out;
+}
+
+/** Training options: `base` (paper defaults) ← config file's "training" ← flags; every value checked. */
+export function trainOptionsFrom(values: Values, base: TrainOptions = PAPER_TRAINING): TrainOptions {
+  const file = values.config ? readConfigFile(String(values.config)) : {};
+  const o: TrainOptions = { ...base, microBatch: base.microBatch ?? 0, ...fileTrainingOptions(String(values.config), file.training) };
+  for (const { key, flag, integer = false, min = 0 } of OPTION_FLAGS) {
+    const v = numberFlag(flag, values[flag], { integer, min });
+    if (v !== undefined) o[key] = v;
+  }
+  if (values['no-augment']) o.augment = false;
+  return o;
+}
+
+type ConfigFile = { variant?: string; model?: Record<string, unknown>; training?: unknown };
+
+function readConfigFile(file: string): ConfigFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--config: cannot read ${file} (${(e as Error).message})`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new UsageError(`--config ${file}: expected a JSON object; got ${JSON.stringify(json)}`);
+  const c = json as Record<string, unknown>;
+  const unknown = Object.keys(c).filter((k) => !['variant', 'model', 'training'].includes(k));
+  if (unknown.length) throw new UsageError(`--config ${file}: expected the keys variant, model, training; got ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+  if (c.variant !== undefined && typeof c.variant !== 'string') throw new UsageError(`--config ${file}: variant: expected a string; got ${JSON.stringify(c.variant)}`);
+  if (c.model !== undefined && (c.model === null || typeof c.model !== 'object' || Array.isArray(c.model))) {
+    throw new UsageError(`--config ${file}: model: expected an object; got ${JSON.stringify(c.model)}`);
+  }
+  return c as ConfigFile;
 }
 
 export const TRAIN_FLAGS = {
@@ -54,10 +114,11 @@ export const TRAIN_FLAGS = {
   dataset: { type: 'string' }, root: { type: 'string' }, fold: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' },
   epochs: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, momentum: { type: 'string' },
   'weight-decay': { type: 'string' }, clip: { type: 'string' }, 'warmup-epochs': { type: 'string' }, seed: { type: 'string' },
-  'micro-batch': { type: 'string' }, 'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, init: { type: 'string' }, backbone: { type: 'string' }, 'skip-bad': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+  'micro-batch': { type: 'string' }, 'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' }, init: { type: 'string' }, backbone: { type: 'string' }, 'skip-bad': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
 } as const;
 
 export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] [--variant <name>] --out <dir> [options]
+       sacl-au train --out <dir> --resume
 
 The format under --root is detected and named: BP4D's layout (AUCoding/; landmarks from Landmarks/*.csv
 or 2DFeatures/*.mat), DISFA's (ActionUnit_Labels/; landmarks from Landmarks/*.csv or Landmark_Points/),
@@ -74,7 +135,9 @@ Options (defaults: the paper's protocol):
   --micro-batch <n>     run each batch as passes of at most n images, gradients summed before the step
                         (memory: the full model at 224 px fits wasm's heap at 2; BatchNorm then sees n)
   --no-augment          no crop/flip/jitter
-  --resume              continue from <out>/checkpoint exactly
+  --resume              continue from <out>/checkpoint exactly, with the dataset, root, fold, model and
+                        training options saved in it (flags may repeat them; a different value is refused)
+  --overwrite           start again although <out> holds a checkpoint (without it, that is refused)
   --skip-bad            an unreadable image is logged, counted and masked out instead of stopping the run
   --init <model dir>    start from a saved model's weights (DISFA from BP4D: per-AU heads mapped as JAA-Net,
                         AU25 ← AU23, AU26 ← AU17, AU9 fresh). The fine-tuning schedule is the options
@@ -82,7 +145,9 @@ Options (defaults: the paper's protocol):
                         epoch); set it with --epochs, --lr and --warmup-epochs
   --backbone <file>     start the backbone from ImageNet ResT weights: the authors' PyTorch state dict (.pth,
                         from torch.save) or a .safetensors file; names and shapes that do not fit are listed
-  --config <file.json>  { "variant": …, "model": { …overrides }, "training": { …options } }; flags win
+  --config <file.json>  { "variant": …, "model": { …overrides }, "training": { …options } }; flags win;
+                        "training" takes epochs, batchSize, lr, momentum, weightDecay, clipNorm,
+                        warmupEpochs, seed, microBatch, augment, lossWeights, checked as the flags are
   --variant, --input, --gcn, --metric, --fusion, --stages, --k, --fbg, --sbg, --sbg-threshold, --roi-size,
   --au-set: see sacl-au model --help
   --json                one JSON summary line on stdout`;
@@ -114,30 +179,81 @@ export function backboneSummary(r: BackboneLoadReport): string {
   return text;
 }
 
+const MODEL_FLAG_NAMES = Object.keys(MODEL_FLAGS);
+
+/** The first top-level field where two model configs differ, for a message. */
+function configDifference(saved: Record<string, unknown>, given: Record<string, unknown>): string {
+  const key = Object.keys({ ...saved, ...given }).find((k) => JSON.stringify(saved[k]) !== JSON.stringify(given[k])) ?? 'config';
+  return `${key} ${JSON.stringify(saved[key])}; the flags give ${JSON.stringify(given[key])}`;
+}
+
+/**
+ * What a resumed run trains: the dataset, root, fold, options and model config saved with the
+ * checkpoint. Flags may repeat them; one that differs is a UsageError naming both values.
+ */
+function resumeSettings(values: Values, saved: CheckpointRecord): { kind: string; root: string; fold: number; options: TrainOptions } {
+  const at = saved.path;
+  const run = saved.state.run;
+  if (!run) {
+    // a checkpoint from before runs were recorded: the flags must say what it trained on
+    requireFlags(values, ['dataset', 'root'], 'train');
+    return { kind: String(values.dataset), root: resolve(String(values.root)), fold: foldFlag(values.fold), options: trainOptionsFrom(values, saved.state.options) };
+  }
+  const given = { dataset: values.dataset, root: values.root === undefined ? undefined : resolve(String(values.root)), fold: values.fold === undefined ? undefined : foldFlag(values.fold) };
+  for (const [key, value] of Object.entries(given)) {
+    if (value !== undefined && value !== run[key]) {
+      throw new UsageError(`--${key} ${JSON.stringify(value)} conflicts with the checkpoint ${at}, which trains ${key} ${JSON.stringify(run[key])}: `
+        + 'resume without the flag, or train into another --out');
+    }
+  }
+  const options = trainOptionsFrom(values, saved.state.options);
+  for (const key of Object.keys({ ...saved.state.options, ...options }) as (keyof TrainOptions)[]) {
+    if (JSON.stringify(options[key] ?? null) !== JSON.stringify(saved.state.options[key] ?? null)) {
+      throw new UsageError(`${optionFlag(key)} ${JSON.stringify(options[key])} conflicts with the checkpoint ${at}, which trains with ${JSON.stringify(saved.state.options[key] ?? null)}: `
+        + 'resume without the flag, or train into another --out');
+    }
+  }
+  return { kind: String(run.dataset), root: String(run.root), fold: Number(run.fold), options };
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: TRAIN_FLAGS, strict: true });
   if (values.help) return process.stdout.write(`${TRAIN_USAGE}\n`), 0;
-  for (const req of ['dataset', 'root', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au train --help)`);
-  if (values.backbone && values.init) throw new TypeError('--backbone and --init both set the backbone\'s weights: give one');
-  const fold = num(values, 'fold', 1, true);
-  const options = trainOptionsFrom(values);
+  requireFlags(values, ['out'], 'train');
+  if (values.resume && values.overwrite) throw new UsageError('--resume and --overwrite: give one (continue the checkpoint, or start again over it)');
+  if (values.backbone && values.init) throw new UsageError('--backbone and --init both set the backbone\'s weights: give one');
+  const out = resolve(String(values.out));
+  if (!values.resume && !values.overwrite && hasCheckpoint(out)) {
+    throw new UsageError(`${join(out, 'checkpoint')} exists: resume it (--resume) or replace it (--overwrite)`);
+  }
+  const saved = values.resume ? await readCheckpoint(out) : null;
+  if (values.resume && !saved) throw new UsageError(`--resume: ${out} holds no checkpoint to resume (train without --resume to start)`);
+  if (!saved) requireFlags(values, ['dataset', 'root'], 'train');
+  const { kind, root, fold, options } = saved ? resumeSettings(values, saved)
+    : { kind: String(values.dataset), root: resolve(String(values.root)), fold: foldFlag(values.fold), options: trainOptionsFrom(values) };
+  const fromFlags = !saved || Boolean(values.config) || MODEL_FLAG_NAMES.some((f) => (values as Values)[f] !== undefined);
   // read (and so check) the weights file before the dataset, which can take minutes
-  const pretrained = values.backbone ? readStateDict(resolve(String(values.backbone))) : null;
-  const config = modelConfigFrom(values);
+  const pretrained = values.backbone && !saved ? readStateDict(resolve(String(values.backbone))) : null;
+  const config = fromFlags ? modelConfigFrom(values) : asUsage(() => savedConfig(structuredClone(saved!.config) as ModelConfig), `${saved!.path}: model config: `);
   const tfReport = await initTf();
   process.stderr.write(`tfjs backend: ${tfReport.active} (${tfReport.reason})\n`);
-  const dataset = await openForCli(String(values.dataset), String(values.root));
-  configForDataset(config, dataset, fold);
+  const dataset = await openForCli(kind, root);
+  asUsage(() => configForDataset(config, dataset, fold));
+  if (saved && fromFlags && JSON.stringify(config) !== JSON.stringify(saved.config)) {
+    throw new UsageError(`the model flags conflict with the checkpoint ${saved.path}, which trains ${configDifference(saved.config as Record<string, unknown>, config as unknown as Record<string, unknown>)}: `
+      + 'resume without model flags, or train into another --out');
+  }
+  if (saved) process.stderr.write(`resuming ${saved.path}: ${kind} under ${root}, fold ${fold}, ${config.variant} model, ${saved.state.epochsDone} of ${options.epochs} epochs done\n`);
   const model = new AuModel(config, options.seed);
   try {
     if (pretrained) process.stderr.write(backboneSummary(loadBackboneWeights(model.store, pretrained)));
-    if (values.init) {
+    if (values.init && !saved) {
       await initFrom(model, resolve(String(values.init)));
       process.stderr.write(`fine-tuning: ${options.epochs} epochs, peak lr ${options.lr}, ${options.warmupEpochs} warm-up epochs (--epochs, --lr, --warmup-epochs)\n`);
     }
-    const r = await trainAndEvaluate({ model, dataset, fold, options, out: resolve(String(values.out)), resume: Boolean(values.resume),
-      evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`, skipBad: Boolean(values['skip-bad']),
-      ...(values.init && { extra: { init: resolve(String(values.init)) } }) });
+    const r = await trainAndEvaluate({ model, dataset, fold, options, out, resume: Boolean(saved), overwrite: Boolean(values.overwrite),
+      run: { dataset: kind, root, fold }, evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`,
+      skipBad: Boolean(values['skip-bad']), ...(values.init && { extra: { init: resolve(String(values.init)) } }) });
     if (values.json) process.stdout.write(`${JSON.stringify({ model: r.modelDir, report: r.reportDir, meanF1: r.meanF1, alwaysPresentMeanF1: r.alwaysPresentMeanF1 })}\n`);
     else process.stdout.write(`${r.reportDir ?? r.modelDir}\n`);
     return 0;
@@ -156,9 +272,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, dataset: { type: 'string' }, root: { type: 'string' },
     fold: { type: 'string' }, out: { type: 'string' }, 'skip-bad': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
   if (values.help) return process.stdout.write(`${EVAL_USAGE}\n`), 0;
-  for (const req of ['model', 'dataset', 'root', 'out'] as const) if (!values[req]) throw new TypeError(`--${req} is required (sacl-au eval --help)`);
+  requireFlags(values, ['model', 'dataset', 'root', 'out'], 'eval');
+  const fold = foldFlag(values.fold);
   await initTf();
-  const fold = num(values, 'fold', 1, true);
   const dataset = await openForCli(String(values.dataset), String(values.root));
   const model = await AuModel.load(resolve(String(values.model)));
   try {
@@ -184,14 +300,14 @@ const IMAGE = /\.(jpe?g|png|webp|bmp|tiff?)$/i;
 export async function predictCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { model: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
   if (values.help) return process.stdout.write(`${PREDICT_USAGE}\n`), 0;
-  if (!values.model) throw new TypeError('--model is required (sacl-au predict --help)');
+  requireFlags(values, ['model'], 'predict');
   const files = positionals.flatMap((p) => {
-    if (!existsSync(p)) throw new RangeError(`${p}: no such file or folder`);
+    if (!existsSync(p)) throw new UsageError(`${p}: no such file or folder`);
     return statSync(p).isDirectory() ? readdirSync(p).filter((f) => IMAGE.test(f)).sort().map((f) => join(p, f)) : [p];
   });
-  if (files.length === 0) throw new RangeError('predict: no images given (files or folders of .jpg/.png/.webp/.bmp/.tif)');
+  if (files.length === 0) throw new UsageError('predict: no images given (files or folders of .jpg/.png/.webp/.bmp/.tif)');
   await initTf();
-  const model = await AuModel.load(resolve(values.model));
+  const model = await AuModel.load(resolve(values.model!));
   try {
     const { AU_SETS } = await import('../face/au.js');
     const aus = AU_SETS[model.config.auSet];

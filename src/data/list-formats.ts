@@ -54,6 +54,18 @@ export function subjectOf(path: string, set: AuSet, file: string, row: number): 
   return subject;
 }
 
+/**
+ * A list entry is a path relative to the image folder: absolute paths and `..` components would leave
+ * --root and are refused. Symlinks inside the tree are followed (docs/datasets.md says why).
+ */
+function checkEntries(paths: string[], file: string): void {
+  paths.forEach((p, row) => {
+    if (/^([\\/]|[a-zA-Z]:)/.test(p) || p.split(/[\\/]/).includes('..')) {
+      throw new RangeError(`${file}: line ${row + 1}: expected a path relative to the image folder, without ".."; got ${JSON.stringify(p)}`);
+    }
+  });
+}
+
 /** Where a list's relative paths resolve: `<root>/img/<path>` (ME-GraphAU's data layout) or `<root>/<path>`. */
 function imageBase(root: string, firstPath: string): string {
   return existsSync(join(root, 'img', firstPath)) || !existsSync(join(root, firstPath)) && existsSync(join(root, 'img')) ? join(root, 'img') : root;
@@ -75,6 +87,7 @@ export function readMeGraphAuLists(root: string, set: AuSet): AuDataset {
       if (!existsSync(pathFile)) continue;
       if (!existsSync(labelFile)) throw new RangeError(`${pathFile} has no label list beside it (${labelFile})`);
       const paths = lines(pathFile);
+      checkEntries(paths, pathFile);
       const labels = lines(labelFile);
       if (paths.length !== labels.length) throw new RangeError(`${labelFile}: ${labels.length} label rows for ${paths.length} paths in ${pathFile}`);
       base ??= imageBase(root, paths[0] ?? '');
@@ -114,6 +127,7 @@ export function readJaaNetLists(root: string, set: AuSet): AuDataset {
     if (!existsSync(files.path)) throw new RangeError(`${files.path}: missing (JAA-Net lists need parts 1, 2 and 3)`);
     if (!existsSync(files.occur)) throw new RangeError(`${files.occur}: missing (the AU labels of ${files.path})`);
     const paths = lines(files.path);
+    checkEntries(paths, files.path);
     const lands = existsSync(files.land) ? lines(files.land) : null;
     const occur = lines(files.occur);
     if (occur.length !== paths.length || (lands && lands.length !== paths.length)) {

@@ -10,6 +10,7 @@ import { hasDisfaLayout, readDisfaLayout } from './disfa-layout.js';
 import type { AuDataset, ReadProgress } from './dataset.js';
 import { hasMeGraphAuLists, jaaNetListDir, readJaaNetLists, readMeGraphAuLists } from './list-formats.js';
 import { generateSynthetic, type SyntheticOptions } from './synthetic/generate.js';
+import { UsageError } from '../util/errors.js';
 
 export const DATASET_KINDS = ['synthetic', 'bp4d', 'disfa'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
@@ -27,8 +28,8 @@ export async function openDataset(kind: string, root: string, synthetic: Omit<Sy
     await generateSynthetic({ ...synthetic, root });
     return readBp4dLayout(root, 'synthetic');
   }
-  if (kind !== 'bp4d' && kind !== 'disfa') throw new RangeError(`--dataset: expected one of ${DATASET_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
-  if (!existsSync(root)) throw new RangeError(`--root: ${root} does not exist`);
+  if (kind !== 'bp4d' && kind !== 'disfa') throw new UsageError(`--dataset: expected one of ${DATASET_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
+  if (!existsSync(root)) throw new UsageError(`--root: ${root} does not exist`);
   if (hasMeGraphAuLists(root, kind)) {
     say(`${root}: ME-GraphAU lists (list/)`);
     return readMeGraphAuLists(root, kind);
@@ -46,6 +47,6 @@ export async function openDataset(kind: string, root: string, synthetic: Omit<Sy
     say(`${root}: DISFA distributed layout (ActionUnit_Labels/; ${landmarkSource(root, 'Landmark_Points')})`);
     return readDisfaLayout(root, onProgress);
   }
-  throw new RangeError(`--root: ${root} holds none of the known ${kind} formats: ${kind === 'bp4d' ? 'AUCoding/AU_OCC (BP4D layout), ' : 'ActionUnit_Labels (DISFA layout), '}`
+  throw new UsageError(`--root: ${root} holds none of the known ${kind} formats: ${kind === 'bp4d' ? 'AUCoding/AU_OCC (BP4D layout), ' : 'ActionUnit_Labels (DISFA layout), '}`
     + 'list/<DS>_{train|test}_img_path_fold<k>.txt (ME-GraphAU) or <DS>_part<k>_path.txt, in the root or in data/list/ (JAA-Net)');
 }

@@ -172,39 +172,58 @@ export function modelConfig(variant = 'full', overrides: ConfigOverrides = {}): 
   return config;
 }
 
-function positiveInts(name: string, values: unknown, length?: number): void {
+/**
+ * Upper bounds of the config's sizes: far above every variant the paper reports (widths ≤ 960, 12 blocks a
+ * stage, 224 px), low enough that a config cannot ask for a model no machine holds before any check runs.
+ */
+export const CONFIG_LIMITS = { inputSize: 2048, width: 4096, depth: 64, heads: 64, ratio: 16, stages: 16 } as const;
+
+function positiveInts(name: string, values: unknown, length?: number, max = Infinity): void {
   if (!Array.isArray(values) || values.some((v) => !Number.isInteger(v) || v < 1) || (length !== undefined && values.length !== length)) {
     throw new RangeError(`${name}: expected ${length ?? 'a list of'} positive integers; got ${JSON.stringify(values)}`);
   }
+  const big = values.findIndex((v) => v > max);
+  if (big >= 0) throw new RangeError(`${name}: expected integers ≤ ${max}; got ${JSON.stringify(values.length === 1 ? values[0] : values)}`);
 }
 
-/** Throws a RangeError naming the first inconsistent field. */
+/** Throws a RangeError naming the first inconsistent or out-of-range field (TypeError for a field of the wrong kind). */
 export function validateConfig(c: ModelConfig): void {
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new TypeError(`config: expected an object; got ${JSON.stringify(c)}`);
   for (const key of ['backbone', 'classifier'] as const) {
     if (c[key] === null || typeof c[key] !== 'object') throw new TypeError(`${key}: expected an object; got ${JSON.stringify(c[key])}`);
   }
-  if (!(c.auSet in AU_SETS)) throw new RangeError(`auSet: expected bp4d or disfa; got ${JSON.stringify(c.auSet)}`);
+  if (typeof c.msfl !== 'boolean') throw new TypeError(`msfl: expected true or false; got ${JSON.stringify(c.msfl)}`);
+  if (c.sacl !== null && (typeof c.sacl !== 'object' || Array.isArray(c.sacl))) throw new TypeError(`sacl: expected an object or null; got ${JSON.stringify(c.sacl)}`);
+  if (typeof c.auSet !== 'string' || !Object.hasOwn(AU_SETS, c.auSet)) throw new RangeError(`auSet: expected bp4d or disfa; got ${JSON.stringify(c.auSet)}`);
+  const L = CONFIG_LIMITS;
   const b = c.backbone;
-  for (const key of ['dims', 'heads', 'depths', 'srRatios'] as const) positiveInts(`backbone.${key}`, b[key], 4);
+  positiveInts('backbone.dims', b.dims, 4, L.width);
+  positiveInts('backbone.heads', b.heads, 4, L.heads);
+  positiveInts('backbone.depths', b.depths, 4, L.depth);
   b.dims.forEach((d, i) => {
     if (d % b.heads[i]! !== 0) throw new RangeError(`backbone.dims[${i}] = ${d} must be divisible by backbone.heads[${i}] = ${b.heads[i]}`);
   });
-  if (!Number.isInteger(c.inputSize) || c.inputSize < 32 || c.inputSize % 16 !== 0) {
-    throw new RangeError(`inputSize: expected a multiple of 16 (≥ 32); got ${c.inputSize}`);
+  if (!Number.isInteger(c.inputSize) || c.inputSize < 32 || c.inputSize % 16 !== 0 || c.inputSize > L.inputSize) {
+    throw new RangeError(`inputSize: expected a multiple of 16 in [32, ${L.inputSize}]; got ${JSON.stringify(c.inputSize)}`);
   }
-  positiveInts('backbone.mlpRatio', [b.mlpRatio]);
-  if (c.landmarks) positiveInts('landmarks', c.landmarks, 3);
+  // stage i's map is inputSize / 2^(i+2) on a side; its spatial reduction cannot exceed that
+  positiveInts('backbone.srRatios', b.srRatios, 4, c.inputSize / 4);
+  positiveInts('backbone.mlpRatio', [b.mlpRatio], undefined, L.ratio);
+  if (c.landmarks !== null) positiveInts('landmarks', c.landmarks, 3, L.width);
   if (c.sacl && !c.landmarks) throw new RangeError('sacl: needs the landmark predictor (landmarks must not be null) to place its ROIs');
-  positiveInts('roiSize', [c.roiSize]);
-  if (!(c.roiStep > 0)) throw new RangeError(`roiStep: expected > 0; got ${c.roiStep}`);
+  positiveInts('roiSize', [c.roiSize], undefined, c.inputSize / 4);
+  if (typeof c.roiStep !== 'number' || !(c.roiStep > 0) || c.roiStep > c.inputSize) throw new RangeError(`roiStep: expected a number in (0, ${c.inputSize}]; got ${JSON.stringify(c.roiStep)}`);
   if (!['concat', 'cross-attention'].includes(c.fusion)) throw new RangeError(`fusion: expected concat or cross-attention; got ${JSON.stringify(c.fusion)}`);
   if (c.fusion === 'cross-attention' && !c.sacl) throw new RangeError('fusion: cross-attention needs SACL nodes to attend from');
   if (!['mean', 'attention'].includes(c.classifier.pooling)) throw new RangeError(`classifier.pooling: expected mean or attention; got ${JSON.stringify(c.classifier.pooling)}`);
-  if (!Number.isInteger(c.classifier.hidden) || c.classifier.hidden < 0) throw new RangeError(`classifier.hidden: expected an integer ≥ 0; got ${c.classifier.hidden}`);
+  if (!Number.isInteger(c.classifier.hidden) || c.classifier.hidden < 0 || c.classifier.hidden > L.width) {
+    throw new RangeError(`classifier.hidden: expected an integer in [0, ${L.width}]; got ${JSON.stringify(c.classifier.hidden)}`);
+  }
   const s = c.sacl;
   if (!s) return;
-  positiveInts('sacl.widths', s.widths);
-  positiveInts('sacl.depths', s.depths, s.widths.length);
+  positiveInts('sacl.widths', s.widths, undefined, L.width);
+  if (s.widths.length > L.stages) throw new RangeError(`sacl.widths: expected at most ${L.stages} stages; got ${s.widths.length}`);
+  positiveInts('sacl.depths', s.depths, s.widths.length, L.depth);
   positiveInts('sacl.k', [s.k]);
   positiveInts('sacl.dilation', [s.dilation]);
   const nodes = 2 * (c.auSet === 'bp4d' ? 9 : 8);
@@ -223,16 +242,16 @@ export function validateConfig(c: ModelConfig): void {
   if (!['max-relative', 'edgeconv', 'gin', 'graphsage'].includes(s.gcn)) {
     throw new RangeError(`sacl.gcn: expected max-relative, edgeconv, gin or graphsage; got ${JSON.stringify(s.gcn)}`);
   }
-  positiveInts('sacl.groups', [s.groups]);
-  positiveInts('sacl.ffnRatio', [s.ffnRatio]);
-  positiveInts('sacl.heads', [s.heads]);
+  positiveInts('sacl.groups', [s.groups], undefined, L.width);
+  positiveInts('sacl.ffnRatio', [s.ffnRatio], undefined, L.ratio);
+  positiveInts('sacl.heads', [s.heads], undefined, L.heads);
   for (const w of s.widths) {
     if ((2 * w) % s.groups !== 0) throw new RangeError(`sacl.groups = ${s.groups} must divide twice every stage width (${w})`);
     if (s.layer === 'transformer' && w % s.heads !== 0) throw new RangeError(`sacl.heads = ${s.heads} must divide every stage width (${w})`);
   }
   if (s.cooccurrence) {
     const n = AU_SETS[c.auSet].length;
-    if (s.cooccurrence.length !== n || s.cooccurrence.some((row) => !Array.isArray(row) || row.length !== n || row.some((v) => !Number.isFinite(v)))) {
+    if (!Array.isArray(s.cooccurrence) || s.cooccurrence.length !== n || s.cooccurrence.some((row) => !Array.isArray(row) || row.length !== n || row.some((v) => !Number.isFinite(v)))) {
       throw new RangeError(`sacl.cooccurrence: expected a ${n}×${n} matrix of finite numbers for ${c.auSet}`);
     }
   }
@@ -243,7 +262,7 @@ export function validateConfig(c: ModelConfig): void {
  * fields came later, and before them 'stats' meant the top-K graph and 'facs' the emotion-prototype one.
  */
 export function savedConfig(c: ModelConfig): ModelConfig {
-  if (!c.sacl || typeof c.sacl !== 'object') return c;
+  if (c === null || typeof c !== 'object' || !c.sacl || typeof c.sacl !== 'object') return c;
   const sacl = { ...c.sacl };
   sacl.fbg ??= 'emotion-prototype';
   sacl.sbg ??= 'top-k';

@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { roiAlign } from '../tf/ops.js';
-import { loadTensors, saveTensors } from '../tf/weights-io.js';
+import { join } from 'node:path';
+import { fileSystem, saveTensors } from '../tf/weights-io.js';
 import { AU_SETS } from '../face/au.js';
 import { inputTemplate } from '../face/landmarks.js';
 import { auCentresTensor } from './au-centres.js';
@@ -84,9 +85,10 @@ export class AuModel {
   private readonly fusion: CrossAttentionFusion | null;
   private readonly classifier: AuClassifier;
 
-  constructor(readonly config: ModelConfig, readonly seed = 1) {
+  /** `shapesOnly`: only the parameters' names and shapes, nothing allocated (see {@link ParamStore}); such a model cannot run. */
+  constructor(readonly config: ModelConfig, readonly seed = 1, { shapesOnly = false } = {}) {
     validateConfig(config);
-    this.store = new ParamStore(seed);
+    this.store = new ParamStore(seed, shapesOnly);
     const s = this.store;
     const D = tokenWidth(config);
     const dims = config.backbone.dims;
@@ -176,20 +178,40 @@ export class AuModel {
     await saveTensors(dir, named, { format: 'sacl-au-model', version: MODEL_FORMAT_VERSION, seed: this.seed, config: this.config as unknown as {} });
   }
 
-  /** Rebuilds a model from {@link save}'s directory; predictions are bit-identical. */
+  /**
+   * Rebuilds a model from {@link save}'s directory; predictions are bit-identical. The saved config and
+   * the manifest's names and shapes are checked against each other before the model is built, so a
+   * config that does not describe the saved weights costs nothing.
+   */
   static async load(dir: string): Promise<AuModel> {
-    const { tensors, metadata } = await loadTensors(dir);
+    const file = join(dir, 'model.json');
+    const artifacts = await fileSystem(dir).load!();
+    const metadata = (artifacts.userDefinedMetadata ?? {}) as Record<string, unknown>;
     if (metadata.format !== 'sacl-au-model') throw new TypeError(`${dir}: not a sacl-au model checkpoint (format ${JSON.stringify(metadata.format)})`);
-    const model = new AuModel(savedConfig(metadata.config as unknown as ModelConfig), Number(metadata.seed));
+    const seed = metadata.seed === undefined ? 1 : metadata.seed;
+    if (!Number.isSafeInteger(seed)) throw new TypeError(`${file}: seed: expected an integer; got ${JSON.stringify(seed)}`);
+    const config = savedConfig(metadata.config as ModelConfig);
+    const specs = artifacts.weightSpecs!;
     try {
-      model.assignSaved(tensors, metadata, dir);
+      const plan = new AuModel(config, seed as number, { shapesOnly: true });
+      plan.store.checkFits(specs.map((s) => ({ name: currentName(s.name), shape: s.shape })));
     } catch (e) {
-      model.dispose();
+      const error = e as Error;
+      throw new (error instanceof TypeError ? TypeError : RangeError)(`${file}: model config: ${error.message}`);
+    }
+    const decoded = tf.io.decodeWeights(artifacts.weightData!, specs);
+    const tensors = specs.map((s) => ({ name: s.name, tensor: decoded[s.name]! }));
+    let model: AuModel | null = null;
+    try {
+      model = new AuModel(config, seed as number);
+      model.assignSaved(tensors, metadata, dir);
+      return model;
+    } catch (e) {
+      model?.dispose();
       throw e;
     } finally {
       tf.dispose(tensors.map((t) => t.tensor));
     }
-    return model;
   }
 
   dispose(): void {

@@ -33,11 +33,20 @@ export class ParamStore {
   /** tfjs registers variables globally by name: each store gets its own prefix. */
   private readonly prefix = `sacl${++storeCount}/`;
 
-  constructor(readonly seed: number) {}
+  /**
+   * `shapesOnly`: a plan of the parameters, nothing allocated (add returns a stand-in that has only a
+   * name, shape and size); used to check saved weights against a config before building the model.
+   */
+  constructor(readonly seed: number, readonly shapesOnly = false) {}
 
   add(name: string, shape: number[], init: Init, trainable = true): tf.Variable {
     if (this.entries.has(name)) throw new Error(`parameter ${name} is defined twice`);
     const size = shape.reduce((a, b) => a * b, 1);
+    if (this.shapesOnly) {
+      const variable = { name: `${this.prefix}${name}`, shape: [...shape], size, dispose() {} } as unknown as tf.Variable;
+      this.entries.set(name, { variable, trainable });
+      return variable;
+    }
     const values = new Float32Array(size);
     if (init.kind === 'ones') values.fill(1);
     else if (init.kind === 'values') {
@@ -88,9 +97,9 @@ export class ParamStore {
     return n;
   }
 
-  /** Assigns every saved tensor to the parameter of the same name; names and shapes must match exactly. */
-  assign(tensors: { name: string; tensor: tf.Tensor }[]): void {
-    const given = new Map(tensors.map((t) => [t.name, t.tensor]));
+  /** Throws a RangeError unless `tensors` have exactly this store's names and shapes (allocates nothing). */
+  checkFits(tensors: { name: string; shape: readonly number[] }[]): void {
+    const given = new Map(tensors.map((t) => [t.name, t]));
     const missing = [...this.entries.keys()].filter((n) => !given.has(n));
     const unknown = [...given.keys()].filter((n) => !this.entries.has(n));
     if (missing.length || unknown.length) {
@@ -103,6 +112,13 @@ export class ParamStore {
         throw new RangeError(`weights: ${name} has shape [${t.shape}], the model expects [${e.variable.shape}]`);
       }
     }
+  }
+
+  /** Assigns every saved tensor to the parameter of the same name; names and shapes must match exactly. */
+  assign(tensors: { name: string; tensor: tf.Tensor }[]): void {
+    if (this.shapesOnly) throw new Error('a shapes-only ParamStore holds no values');
+    this.checkFits(tensors.map((t) => ({ name: t.name, shape: t.tensor.shape })));
+    const given = new Map(tensors.map((t) => [t.name, t.tensor]));
     for (const [name, e] of this.entries) e.variable.assign(given.get(name)!);
   }
 

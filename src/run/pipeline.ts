@@ -11,7 +11,7 @@ import type { ModelConfig } from '../model/config.js';
 import { foldSplit, type AuDataset, type AuSample } from '../data/dataset.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { evaluatePredictions, graphsOnSamples, predictSamples } from '../train/evaluate.js';
-import { train, type History, type TrainOptions } from '../train/trainer.js';
+import { train, type History, type RunRecord, type TrainOptions } from '../train/trainer.js';
 import { writeReport } from '../report/report.js';
 import { Progress } from '../cli/progress.js';
 
@@ -59,8 +59,12 @@ export async function initFrom(model: AuModel, dir: string): Promise<void> {
 }
 
 /** Trains (with progress), saves the model, evaluates into `<out>/report`. */
-export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, evaluate, title, skipBad = false, stopAfterEpochs, extra = {} }: {
+export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, overwrite = false, run, evaluate, title, skipBad = false, stopAfterEpochs, extra = {} }: {
   model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string; skipBad?: boolean;
+  /** Without resume, replace a checkpoint already in `out` (else that is refused). */
+  overwrite?: boolean;
+  /** What the run trains on, saved with its checkpoints and checked on resume (default: the fold). */
+  run?: RunRecord;
   /** More fields for the report's metrics.json (e.g. the model a fine-tuning started from). */
   extra?: Record<string, unknown>;
   /** Stop after this many epochs of this call, before saving and evaluating (tests interrupt runs with it). */
@@ -71,7 +75,7 @@ export async function trainAndEvaluate({ model, dataset, fold, options, out, res
   process.stderr.write(`${dataset.name} fold ${fold}: ${trainSet.length} training frames, ${test.length} test frames; ${model.config.variant} model, ${(model.store.count() / 1e6).toFixed(2)} M parameters\n`);
   let bar: Progress | null = null;
   const history = await train({
-    model, samples: trainSet, options, dir: out, resume, ...(bad && { onBadImage: bad.onBadImage }), ...(stopAfterEpochs !== undefined && { stopAfterEpochs }),
+    model, samples: trainSet, options, dir: out, resume, overwrite, run: run ?? { fold }, ...(bad && { onBadImage: bad.onBadImage }), ...(stopAfterEpochs !== undefined && { stopAfterEpochs }),
     onStep: (r, perEpoch) => {
       if (!bar) bar = new Progress(`epoch ${r.epoch + 1}/${options.epochs}`, perEpoch, 'steps');
       bar.update((r.step % perEpoch) + 1, `loss ${r.loss.toFixed(3)} lr ${r.lr.toExponential(1)}`);

@@ -68,30 +68,104 @@ export function fileSystem(dir: string): tf.io.IOHandler {
     async load(): Promise<tf.io.ModelArtifacts> {
       const file = path.join(dir, MODEL_JSON);
       const json = await readJson(file);
-      const manifest = json.weightsManifest as tf.io.WeightsManifestConfig | undefined;
-      if (!Array.isArray(manifest)) throw new Error(`${file} has no weightsManifest array`);
-      const specs: tf.io.WeightsManifestEntry[] = [];
+      const groups = checkManifest(json, file);
+      const realDir = await fs.realpath(dir);
+      // every file's size is checked before any is read: the manifest bounds what loading allocates
+      const files = await Promise.all(groups.flatMap((g) => g.paths).map((p) => weightsFile(dir, realDir, p, file)));
+      const specs = groups.flatMap((g) => g.weights);
+      const size = files.reduce((n, f) => n + f.size, 0);
+      const expected = specs.reduce((n, s) => n + specBytes(s), 0);
+      if (size !== expected) throw new Error(`The weights named by ${file} hold ${size} bytes; the manifest needs ${expected}`);
       const parts: Uint8Array[] = [];
-      for (const group of manifest) {
-        specs.push(...group.weights);
-        for (const p of group.paths) {
-          const weightsPath = path.join(dir, p);
-          try {
-            parts.push(await fs.readFile(weightsPath));
-          } catch (e) {
-            throw new Error(`Cannot read the weights file ${weightsPath} named by ${file}: ${(e as Error).message}`);
-          }
+      for (const f of files) {
+        let bytes: Uint8Array;
+        try {
+          bytes = await fs.readFile(f.path);
+        } catch (e) {
+          throw new Error(`Cannot read the weights file ${f.path} named by ${file}: ${(e as Error).message}`);
         }
+        if (bytes.byteLength !== f.size) throw new Error(`${f.path} changed size while ${file} was loading`);
+        parts.push(bytes);
       }
       const data = concat(parts.map((p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer));
-      const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * (s.dtype === 'bool' ? 1 : 4), 0);
-      if (specs.every((s) => !s.quantization) && data.byteLength !== expected) {
-        throw new Error(`The weights named by ${file} hold ${data.byteLength} bytes; the manifest needs ${expected}`);
-      }
       const { weightsManifest: _m, ...rest } = json;
       return { ...(rest as tf.io.ModelArtifacts), weightSpecs: specs, weightData: data.buffer as ArrayBuffer };
     },
   };
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+const QUANTIZED_BYTES: Record<string, number> = { uint8: 1, uint16: 2, float16: 2 };
+
+/** Bytes a manifest entry takes in the weights file (quantized entries at their stored width). */
+function specBytes(s: tf.io.WeightsManifestEntry): number {
+  const count = s.shape.reduce((a, b) => a * b, 1);
+  return count * (s.quantization ? QUANTIZED_BYTES[s.quantization.dtype]! : DTYPE_BYTES[s.dtype]!);
+}
+
+const describe = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 80) ?? String(v));
+
+/** The manifest's groups, every field checked; errors name `file` and the field. */
+function checkManifest(json: Record<string, unknown>, file: string): tf.io.WeightsManifestConfig {
+  const fail = (name: string, expected: string, got: unknown): never => {
+    throw new TypeError(`${file}: ${name}: expected ${expected}; got ${describe(got)}`);
+  };
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) fail('the file', 'a JSON object', json);
+  const manifest = json.weightsManifest;
+  if (!Array.isArray(manifest)) fail('weightsManifest', 'an array', manifest);
+  const names = new Set<string>();
+  (manifest as unknown[]).forEach((group, g) => {
+    const at = `weightsManifest[${g}]`;
+    if (group === null || typeof group !== 'object') fail(at, 'an object', group);
+    const { paths, weights } = group as { paths: unknown; weights: unknown };
+    if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string' || p === '')) fail(`${at}.paths`, 'a list of file names', paths);
+    if (!Array.isArray(weights)) fail(`${at}.weights`, 'an array', weights);
+    (weights as unknown[]).forEach((w, i) => {
+      const wat = `${at}.weights[${i}]`;
+      if (w === null || typeof w !== 'object') fail(wat, 'an object', w);
+      const { name, shape, dtype, quantization } = w as Record<string, unknown>;
+      if (typeof name !== 'string' || name === '') fail(`${wat}.name`, 'a non-empty string', name);
+      if (names.has(name as string)) fail(`${wat}.name`, 'a name used once', name);
+      names.add(name as string);
+      if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`${wat}.shape`, 'a list of non-negative integers', shape);
+      if (!(typeof dtype === 'string' && dtype in DTYPE_BYTES)) fail(`${wat}.dtype`, 'float32, int32 or bool', dtype);
+      if (quantization !== undefined) {
+        const q = quantization as Record<string, unknown> | null;
+        if (q === null || typeof q !== 'object' || !(typeof q.dtype === 'string' && q.dtype in QUANTIZED_BYTES)) {
+          fail(`${wat}.quantization.dtype`, 'uint8, uint16 or float16', q?.dtype);
+        }
+      }
+      const count = (shape as number[]).reduce((a, b) => a * b, 1);
+      if (!Number.isSafeInteger(count * 4)) fail(`${wat}.shape`, 'fewer than 2^51 elements', shape);
+    });
+  });
+  return manifest as tf.io.WeightsManifestConfig;
+}
+
+/**
+ * A weights file named by the manifest, confined to the model's directory: a relative path without `..`,
+ * a regular file, and (through symlinks) still inside the directory. Returns its path and size.
+ */
+async function weightsFile(dir: string, realDir: string, name: string, file: string): Promise<{ path: string; size: number }> {
+  const parts = name.split(/[\\/]/);
+  if (path.isAbsolute(name) || /^[a-zA-Z]:/.test(name) || parts.includes('..')) {
+    throw new Error(`${file}: weights path ${JSON.stringify(name)}: expected a file inside ${dir} (no absolute paths, no "..")`);
+  }
+  const weightsPath = path.join(dir, ...parts);
+  let real: string;
+  let stat: import('node:fs').Stats;
+  try {
+    real = await fs.realpath(weightsPath);
+    stat = await fs.stat(real);
+  } catch (e) {
+    throw new Error(`Cannot read the weights file ${weightsPath} named by ${file}: ${(e as Error).message}`);
+  }
+  const inside = path.relative(realDir, real);
+  if (inside === '' || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+    throw new Error(`${file}: weights path ${JSON.stringify(name)} leads outside ${dir} (to ${real}): expected a file inside it`);
+  }
+  if (!stat.isFile()) throw new Error(`${file}: weights path ${JSON.stringify(name)}: expected a regular file; got ${stat.isDirectory() ? 'a directory' : 'a special file'}`);
+  return { path: real, size: stat.size };
 }
 
 /** Saves named tensors (e.g. `await optimizer.getWeights()`) in the same format, crash-safe. */

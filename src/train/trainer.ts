@@ -7,12 +7,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { classWeights, type AuSample } from '../data/dataset.js';
 import { batches, type Batch } from '../data/loader.js';
 import type { AuModel } from '../model/model.js';
 import { loadTensors, saveTensors } from '../tf/weights-io.js';
+import { syncDir, writeFileAtomic } from '../util/fs.js';
+import { UsageError } from '../util/errors.js';
 import { PAPER_LOSS_WEIGHTS, landmarkLoss, weightedAsymmetricLoss, weightedDiceLoss, type LossWeights } from './losses.js';
 import { NesterovSgd } from './optimizer.js';
 import { accumulateGradients, microBatches } from './accumulate.js';
@@ -68,7 +70,14 @@ export interface TrainArgs {
   options: TrainOptions;
   /** Where checkpoints go (`<dir>/checkpoint`); none when omitted. */
   dir?: string;
+  /** Continue from the newest intact checkpoint in `dir`; its options (and `run`) must equal these. */
   resume?: boolean;
+  /** Without `resume`, a checkpoint already in `dir` is an error unless this is set (it is then removed). */
+  overwrite?: boolean;
+  /** What the run trains on (dataset, root, fold, …), saved with every checkpoint and checked on resume. */
+  run?: RunRecord;
+  /** A checkpoint that could not be read, and the one used instead (default: stderr). */
+  onWarning?: (message: string) => void;
   onStep?: (record: StepRecord, stepsPerEpoch: number) => void;
   onEpoch?: (record: EpochRecord) => void;
   /** Stop after this many epochs of this call (tests interrupt runs with it). */
@@ -77,12 +86,24 @@ export interface TrainArgs {
   onBadImage?: (file: string, reason: string) => void;
 }
 
+/** The data a run trains on, as the caller names it: e.g. `{ dataset: 'bp4d', root: '/data/BP4D', fold: 1 }`. */
+export type RunRecord = Record<string, string | number | boolean | null>;
+
 interface TrainerState {
   format: 'sacl-au-trainer';
   epochsDone: number;
   step: number;
   options: TrainOptions;
+  /** Absent in checkpoints written before runs were recorded. */
+  run?: RunRecord;
   history: History;
+}
+
+/** A checkpoint's record: where it is, the loop's state (options, run) and the model config it trains. */
+export interface CheckpointRecord {
+  path: string;
+  state: TrainerState;
+  config: unknown;
 }
 
 const CHECKPOINT = 'checkpoint';
@@ -103,33 +124,82 @@ function withHeapHint<T>(step: () => T, batch: number): T {
   }
 }
 
-/** The directory of the newest complete checkpoint (a swap interrupted between its renames included). */
-function checkpointPath(dir: string): string | null {
-  for (const name of [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`]) {
-    if (existsSync(join(dir, name, 'state.json'))) return join(dir, name);
+/**
+ * Checkpoint directories holding a state.json, newest first: `checkpoint`; `checkpoint.new` (complete, its
+ * swap interrupted between the renames); `checkpoint.old` (the previous epoch's, kept as a fallback).
+ */
+function checkpointPaths(dir: string): string[] {
+  return [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`].map((n) => join(dir, n)).filter((p) => existsSync(join(p, 'state.json')));
+}
+
+/** True when `dir` holds a checkpoint (complete or not). */
+export function hasCheckpoint(dir: string): boolean {
+  return [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`].some((n) => existsSync(join(dir, n)));
+}
+
+async function readState(path: string): Promise<TrainerState> {
+  const file = join(path, 'state.json');
+  let state: TrainerState;
+  try {
+    state = JSON.parse(await readFile(file, 'utf8')) as TrainerState;
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+  if (state === null || typeof state !== 'object' || state.format !== 'sacl-au-trainer' || !Number.isInteger(state.epochsDone)
+    || !Number.isInteger(state.step) || typeof state.options !== 'object' || state.options === null || typeof state.history !== 'object') {
+    throw new TypeError(`${file}: not a sacl-au training checkpoint state`);
+  }
+  return state;
+}
+
+/**
+ * The newest checkpoint in `dir` whose state.json and model config read (an unreadable one is reported to
+ * `onWarning` and the previous one tried), or null when there is none.
+ */
+export async function readCheckpoint(dir: string, onWarning: (message: string) => void = warn): Promise<CheckpointRecord | null> {
+  for (const path of checkpointPaths(dir)) {
+    try {
+      const state = await readState(path);
+      const json = JSON.parse(await readFile(join(path, 'model', 'model.json'), 'utf8')) as { userDefinedMetadata?: { config?: unknown } };
+      return { path, state, config: json.userDefinedMetadata?.config };
+    } catch (e) {
+      onWarning(`checkpoint ${path} is unreadable (${(e as Error).message}); trying the previous one`);
+    }
   }
   return null;
 }
 
+const warn = (message: string) => { process.stderr.write(`warning: ${message}\n`); };
+
+/**
+ * Writes the checkpoint into `checkpoint.new` (every file fsynced, state.json last), then swaps it in by
+ * renames: `checkpoint` → `checkpoint.old` (kept: the fallback should the new one be damaged later),
+ * `checkpoint.new` → `checkpoint`. Each rename is made durable by an fsync of the directory.
+ */
 async function saveCheckpoint(dir: string, model: AuModel, optimizer: NesterovSgd, state: TrainerState): Promise<void> {
   const fresh = join(dir, `${CHECKPOINT}.new`);
+  const current = join(dir, CHECKPOINT);
+  const old = join(dir, `${CHECKPOINT}.old`);
+  // a swap interrupted between its renames: finish it before writing the next checkpoint over `.new`
+  if (!existsSync(current) && existsSync(join(fresh, 'state.json'))) await rename(fresh, current);
   await rm(fresh, { recursive: true, force: true });
   await mkdir(fresh, { recursive: true });
   await model.save(join(fresh, 'model'));
   await saveTensors(join(fresh, 'optimizer'), optimizer.state());
-  await writeFile(join(fresh, 'state.json'), JSON.stringify(state)); // last: marks the directory complete
-  const current = join(dir, CHECKPOINT);
-  const old = join(dir, `${CHECKPOINT}.old`);
-  await rm(old, { recursive: true, force: true });
-  if (existsSync(current)) await rename(current, old);
+  await syncDir(fresh);
+  await writeFileAtomic(join(fresh, 'state.json'), JSON.stringify(state)); // last: marks the directory complete
+  await syncDir(dir);
+  if (existsSync(current)) {
+    await rm(old, { recursive: true, force: true });
+    await rename(current, old);
+  }
   await rename(fresh, current);
-  await rm(old, { recursive: true, force: true });
+  await syncDir(dir);
 }
 
 /** Restores model weights, optimizer buffers and the loop's state from a checkpoint directory. */
 async function restore(path: string, model: AuModel, optimizer: NesterovSgd): Promise<TrainerState> {
-  const state = JSON.parse(await readFile(join(path, 'state.json'), 'utf8')) as TrainerState;
-  if (state.format !== 'sacl-au-trainer') throw new TypeError(`${path}: not a sacl-au training checkpoint`);
+  const state = await readState(path);
   const { tensors, metadata } = await loadTensors(join(path, 'model'));
   if (JSON.stringify(metadata.config) !== JSON.stringify(model.config)) {
     tf.dispose(tensors.map((t) => t.tensor));
@@ -221,18 +291,55 @@ export function trainStep(ctx: StepContext, batch: StepBatch, lr: number): Omit<
   }
 }
 
-export async function train({ model, samples, options, dir, resume = false, onStep, onEpoch, stopAfterEpochs, onBadImage }: TrainArgs): Promise<History> {
+/** Throws a RangeError naming the first option (or run field) where `saved` and `given` differ, with both values. */
+function checkSame(kind: string, saved: Record<string, unknown>, given: Record<string, unknown>, path: string): void {
+  for (const key of new Set([...Object.keys(saved), ...Object.keys(given)])) {
+    if (JSON.stringify(saved[key] ?? null) !== JSON.stringify(given[key] ?? null)) {
+      throw new UsageError(`${path}: the checkpoint was trained with ${kind} ${key} = ${JSON.stringify(saved[key] ?? null)}; got ${JSON.stringify(given[key] ?? null)}. `
+        + 'Resume with the same settings, or train into another folder');
+    }
+  }
+}
+
+/** Restores the newest checkpoint that loads; a damaged one is reported and the previous one used. */
+async function restoreNewest(dir: string, model: AuModel, optimizer: NesterovSgd, onWarning: (m: string) => void, fresh: TrainerState): Promise<TrainerState> {
+  const paths = checkpointPaths(dir);
+  for (const [i, path] of paths.entries()) {
+    try {
+      return await restore(path, model, optimizer);
+    } catch (e) {
+      // another model config is the caller's mistake, not a damaged checkpoint
+      if (e instanceof RangeError && /another model config/.test(e.message)) throw e;
+      onWarning(`checkpoint ${path} is unreadable (${(e as Error).message}); ${i + 1 < paths.length ? `resuming from ${paths[i + 1]} instead` : 'no other checkpoint to resume from'}`);
+    }
+  }
+  if (paths.length) throw new Error(`${dir}: no checkpoint could be read (see the warnings above)`);
+  return fresh;
+}
+
+export async function train({ model, samples, options, dir, resume = false, overwrite = false, run, onWarning = warn, onStep, onEpoch, stopAfterEpochs, onBadImage }: TrainArgs): Promise<History> {
   if (samples.length === 0) throw new RangeError('train: no training samples');
   const numAus = model.numAus;
   if (samples[0]!.labels.length !== numAus) throw new RangeError(`train: samples carry ${samples[0]!.labels.length} AU labels, the model predicts ${numAus}`);
   const optimizer = new NesterovSgd({ momentum: options.momentum, weightDecay: options.weightDecay, clipNorm: options.clipNorm });
   const stepsPerEpoch = Math.ceil(samples.length / options.batchSize);
   const schedule = { peak: options.lr, totalSteps: stepsPerEpoch * options.epochs, warmupSteps: Math.round(stepsPerEpoch * options.warmupEpochs) };
-  let state: TrainerState = { format: 'sacl-au-trainer', epochsDone: 0, step: 0, options, history: { steps: [], epochs: [] } };
-  if (resume) {
-    const path = dir ? checkpointPath(dir) : null;
-    if (path) state = await restore(path, model, optimizer);
+  let state: TrainerState = { format: 'sacl-au-trainer', epochsDone: 0, step: 0, options, ...(run && { run }), history: { steps: [], epochs: [] } };
+  try {
+    if (resume && dir) state = await restoreNewest(dir, model, optimizer, onWarning, state);
+    else if (dir && hasCheckpoint(dir)) {
+      if (!overwrite) throw new UsageError(`${join(dir, CHECKPOINT)} exists: resume it (--resume) or replace it (--overwrite)`);
+      for (const n of [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`]) await rm(join(dir, n), { recursive: true, force: true });
+    }
+    if (resume && state.epochsDone > 0) {
+      checkSame('option', state.options as unknown as Record<string, unknown>, options as unknown as Record<string, unknown>, dir!);
+      if (state.run && run) checkSame('run setting', state.run, run, dir!);
+    }
+  } catch (e) {
+    optimizer.dispose();
+    throw e;
   }
+  state.run = run ?? state.run;
   const weights = tf.tensor1d(classWeights(samples, numAus));
   const params = new Map(model.store.named().filter((p) => p.trainable).map((p) => [p.name, p.tensor]));
   const ctx: StepContext = { model, optimizer, params, weights, lossWeights: options.lossWeights, microBatch: options.microBatch };

@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,11 +45,57 @@ test('train → model, history, checkpoint and an evaluation report; --resume co
   assert.match(csv[0], /^id,subject,AU01_p,/);
   assert.match(r.stderr, /epoch 1\/1/);
 
-  // one more epoch from the checkpoint
-  const again = run('train', '--dataset', 'bp4d', '--root', data, '--fold', '1', ...small, '--epochs', '2', '--out', out, '--resume', '--no-eval', '--json');
+  // the finished run resumed: nothing left to train, the saved settings are reused
+  const again = run('train', '--out', out, '--resume', '--no-eval', '--json');
   assert.is(again.status, 0, again.stderr);
-  assert.is(JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs.length, 2);
-  assert.not.match(again.stderr, /epoch 1\/2/, 'the resumed run does not repeat epoch 1');
+  assert.match(again.stderr, /resuming .*checkpoint: bp4d under .*data, fold 1, tiny model, 1 of 1 epochs done/);
+  assert.not.match(again.stderr, /epoch 1\/1/, 'the resumed run does not repeat epoch 1');
+  assert.is(JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs.length, 1);
+});
+
+test('--resume trains with the checkpoint\'s dataset, fold and options; a conflicting flag is refused naming both values', () => {
+  const straight = join(dir, 'straight');
+  const args = ['--dataset', 'bp4d', '--root', data, '--fold', '2', ...small, '--epochs', '2', '--no-eval'];
+  let r = run('train', ...args, '--out', straight);
+  assert.is(r.status, 0, r.stderr);
+  const state = JSON.parse(readFileSync(join(straight, 'checkpoint', 'state.json'), 'utf8'));
+  assert.equal(state.run, { dataset: 'bp4d', root: data, fold: 2 });
+  assert.equal([state.options.epochs, state.options.batchSize, state.options.lr], [2, 4, 0.05]);
+
+  // a run killed after epoch 1: only that epoch's checkpoint is left
+  const killed = join(dir, 'killed');
+  cpSync(straight, killed, { recursive: true });
+  rmSync(join(killed, 'checkpoint'), { recursive: true });
+  rmSync(join(killed, 'model'), { recursive: true });
+  renameSync(join(killed, 'checkpoint.old'), join(killed, 'checkpoint'));
+  for (const [extra, pattern] of [
+    [['--fold', '1'], /--fold 1 conflicts with the checkpoint .*killed\/checkpoint, which trains fold 2: resume without the flag, or train into another --out/],
+    [['--root', dir], /--root ".*" conflicts with the checkpoint .*, which trains root ".*data"/],
+    [['--lr', '0.1'], /--lr 0\.1 conflicts with the checkpoint .*, which trains with 0\.05/],
+    [['--batch-size', '2'], /--batch-size 2 conflicts with the checkpoint .*, which trains with 4/],
+    [['--no-augment'], /--no-augment false conflicts with the checkpoint .*, which trains with true/],
+    [['--variant', 'baseline'], /the model flags conflict with the checkpoint .*, which trains variant "tiny"; the flags give "baseline"/],
+    [['--overwrite'], /--resume and --overwrite: give one/],
+  ]) {
+    r = run('train', '--out', killed, '--resume', ...extra);
+    assert.is(r.status, 2, `${extra}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+  }
+  // the same flags again are accepted; the resumed run ends with the uninterrupted run's weights
+  r = run('train', '--out', killed, '--resume', '--fold', '2', '--lr', '0.05', '--no-eval');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /epoch 2\/2/);
+  assert.not.match(r.stderr, /epoch 1\/2/);
+  const weights = (d) => { const j = JSON.parse(readFileSync(join(d, 'model', 'model.json'), 'utf8')); return readFileSync(join(d, 'model', j.weightsManifest[0].paths[0])); };
+  assert.ok(weights(killed).equals(weights(straight)), 'resumed = uninterrupted, bit for bit');
+
+  // without --resume an existing checkpoint is refused; --overwrite starts again
+  r = run('train', ...args, '--out', killed);
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, /killed\/checkpoint exists: resume it \(--resume\) or replace it \(--overwrite\)/);
+  r = run('train', '--out', join(dir, 'nothing-here'), '--resume');
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--resume: .*nothing-here holds no checkpoint to resume/);
 });
 
 test('an ME-GraphAU-list tree trains for an epoch and evaluates through the CLI', () => {
@@ -219,8 +265,31 @@ test('eval and predict with the saved model', () => {
   assert.ok(cells.slice(13).every((v) => v === '0' || v === '1'));
 });
 
-test('errors: missing flags, unknown dataset, bad fold, missing images exit 2 with one line', () => {
+test('errors: a command line that cannot be used exits 2, any other failure 1, with one line', () => {
+  const config = (name, json) => { const f = join(dir, `${name}.json`); writeFileSync(f, JSON.stringify(json)); return f; };
+  // a list file that cannot be read is not a usage error
+  const badList = join(dir, 'bad-list');
+  mkdirSync(join(badList, 'list'), { recursive: true });
+  writeFileSync(join(badList, 'list', 'BP4D_test_img_path_fold1.txt'), 'X/1.jpg\n');
+  writeFileSync(join(badList, 'list', 'BP4D_test_label_fold1.txt'), '1 0 0 0 0 0 0 0 0 0 0 0\n');
+  const train = (...more) => ['train', '--dataset', 'bp4d', '--root', data, '--out', join(dir, 'x'), ...more];
   for (const [args, pattern, status] of [
+    [[], /Usage: sacl-au <command>/],
+    [train('--batch-size', '0'), /--batch-size: expected a positive integer; got "0"/],
+    [train('--epochs', 'abc'), /--epochs: expected a non-negative integer; got "abc"/],
+    [train('--config', config('epochs-abc', { training: { epochs: 'abc' } })), /--config .*epochs-abc\.json: training\.epochs: expected a number; got "abc"/],
+    [train('--config', config('epochs-neg', { training: { epochs: -1 } })), /training\.epochs: expected a non-negative integer; got "-1"/],
+    [train('--config', config('batch-0', { training: { batchSize: 0 } })), /training\.batchSize: expected a positive integer; got "0"/],
+    [train('--config', config('typo', { training: { epoch: 3 } })), /training\.epoch: expected one of epochs, batchSize, .*; got "epoch"/],
+    [train('--config', config('augment', { training: { augment: 'no' } })), /training\.augment: expected true or false; got "no"/],
+    [train('--config', config('loss', { training: { lossWeights: { dice: 1 } } })), /training\.lossWeights: expected \{ "asymmetric", "dice", "landmarks" \} of non-negative numbers/],
+    [train('--config', config('top', { trainig: {} })), /--config .*top\.json: expected the keys variant, model, training; got "trainig"/],
+    [train('--config', config('model', { model: { inputSize: 100 } })), /inputSize: expected a multiple of 16/],
+    [train('--frobnicate'), /Unknown option '--frobnicate'/],
+    [['train', '--dataset', 'bp4d', '--root', badList, '--out', join(dir, 'x')], /BP4D_test_img_path_fold1\.txt: line 1: expected a BP4D subject id/, 1],
+    [['align', '--root', data, '--out', join(data, 'aligned')], /--out: expected a folder outside --root/],
+    [['eval', '--model', join(dir, 'run', 'model'), '--dataset', 'bp4d', '--root', data, '--out', join(dir, 'y'), '--fold', '0'], /--fold: expected a positive integer/],
+
     [['train', '--dataset', 'bp4d', '--root', data], /--out is required/],
     [['train', '--dataset', 'ck+', '--root', data, '--out', join(dir, 'x')], /--dataset: expected one of synthetic, bp4d/],
     [['train', '--dataset', 'bp4d', '--root', data, '--out', join(dir, 'x'), '--fold', '4', ...small], /fold: expected 1, 2 or 3/],

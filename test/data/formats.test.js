@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -123,6 +123,32 @@ test('JAA-Net lists in the real form (<DS>/<subject>/…): subjects are the subj
   try { await openDataset('bp4d', root); } catch (e) { error = e; }
   assert.instance(error, RangeError);
   assert.match(error.message, /BP4D_part2_path\.txt: line 2: expected a BP4D subject id \(F001…F023, M001…M018\) as a component of the path; got "BP4D\/X\/T2\/0721\.jpg"/);
+});
+
+test('list entries that leave --root (".." or absolute paths) are refused, naming the list file and line', async () => {
+  const root = tmp();
+  const parts = [['F001'], ['F002'], ['M002']];
+  writeJaaNet(root, 'BP4D', parts, (s) => [`${s}/T1/2440.jpg`]);
+  for (const entry of ['../../outside/F002/T1/2440.jpg', 'BP4D/F002/../../../F002/x.jpg', '/etc/F002/passwd', 'C:\\F002\\x.jpg', '..\\F002\\x.jpg']) {
+    write(join(root, 'BP4D_part2_path.txt'), `BP4D/F002/T1/2440.jpg\n${entry}\n`);
+    write(join(root, 'BP4D_part2_AUoccur.txt'), '1 0 9 0 0 1 0 0 1 0 0 1\n'.repeat(2));
+    write(join(root, 'BP4D_part2_land.txt'), `${Array.from({ length: 98 }, (_, j) => j).join(' ')}\n`.repeat(2));
+    let error;
+    try { await openDataset('bp4d', root); } catch (e) { error = e; }
+    assert.instance(error, RangeError, entry);
+    assert.match(error.message, /BP4D_part2_path\.txt: line 2: expected a path relative to the image folder, without "\.\."; got /, entry);
+  }
+  // ME-GraphAU lists too
+  const me = tmp();
+  for (const fold of [1, 2, 3]) {
+    for (const split of ['train', 'test']) {
+      write(join(me, 'list', `BP4D_${split}_img_path_fold${fold}.txt`), 'F001/T1/1.jpg\nF002/../../F002/1.jpg\n');
+      write(join(me, 'list', `BP4D_${split}_label_fold${fold}.txt`), '1 0 0 0 0 1 0 0 1 0 0 1\n'.repeat(2));
+    }
+  }
+  let error;
+  try { await openDataset('bp4d', me); } catch (e) { error = e; }
+  assert.match(error?.message ?? '', /BP4D_train_img_path_fold1\.txt: line 2: expected a path relative to the image folder/);
 });
 
 test('JAA-Net\'s repository layout under --root: data/list/ and data/imgs/', async () => {
@@ -455,6 +481,48 @@ test('align a BP4D-layout tree: frames, moved landmarks, AU files; resumable; ba
   const skipped = await alignTree({ root, out: join(tmp(), 'y'), size: 64, skipBad: true });
   assert.is(skipped.bad.length, 1);
   assert.is(skipped.aligned, 5);
+});
+
+test('align refuses an --out that is --root or inside it, and a re-run with another --size or layout', async () => {
+  const root = tmp();
+  await generateSynthetic({ root, seed: 6, subjects: 3, tasks: 1, framesPerTask: 1, size: 64 });
+  const landmarks = readFileSync(join(root, 'Landmarks', 'F001_T1.csv'), 'utf8');
+  for (const out of [root, join(root, 'aligned'), join(root, 'F001', '..', 'sub', 'deeper')]) {
+    let error;
+    try { await alignTree({ root, out, size: 48 }); } catch (e) { error = e; }
+    assert.instance(error, RangeError, out);
+    assert.match(error.message, /--out: expected a folder outside --root .*; got .*, where the aligned files would overwrite the source's/);
+  }
+  // through a symlink to the root, too
+  const link = join(tmp(), 'link');
+  symlinkSync(root, link);
+  let error;
+  try { await alignTree({ root, out: join(link, 'x'), size: 48 }); } catch (e) { error = e; }
+  assert.match(error?.message ?? '', /--out: expected a folder outside --root/);
+  assert.is(readFileSync(join(root, 'Landmarks', 'F001_T1.csv'), 'utf8'), landmarks, 'the source landmarks are untouched');
+  assert.not.ok(existsSync(join(root, 'align.json')));
+
+  const out = join(tmp(), 'aligned');
+  await alignTree({ root, out, size: 48 });
+  assert.equal(JSON.parse(readFileSync(join(out, 'align.json'), 'utf8')), { format: 'sacl-au-align', layout: 'bp4d', size: 48, recipe: 'jaa-net-2.9' });
+  const moved = readFileSync(join(out, 'Landmarks', 'F001_T1.csv'), 'utf8');
+  error = undefined;
+  try { await alignTree({ root, out, size: 64 }); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /align\.json: .*aligned was aligned with --size 48; got 64: use another --out, or remove this one to align again/);
+  assert.is(readFileSync(join(out, 'Landmarks', 'F001_T1.csv'), 'utf8'), moved, 'the landmarks still match the frames');
+  error = undefined;
+  try { await alignTree({ root, out, size: 48, layout: 'disfa' }); } catch (e) { error = e; }
+  assert.match(error?.message ?? '', /was aligned with --dataset "bp4d"; got "disfa"/);
+  // a folder aligned before the record existed: the frames' size is checked
+  unlinkSync(join(out, 'align.json'));
+  error = undefined;
+  try { await alignTree({ root, out, size: 64 }); } catch (e) { error = e; }
+  assert.match(error?.message ?? '', /F001\/T1\/1\.jpg: already aligned at 48×48; got --size 64/);
+  assert.not.ok(existsSync(join(out, 'align.json')), 'no record claims the refused size');
+  const again = await alignTree({ root, out, size: 48 });
+  assert.is(again.skippedExisting, 3);
+  assert.ok(existsSync(join(out, 'align.json')));
 });
 
 test('`sacl-au align --dataset disfa`: DISFA frames aligned by their Landmark_Points MAT-files, read back', async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuModel, VARIANTS, inputTemplate, modelConfig, tokenWidth, transferWeights } from '../../dist/model/index.js';
 import { loadTensors, saveTensors } from '../../dist/tf/weights-io.js';
+import { ParamStore } from '../../dist/model/params.js';
 import { lossOf, randomBatch, smallConfig, useWasm } from './helpers.js';
 import { assertThrowsWith } from '../helpers/assert.js';
 
@@ -202,6 +203,84 @@ test('bad inputs and configs are refused with the field named', () => {
   assertThrowsWith(() => modelConfig('full', { sacl: { gcn: 'gat' } }), RangeError, [/sacl\.gcn/]);
   assertThrowsWith(() => modelConfig('baseline', { fusion: 'cross-attention' }), RangeError, [/cross-attention/]);
   assertThrowsWith(() => new AuModel(modelConfig('sbg')), RangeError, [/cooccurrence/]);
+});
+
+test('config ranges: sizes far past every variant are refused before anything is built', () => {
+  for (const [over, pattern] of [
+    [{ classifier: { hidden: 100000 } }, /classifier\.hidden: expected an integer in \[0, 4096\]; got 100000/],
+    [{ backbone: { dims: [64, 128, 256, 65536] } }, /backbone\.dims: expected integers ≤ 4096; got \[64,128,256,65536\]/],
+    [{ backbone: { depths: [2, 2, 1000, 2] } }, /backbone\.depths: expected integers ≤ 64/],
+    [{ inputSize: 8192 }, /inputSize: expected a multiple of 16 in \[32, 2048\]; got 8192/],
+    [{ sacl: { widths: Array(40).fill(8), depths: Array(40).fill(1) } }, /sacl\.widths: expected at most 16 stages; got 40/],
+    [{ sacl: { ffnRatio: 500 } }, /sacl\.ffnRatio: expected integers ≤ 16; got 500/],
+    [{ roiSize: 57 }, /roiSize: expected integers ≤ 56; got 57/],
+  ]) assertThrowsWith(() => modelConfig('full', over), RangeError, [pattern], JSON.stringify(over));
+  assertThrowsWith(() => modelConfig('full', { msfl: 'yes' }), TypeError, [/msfl: expected true or false; got "yes"/]);
+  // the paper's variants all stay inside the ranges
+  for (const v of Object.keys(VARIANTS)) modelConfig(v, v === 'sbg' ? { sacl: { cooccurrence: COOCCURRENCE } } : {});
+});
+
+test('a shapes-only model lists every parameter\'s name and shape and allocates nothing', () => {
+  for (const v of ['tiny', 'baseline', 'cross-attention', 'transformer']) {
+    const config = smallConfig(v);
+    const real = new AuModel(config, 2);
+    const before = tf.memory().numTensors;
+    const plan = new AuModel(config, 2, { shapesOnly: true });
+    assert.is(tf.memory().numTensors, before, `${v}: no tensor allocated`);
+    assert.equal(plan.store.named().map((p) => [p.name, p.tensor.shape, p.trainable]), real.store.named().map((p) => [p.name, p.tensor.shape, p.trainable]), v);
+    assert.is(plan.store.count(), real.store.count());
+    real.dispose();
+  }
+});
+
+test('load: the saved config is checked against the manifest before the model is built', async () => {
+  const config = modelConfig('tiny');
+  const model = new AuModel(config, 5);
+  const dir = mkdtempSync(join(tmpdir(), 'sacl-model-config-'));
+  try {
+    await model.save(dir);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    const edit = (change) => {
+      const copy = structuredClone(json);
+      change(copy.userDefinedMetadata.config, copy.userDefinedMetadata);
+      writeFileSync(join(dir, 'model.json'), JSON.stringify(copy));
+    };
+    // parameter values allocated while loading (a shapes-only plan allocates none)
+    const add = ParamStore.prototype.add;
+    const failure = async () => {
+      let error;
+      let allocated = 0;
+      ParamStore.prototype.add = function (name, shape, ...rest) {
+        if (!this.shapesOnly) allocated += shape.reduce((a, b) => a * b, 1);
+        return add.call(this, name, shape, ...rest);
+      };
+      try { await AuModel.load(dir); } catch (e) { error = e; } finally { ParamStore.prototype.add = add; }
+      return { error, allocated };
+    };
+    // a 1-character edit that would build 12 × 240 × 4096 classifier weights (47 MB) before failing
+    edit((c) => { c.classifier.hidden = 4096; });
+    let { error, allocated } = await failure();
+    assert.is(allocated, 0, 'no parameter allocated for a config that does not fit the weights');
+    assert.instance(error, RangeError);
+    assert.match(error.message, /model\.json: model config: weights: classifier\.heads\.fc1\.weight has shape \[12,240,32\], the model expects \[12,240,4096\]/);
+    edit((c) => { c.classifier.hidden = 1e6; });
+    ({ error } = await failure());
+    assert.match(error.message, /model\.json: model config: classifier\.hidden: expected an integer in \[0, 4096\]; got 1000000/);
+    edit((c, meta) => { meta.config = null; });
+    ({ error } = await failure());
+    assert.instance(error, TypeError);
+    assert.match(error.message, /model\.json: model config: config: expected an object; got null/);
+    edit((c, meta) => { meta.seed = 'x'; });
+    ({ error } = await failure());
+    assert.match(error.message, /model\.json: seed: expected an integer; got "x"/);
+    edit(() => {});
+    const loaded = await AuModel.load(dir);
+    assert.equal(loaded.config, config);
+    loaded.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    model.dispose();
+  }
 });
 
 test.run();

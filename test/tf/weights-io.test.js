@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileSystem, loadTensors, saveTensors } from '../../dist/tf/index.js';
@@ -79,6 +79,72 @@ test('missing and corrupt files give errors naming them', async () => {
   writeFileSync(path.join(dir, 'model.json'), '{ not json');
   await assertRejectsWith(() => tf.loadLayersModel(fileSystem(dir)), Error, [/model\.json is not valid JSON/]);
   await assertRejectsWith(() => tf.loadLayersModel(fileSystem(path.join(scratch, 'nothing'))), Error, [/Cannot read .*model\.json/]);
+});
+
+test('weights paths stay inside the model directory: "..", absolute paths and symlinks leading out are refused', async () => {
+  const dir = path.join(scratch, 'confined', 'model');
+  await saveTensors(dir, { w: tf.tensor1d([1, 2, 3]) });
+  const secret = path.join(scratch, 'confined', 'secret.txt');
+  writeFileSync(secret, 'password'); // 8 bytes: two float32 values
+  const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  const withPaths = (paths, weights = [{ name: 'w', shape: [2], dtype: 'float32' }]) => {
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...json, weightsManifest: [{ paths, weights }] }));
+  };
+  withPaths(['../secret.txt']);
+  await assertRejectsWith(() => loadTensors(dir), Error, [/model\.json: weights path "\.\.\/secret\.txt": expected a file inside .*no absolute paths, no "\.\."/]);
+  withPaths([secret]);
+  await assertRejectsWith(() => loadTensors(dir), Error, [/model\.json: weights path ".*secret\.txt": expected a file inside/]);
+  withPaths(['./sub/../../secret.txt']);
+  await assertRejectsWith(() => loadTensors(dir), Error, [/expected a file inside/]);
+  symlinkSync(secret, path.join(dir, 'link.bin'));
+  withPaths(['link.bin']);
+  await assertRejectsWith(() => loadTensors(dir), Error, [/weights path "link\.bin" leads outside .*secret\.txt\): expected a file inside it/]);
+  mkdirSync(path.join(dir, 'sub'));
+  withPaths(['sub']);
+  await assertRejectsWith(() => loadTensors(dir), Error, [/weights path "sub": expected a regular file; got a directory/]);
+  // a symlink that stays inside is followed
+  symlinkSync(json.weightsManifest[0].paths[0], path.join(dir, 'inside.bin'));
+  withPaths(['inside.bin'], json.weightsManifest[0].weights);
+  const { tensors } = await loadTensors(dir);
+  assert.equal(Array.from(tensors[0].tensor.dataSync()), [1, 2, 3]);
+});
+
+test('byte sizes are checked for quantized entries too, before any weights file is read', async () => {
+  const dir = path.join(scratch, 'quantized');
+  await saveTensors(dir, { w: tf.tensor1d([1, 2, 3]) });
+  const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  // 12 bytes on disk; a uint8-quantized [3] entry needs 3
+  json.weightsManifest[0].weights[0].quantization = { dtype: 'uint8', scale: 1, min: 0 };
+  writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+  await assertRejectsWith(() => loadTensors(dir), Error, [/hold 12 bytes; the manifest needs 3/]);
+  json.weightsManifest[0].weights[0].shape = [12];
+  writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+  const { tensors } = await loadTensors(dir);
+  assert.equal(tensors[0].tensor.shape, [12], 'a quantized entry of the right size loads');
+});
+
+test('the manifest\'s schema is checked, errors naming model.json and the field', async () => {
+  const dir = path.join(scratch, 'schema');
+  await saveTensors(dir, { w: tf.tensor1d([1, 2, 3]) });
+  const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  const good = json.weightsManifest[0];
+  for (const [manifest, pattern] of [
+    [undefined, /model\.json: weightsManifest: expected an array; got nothing/],
+    [[null], /weightsManifest\[0\]: expected an object; got null/],
+    [[{ ...good, paths: 'weights.bin' }], /weightsManifest\[0\]\.paths: expected a list of file names; got "weights\.bin"/],
+    [[{ ...good, paths: [3] }], /weightsManifest\[0\]\.paths: expected a list of file names; got \[3\]/],
+    [[{ ...good, weights: {} }], /weightsManifest\[0\]\.weights: expected an array; got \{\}/],
+    [[{ ...good, weights: [{ name: 'w', shape: [-3], dtype: 'float32' }] }], /weights\[0\]\.shape: expected a list of non-negative integers; got \[-3\]/],
+    [[{ ...good, weights: [{ name: 'w', shape: [1.5], dtype: 'float32' }] }], /weights\[0\]\.shape: expected a list of non-negative integers/],
+    [[{ ...good, weights: [{ name: 'w', shape: [3], dtype: 'string' }] }], /weights\[0\]\.dtype: expected float32, int32 or bool; got "string"/],
+    [[{ ...good, weights: [{ name: 7, shape: [3], dtype: 'float32' }] }], /weights\[0\]\.name: expected a non-empty string; got 7/],
+    [[{ ...good, weights: [{ name: 'w', shape: [1], dtype: 'float32' }, { name: 'w', shape: [2], dtype: 'float32' }] }], /weights\[1\]\.name: expected a name used once; got "w"/],
+    [[{ ...good, weights: [{ name: 'w', shape: [3], dtype: 'float32', quantization: { dtype: 'int4' } }] }], /quantization\.dtype: expected uint8, uint16 or float16; got "int4"/],
+    [[{ ...good, weights: [{ name: 'w', shape: [2 ** 30, 2 ** 30], dtype: 'float32' }] }], /weights\[0\]\.shape: expected fewer than 2\^51 elements/],
+  ]) {
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...json, weightsManifest: manifest }));
+    await assertRejectsWith(() => loadTensors(dir), TypeError, [/model\.json: weightsManifest/, pattern], JSON.stringify(manifest));
+  }
 });
 
 test.run();

@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
@@ -113,6 +113,51 @@ test('without landmarks the AU centres do not move: no gradient, no weight decay
   assert.ok(moved < 1e-3, `AU centres moved by up to ${moved} stem pixels`);
   assert.equal(head(), headBefore, 'the landmark head got no update');
   model.dispose();
+});
+
+test('a checkpoint is not overwritten without resume unless asked; a damaged one falls back to the previous epoch\'s, with a warning', async () => {
+  const dir = tmp();
+  const opts = { ...options, epochs: 2 };
+  const straight = new AuModel(config(), 8);
+  await train({ model: straight, samples, options: opts, dir, run: { dataset: 'synthetic', fold: 1 } });
+  assert.ok(existsSync(join(dir, 'checkpoint', 'state.json')));
+  assert.is(JSON.parse(readFileSync(join(dir, 'checkpoint.old', 'state.json'), 'utf8')).epochsDone, 1, 'the previous epoch\'s checkpoint is kept');
+  assert.equal(JSON.parse(readFileSync(join(dir, 'checkpoint', 'state.json'), 'utf8')).run, { dataset: 'synthetic', fold: 1 });
+
+  const again = new AuModel(config(), 8);
+  let error;
+  try { await train({ model: again, samples, options: opts, dir }); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /checkpoint exists: resume it \(--resume\) or replace it \(--overwrite\)/);
+  assert.is(JSON.parse(readFileSync(join(dir, 'checkpoint', 'state.json'), 'utf8')).epochsDone, 2, 'untouched');
+
+  // resuming with other options or another fold is refused, naming both values
+  for (const [args, pattern] of [
+    [{ options: { ...opts, lr: 0.05 } }, /the checkpoint was trained with option lr = 0\.02; got 0\.05/],
+    [{ options: opts, run: { dataset: 'synthetic', fold: 2 } }, /the checkpoint was trained with run setting fold = 1; got 2/],
+  ]) {
+    error = undefined;
+    try { await train({ model: again, samples, dir, resume: true, ...args }); } catch (e) { error = e; }
+    assert.instance(error, RangeError);
+    assert.match(error.message, pattern);
+  }
+
+  // a torn state.json: the run resumes from epoch 1's checkpoint and ends where the uninterrupted run did
+  writeFileSync(join(dir, 'checkpoint', 'state.json'), '{"format":"sacl-au-tra');
+  const warnings = [];
+  const resumed = new AuModel(config(), 99);
+  const h = await train({ model: resumed, samples, options: opts, dir, resume: true, run: { dataset: 'synthetic', fold: 1 }, onWarning: (m) => warnings.push(m) });
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0], /checkpoint .*checkpoint is unreadable \(.*state\.json: .*JSON.*\); resuming from .*checkpoint\.old instead/);
+  assert.equal(h.epochs.map((e) => e.epoch), [0, 1], 'epoch 2 trained again from epoch 1\'s checkpoint');
+  assert.equal(weightsOf(resumed), weightsOf(straight));
+
+  // overwrite: a fresh run replaces every checkpoint
+  const fresh = new AuModel(config(), 3);
+  await train({ model: fresh, samples, options: { ...opts, epochs: 1 }, dir, overwrite: true });
+  assert.is(JSON.parse(readFileSync(join(dir, 'checkpoint', 'state.json'), 'utf8')).epochsDone, 1);
+  assert.not.ok(existsSync(join(dir, 'checkpoint.old')), 'no checkpoint of the replaced run is left to resume');
+  [straight, again, resumed, fresh].forEach((m) => m.dispose());
 });
 
 test.run();
