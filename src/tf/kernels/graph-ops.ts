@@ -45,7 +45,7 @@ function hostMemory(backend: unknown): Memory {
 
 interface AnyBackend {
   readSync(dataId: object): ArrayLike<number>;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: HostArray): Info;
+  write(values: HostArray, shape: number[], dtype: tf.DataType): object;
 }
 
 /** The read-back path: inputs copied out of the backend, outputs made on the host and uploaded after. */
@@ -57,7 +57,7 @@ function readBackMemory(backend: AnyBackend, pending: (() => Info)[]): Memory {
         return dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
       });
       // uploaded once the kernel has filled them (runGraphKernel calls these)
-      specs.forEach(([shape, dtype], i) => pending.push(() => backend.makeTensorInfo(shape, dtype, data[i]!)));
+      specs.forEach(([shape, dtype], i) => pending.push(() => ({ dataId: backend.write(data[i]!, shape, dtype), shape, dtype })));
       return { infos: [], data };
     },
     f32: (t) => Float32Array.from(backend.readSync(t.dataId)),
