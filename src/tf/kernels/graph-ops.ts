@@ -15,7 +15,7 @@ import {
   GRAPH_KERNELS, type OpsBackendAttr, SaclKnnGraph, type SaclKnnGraphAttrs, SaclMaxRelative, SaclMaxRelativeGrad,
   type SaclMaxRelativeAttrs, SaclRoiAlign, type SaclRoiAlignAttrs, type SaclRoiAlignGradAttrs, SaclRoiAlignGrad,
 } from '../kernel-names.js';
-import { type Info, type KernelFunc, hostInput, hostInputInt32, hostOutput, hostOutputInt32 } from './host.js';
+import { type Info, type KernelFunc, hostInput, hostInputInt32, hostOutputOverwritten } from './host.js';
 
 /** An output to make: its shape and dtype. */
 type OutSpec = [shape: number[], dtype: 'float32' | 'int32'];
@@ -35,7 +35,7 @@ function hostMemory(backend: unknown): Memory {
   const view = (t: Info) => (t.dtype === 'int32' ? hostInputInt32(backend, t) : hostInput(backend, t));
   return {
     outputs(specs) {
-      const infos = specs.map(([shape, dtype]) => (dtype === 'int32' ? hostOutputInt32 : hostOutput)(backend, shape, false).info);
+      const infos = specs.map(([shape, dtype]) => hostOutputOverwritten(backend, shape, dtype).info);
       return { infos, data: infos.map(view) };
     },
     f32: (t) => hostInput(backend, t),
