@@ -1,6 +1,6 @@
 /**
  * Per-call time of the sacl-au/tf maxRelative at the SACL shape (B 16, N 18, K 9), forward and
- * forward+backward (tf.grad), on tfjs cpu and wasm: the kernel path (SaclMaxRelative through runKernel)
+ * forward+backward (tf.grad), on tfjs cpu and wasm with the sacl-au kernels (as initTf registers them): the kernel path (SaclMaxRelative through runKernel)
  * beside the former path (public op on dataSync copies, tf.customGrad), written out here.
  *   node bench/tf-graph-ops.js [--threads n] [--runs n]
  * Prints wall median and process CPU time per call (user + system, all threads: on a shared machine the
@@ -10,9 +10,9 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as lib from '../dist/index.js';
-import { knnGraph, maxRelative } from '../dist/tf/index.js';
+import { knnGraph, maxRelative, registerFastKernels } from '../dist/tf/index.js';
 
-const { values } = parseArgs({ options: { threads: { type: 'string' }, runs: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({ options: { threads: { type: 'string' }, runs: { type: 'string', default: '900' } } });
 if (values.threads) lib.setNumThreads(Number(values.threads));
 const calls = Number(values.runs);
 
@@ -52,6 +52,7 @@ console.log(`# sacl-au/tf maxRelative per call, B ${B} N ${N} K ${K}; threads ${
 console.log('backend  C    pass     path     wall µs   CPU µs');
 for (const backend of ['cpu', 'wasm']) {
   await tf.setBackend(backend);
+  registerFastKernels(backend); // as initTf does
   for (const C of [64, 512]) {
     const x = tf.randomNormal([B, N, C], 0, 1, 'float32', 1);
     const idx = knnGraph(x, K);

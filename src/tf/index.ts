@@ -7,3 +7,8 @@ export type { NamedTensor } from './weights-io.js';
 export { initTf } from './engine.js';
 export type { TfBackendName, TfBackendReport } from './engine.js';
 export { registerFastKernels, stockKernel, withStockKernels } from './kernels.js';
+export { GRAPH_KERNELS, SaclKnnGraph, SaclMaxRelative, SaclMaxRelativeGrad, SaclRoiAlign, SaclRoiAlignGrad } from './kernel-names.js';
+export type {
+  SaclKnnGraphAttrs, SaclKnnGraphInputs, SaclMaxRelativeAttrs, SaclMaxRelativeGradAttrs, SaclMaxRelativeGradInputs,
+  SaclMaxRelativeInputs, SaclRoiAlignAttrs, SaclRoiAlignGradAttrs, SaclRoiAlignGradInputs, SaclRoiAlignInputs,
+} from './kernel-names.js';
