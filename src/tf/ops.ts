@@ -94,14 +94,25 @@ export function knnGraph(x: tf.Tensor3D, k: number, options: TfKnnGraphOptions =
     throw rangeError('k', `k·dilation ≤ M = ${M}`, `k = ${k} with dilation ${attrs.dilation} (${k * attrs.dilation})`);
   }
   if (B * N * k > MAX_ELEMENTS) throw rangeError('k', `B·N·k ≤ ${MAX_ELEMENTS}`, `${B}·${N}·${k} = ${B * N * k}`);
-  const [idx] = run(SaclKnnGraph, { x, candidates }, attrs) as [tf.Tensor];
-  // the same memory as a tensor no tape node produced: the indices are constants to every gradient, so
-  // tf.grad never walks into the search (which has no gradient) or sends zeros through it
+  return detach(run(SaclKnnGraph, { x, candidates }, attrs)[0]!) as tf.Tensor3D;
+}
+
+/**
+ * The same memory as a tensor no tape node produced: the indices are constants to every gradient, so
+ * tf.grad never walks into the search (which has no gradient) or sends zeros through it. A backend that
+ * keeps no reference counts gets a copy.
+ */
+function detach(t: tf.Tensor): tf.Tensor {
   const engine = tf.engine();
-  engine.backend.incRef(idx.dataId);
-  const detached = engine.makeTensorFromDataId(idx.dataId, idx.shape, 'int32');
-  idx.dispose();
-  return detached as tf.Tensor3D;
+  let out: tf.Tensor;
+  try {
+    engine.backend.incRef(t.dataId);
+    out = engine.makeTensorFromDataId(t.dataId, t.shape, t.dtype);
+  } catch {
+    out = tf.tensor(t.dataSync(), t.shape, t.dtype);
+  }
+  t.dispose();
+  return out;
 }
 
 /**

@@ -295,6 +295,31 @@ test('bad values are still refused where they are read: indices (addon and refer
   });
 });
 
+test('knnGraph on a backend without reference counts (incRef throws) returns a copy, still off the tape', async () => {
+  await tf.setBackend('cpu');
+  const rng = new Rng(8);
+  const b = tf.backend();
+  const { incRef } = b;
+  const withoutRefCounts = (fn) => {
+    b.incRef = () => { throw new Error('not yet implemented'); };
+    try {
+      return fn();
+    } finally {
+      b.incRef = incRef;
+    }
+  };
+  tf.tidy(() => {
+    const x = t3(distinctFloat32(rng, [2, 7, 4]));
+    const want = bits(knnGraph(x, 3));
+    const before = tf.memory().numTensors;
+    const idx = withoutRefCounts(() => knnGraph(x, 3));
+    assert.is(tf.memory().numTensors, before + 1, 'one tensor out, the kernel output disposed');
+    assertEqualValues(bits(idx), want);
+    const g = tf.grad((a) => tf.sum(maxRelative(a, withoutRefCounts(() => knnGraph(a, 3)))))(x);
+    assertBitIdentical(bits(g), bits(tf.grad((a) => tf.sum(legacy.maxRelative(a, idx)))(x)));
+  });
+});
+
 test('no tensor is leaked by forward, gradients or errors', async () => {
   const rng = new Rng(7);
   const d = compositeData(rng, 2, 8, 8, 2, 4, 2, 3);
