@@ -67,6 +67,10 @@ int64_t channelBlock(int64_t B, int64_t C) {
   return (C + blocks - 1) / blocks;
 }
 
+SACL_CHANNEL_LOOP void subtract(double* __restrict t, const float* __restrict g, int64_t w) {
+  for (int64_t c = 0; c < w; ++c) t[c] -= g[c];
+}
+
 SACL_CHANNEL_LOOP void narrow(const double* __restrict src, int64_t w, float* __restrict dst) {
   for (int64_t c = 0; c < w; ++c) dst[c] = static_cast<float>(src[c]);
 }
@@ -110,10 +114,9 @@ void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy) {
         const int32_t* am = a.argmax + row * C + c0;
         const int32_t* nb = a.idx + row * K;
         double* tx = gx.data() + i * w;
-        for (int64_t c = 0; c < w; ++c) {
-          tx[c] -= g[c];
-          ty[nb[am[c]] * w + c] += g[c];
-        }
+        // −dOut first, then the scatter: each element still sees row i's two terms in that order
+        subtract(tx, g, w);
+        for (int64_t c = 0; c < w; ++c) ty[nb[am[c]] * w + c] += g[c];
       }
       for (int64_t i = 0; i < N; ++i) narrow(gx.data() + i * w, w, dx + (b * N + i) * C + c0);
       if (dy) {

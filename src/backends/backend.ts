@@ -66,6 +66,8 @@ export interface OpsBackend {
   readonly name: BackendName;
   /** The backend refuses non-finite inputs itself, with the same messages (so the op layer skips its scan). */
   readonly checksFinite: boolean;
+  /** The backend refuses out-of-range indices (idx, argmax) itself, with the same messages. */
+  readonly checksIndices: boolean;
   knnGraph(a: KnnGraphArgs, out: Int32Array, async: boolean): void | Promise<void>;
   maxRelative(a: MaxRelativeArgs, out: Float32Array, argmax: Int32Array, async: boolean): void | Promise<void>;
   /** dy null: the neighbours are x itself, so their gradient lands in dx. */

@@ -136,6 +136,7 @@ export function nativeBackend(addon: NativeAddon, device: number): OpsBackend {
   return {
     name: device === DEVICE_CUDA ? 'cuda' : 'cpu',
     checksFinite: true,
+    checksIndices: true,
     knnGraph: (a, out, async) =>
       addon.knnGraph(a.x, a.y, a.B, a.N, a.M, a.D, a.k, a.dilation, METRIC_CODE[a.metric], a.normalize, out, device, async),
     maxRelative: (a, out, argmax, async) =>

@@ -18,11 +18,12 @@ function candidateRows(opts: MaxRelativeOptions | MaxRelativeGradOptions, B: num
   return yShape[1]!;
 }
 
-function checkGraph(idx: Int32Tensor, B: number, N: number, M: number, source: string): number {
+/** idx's shape, and its values unless the backend checks them (the native one does, in the addon). */
+function checkGraph(idx: Int32Tensor, B: number, N: number, M: number, source: string, backend: OpsBackend): number {
   const idxShape = checkInt32Tensor('idx', idx, ['B', 'N', 'K']);
   checkDim('idx', idxShape, 0, 'B', B, `${source}.shape[0]`);
   checkDim('idx', idxShape, 1, 'N', N, `${source}.shape[1]`);
-  checkIndexRange('idx', idx, M, 'M, the number of neighbour rows');
+  if (!backend.checksIndices) checkIndexRange('idx', idx, M, 'M, the number of neighbour rows');
   return idxShape[2]!;
 }
 
@@ -30,8 +31,8 @@ function planForward(x: Float32Tensor, idx: Int32Tensor, options: MaxRelativeOpt
   const opts = checkOptions('options', options);
   const [B, N, C] = checkFloat32Tensor('x', x, ['B', 'N', 'C']) as [number, number, number];
   const M = candidateRows(opts, B, N, C, 'x');
-  const K = checkGraph(idx, B, N, M, 'x');
   const backend = resolveBackend(opts.backend);
+  const K = checkGraph(idx, B, N, M, 'x', backend);
   const args = { x: x.data, y: opts.candidates?.data ?? null, idx: idx.data, B, N, M, C, K };
   const into = intoObject(opts.into);
   const inputs: NamedInput[] = [['x', x.data], ['idx', idx.data], ['options.candidates', opts.candidates?.data]];
@@ -73,11 +74,11 @@ function planGrad(dOut: Float32Tensor, idx: Int32Tensor, argmax: Int32Tensor, op
   const opts = checkOptions('options', options);
   const [B, N, C] = checkFloat32Tensor('dOut', dOut, ['B', 'N', 'C']) as [number, number, number];
   const M = candidateRows(opts, B, N, C, 'dOut');
-  const K = checkGraph(idx, B, N, M, 'dOut');
+  const backend = resolveBackend(opts.backend);
+  const K = checkGraph(idx, B, N, M, 'dOut', backend);
   const amShape = checkInt32Tensor('argmax', argmax, ['B', 'N', 'C']);
   ['B', 'N', 'C'].forEach((d, a) => checkDim('argmax', amShape, a, d, dOut.shape[a]!, `dOut.shape[${a}]`));
-  checkIndexRange('argmax', argmax, K, 'K, the number of neighbour slots');
-  const backend = resolveBackend(opts.backend);
+  if (!backend.checksIndices) checkIndexRange('argmax', argmax, K, 'K, the number of neighbour slots');
   const args = { dOut: dOut.data, idx: idx.data, argmax: argmax.data, B, N, M, C, K };
   const into = intoObject(opts.into);
   const inputs: NamedInput[] = [['dOut', dOut.data], ['idx', idx.data], ['argmax', argmax.data]];

@@ -58,3 +58,27 @@ export function hostInput(backend: unknown, t: Info): Float32Array {
   const values = (backend as CpuBackendLike).readSync(t.dataId);
   return values instanceof Float32Array ? values : Float32Array.from(values);
 }
+
+/** As {@link hostInput}, for an int32 input (other array types the cpu backend keeps are converted). */
+export function hostInputInt32(backend: unknown, t: Info): Int32Array {
+  if (isWasm(backend)) return backend.typedArrayFromHeap(t) as Int32Array;
+  const values = (backend as CpuBackendLike).readSync(t.dataId);
+  return values instanceof Int32Array ? values : Int32Array.from(values);
+}
+
+/**
+ * An output the kernel overwrites in full, left uninitialized: wasm heap memory, or on cpu an array on
+ * its own ArrayBuffer (never a slice of Node's shared pool) that the backend adopts. Cheaper than the
+ * zeroed arrays of hostOutput for small, frequent calls.
+ */
+export function hostOutputOverwritten(backend: unknown, shape: number[], dtype: 'float32' | 'int32'): { info: Info; data: Float32Array | Int32Array } {
+  if (isWasm(backend)) {
+    const info = backend.makeOutput(shape, dtype);
+    return { info, data: backend.typedArrayFromHeap(info) };
+  }
+  const n = shape.reduce((a, b) => a * b, 1);
+  const buffer = Buffer.allocUnsafeSlow(n * 4).buffer as ArrayBuffer;
+  const data = dtype === 'int32' ? new Int32Array(buffer, 0, n) : new Float32Array(buffer, 0, n);
+  const cpu = backend as { makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): Info };
+  return { info: cpu.makeTensorInfo(shape, dtype, data), data };
+}

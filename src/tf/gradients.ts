@@ -1,0 +1,57 @@
+/**
+ * Gradients of the graph kernels, registered apart from the forward kernels (as tfjs-core does): each
+ * backward pass is a kernel of its own (SaclMaxRelativeGrad, SaclRoiAlignGrad), so every backend's
+ * backward can be tested alone. knnGraph has none: its op hands out indices detached from the tape.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  SaclMaxRelative, type SaclMaxRelativeAttrs, SaclMaxRelativeGrad, SaclRoiAlign, type SaclRoiAlignAttrs, SaclRoiAlignGrad,
+} from './kernel-names.js';
+
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) =>
+  tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as unknown as tf.Tensor | tf.Tensor[];
+const first = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t[0]! : t);
+
+/** The neighbour indices and the argmax slots get no gradient (tfjs wants float32 zeros of their shape). */
+const none = (t: tf.Tensor) => () => tf.zeros(t.shape, 'float32');
+
+const maxRelativeGradConfig: tf.GradConfig = {
+  kernelName: SaclMaxRelative,
+  inputsToSave: ['idx'],
+  outputsToSave: [false, true],
+  gradFunc: (dys, saved, attrs) => {
+    const [idx, argmax] = saved as [tf.Tensor, tf.Tensor];
+    const dy = first(dys as tf.Tensor | tf.Tensor[]);
+    const { candidateRows, backend } = attrs as unknown as SaclMaxRelativeAttrs;
+    // one kernel call makes both gradients: made here, not in the per-input closures (the tape runs
+    // each closure in its own tidy, which would dispose the other's tensor)
+    const [dx, dCandidates] = [run(SaclMaxRelativeGrad, { dy, idx, argmax }, { candidateRows, backend })].flat();
+    const grads: Record<string, () => tf.Tensor> = { x: () => dx!, idx: none(idx) };
+    if (candidateRows > 0) grads.candidates = () => dCandidates!;
+    return grads;
+  },
+};
+
+const roiAlignGradConfig: tf.GradConfig = {
+  kernelName: SaclRoiAlign,
+  inputsToSave: ['features', 'centers'],
+  gradFunc: (dy, saved, attrs) => {
+    const [features, centers] = saved as [tf.Tensor, tf.Tensor];
+    const { step, backend } = attrs as unknown as SaclRoiAlignAttrs;
+    return {
+      features: () => first(run(SaclRoiAlignGrad, { dy: dy as tf.Tensor, centers }, { featureShape: features.shape, step, backend })),
+      // none reaches the centres (the landmark loss trains them)
+      centers: () => tf.zerosLike(centers),
+    };
+  },
+};
+
+let registered = false;
+
+/** Registers the graph kernels' gradients (once). */
+export function registerGraphGradients(): void {
+  if (registered) return;
+  tf.registerGradient(maxRelativeGradConfig);
+  tf.registerGradient(roiAlignGradConfig);
+  registered = true;
+}

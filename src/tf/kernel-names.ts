@@ -1,0 +1,86 @@
+/**
+ * The graph ops as tfjs kernels, declared once: name, inputs and attributes (as tfjs-core's
+ * kernel_names.ts does). The op functions (ops.ts) dispatch them with tf.engine().runKernel; the kernels
+ * live in kernels/graph-ops.ts and the gradients in gradients.ts.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { BackendName, KnnMetric } from '../types.js';
+
+type Info = tf.TensorInfo;
+
+/** The sacl-au op backend a kernel runs on ('' = the default one; see setDefaultBackend). */
+export type OpsBackendAttr = BackendName | '';
+
+/** Indices [B, N, k] (int32) of each row's k nearest candidates. No gradient. */
+export const SaclKnnGraph = 'SaclKnnGraph';
+export interface SaclKnnGraphInputs {
+  /** [B, N, D] float32 */
+  x: Info;
+  /** [B, M, D] float32: search these rows instead of x */
+  candidates?: Info;
+}
+export interface SaclKnnGraphAttrs {
+  k: number;
+  metric: KnnMetric;
+  normalize: boolean;
+  dilation: number;
+  backend: OpsBackendAttr;
+}
+
+/** Outputs [out [B, N, C] float32, argmax [B, N, C] int32 (the winning slot)]. */
+export const SaclMaxRelative = 'SaclMaxRelative';
+export interface SaclMaxRelativeInputs {
+  /** [B, N, C] float32 */
+  x: Info;
+  /** [B, N, K] int32: rows of the candidates (of x when there are none) */
+  idx: Info;
+  /** [B, M, C] float32 */
+  candidates?: Info;
+}
+export interface SaclMaxRelativeAttrs {
+  /** M, the rows of the candidates; 0 when the neighbours are x (the gradient needs it, not the kernel). */
+  candidateRows: number;
+  backend: OpsBackendAttr;
+}
+
+/** Outputs [dx [B, N, C]] or, with candidateRows > 0, [dx, dCandidates [B, M, C]]. */
+export const SaclMaxRelativeGrad = 'SaclMaxRelativeGrad';
+export interface SaclMaxRelativeGradInputs {
+  /** [B, N, C] float32: the gradient of the forward output */
+  dy: Info;
+  idx: Info;
+  /** [B, N, C] int32: the forward pass's argmax */
+  argmax: Info;
+}
+export type SaclMaxRelativeGradAttrs = SaclMaxRelativeAttrs;
+
+/** Output [B, R, size, size, C] float32: bilinear crops around the centres. */
+export const SaclRoiAlign = 'SaclRoiAlign';
+export interface SaclRoiAlignInputs {
+  /** [B, H, W, C] float32 */
+  features: Info;
+  /** [B, R, 2] float32, (x, y) in feature-map pixels */
+  centers: Info;
+}
+export interface SaclRoiAlignAttrs {
+  size: number;
+  step: number;
+  backend: OpsBackendAttr;
+}
+
+/** Output dFeatures [B, H, W, C] float32. */
+export const SaclRoiAlignGrad = 'SaclRoiAlignGrad';
+export interface SaclRoiAlignGradInputs {
+  /** [B, R, S, S, C] float32 */
+  dy: Info;
+  centers: Info;
+}
+export interface SaclRoiAlignGradAttrs {
+  /** [B, H, W, C] of the forward pass's features */
+  featureShape: number[];
+  step: number;
+  backend: OpsBackendAttr;
+}
+
+/** Every graph kernel, for registration. */
+export const GRAPH_KERNELS = [SaclKnnGraph, SaclMaxRelative, SaclMaxRelativeGrad, SaclRoiAlign, SaclRoiAlignGrad] as const;
