@@ -40,8 +40,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const out = resolve(values.out ?? 'sacl-au-demo');
   const options = trainOptionsFrom(values, DEMO_TRAINING);
   const started = Date.now();
-  const tfReport = await initTf();
-  process.stderr.write(`tfjs backend: ${tfReport.active}\n`);
+  // The demo's tiny model at batch 16 fits wasm's heap, and there wasm's kernels are faster today (bench/
+  // train-step.js --model tiny: 590 against 892 ms a step); SACL_TF_BACKEND still decides when set.
+  const tfReport = await initTf(process.env.SACL_TF_BACKEND ? {} : { prefer: 'wasm' });
+  process.stderr.write(`tfjs backend: ${tfReport.active} (${tfReport.reason})\n`);
   const total = DEMO_DATA.subjects * DEMO_DATA.tasks * DEMO_DATA.framesPerTask;
   const bar = new Progress('synthetic faces', total, 'images');
   let drew = false;
