@@ -1,0 +1,99 @@
+/**
+ * `sacl-au predict`'s engine: expand the inputs (files, folders recursively, '-' = paths on stdin), then
+ * per image find every face, align it and run the model, writing one row per face as soon as it is known.
+ * Only the current image is held in memory. With `aligned`, each input is taken as one face already
+ * aligned the JAA-Net way: it must be square (it is resized, never stretched) and is not searched for faces.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import sharp from 'sharp';
+import { alignedSize } from '../data/loader.js';
+import type { AuModel } from '../model/model.js';
+import { AU_SETS } from '../face/au.js';
+import type { DetectOptions } from '../face/detect.js';
+import { decodeImage, isImageFile, type RgbImage } from '../face/image.js';
+import { csvHeader, csvRow, jsonRow, type FaceRow } from '../face/openface.js';
+import { predictAligned, predictFaces } from '../face/predict.js';
+
+/** Image files under a folder, recursively, sorted by path. */
+export function imagesUnder(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).map((f) => join(dir, f)).filter((f) => isImageFile(f) && statSync(f).isFile()).sort();
+}
+
+/** The files the inputs name, in order: a folder gives its images, '-' the paths listed on `stdin` (one a line). */
+export async function* expandInputs(inputs: readonly string[], stdin: NodeJS.ReadableStream = process.stdin): AsyncGenerator<string> {
+  for (const input of inputs) {
+    if (input === '-') {
+      for await (const line of createInterface({ input: stdin, crlfDelay: Infinity })) {
+        const path = line.trim();
+        if (path) yield* expandPath(path);
+      }
+    } else {
+      yield* expandPath(input);
+    }
+  }
+}
+
+function expandPath(path: string): string[] {
+  if (!existsSync(path)) throw new RangeError(`${path}: no such file or folder`);
+  return statSync(path).isDirectory() ? imagesUnder(path) : [path];
+}
+
+export interface PredictRunOptions extends DetectOptions {
+  /** Inputs are aligned face crops (no detection). */
+  aligned?: boolean;
+  /** Presence threshold on the probability (default 0.5). */
+  threshold?: number;
+  json?: boolean;
+  /** Called for an input that cannot be used (unreadable, no face, not square with `aligned`); without it the run stops there. */
+  onBadInput?: (file: string, reason: string) => void;
+}
+
+export interface PredictRunSummary { files: number; faces: number; bad: number }
+
+/** Decodes an aligned crop to the model's aligned size; a non-square picture is refused, never stretched. */
+async function alignedInput(file: string, side: number): Promise<RgbImage> {
+  const image = await decodeImage(file);
+  if (image.width !== image.height) {
+    throw new Error(`${file}: not an aligned face crop (${image.width}×${image.height} is not square); without --aligned the faces in it are found and aligned`);
+  }
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(side, side, { fit: 'fill' }).raw().toBuffer();
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: side, height: side };
+}
+
+/**
+ * Runs the model on every input file and hands each output line to `write` (header first), awaiting it,
+ * so a slow consumer holds the run back instead of filling memory.
+ */
+export async function runPredict(model: AuModel, files: AsyncIterable<string> | Iterable<string>, write: (text: string) => Promise<void> | void,
+  { aligned = false, threshold = 0.5, json = false, onBadInput, ...detect }: PredictRunOptions = {}): Promise<PredictRunSummary> {
+  if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold: expected a number in [0, 1]; got ${threshold}`);
+  const aus = AU_SETS[model.config.auSet];
+  const side = alignedSize(model.config.inputSize);
+  const line = (row: FaceRow) => (json ? jsonRow(row, aus, threshold) : csvRow(row, threshold));
+  if (!json) await write(`${csvHeader(aus).join(',')}\n`);
+  const summary = { files: 0, faces: 0, bad: 0 };
+  for await (const file of files) {
+    summary.files++;
+    let rows: FaceRow[];
+    try {
+      if (aligned) {
+        const [p] = predictAligned(model, [await alignedInput(file, side)]);
+        rows = [{ file, frame: 1, faceId: 0, timestamp: 0, confidence: 1, success: true, landmarks: null, box: null, probabilities: p! }];
+      } else {
+        const [faces] = await predictFaces(model, await decodeImage(file), detect);
+        if (!faces!.length) throw new Error(`${file}: no face found (for aligned face crops use --aligned)`);
+        rows = faces!.map((f, i) => ({ file, frame: 1, faceId: i, timestamp: 0, confidence: f.score, success: true, landmarks: f.landmarks49, box: f.box, probabilities: f.probabilities }));
+      }
+    } catch (e) {
+      if (!onBadInput || e instanceof RangeError || e instanceof TypeError) throw e;
+      summary.bad++;
+      onBadInput(file, (e as Error).message);
+      continue;
+    }
+    for (const row of rows) await write(line(row));
+    summary.faces += rows.length;
+  }
+  return summary;
+}
