@@ -21,7 +21,7 @@ Commands:
                   train (checkpoint every epoch, --resume), then evaluate the fold's test subjects
   eval --model <dir> --dataset … --root <dir> --fold k --out <dir>
                   per-AU F1/accuracy, mean F1, predictions and figures
-  predict --model <dir> <image|folder|->... [--out file.csv] [--json] [--aligned] [--skip-bad]
+  predict --model <dir> <image|video|folder|->... [--out file.csv] [--json] [--aligned] [--skip-bad]
                   finds and aligns every face; one OpenFace-style row per face: landmarks, AU
                   probabilities (AU01_p) and presence (AU01_c) (sacl-au predict --help)
   reproduce --table 5|6|7|9 --dataset synthetic|bp4d|disfa [--root <dir>] --out <dir>

@@ -1,4 +1,4 @@
-/** `sacl-au predict`: AU occurrence per face in photos and folders (or per aligned crop with --aligned). */
+/** `sacl-au predict`: AU occurrence per face in photos, videos and folders (or per aligned crop with --aligned). */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -7,20 +7,23 @@ import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { AuModel } from '../model/model.js';
 import { IMAGE_EXTENSIONS } from '../face/image.js';
+import { VIDEO_EXTENSIONS } from '../face/video.js';
 import { initTf } from '../tf/engine.js';
 import { expandInputs, runPredict } from '../run/predict.js';
 import { numberFlag } from './flags.js';
 
-export const PREDICT_USAGE = `Usage: sacl-au predict --model <dir> <image|folder|->... [options]
+export const PREDICT_USAGE = `Usage: sacl-au predict --model <dir> <image|video|folder|->... [options]
 
-Finds every face in each image (SSD-MobileNet or the tiny detector and a 68-point landmark net from
-@vladmandic/face-api, offline), maps the landmarks to the model's 49, aligns each face the JAA-Net way
-and prints one row per face, as soon as it is known, in OpenFace 2.2 FeatureExtraction's layout:
-file, frame, face_id, timestamp, confidence, success, x_0…x_48, y_0…y_48 (image pixels),
+Finds every face in each image or video frame (SSD-MobileNet or the tiny detector and a 68-point
+landmark net from @vladmandic/face-api, offline), maps the landmarks to the model's 49, aligns each face
+the JAA-Net way and prints one row per face, as soon as it is known, in OpenFace 2.2 FeatureExtraction's
+layout: file, frame, face_id, timestamp, confidence, success, x_0…x_48, y_0…y_48 (image pixels),
 AU01_p… (occurrence probability), AU01_c… (presence: probability ≥ --threshold). No intensity (_r).
 
-Inputs: image files (${IMAGE_EXTENSIONS.join(' ')}), folders (searched recursively, sorted), and '-' for
-a list of paths on standard input, one a line.
+Inputs: images (${IMAGE_EXTENSIONS.join(' ')}), videos (${VIDEO_EXTENSIONS.join(' ')}; decoded by ffmpeg,
+which must be on PATH), folders (searched recursively, sorted), and '-' for a list of paths on standard
+input, one a line. In a video, faces keep their id from frame to frame, and a frame without a face is
+one row with success 0.
 
 Options:
   --model <dir>           a model saved by sacl-au train (required)
@@ -30,7 +33,7 @@ Options:
   --detector ssd|tiny     face detector, default ssd (tiny: faster, misses small and turned faces)
   --min-confidence <c>    drop detections scoring below c, default 0.5
   --aligned               inputs are square face crops already aligned the JAA-Net way: no detection
-  --skip-bad              an unreadable image, or one with no face, is reported on stderr and skipped
+  --skip-bad              an unreadable image or video, or a photo with no face, is reported on stderr and skipped
                           (default: the run stops there with exit 1)
   --help`;
 

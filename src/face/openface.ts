@@ -20,10 +20,11 @@ export interface FaceRow {
   timestamp: number;
   /** The face detector's score (1 for aligned input, which is not detected). */
   confidence: number;
+  /** false for a video frame where no face was found: its landmark and AU fields are empty. */
   success: boolean;
   landmarks: ArrayLike<number> | null;
   box: { x: number; y: number; width: number; height: number } | null;
-  probabilities: ArrayLike<number>;
+  probabilities: ArrayLike<number> | null;
 }
 
 export function csvHeader(aus: readonly number[]): string[] {
@@ -38,22 +39,24 @@ export function csvHeader(aus: readonly number[]): string[] {
 const field = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
 
 /** One CSV line (with its newline); presence = probability ≥ threshold. */
-export function csvRow(row: FaceRow, threshold: number): string {
+export function csvRow(row: FaceRow, aus: readonly number[], threshold: number): string {
   const lm = row.landmarks;
   const xs = Array.from({ length: NUM_LANDMARKS }, (_, i) => (lm ? lm[2 * i]!.toFixed(1) : ''));
   const ys = Array.from({ length: NUM_LANDMARKS }, (_, i) => (lm ? lm[2 * i + 1]!.toFixed(1) : ''));
-  const p = Array.from(row.probabilities);
+  const p = row.probabilities ? Array.from(row.probabilities) : null;
+  const cells = p ? [...p.map((v) => v.toFixed(4)), ...p.map((v) => (v >= threshold ? 1 : 0))] : new Array<string>(2 * aus.length).fill('');
   return `${[field(row.file), row.frame, row.faceId, row.timestamp.toFixed(3), row.confidence.toFixed(2), row.success ? 1 : 0,
-    ...xs, ...ys, ...p.map((v) => v.toFixed(4)), ...p.map((v) => (v >= threshold ? 1 : 0))].join(',')}\n`;
+    ...xs, ...ys, ...cells].join(',')}\n`;
 }
 
 /** One JSON line: the CSV's fields, the box, landmarks as [[x, y], …] and the AUs keyed by name. */
 export function jsonRow(row: FaceRow, aus: readonly number[], threshold: number): string {
   const lm = row.landmarks;
+  const p = row.probabilities;
   return `${JSON.stringify({
     file: row.file, frame: row.frame, face_id: row.faceId, timestamp: row.timestamp, confidence: row.confidence, success: row.success ? 1 : 0,
     box: row.box, landmarks: lm ? Array.from({ length: NUM_LANDMARKS }, (_, i) => [lm[2 * i], lm[2 * i + 1]]) : null,
-    probabilities: Object.fromEntries(aus.map((a, i) => [auColumn(a), row.probabilities[i]])),
-    presence: Object.fromEntries(aus.map((a, i) => [auColumn(a), row.probabilities[i]! >= threshold ? 1 : 0])),
+    probabilities: p ? Object.fromEntries(aus.map((a, i) => [auColumn(a), p[i]])) : null,
+    presence: p ? Object.fromEntries(aus.map((a, i) => [auColumn(a), p[i]! >= threshold ? 1 : 0])) : null,
   })}\n`;
 }

@@ -1,7 +1,8 @@
 /**
  * `sacl-au predict`'s engine: expand the inputs (files, folders recursively, '-' = paths on stdin), then
- * per image find every face, align it and run the model, writing one row per face as soon as it is known.
- * Only the current image is held in memory. With `aligned`, each input is taken as one face already
+ * per image or video frame find every face, align it and run the model, writing one row per face as soon
+ * as it is known. Only the current image or frame is held in memory. In a video, faces keep their id from
+ * frame to frame (track.ts) and a frame without a face gives one row with success 0. With `aligned`, each input is taken as one face already
  * aligned the JAA-Net way: it must be square (it is resized, never stretched) and is not searched for faces.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -15,10 +16,13 @@ import type { DetectOptions } from '../face/detect.js';
 import { decodeImage, isImageFile, type RgbImage } from '../face/image.js';
 import { csvHeader, csvRow, jsonRow, type FaceRow } from '../face/openface.js';
 import { predictAligned, predictFaces } from '../face/predict.js';
+import { FaceTracker } from '../face/track.js';
+import { isVideoFile, videoFrames } from '../face/video.js';
 
-/** Image files under a folder, recursively, sorted by path. */
+/** Image and video files under a folder, recursively, sorted by path. */
 export function imagesUnder(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true }) as string[]).map((f) => join(dir, f)).filter((f) => isImageFile(f) && statSync(f).isFile()).sort();
+  return (readdirSync(dir, { recursive: true }) as string[]).map((f) => join(dir, f))
+    .filter((f) => (isImageFile(f) || isVideoFile(f)) && statSync(f).isFile()).sort();
 }
 
 /** The files the inputs name, in order: a folder gives its images, '-' the paths listed on `stdin` (one a line). */
@@ -46,7 +50,10 @@ export interface PredictRunOptions extends DetectOptions {
   /** Presence threshold on the probability (default 0.5). */
   threshold?: number;
   json?: boolean;
-  /** Called for an input that cannot be used (unreadable, no face, not square with `aligned`); without it the run stops there. */
+  /**
+   * Called for an input that cannot be used (unreadable, no face in a photo, not square with `aligned`);
+   * without it the run stops there. A video that fails midway keeps the rows already written.
+   */
   onBadInput?: (file: string, reason: string) => void;
 }
 
@@ -71,13 +78,17 @@ export async function runPredict(model: AuModel, files: AsyncIterable<string> | 
   if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold: expected a number in [0, 1]; got ${threshold}`);
   const aus = AU_SETS[model.config.auSet];
   const side = alignedSize(model.config.inputSize);
-  const line = (row: FaceRow) => (json ? jsonRow(row, aus, threshold) : csvRow(row, threshold));
+  const line = (row: FaceRow) => (json ? jsonRow(row, aus, threshold) : csvRow(row, aus, threshold));
   if (!json) await write(`${csvHeader(aus).join(',')}\n`);
   const summary = { files: 0, faces: 0, bad: 0 };
   for await (const file of files) {
     summary.files++;
     let rows: FaceRow[];
     try {
+      if (isVideoFile(file) && !aligned) {
+        summary.faces += await videoRows(model, file, detect, async (row) => write(line(row)));
+        continue;
+      }
       if (aligned) {
         const [p] = predictAligned(model, [await alignedInput(file, side)]);
         rows = [{ file, frame: 1, faceId: 0, timestamp: 0, confidence: 1, success: true, landmarks: null, box: null, probabilities: p! }];
@@ -96,4 +107,26 @@ export async function runPredict(model: AuModel, files: AsyncIterable<string> | 
     summary.faces += rows.length;
   }
   return summary;
+}
+
+/** Rows for every frame of a video, handed to `emit` frame by frame; returns the number of faces. */
+async function videoRows(model: AuModel, file: string, detect: DetectOptions, emit: (row: FaceRow) => Promise<void>): Promise<number> {
+  const tracker = new FaceTracker();
+  let faces = 0;
+  for await (const { index, timestamp, image } of videoFrames(file)) {
+    const [found] = await predictFaces(model, image, detect);
+    const ids = tracker.assign(found!.map((f) => f.box));
+    const frame = index + 1;
+    if (found!.length === 0) {
+      await emit({ file, frame, faceId: 0, timestamp, confidence: 0, success: false, landmarks: null, box: null, probabilities: null });
+      continue;
+    }
+    const order = found!.map((_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
+    for (const i of order) {
+      const f = found![i]!;
+      await emit({ file, frame, faceId: ids[i]!, timestamp, confidence: f.score, success: true, landmarks: f.landmarks49, box: f.box, probabilities: f.probabilities });
+    }
+    faces += found!.length;
+  }
+  return faces;
 }
