@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,28 @@ test('--json lines; - reads paths from stdin; --out writes the same rows', () =>
   assert.is(w.status, 0, w.stderr);
   assert.is(w.stdout, '');
   assert.is(readFileSync(out, 'utf8').trim().split('\n').length, 4);
+});
+
+test('rows are streamed: a photo\'s rows come out before the next path is even read from stdin', async () => {
+  const child = spawn(process.execPath, [cli, 'predict', '--model', model, '-'], { env: { ...process.env, SACL_TF_BACKEND: 'wasm' } });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => { err += d; });
+  const lines = () => out.split('\n').filter(Boolean).length;
+  const until = (n) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`no row streamed: ${lines()} of ${n} lines after 90 s`)); }, 90e3);
+    const check = () => { if (lines() >= n) { clearTimeout(timer); child.stdout.off('data', on); resolve(); } };
+    const on = (d) => { out += d; check(); };
+    child.stdout.on('data', on);
+    child.once('exit', (code) => reject(new Error(`exited ${code} with ${lines()} lines: ${err}`)));
+    check();
+  });
+  child.stdin.write(`${join(dir, 'photos', 'b', 'one.jpg')}\n`);
+  await until(1 + 3);
+  child.stdin.end(`${join(dir, 'photos', 'a', 'five.png')}\n`);
+  await until(1 + 3 + 5);
+  const code = child.exitCode ?? await new Promise((resolve) => child.once('exit', resolve));
+  assert.is(code, 0, err);
 });
 
 test('inputs it cannot use: one clear line and exit 1; --skip-bad reports each and goes on', () => {
