@@ -4,7 +4,10 @@
  * pair. The video is made with ffmpeg: 640×480, one face (from face-api's sample1.jpg), slowly panned.
  * The AU models have random weights (speed does not depend on them). Prints a table and one JSON line.
  *
- *   node bench/predict.js [--frames 30] [--variants tiny,full] [--detectors tiny,ssd]
+ * --detect-every n runs the detector every n-th frame and only the landmark net in between (as
+ * `sacl-au predict --detect-every n` does); the "detect" share then covers both.
+ *
+ *   node bench/predict.js [--frames 30] [--variants tiny,full] [--detectors tiny,ssd] [--detect-every 1]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,10 +18,11 @@ import { parseArgs } from 'node:util';
 import { initTf } from '../dist/tf/engine.js';
 import { AuModel, modelConfig } from '../dist/model/index.js';
 import { alignedSize } from '../dist/data/loader.js';
-import { alignFace, detectFaces, landmarks68To49, predictAligned, probeVideo, videoFrames } from '../dist/face/index.js';
+import { FaceFollower, alignFace, detectFaces, landmarks68To49, predictAligned, probeVideo, videoFrames } from '../dist/face/index.js';
 
 const { values } = parseArgs({ options: { frames: { type: 'string', default: '30' }, variants: { type: 'string', default: 'tiny,full' },
-  detectors: { type: 'string', default: 'tiny,ssd' } } });
+  detectors: { type: 'string', default: 'tiny,ssd' }, 'detect-every': { type: 'string', default: '1' } } });
+const detectEvery = Number(values['detect-every']);
 const frames = Number(values.frames);
 const require = createRequire(import.meta.url);
 const photo = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
@@ -40,12 +44,13 @@ for (const variant of values.variants.split(',')) {
     const ms = { decode: 0, detect: 0, align: 0, model: 0 };
     let faces = 0;
     let n = 0;
+    const follower = new FaceFollower({ detector, detectEvery });
     const start = performance.now();
     let t = start;
     for await (const { image } of videoFrames(video, info)) {
       const t1 = performance.now();
       ms.decode += t1 - t;
-      const found = await detectFaces(image, { detector });
+      const found = await follower.next(image);
       const t2 = performance.now();
       const aligned = found.map((f) => alignFace(image, landmarks68To49(f.landmarks68), side).image);
       const t3 = performance.now();
@@ -59,7 +64,7 @@ for (const variant of values.variants.split(',')) {
     }
     const total = performance.now() - start;
     const share = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, v / total]));
-    results.push({ variant, detector, frames: n, faces, fps: n / (total / 1000), share });
+    results.push({ variant, detector, detectEvery, frames: n, faces, fps: n / (total / 1000), share });
     console.log(`${variant.padEnd(6)} ${detector.padEnd(5)} ${(n / (total / 1000)).toFixed(2).padStart(6)} fps  faces/frame ${(faces / n).toFixed(2)}  `
       + Object.entries(share).map(([k, v]) => `${k} ${(100 * v).toFixed(0)}%`).join('  '));
   }

@@ -32,6 +32,8 @@ Options:
   --threshold <t>         presence threshold, default 0.5
   --detector ssd|tiny     face detector, default ssd (tiny: faster, misses small and turned faces)
   --min-confidence <c>    drop detections scoring below c, default 0.5
+  --detect-every <n>      videos: run the detector every n-th frame, and in between only the landmark net
+                          in boxes that follow the faces (default 1: detect in every frame)
   --aligned               inputs are square face crops already aligned the JAA-Net way: no detection
   --skip-bad              an unreadable image or video, or a photo with no face, is reported on stderr and skipped
                           (default: the run stops there with exit 1)
@@ -49,7 +51,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     args: argv, allowPositionals: true, strict: true,
     options: {
       model: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, threshold: { type: 'string' }, detector: { type: 'string' },
-      'min-confidence': { type: 'string' }, aligned: { type: 'boolean' }, 'skip-bad': { type: 'boolean' }, help: { type: 'boolean' },
+      'min-confidence': { type: 'string' }, 'detect-every': { type: 'string' }, aligned: { type: 'boolean' }, 'skip-bad': { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) return process.stdout.write(`${PREDICT_USAGE}\n`), 0;
@@ -61,6 +63,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (threshold > 1) throw new RangeError(`--threshold: expected a number in [0, 1]; got ${JSON.stringify(values.threshold)}`);
   const minConfidence = numberFlag('min-confidence', values['min-confidence']) ?? 0.5;
   if (minConfidence > 1) throw new RangeError(`--min-confidence: expected a number in [0, 1]; got ${JSON.stringify(values['min-confidence'])}`);
+  const detectEvery = numberFlag('detect-every', values['detect-every'], { integer: true, min: 1 }) ?? 1;
   await initTf();
   const model = await AuModel.load(resolve(values.model));
   const out = values.out ? resolve(values.out) : null;
@@ -69,7 +72,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   let bad = 0;
   try {
     const summary = await runPredict(model, expandInputs(positionals), writer(stream), {
-      aligned: Boolean(values.aligned), threshold, json: Boolean(values.json), detector, minConfidence,
+      aligned: Boolean(values.aligned), threshold, json: Boolean(values.json), detector, minConfidence, detectEvery,
       ...(values['skip-bad'] && { onBadInput: (_file: string, reason: string) => { bad++; process.stderr.write(`sacl-au: skipped ${reason}\n`); } }),
     });
     if (tmp && out) {

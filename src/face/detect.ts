@@ -37,9 +37,15 @@ interface FaceApiResult {
   landmarks: { positions: { x: number; y: number }[] };
 }
 interface FaceApiNet { isLoaded: boolean; loadFromDisk(dir: string): Promise<void> }
+interface FaceApiRect { x: number; y: number; width: number; height: number }
 interface FaceApi {
   tf: { engine(): unknown };
-  nets: { ssdMobilenetv1: FaceApiNet; tinyFaceDetector: FaceApiNet; faceLandmark68Net: FaceApiNet };
+  nets: {
+    ssdMobilenetv1: FaceApiNet; tinyFaceDetector: FaceApiNet;
+    faceLandmark68Net: FaceApiNet & { detectLandmarks(face: tf.Tensor3D): Promise<{ positions: { x: number; y: number }[] }> };
+  };
+  Rect: new (x: number, y: number, width: number, height: number) => FaceApiRect;
+  extractFaceTensors(image: tf.Tensor3D, boxes: FaceApiRect[]): Promise<tf.Tensor3D[]>;
   SsdMobilenetv1Options: new (o: { minConfidence: number }) => unknown;
   TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => unknown;
   detectAllFaces(input: tf.Tensor3D, options: unknown): { withFaceLandmarks(): Promise<FaceApiResult[]> };
@@ -60,11 +66,11 @@ async function loadFaceApi(): Promise<FaceApi> {
   return api;
 }
 
-async function ready(detector: DetectorName): Promise<FaceApi> {
+async function ready(detector: DetectorName, withDetector = true): Promise<FaceApi> {
   faceApi ??= loadFaceApi();
   const api = await faceApi;
   const dir = faceApiModelDir();
-  const nets = [detector === 'ssd' ? api.nets.ssdMobilenetv1 : api.nets.tinyFaceDetector, api.nets.faceLandmark68Net];
+  const nets = [...(withDetector ? [detector === 'ssd' ? api.nets.ssdMobilenetv1 : api.nets.tinyFaceDetector] : []), api.nets.faceLandmark68Net];
   for (const net of nets) if (!net.isLoaded) await net.loadFromDisk(dir);
   return api;
 }
@@ -93,4 +99,39 @@ export async function detectFaces(image: RgbImage, { detector = 'ssd', minConfid
     r.landmarks.positions.forEach((p, i) => { landmarks68[2 * i] = p.x; landmarks68[2 * i + 1] = p.y; });
     return { box: { x, y, width, height }, score: r.detection.score, landmarks68 };
   }).sort((a, b) => a.box.x - b.box.x || a.box.y - b.box.y);
+}
+
+/**
+ * The 68 landmarks of faces whose boxes are already known (e.g. carried over from the previous video
+ * frame): only the landmark net runs. Boxes are clipped to the image; one left (almost) empty gives null.
+ * `score` is passed through unchanged (the landmark net has none of its own).
+ */
+export async function landmarksInBoxes(image: RgbImage, boxes: readonly { box: DetectedFace['box']; score: number }[]): Promise<(DetectedFace | null)[]> {
+  if (image.data.length !== image.width * image.height * 3) throw new RangeError(`image: expected ${image.width}×${image.height}×3 bytes; got ${image.data.length}`);
+  const api = await ready('tiny', false);
+  const clipped = boxes.map(({ box, score }) => {
+    const x0 = Math.max(0, Math.floor(box.x));
+    const y0 = Math.max(0, Math.floor(box.y));
+    const x1 = Math.min(image.width - 1, Math.ceil(box.x + box.width));
+    const y1 = Math.min(image.height - 1, Math.ceil(box.y + box.height));
+    return { box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, score };
+  });
+  const usable = clipped.flatMap((b, i) => (b.box.width >= 8 && b.box.height >= 8 ? [i] : []));
+  const out: (DetectedFace | null)[] = boxes.map(() => null);
+  if (usable.length === 0) return out;
+  const input = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
+  let crops: tf.Tensor3D[] = [];
+  try {
+    crops = await api.extractFaceTensors(input, usable.map((i) => { const { box } = clipped[i]!; return new api.Rect(box.x, box.y, box.width, box.height); }));
+    for (let c = 0; c < crops.length; c++) {
+      const { box, score } = clipped[usable[c]!]!;
+      const { positions } = await api.nets.faceLandmark68Net.detectLandmarks(crops[c]!);
+      const landmarks68 = new Float32Array(NUM_LANDMARKS_68 * 2);
+      positions.forEach((p, k) => { landmarks68[2 * k] = p.x + box.x; landmarks68[2 * k + 1] = p.y + box.y; });
+      out[usable[c]!] = { box, score, landmarks68 };
+    }
+    return out;
+  } finally {
+    tf.dispose([input, ...crops]);
+  }
 }

@@ -71,14 +71,16 @@ export interface FacePrediction extends DetectedFace {
 /** Every face of every image with its AU probabilities; one list per image (empty when no face is found). */
 export async function predictFaces(model: AuModel, images: RgbImage | readonly RgbImage[], options: DetectOptions = {}): Promise<FacePrediction[][]> {
   const list = Array.isArray(images) ? images as readonly RgbImage[] : [images as RgbImage];
+  const out: FacePrediction[][] = [];
+  for (const image of list) out.push(predictDetected(model, image, await detectFaces(image, options)));
+  return out;
+}
+
+/** AU probabilities of faces already found in `image` (by detectFaces or landmarksInBoxes). */
+export function predictDetected(model: AuModel, image: RgbImage, faces: readonly DetectedFace[]): FacePrediction[] {
   const side = alignedSize(model.config.inputSize);
   const aus = AU_SETS[model.config.auSet];
-  const out: FacePrediction[][] = [];
-  for (const image of list) {
-    const faces = await detectFaces(image, options);
-    const landmarks = faces.map((f) => landmarks68To49(f.landmarks68));
-    const probabilities = predictAligned(model, landmarks.map((l) => alignFace(image, l, side).image));
-    out.push(faces.map((f, i) => ({ ...f, landmarks49: landmarks[i]!, probabilities: probabilities[i]!, aus })));
-  }
-  return out;
+  const landmarks = faces.map((f) => landmarks68To49(f.landmarks68));
+  const probabilities = predictAligned(model, landmarks.map((l) => alignFace(image, l, side).image));
+  return faces.map((f, i) => ({ ...f, landmarks49: landmarks[i]!, probabilities: probabilities[i]!, aus }));
 }

@@ -13,9 +13,10 @@ import { alignedSize } from '../data/loader.js';
 import type { AuModel } from '../model/model.js';
 import { AU_SETS } from '../face/au.js';
 import type { DetectOptions } from '../face/detect.js';
+import { FaceFollower } from '../face/follow.js';
 import { decodeImage, isImageFile, type RgbImage } from '../face/image.js';
 import { csvHeader, csvRow, jsonRow, type FaceRow } from '../face/openface.js';
-import { predictAligned, predictFaces } from '../face/predict.js';
+import { predictAligned, predictDetected, predictFaces } from '../face/predict.js';
 import { FaceTracker } from '../face/track.js';
 import { isVideoFile, videoFrames } from '../face/video.js';
 
@@ -47,6 +48,8 @@ function expandPath(path: string): string[] {
 export interface PredictRunOptions extends DetectOptions {
   /** Inputs are aligned face crops (no detection). */
   aligned?: boolean;
+  /** In videos, run the face detector every n-th frame and follow the faces in between (default 1). */
+  detectEvery?: number;
   /** Presence threshold on the probability (default 0.5). */
   threshold?: number;
   json?: boolean;
@@ -74,7 +77,8 @@ async function alignedInput(file: string, side: number): Promise<RgbImage> {
  * so a slow consumer holds the run back instead of filling memory.
  */
 export async function runPredict(model: AuModel, files: AsyncIterable<string> | Iterable<string>, write: (text: string) => Promise<void> | void,
-  { aligned = false, threshold = 0.5, json = false, onBadInput, ...detect }: PredictRunOptions = {}): Promise<PredictRunSummary> {
+  { aligned = false, threshold = 0.5, json = false, onBadInput, detectEvery = 1, ...detect }: PredictRunOptions = {}): Promise<PredictRunSummary> {
+  if (!(Number.isInteger(detectEvery) && detectEvery >= 1)) throw new RangeError(`detectEvery: expected a positive integer; got ${detectEvery}`);
   if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold: expected a number in [0, 1]; got ${threshold}`);
   const aus = AU_SETS[model.config.auSet];
   const side = alignedSize(model.config.inputSize);
@@ -86,7 +90,7 @@ export async function runPredict(model: AuModel, files: AsyncIterable<string> | 
     let rows: FaceRow[];
     try {
       if (isVideoFile(file) && !aligned) {
-        summary.faces += await videoRows(model, file, detect, async (row) => write(line(row)));
+        summary.faces += await videoRows(model, file, { ...detect, detectEvery }, async (row) => write(line(row)));
         continue;
       }
       if (aligned) {
@@ -109,24 +113,30 @@ export async function runPredict(model: AuModel, files: AsyncIterable<string> | 
   return summary;
 }
 
-/** Rows for every frame of a video, handed to `emit` frame by frame; returns the number of faces. */
-async function videoRows(model: AuModel, file: string, detect: DetectOptions, emit: (row: FaceRow) => Promise<void>): Promise<number> {
+/**
+ * Rows for every frame of a video, handed to `emit` frame by frame; returns the number of faces. The
+ * detector runs every `detectEvery` frames (and whenever no face is being followed); in between, only
+ * the landmark net runs, in boxes placed around the previous frame's landmarks.
+ */
+async function videoRows(model: AuModel, file: string, { detectEvery = 1, ...detect }: DetectOptions & { detectEvery?: number },
+  emit: (row: FaceRow) => Promise<void>): Promise<number> {
   const tracker = new FaceTracker();
   let faces = 0;
+  const follower = new FaceFollower({ ...detect, detectEvery });
   for await (const { index, timestamp, image } of videoFrames(file)) {
-    const [found] = await predictFaces(model, image, detect);
-    const ids = tracker.assign(found!.map((f) => f.box));
+    const found = predictDetected(model, image, await follower.next(image));
+    const ids = tracker.assign(found.map((f) => f.box));
     const frame = index + 1;
-    if (found!.length === 0) {
+    if (found.length === 0) {
       await emit({ file, frame, faceId: 0, timestamp, confidence: 0, success: false, landmarks: null, box: null, probabilities: null });
       continue;
     }
-    const order = found!.map((_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
+    const order = found.map((_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
     for (const i of order) {
-      const f = found![i]!;
+      const f = found[i]!;
       await emit({ file, frame, faceId: ids[i]!, timestamp, confidence: f.score, success: true, landmarks: f.landmarks49, box: f.box, probabilities: f.probabilities });
     }
-    faces += found!.length;
+    faces += found.length;
   }
   return faces;
 }

@@ -111,6 +111,33 @@ test('predict on a video: one row per face per frame, 1-based frames, timestamps
   }
 });
 
+test('--detect-every 3: faces followed between detections keep their ids, landmarks near the every-frame ones', () => {
+  if (!hasFfmpeg) return;
+  const rows = (...extra) => {
+    const r = spawnSync(process.execPath, [cli, 'predict', '--model', model, '--detector', 'tiny', '--json', ...extra, join(dir, 'pan.mp4')],
+      { encoding: 'utf8', env: { ...process.env, SACL_TF_BACKEND: 'wasm' } });
+    assert.is(r.status, 0, r.stderr);
+    return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  };
+  const every = rows();
+  const followed = rows('--detect-every', '3');
+  // frames 5 and 6 are black: followed faces there are not checked (the landmark net has no score)
+  const check = (o) => o.success === 1 && o.frame !== 5 && o.frame !== 6;
+  const key = (o) => `${o.frame}:${o.face_id}`;
+  const reference = new Map(every.filter(check).map((o) => [key(o), o]));
+  const compared = followed.filter(check);
+  assert.is(compared.length, reference.size, 'the same faces in the same frames, with the same ids');
+  for (const o of compared) {
+    const ref = reference.get(key(o));
+    assert.ok(ref, `frame ${o.frame}, id ${o.face_id} not in the every-frame run`);
+    const d = Math.max(...o.landmarks.map(([x, y], i) => Math.hypot(x - ref.landmarks[i][0], y - ref.landmarks[i][1])));
+    assert.ok(d < 15, `frame ${o.frame}, id ${o.face_id}: a landmark is ${d.toFixed(1)} px from the every-frame run's`);
+  }
+  const bad = spawnSync(process.execPath, [cli, 'predict', '--model', model, '--detect-every', '0', join(dir, 'pan.mp4')], { encoding: 'utf8' });
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /--detect-every: expected a positive integer; got "0"/);
+});
+
 test('without ffmpeg on PATH a video is one clear error', () => {
   if (!hasFfmpeg) return;
   const r = spawnSync(process.execPath, [cli, 'predict', '--model', model, join(dir, 'pan.mp4')],
