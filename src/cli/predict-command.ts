@@ -34,6 +34,8 @@ Options:
   --min-confidence <c>    drop detections scoring below c, default 0.5
   --detect-every <n>      videos: run the detector every n-th frame, and in between only the landmark net
                           in boxes that follow the faces (default 1: detect in every frame)
+  --overlay <dir>         also write each picture (each video frame) with every face's box, landmarks,
+                          the model's AU ROIs and a bar per AU: <dir>/<name>.jpg, <dir>/<video>/<frame>.jpg
   --aligned               inputs are square face crops already aligned the JAA-Net way: no detection
   --skip-bad              an unreadable image or video, or a photo with no face, is reported on stderr and skipped
                           (default: the run stops there with exit 1)
@@ -51,7 +53,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     args: argv, allowPositionals: true, strict: true,
     options: {
       model: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, threshold: { type: 'string' }, detector: { type: 'string' },
-      'min-confidence': { type: 'string' }, 'detect-every': { type: 'string' }, aligned: { type: 'boolean' }, 'skip-bad': { type: 'boolean' }, help: { type: 'boolean' },
+      'min-confidence': { type: 'string' }, 'detect-every': { type: 'string' }, overlay: { type: 'string' }, aligned: { type: 'boolean' }, 'skip-bad': { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) return process.stdout.write(`${PREDICT_USAGE}\n`), 0;
@@ -73,6 +75,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   try {
     const summary = await runPredict(model, expandInputs(positionals), writer(stream), {
       aligned: Boolean(values.aligned), threshold, json: Boolean(values.json), detector, minConfidence, detectEvery,
+      ...(values.overlay && { overlay: resolve(values.overlay) }),
       ...(values['skip-bad'] && { onBadInput: (_file: string, reason: string) => { bad++; process.stderr.write(`sacl-au: skipped ${reason}\n`); } }),
     });
     if (tmp && out) {

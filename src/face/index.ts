@@ -8,3 +8,4 @@ export { VIDEO_EXTENSIONS, isVideoFile, probeVideo, videoFrames, type VideoFrame
 export { FaceTracker, iou, type Box } from './track.js';
 export { auColumn, csvHeader, csvRow, jsonRow, type FaceRow } from './openface.js';
 export { FaceFollower } from './follow.js';
+export { overlaySvg, roiQuads, writeOverlay, type RoiGeometry } from './overlay.js';

@@ -66,6 +66,8 @@ export interface FacePrediction extends DetectedFace {
   probabilities: Float32Array;
   /** The AU numbers of the model's AU set. */
   aus: readonly number[];
+  /** Image pixels → the aligned face the model's input was cropped from (side alignedSize(inputSize)). */
+  transform: Affine;
 }
 
 /** Every face of every image with its AU probabilities; one list per image (empty when no face is found). */
@@ -81,6 +83,7 @@ export function predictDetected(model: AuModel, image: RgbImage, faces: readonly
   const side = alignedSize(model.config.inputSize);
   const aus = AU_SETS[model.config.auSet];
   const landmarks = faces.map((f) => landmarks68To49(f.landmarks68));
-  const probabilities = predictAligned(model, landmarks.map((l) => alignFace(image, l, side).image));
-  return faces.map((f, i) => ({ ...f, landmarks49: landmarks[i]!, probabilities: probabilities[i]!, aus }));
+  const aligned = landmarks.map((l) => alignFace(image, l, side));
+  const probabilities = predictAligned(model, aligned.map((a) => a.image));
+  return faces.map((f, i) => ({ ...f, landmarks49: landmarks[i]!, probabilities: probabilities[i]!, aus, transform: aligned[i]!.transform }));
 }

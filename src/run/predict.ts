@@ -5,8 +5,9 @@
  * frame to frame (track.ts) and a frame without a face gives one row with success 0. With `aligned`, each input is taken as one face already
  * aligned the JAA-Net way: it must be square (it is resized, never stretched) and is not searched for faces.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import sharp from 'sharp';
 import { alignedSize } from '../data/loader.js';
@@ -16,7 +17,8 @@ import type { DetectOptions } from '../face/detect.js';
 import { FaceFollower } from '../face/follow.js';
 import { decodeImage, isImageFile, type RgbImage } from '../face/image.js';
 import { csvHeader, csvRow, jsonRow, type FaceRow } from '../face/openface.js';
-import { predictAligned, predictDetected, predictFaces } from '../face/predict.js';
+import { writeOverlay } from '../face/overlay.js';
+import { predictAligned, predictDetected, predictFaces, type FacePrediction } from '../face/predict.js';
 import { FaceTracker } from '../face/track.js';
 import { isVideoFile, videoFrames } from '../face/video.js';
 
@@ -50,6 +52,11 @@ export interface PredictRunOptions extends DetectOptions {
   aligned?: boolean;
   /** In videos, run the face detector every n-th frame and follow the faces in between (default 1). */
   detectEvery?: number;
+  /**
+   * A folder for pictures with each face's box, landmarks, ROIs and AU bars: <name>.jpg per image
+   * (<name>-2.jpg … when names repeat), <video name>/<frame, 6 digits>.jpg per video frame.
+   */
+  overlay?: string;
   /** Presence threshold on the probability (default 0.5). */
   threshold?: number;
   json?: boolean;
@@ -77,11 +84,13 @@ async function alignedInput(file: string, side: number): Promise<RgbImage> {
  * so a slow consumer holds the run back instead of filling memory.
  */
 export async function runPredict(model: AuModel, files: AsyncIterable<string> | Iterable<string>, write: (text: string) => Promise<void> | void,
-  { aligned = false, threshold = 0.5, json = false, onBadInput, detectEvery = 1, ...detect }: PredictRunOptions = {}): Promise<PredictRunSummary> {
+  { aligned = false, threshold = 0.5, json = false, onBadInput, detectEvery = 1, overlay: overlayDir, ...detect }: PredictRunOptions = {}): Promise<PredictRunSummary> {
   if (!(Number.isInteger(detectEvery) && detectEvery >= 1)) throw new RangeError(`detectEvery: expected a positive integer; got ${detectEvery}`);
   if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold: expected a number in [0, 1]; got ${threshold}`);
   const aus = AU_SETS[model.config.auSet];
   const side = alignedSize(model.config.inputSize);
+  const geometry = { roiSize: model.config.roiSize, auSet: model.config.auSet };
+  const overlay = overlayDir && !aligned ? overlayFiles(overlayDir) : null;
   const line = (row: FaceRow) => (json ? jsonRow(row, aus, threshold) : csvRow(row, aus, threshold));
   if (!json) await write(`${csvHeader(aus).join(',')}\n`);
   const summary = { files: 0, faces: 0, bad: 0 };
@@ -90,15 +99,18 @@ export async function runPredict(model: AuModel, files: AsyncIterable<string> | 
     let rows: FaceRow[];
     try {
       if (isVideoFile(file) && !aligned) {
-        summary.faces += await videoRows(model, file, { ...detect, detectEvery }, async (row) => write(line(row)));
+        summary.faces += await videoRows(model, file, { ...detect, detectEvery }, async (row) => write(line(row)),
+          overlay && (async (index, image, faces) => writeOverlay(image, faces, geometry, await overlay.frameFile(file, index), threshold)));
         continue;
       }
       if (aligned) {
         const [p] = predictAligned(model, [await alignedInput(file, side)]);
         rows = [{ file, frame: 1, faceId: 0, timestamp: 0, confidence: 1, success: true, landmarks: null, box: null, probabilities: p! }];
       } else {
-        const [faces] = await predictFaces(model, await decodeImage(file), detect);
+        const image = await decodeImage(file);
+        const [faces] = await predictFaces(model, image, detect);
         if (!faces!.length) throw new Error(`${file}: no face found (for aligned face crops use --aligned)`);
+        if (overlay) await writeOverlay(image, faces!, geometry, overlay.imageFile(file), threshold);
         rows = faces!.map((f, i) => ({ file, frame: 1, faceId: i, timestamp: 0, confidence: f.score, success: true, landmarks: f.landmarks49, box: f.box, probabilities: f.probabilities }));
       }
     } catch (e) {
@@ -119,12 +131,13 @@ export async function runPredict(model: AuModel, files: AsyncIterable<string> | 
  * the landmark net runs, in boxes placed around the previous frame's landmarks.
  */
 async function videoRows(model: AuModel, file: string, { detectEvery = 1, ...detect }: DetectOptions & { detectEvery?: number },
-  emit: (row: FaceRow) => Promise<void>): Promise<number> {
+  emit: (row: FaceRow) => Promise<void>, picture?: ((index: number, image: RgbImage, faces: FacePrediction[]) => Promise<void>) | null): Promise<number> {
   const tracker = new FaceTracker();
   let faces = 0;
   const follower = new FaceFollower({ ...detect, detectEvery });
   for await (const { index, timestamp, image } of videoFrames(file)) {
     const found = predictDetected(model, image, await follower.next(image));
+    if (picture) await picture(index, image, found);
     const ids = tracker.assign(found.map((f) => f.box));
     const frame = index + 1;
     if (found.length === 0) {
@@ -139,4 +152,29 @@ async function videoRows(model: AuModel, file: string, { detectEvery = 1, ...det
     faces += found.length;
   }
   return faces;
+}
+
+/** Where overlay pictures go: one name per input image (numbered when names repeat), a folder per video. */
+function overlayFiles(dir: string): { imageFile: (input: string) => string; frameFile: (video: string, index: number) => Promise<string> } {
+  mkdirSync(dir, { recursive: true });
+  const used = new Map<string, number>();
+  const videos = new Map<string, string>();
+  const unique = (input: string) => {
+    const name = basename(input, extname(input));
+    const n = (used.get(name) ?? 0) + 1;
+    used.set(name, n);
+    return n === 1 ? name : `${name}-${n}`;
+  };
+  return {
+    imageFile: (input) => join(dir, `${unique(input)}.jpg`),
+    frameFile: async (video, index) => {
+      let folder = videos.get(video);
+      if (!folder) {
+        folder = join(dir, unique(video));
+        videos.set(video, folder);
+        await mkdir(folder, { recursive: true });
+      }
+      return join(folder, `${String(index + 1).padStart(6, '0')}.jpg`);
+    },
+  };
 }

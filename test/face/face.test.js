@@ -11,8 +11,10 @@ import { initTf } from '../../dist/tf/engine.js';
 import { AuModel, modelConfig } from '../../dist/model/index.js';
 import { alignedTemplate, meanPoint, FLIP_PERMUTATION, LANDMARK_GROUPS } from '../../dist/face/landmarks.js';
 import {
-  IBUG68_FOR_49, alignFace, decodeImage, detectFaces, landmarks68To49, predictFaces,
+  IBUG68_FOR_49, alignFace, decodeImage, detectFaces, landmarks68To49, overlaySvg, predictFaces, roiQuads,
 } from '../../dist/face/index.js';
+import { alignedSize } from '../../dist/data/loader.js';
+import { roisOf } from '../../dist/face/au.js';
 
 const require = createRequire(import.meta.url);
 const demo = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
@@ -141,6 +143,38 @@ test('predictFaces: one prediction per face, none for a picture without a face',
   } finally {
     model.dispose();
   }
+});
+
+test('roiQuads: the model\'s ROI squares mapped back onto the picture, centred on the AU centres', async () => {
+  const geometry = { roiSize: 8, auSet: 'bp4d' };
+  const image = images.get('sample1.jpg');
+  for (const f of faces.get('sample1.jpg')) {
+    const landmarks49 = landmarks68To49(f.landmarks68);
+    const { transform, landmarks: aligned } = alignFace(image, landmarks49, alignedSize(224));
+    const r = Math.abs(aligned[2 * 22] - aligned[2 * 25]); // Table 2's scale, in the model's input
+    const quads = roiQuads({ landmarks49, transform }, geometry);
+    const rois = roisOf('bp4d');
+    assert.is(quads.length, 18);
+    const scale = Math.hypot(transform[0], transform[3]); // aligned pixels per picture pixel
+    quads.forEach((q, i) => {
+      const side = Math.hypot(q[1][0] - q[0][0], q[1][1] - q[0][1]);
+      assert.ok(Math.abs(side - 32 / scale) < 1e-3, `ROI ${i}: side ${side} vs ${32 / scale}`);
+      const cx = q.reduce((a, p) => a + p[0], 0) / 4;
+      const cy = q.reduce((a, p) => a + p[1], 0) / 4;
+      const lx = landmarks49[2 * rois[i].landmark];
+      const ly = landmarks49[2 * rois[i].landmark + 1];
+      const dist = Math.hypot(cx - lx, cy - ly);
+      const want = (Math.abs(rois[i].pair.dy) * r) / scale;
+      assert.ok(Math.abs(dist - want) < 1e-2, `ROI ${i} (${rois[i].pair.name}): ${dist} px from landmark ${rois[i].landmark}, expected ${want}`);
+    });
+  }
+  const svg = overlaySvg(image.width, image.height, [{ ...faces.get('sample1.jpg')[0], landmarks49: landmarks68To49(faces.get('sample1.jpg')[0].landmarks68),
+    transform: alignFace(image, landmarks68To49(faces.get('sample1.jpg')[0].landmarks68), 256).transform, aus: [1, 2], probabilities: new Float32Array([0.7, 0.2]) }],
+  geometry);
+  assert.is((svg.match(/<polygon /g) ?? []).length, 18);
+  assert.is((svg.match(/<circle /g) ?? []).length, 49);
+  assert.match(svg, /AU01 0\.70<\/text>/);
+  assert.match(svg, /AU02 0\.20<\/text>/);
 });
 
 test.run();

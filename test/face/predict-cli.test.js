@@ -82,9 +82,13 @@ test('CSV: OpenFace\'s column names, one row per face, landmarks in image pixels
   assert.ok(all.every((l) => l.split(',').slice(116).every((v) => v === '1')));
 });
 
-test('--json lines; - reads paths from stdin; --out writes the same rows', () => {
-  const r = run(['--json', '-'], `${join(dir, 'photos', 'b', 'one.jpg')}\n\n${join(dir, 'photos', 'a')}\n`);
+test('--json lines; - reads paths from stdin; --overlay pictures; --out writes the same rows', async () => {
+  const r = run(['--json', '--overlay', join(dir, 'overlay'), '-'], `${join(dir, 'photos', 'b', 'one.jpg')}\n\n${join(dir, 'photos', 'a')}\n`);
   assert.is(r.status, 0, r.stderr);
+  for (const [name, width, height] of [['one.jpg', 960, 640], ['five.jpg', 960, 699]]) {
+    const meta = await sharp(join(dir, 'overlay', name)).metadata();
+    assert.equal([meta.width, meta.height], [width, height], `overlay ${name}`);
+  }
   const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.is(rows.length, 8);
   assert.equal(rows.map((o) => o.face_id), [0, 1, 2, 0, 1, 2, 3, 4]);

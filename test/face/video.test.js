@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -111,7 +111,7 @@ test('predict on a video: one row per face per frame, 1-based frames, timestamps
   }
 });
 
-test('--detect-every 3: faces followed between detections keep their ids, landmarks near the every-frame ones', () => {
+test('--detect-every 3: faces followed between detections keep their ids, landmarks near the every-frame ones; --overlay writes every frame', () => {
   if (!hasFfmpeg) return;
   const rows = (...extra) => {
     const r = spawnSync(process.execPath, [cli, 'predict', '--model', model, '--detector', 'tiny', '--json', ...extra, join(dir, 'pan.mp4')],
@@ -120,7 +120,8 @@ test('--detect-every 3: faces followed between detections keep their ids, landma
     return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   };
   const every = rows();
-  const followed = rows('--detect-every', '3');
+  const followed = rows('--detect-every', '3', '--overlay', join(dir, 'overlay'));
+  assert.equal(readdirSync(join(dir, 'overlay', 'pan')), Array.from({ length: 12 }, (_, i) => `${String(i + 1).padStart(6, '0')}.jpg`));
   // frames 5 and 6 are black: followed faces there are not checked (the landmark net has no score)
   const check = (o) => o.success === 1 && o.frame !== 5 && o.frame !== 6;
   const key = (o) => `${o.frame}:${o.face_id}`;
