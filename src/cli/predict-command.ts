@@ -35,7 +35,8 @@ Options:
   --detect-every <n>      videos: run the detector every n-th frame, and in between only the landmark net
                           in boxes that follow the faces (default 1: detect in every frame)
   --overlay <dir>         also write each picture (each video frame) with every face's box, landmarks,
-                          the model's AU ROIs and a bar per AU: <dir>/<name>.jpg, <dir>/<video>/<frame>.jpg
+                          the model's AU ROIs and a bar per AU: <dir>/<name>.jpg, <dir>/<video>/<frame>.jpg,
+                          and per video an annotated <dir>/<video>.mp4
   --aligned               inputs are square face crops already aligned the JAA-Net way: no detection
   --skip-bad              an unreadable image or video, or a photo with no face, is reported on stderr and skipped
                           (default: the run stops there with exit 1)

@@ -69,8 +69,17 @@ export function overlaySvg(width: number, height: number, faces: readonly FacePr
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${parts.join('')}</svg>`;
 }
 
-/** Writes the picture with its overlay (JPEG or PNG by the file's extension). */
-export async function writeOverlay(image: RgbImage, faces: readonly FacePrediction[], geometry: RoiGeometry, file: string, threshold = 0.5): Promise<void> {
+/** The picture with its overlay, as RGB. */
+export async function renderOverlay(image: RgbImage, faces: readonly FacePrediction[], geometry: RoiGeometry, threshold = 0.5): Promise<RgbImage> {
   const svg = Buffer.from(overlaySvg(image.width, image.height, faces, geometry, threshold));
-  await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).composite([{ input: svg, top: 0, left: 0 }]).toFile(file);
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .composite([{ input: svg, top: 0, left: 0 }]).removeAlpha().raw().toBuffer();
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: image.width, height: image.height };
+}
+
+/** Writes the picture with its overlay (JPEG or PNG by the file's extension); returns the overlaid RGB. */
+export async function writeOverlay(image: RgbImage, faces: readonly FacePrediction[], geometry: RoiGeometry, file: string, threshold = 0.5): Promise<RgbImage> {
+  const drawn = await renderOverlay(image, faces, geometry, threshold);
+  await sharp(drawn.data, { raw: { width: drawn.width, height: drawn.height, channels: 3 } }).toFile(file);
+  return drawn;
 }

@@ -3,7 +3,8 @@
  * writes raw RGB frames to a pipe, and the iterator reads one frame at a time. The pipe's backpressure
  * pauses ffmpeg while a frame is being processed, so memory stays flat however long the video is.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { extname } from 'node:path';
 import type { RgbImage } from './image.js';
 
@@ -80,5 +81,45 @@ export async function* videoFrames(path: string, info: VideoInfo = probeVideo(pa
     if (code !== 0) throw new Error(`${path}: cannot decode the video (${stderr.trim().split('\n')[0] || `ffmpeg exit ${code}`})`);
   } finally {
     if (ffmpeg.exitCode === null) ffmpeg.kill('SIGTERM');
+  }
+}
+
+/**
+ * Encodes RGB frames into a video file with ffmpeg (H.264, yuv420p; odd sizes are cut to even ones).
+ * `write` waits while ffmpeg's input pipe is full, so memory stays flat.
+ */
+export class VideoWriter {
+  private readonly ffmpeg: ChildProcess;
+  private readonly exited: Promise<number | null>;
+  private stderr = '';
+  private failure: Error | undefined;
+
+  constructor(readonly path: string, readonly info: VideoInfo) {
+    this.ffmpeg = spawn('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${info.width}x${info.height}`,
+      '-r', String(info.fps), '-i', '-', '-vf', 'crop=trunc(iw/2)*2:trunc(ih/2)*2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', path],
+    { stdio: ['pipe', 'ignore', 'pipe'] });
+    this.ffmpeg.stderr!.setEncoding('utf8').on('data', (d: string) => { if (this.stderr.length < 4096) this.stderr += d; });
+    this.ffmpeg.on('error', (e) => { this.failure = (e as NodeJS.ErrnoException).code === 'ENOENT' ? new Error(MISSING) : e; });
+    this.ffmpeg.stdin!.on('error', (e) => { this.failure ??= e; });
+    this.exited = new Promise((resolve) => this.ffmpeg.on('close', (code) => resolve(code)));
+  }
+
+  async write(rgb: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (rgb.length !== this.info.width * this.info.height * 3) throw new RangeError(`VideoWriter: expected ${this.info.width}×${this.info.height}×3 bytes; got ${rgb.length}`);
+    if (!this.ffmpeg.stdin!.write(rgb)) await Promise.race([once(this.ffmpeg.stdin!, 'drain'), this.exited]);
+  }
+
+  /** Finishes the file; an encoder failure is an error naming it. */
+  async close(): Promise<void> {
+    this.ffmpeg.stdin!.end();
+    const code = await this.exited;
+    if (this.failure) throw this.failure;
+    if (code !== 0) throw new Error(`${this.path}: ffmpeg could not write the video (${this.stderr.trim().split('\n')[0] || `exit ${code}`})`);
+  }
+
+  /** Stops ffmpeg without finishing the file. */
+  abort(): void {
+    if (this.ffmpeg.exitCode === null) this.ffmpeg.kill('SIGTERM');
   }
 }

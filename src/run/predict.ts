@@ -20,7 +20,7 @@ import { csvHeader, csvRow, jsonRow, type FaceRow } from '../face/openface.js';
 import { writeOverlay } from '../face/overlay.js';
 import { predictAligned, predictDetected, predictFaces, type FacePrediction } from '../face/predict.js';
 import { FaceTracker } from '../face/track.js';
-import { isVideoFile, videoFrames } from '../face/video.js';
+import { VideoWriter, isVideoFile, probeVideo, videoFrames } from '../face/video.js';
 
 /** Image and video files under a folder, recursively, sorted by path. */
 export function imagesUnder(dir: string): string[] {
@@ -100,7 +100,10 @@ export async function runPredict(model: AuModel, files: AsyncIterable<string> | 
     try {
       if (isVideoFile(file) && !aligned) {
         summary.faces += await videoRows(model, file, { ...detect, detectEvery }, async (row) => write(line(row)),
-          overlay && (async (index, image, faces) => writeOverlay(image, faces, geometry, await overlay.frameFile(file, index), threshold)));
+          overlay && {
+            frame: async (index, image, faces) => writeOverlay(image, faces, geometry, await overlay.frameFile(file, index), threshold),
+            video: await overlay.videoFile(file),
+          });
         continue;
       }
       if (aligned) {
@@ -128,34 +131,46 @@ export async function runPredict(model: AuModel, files: AsyncIterable<string> | 
 /**
  * Rows for every frame of a video, handed to `emit` frame by frame; returns the number of faces. The
  * detector runs every `detectEvery` frames (and whenever no face is being followed); in between, only
- * the landmark net runs, in boxes placed around the previous frame's landmarks.
+ * the landmark net runs, in boxes placed around the previous frame's landmarks. With `pictures`, each
+ * frame is also drawn (its own file) and encoded into an annotated video.
  */
 async function videoRows(model: AuModel, file: string, { detectEvery = 1, ...detect }: DetectOptions & { detectEvery?: number },
-  emit: (row: FaceRow) => Promise<void>, picture?: ((index: number, image: RgbImage, faces: FacePrediction[]) => Promise<void>) | null): Promise<number> {
+  emit: (row: FaceRow) => Promise<void>,
+  pictures?: { frame: (index: number, image: RgbImage, faces: FacePrediction[]) => Promise<RgbImage>; video: string } | null): Promise<number> {
   const tracker = new FaceTracker();
-  let faces = 0;
   const follower = new FaceFollower({ ...detect, detectEvery });
-  for await (const { index, timestamp, image } of videoFrames(file)) {
-    const found = predictDetected(model, image, await follower.next(image));
-    if (picture) await picture(index, image, found);
-    const ids = tracker.assign(found.map((f) => f.box));
-    const frame = index + 1;
-    if (found.length === 0) {
-      await emit({ file, frame, faceId: 0, timestamp, confidence: 0, success: false, landmarks: null, box: null, probabilities: null });
-      continue;
+  const info = probeVideo(file);
+  const writer = pictures ? new VideoWriter(pictures.video, info) : null;
+  let faces = 0;
+  try {
+    for await (const { index, timestamp, image } of videoFrames(file, info)) {
+      const found = predictDetected(model, image, await follower.next(image));
+      if (pictures) await writer!.write((await pictures.frame(index, image, found)).data);
+      const ids = tracker.assign(found.map((f) => f.box));
+      const frame = index + 1;
+      if (found.length === 0) {
+        await emit({ file, frame, faceId: 0, timestamp, confidence: 0, success: false, landmarks: null, box: null, probabilities: null });
+        continue;
+      }
+      const order = found.map((_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
+      for (const i of order) {
+        const f = found[i]!;
+        await emit({ file, frame, faceId: ids[i]!, timestamp, confidence: f.score, success: true, landmarks: f.landmarks49, box: f.box, probabilities: f.probabilities });
+      }
+      faces += found.length;
     }
-    const order = found.map((_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
-    for (const i of order) {
-      const f = found[i]!;
-      await emit({ file, frame, faceId: ids[i]!, timestamp, confidence: f.score, success: true, landmarks: f.landmarks49, box: f.box, probabilities: f.probabilities });
-    }
-    faces += found.length;
+    await writer?.close();
+  } catch (e) {
+    writer?.abort();
+    throw e;
   }
   return faces;
 }
 
 /** Where overlay pictures go: one name per input image (numbered when names repeat), a folder per video. */
-function overlayFiles(dir: string): { imageFile: (input: string) => string; frameFile: (video: string, index: number) => Promise<string> } {
+function overlayFiles(dir: string): {
+  imageFile: (input: string) => string; frameFile: (video: string, index: number) => Promise<string>; videoFile: (video: string) => Promise<string>;
+} {
   mkdirSync(dir, { recursive: true });
   const used = new Map<string, number>();
   const videos = new Map<string, string>();
@@ -167,14 +182,16 @@ function overlayFiles(dir: string): { imageFile: (input: string) => string; fram
   };
   return {
     imageFile: (input) => join(dir, `${unique(input)}.jpg`),
-    frameFile: async (video, index) => {
-      let folder = videos.get(video);
-      if (!folder) {
-        folder = join(dir, unique(video));
-        videos.set(video, folder);
-        await mkdir(folder, { recursive: true });
-      }
-      return join(folder, `${String(index + 1).padStart(6, '0')}.jpg`);
-    },
+    frameFile: async (video, index) => join(await folderOf(video), `${String(index + 1).padStart(6, '0')}.jpg`),
+    videoFile: async (video) => `${await folderOf(video)}.mp4`,
   };
+  async function folderOf(video: string): Promise<string> {
+    let folder = videos.get(video);
+    if (!folder) {
+      folder = join(dir, unique(video));
+      videos.set(video, folder);
+      await mkdir(folder, { recursive: true });
+    }
+    return folder;
+  }
 }

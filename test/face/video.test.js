@@ -111,7 +111,7 @@ test('predict on a video: one row per face per frame, 1-based frames, timestamps
   }
 });
 
-test('--detect-every 3: faces followed between detections keep their ids, landmarks near the every-frame ones; --overlay writes every frame', () => {
+test('--detect-every 3: faces followed between detections keep their ids, landmarks near the every-frame ones; --overlay writes every frame and an annotated video', () => {
   if (!hasFfmpeg) return;
   const rows = (...extra) => {
     const r = spawnSync(process.execPath, [cli, 'predict', '--model', model, '--detector', 'tiny', '--json', ...extra, join(dir, 'pan.mp4')],
@@ -122,6 +122,10 @@ test('--detect-every 3: faces followed between detections keep their ids, landma
   const every = rows();
   const followed = rows('--detect-every', '3', '--overlay', join(dir, 'overlay'));
   assert.equal(readdirSync(join(dir, 'overlay', 'pan')), Array.from({ length: 12 }, (_, i) => `${String(i + 1).padStart(6, '0')}.jpg`));
+  assert.equal(probeVideo(join(dir, 'overlay', 'pan.mp4')), { width: 640, height: 480, fps: 10 });
+  const encoded = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0',
+    join(dir, 'overlay', 'pan.mp4')], { encoding: 'utf8' });
+  assert.is(encoded.stdout.trim(), '12', 'the annotated video has every frame');
   // frames 5 and 6 are black: followed faces there are not checked (the landmark net has no score)
   const check = (o) => o.success === 1 && o.frame !== 5 && o.frame !== 6;
   const key = (o) => `${o.frame}:${o.face_id}`;
