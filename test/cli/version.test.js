@@ -1,4 +1,7 @@
-/** `sacl-au --version` prints package.json's version; the LICENSE file is the licence package.json names. */
+/**
+ * `sacl-au --version` prints package.json's version; the LICENSE file is the licence package.json names;
+ * the native tfjs bindings are optional peers pinned to the tfjs version.
+ */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -20,6 +23,14 @@ test('--version and -v print the version alone', () => {
 test('LICENSE matches package.json', () => {
   assert.is(pkg.license, 'MIT');
   assert.match(readFileSync(new URL('../../LICENSE', import.meta.url), 'utf8'), /^MIT License\n\nCopyright \(c\) /);
+});
+
+test('tfjs-node and tfjs-node-gpu are optional peers at exactly the tfjs version', () => {
+  const tfjs = pkg.dependencies['@tensorflow/tfjs'].replace(/^\^/, '');
+  for (const name of ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+    assert.is(pkg.peerDependencies[name], tfjs, name);
+    assert.is(pkg.peerDependenciesMeta[name].optional, true, name);
+  }
 });
 
 test.run();
