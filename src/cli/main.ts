@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /** The sacl-au command line. */
+import { readFileSync } from 'node:fs';
 import { backends, getDefaultBackend } from '../index.js';
 import { initTf } from '../tf/engine.js';
 import { alignCommand } from './align-command.js';
 import { demoCommand } from './demo.js';
 import { modelCommand } from './model-command.js';
+import { predictCommand } from './predict-command.js';
 import { reproduceCommand } from './reproduce-command.js';
-import { evalCommand, predictCommand, trainCommand } from './training-commands.js';
+import { evalCommand, trainCommand } from './training-commands.js';
 import { UsageError } from '../util/errors.js';
 
 const USAGE = `Usage: sacl-au <command> [options]
@@ -20,8 +22,9 @@ Commands:
                   train (checkpoint every epoch, --resume), then evaluate the fold's test subjects
   eval --model <dir> --dataset … --root <dir> --fold k --out <dir>
                   per-AU F1/accuracy, mean F1, predictions and figures
-  predict --model <dir> <image|folder>... [--out file.csv]
-                  AU probabilities (AU01_p) and presence (AU01_c) per aligned face image
+  predict --model <dir> <image|video|folder|->... [--out file.csv] [--json] [--aligned] [--skip-bad]
+                  finds and aligns every face; one OpenFace-style row per face: landmarks, AU
+                  probabilities (AU01_p) and presence (AU01_c) (sacl-au predict --help)
   reproduce --table 5|6|7|9 --dataset synthetic|bp4d|disfa [--root <dir>] --out <dir>
                   the paper's tables: every run (resumable, skipped when done), ours beside the paper's
                   in <out>/table<N>.md/.json/.svg (sacl-au reproduce --help)
@@ -31,7 +34,8 @@ Commands:
                   the main job (npm start): synthetic faces → train tiny → evaluate → report
 
 Options:
-  --help          show this help`;
+  --help          show this help
+  --version       print sacl-au's version`;
 
 async function info(json: boolean): Promise<void> {
   const list = backends();
@@ -59,6 +63,11 @@ async function main(argv: string[]): Promise<number> {
     model: modelCommand, train: trainCommand, eval: evalCommand, predict: predictCommand, demo: demoCommand, align: alignCommand, reproduce: reproduceCommand,
   };
   if (command && commands[command]) return commands[command]!(rest);
+  if (command === '--version' || command === '-v') {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
   if (!command) {
     process.stderr.write(`${USAGE}\n`);
     return 2;

@@ -1,23 +1,20 @@
-/** `sacl-au train`, `eval`, `predict`: the training engine and the evaluator from the command line. */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+/** `sacl-au train`, `eval`: the training engine and the evaluator from the command line (predict: predict-command.ts). */
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuModel } from '../model/model.js';
 import { loadBackboneWeights, type BackboneLoadReport } from '../model/pretrained.js';
 import { readStateDict } from '../tf/state-dict.js';
-import { foldSplit, UNKNOWN, type AuDataset, type AuSample } from '../data/dataset.js';
+import { foldSplit, type AuDataset } from '../data/dataset.js';
 import { openDataset } from '../data/open.js';
 import { initTf } from '../tf/engine.js';
-import { writeFileAtomic } from '../util/fs.js';
-import { predictSamples } from '../train/evaluate.js';
 import { PAPER_TRAINING, hasCheckpoint, readCheckpoint, type CheckpointRecord, type TrainOptions } from '../train/trainer.js';
-import { predictionsCsv } from '../report/report.js';
 import { badImageLog, configForDataset, evaluateInto, initFrom, trainAndEvaluate } from '../run/pipeline.js';
 import { MODEL_FLAGS, configFromFlags } from './model-command.js';
 import { savedConfig, type ConfigOverrides, type ModelConfig } from '../model/config.js';
 import { asUsage } from '../util/errors.js';
 import { foldFlag, numberFlag, requireFlags, UsageError } from './flags.js';
-import { lateProgress, Progress } from './progress.js';
+import { lateProgress } from './progress.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -283,41 +280,6 @@ export async function evalCommand(argv: string[]): Promise<number> {
     const r = await evaluateInto({ model, dataset, samples: test, reportDir: resolve(String(values.out)), title: `sacl-au ${model.config.variant} on ${dataset.name}, fold ${fold}`, extra: { fold }, bad });
     if (values.json) process.stdout.write(`${JSON.stringify({ report: resolve(String(values.out)), ...r })}\n`);
     else process.stdout.write(`${resolve(String(values.out))}\n`);
-    return 0;
-  } finally {
-    model.dispose();
-  }
-}
-
-export const PREDICT_USAGE = `Usage: sacl-au predict --model <dir> <image|folder>... [--out <file.csv>]
-
-AU probabilities for aligned face images (any size; resized to the model's aligned size, centre-cropped),
-one CSV row per image with OpenFace-style columns: file, AU01_p … (probability), AU01_c … (presence at 0.5).
-Writes to --out (atomically) or stdout.`;
-
-const IMAGE = /\.(jpe?g|png|webp|bmp|tiff?)$/i;
-
-export async function predictCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { model: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  if (values.help) return process.stdout.write(`${PREDICT_USAGE}\n`), 0;
-  requireFlags(values, ['model'], 'predict');
-  const files = positionals.flatMap((p) => {
-    if (!existsSync(p)) throw new UsageError(`${p}: no such file or folder`);
-    return statSync(p).isDirectory() ? readdirSync(p).filter((f) => IMAGE.test(f)).sort().map((f) => join(p, f)) : [p];
-  });
-  if (files.length === 0) throw new UsageError('predict: no images given (files or folders of .jpg/.png/.webp/.bmp/.tif)');
-  await initTf();
-  const model = await AuModel.load(resolve(values.model!));
-  try {
-    const { AU_SETS } = await import('../face/au.js');
-    const aus = AU_SETS[model.config.auSet];
-    const samples: AuSample[] = files.map((f) => ({ id: f, subject: '', imagePath: f, landmarks: null, labels: new Int8Array(aus.length).fill(UNKNOWN) }));
-    const bar = new Progress('predict', samples.length, 'images');
-    const p = await predictSamples(model, samples, { onProgress: (d) => bar.update(d) });
-    bar.finish();
-    const csv = predictionsCsv(aus, p, { labels: false, subject: false, idColumn: 'file' });
-    if (values.out) await writeFileAtomic(resolve(values.out), csv);
-    else process.stdout.write(csv);
     return 0;
   } finally {
     model.dispose();

@@ -13,8 +13,9 @@ import { FLIP_PERMUTATION, NUM_LANDMARKS, alignedSize, interOcular } from '../fa
 import { Random } from '../util/random.js';
 import { UNKNOWN, type AuSample } from './dataset.js';
 
-const MEAN = [0.485, 0.456, 0.406];
-const STD = [0.229, 0.224, 0.225];
+/** ImageNet normalization of the model input: (v / 255 − MEAN) / STD per RGB channel. */
+export const MEAN = [0.485, 0.456, 0.406];
+export const STD = [0.229, 0.224, 0.225];
 
 export interface LoaderOptions {
   inputSize: number;

@@ -254,15 +254,15 @@ test('eval and predict with the saved model', () => {
   const e = run('eval', '--model', model, '--dataset', 'bp4d', '--root', data, '--fold', '2', '--out', report, '--json');
   assert.is(e.status, 0, e.stderr);
   assert.ok(existsSync(join(report, 'metrics.json')));
-  const p = run('predict', '--model', model, join(data, 'F001', 'T1'));
+  const p = run('predict', '--model', model, '--aligned', join(data, 'F001', 'T1'));
   assert.is(p.status, 0, p.stderr);
   const rows = p.stdout.trim().split('\n');
   assert.is(rows.length, 1 + 6);
-  assert.match(rows[0], /^file,AU01_p,AU02_p,.*,AU24_p,AU01_c,.*AU24_c$/);
+  assert.match(rows[0], /^file,frame,face_id,timestamp,confidence,success,x_0,.*,y_48,AU01_p,AU02_p,.*,AU24_p,AU01_c,.*AU24_c$/);
   const cells = rows[1].split(',');
-  assert.is(cells.length, 1 + 24);
-  assert.ok(cells.slice(1, 13).every((v) => Number(v) >= 0 && Number(v) <= 1));
-  assert.ok(cells.slice(13).every((v) => v === '0' || v === '1'));
+  assert.is(cells.length, 6 + 98 + 24);
+  assert.ok(cells.slice(104, 116).every((v) => Number(v) >= 0 && Number(v) <= 1));
+  assert.ok(cells.slice(116).every((v) => v === '0' || v === '1'));
 });
 
 test('errors: a command line that cannot be used exits 2, any other failure 1, with one line', () => {
