@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { AuModel } from '../model/model.js';
 import { modelConfig } from '../model/config.js';
 import { openDataset } from '../data/open.js';
-import { initTf } from '../tf/engine.js';
+import { initTf, tinyModelBackend } from '../tf/engine.js';
 import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
 import { Progress } from './progress.js';
 import { trainOptionsFrom } from './training-commands.js';
@@ -40,9 +40,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const out = resolve(values.out ?? 'sacl-au-demo');
   const options = trainOptionsFrom(values, DEMO_TRAINING);
   const started = Date.now();
-  // The demo's tiny model at batch 16 fits wasm's heap, and there wasm's kernels are faster today (bench/
-  // train-step.js --model tiny: 590 against 892 ms a step); SACL_TF_BACKEND still decides when set.
-  const tfReport = await initTf(process.env.SACL_TF_BACKEND ? {} : { prefer: 'wasm' });
+  const tfReport = await initTf(tinyModelBackend());
   process.stderr.write(`tfjs backend: ${tfReport.active} (${tfReport.reason})\n`);
   const total = DEMO_DATA.subjects * DEMO_DATA.tasks * DEMO_DATA.framesPerTask;
   const bar = new Progress('synthetic faces', total, 'images');

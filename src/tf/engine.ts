@@ -47,6 +47,16 @@ const CANDIDATES: Candidate[] = [
 export const NATIVE_CPU_BEFORE_WASM = true;
 
 /**
+ * initTf's options for training models at the `tiny` preset's size (the demo, the synthetic tables): wasm
+ * first, since at that size wasm's kernels are faster than the native cpu ones today (bench/train-step.js
+ * --model tiny: 590 against 892 ms a step of 16) and a batch of 16 fits its heap. SACL_TF_BACKEND still
+ * decides when set.
+ */
+export function tinyModelBackend(): { prefer?: TfBackendName } {
+  return process.env.SACL_TF_BACKEND ? {} : { prefer: 'wasm' };
+}
+
+/**
  * The candidates in the order initTf tries them, and the rule that made the order. `wanted` (prefer or
  * SACL_TF_BACKEND, named by `wantedBy`) goes first; then tfjs-node-gpu, tfjs-node, then 'cpu' and 'wasm'
  * ('cpu' first when the addon is loaded and nativeCpuFirst).
