@@ -26,8 +26,7 @@ const images = new Map();
 const faces = new Map();
 
 test.before(async () => {
-  process.env.SACL_TF_BACKEND ??= 'wasm';
-  await initTf();
+  await initTf(process.env.SACL_TF_BACKEND ? {} : { prefer: 'wasm' }); // leaves process.env alone for later files
   for (const [name] of PHOTOS) images.set(name, await decodeImage(join(demo, name)));
 });
 

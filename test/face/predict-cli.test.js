@@ -28,8 +28,7 @@ const BP4D = ['01', '02', '04', '06', '07', '10', '12', '14', '15', '17', '23', 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sacl-face-'));
   model = join(dir, 'model');
-  process.env.SACL_TF_BACKEND ??= 'wasm';
-  await initTf();
+  await initTf(process.env.SACL_TF_BACKEND ? {} : { prefer: 'wasm' }); // leaves process.env alone for later files
   const m = new AuModel(modelConfig('tiny', { inputSize: 48 }));
   await m.save(model);
   m.dispose();

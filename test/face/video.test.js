@@ -32,8 +32,7 @@ test.before(async () => {
   if (!hasFfmpeg) return;
   dir = mkdtempSync(join(tmpdir(), 'sacl-video-'));
   model = join(dir, 'model');
-  process.env.SACL_TF_BACKEND ??= 'wasm';
-  await initTf();
+  await initTf(process.env.SACL_TF_BACKEND ? {} : { prefer: 'wasm' }); // leaves process.env alone for later files
   const m = new AuModel(modelConfig('tiny', { inputSize: 48 }));
   await m.save(model);
   m.dispose();
@@ -60,7 +59,7 @@ test('videoFrames: every frame in order with its timestamp; memory flat over 600
     }
     gc();
     console.log(JSON.stringify({ n, bad, growth: process.memoryUsage().rss - at100 }));`;
-  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, SACL_TF_BACKEND: 'wasm' } });
   assert.is(r.status, 0, r.stderr);
   const { n, bad, growth } = JSON.parse(r.stdout);
   assert.is(n, 600);
