@@ -116,6 +116,26 @@ double requirePositive(const Napi::CallbackInfo& info, size_t i, const char* nam
   return d;
 }
 
+int requireIntList(const Napi::CallbackInfo& info, size_t i, const char* name, const std::string& arrayWhat,
+                   const std::string& elementWhat, int64_t min, int64_t max, int maxLength, int64_t* out) {
+  const Napi::Value v = info[i];
+  if (!v.IsArray()) throwType(info.Env(), name, "an array of " + arrayWhat, describe(v));
+  const auto arr = v.As<Napi::Array>();
+  const uint32_t n = arr.Length();
+  if (n > static_cast<uint32_t>(maxLength)) {
+    throwRange(info.Env(), std::string(name) + ".length", "at most " + std::to_string(maxLength), std::to_string(n));
+  }
+  for (uint32_t a = 0; a < n; ++a) {
+    const Napi::Value e = arr.Get(a);
+    const double x = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : std::nan("");
+    if (!(x >= static_cast<double>(min) && x <= static_cast<double>(max) && x == static_cast<double>(static_cast<int64_t>(x)))) {
+      throwRange(info.Env(), std::string(name) + "[" + std::to_string(a) + "]", elementWhat, describe(e));
+    }
+    out[a] = static_cast<int64_t>(x);
+  }
+  return static_cast<int>(n);
+}
+
 bool requireBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
   const Napi::Value v = info[i];
   if (!v.IsBoolean()) throwType(info.Env(), name, "a boolean", describe(v));

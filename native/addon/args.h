@@ -30,6 +30,10 @@ ArrayArg<float> requireFloat32(const Napi::CallbackInfo& info, size_t i, const c
 ArrayArg<int32_t> requireInt32(const Napi::CallbackInfo& info, size_t i, const char* name);
 int64_t requireInteger(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max);
 double requirePositive(const Napi::CallbackInfo& info, size_t i, const char* name);
+// info[i] as a JavaScript array of at most maxLength integers, each in [min, max], into out; returns its
+// length. Messages: "an array of <arrayWhat>" for a non-array, <elementWhat> for a bad element.
+int requireIntList(const Napi::CallbackInfo& info, size_t i, const char* name, const std::string& arrayWhat,
+                   const std::string& elementWhat, int64_t min, int64_t max, int maxLength, int64_t* out);
 bool requireBool(const Napi::CallbackInfo& info, size_t i, const char* name);
 void requireCount(const Napi::CallbackInfo& info, size_t count);
 

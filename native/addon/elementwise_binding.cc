@@ -11,26 +11,6 @@ namespace addon {
 
 namespace {
 
-// A shape as a JavaScript array of sizes ≥ 1, at most kMaxBroadcastRank long, with its element count.
-int readShape(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t* dims) {
-  const Napi::Value v = info[i];
-  if (!v.IsArray()) throwType(info.Env(), name, "an array of sizes", describe(v));
-  const auto arr = v.As<Napi::Array>();
-  const uint32_t rank = arr.Length();
-  if (rank > static_cast<uint32_t>(kMaxBroadcastRank)) {
-    throwRange(info.Env(), std::string(name) + ".length", "at most " + std::to_string(kMaxBroadcastRank), std::to_string(rank));
-  }
-  for (uint32_t a = 0; a < rank; ++a) {
-    const Napi::Value d = arr.Get(a);
-    const double n = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1;
-    if (!(n >= 1 && n <= static_cast<double>(kMaxElements) && n == static_cast<double>(static_cast<int64_t>(n)))) {
-      throwRange(info.Env(), std::string(name) + "[" + std::to_string(a) + "]", "an integer size ≥ 1", describe(d));
-    }
-    dims[a] = static_cast<int64_t>(n);
-  }
-  return static_cast<int>(rank);
-}
-
 // The element count, or −1 past kMaxElements (each size is ≤ 2^31, so one step cannot overflow int64).
 int64_t product(const int64_t* dims, int rank) {
   int64_t n = 1;
@@ -65,11 +45,11 @@ Napi::Value binary(const Napi::CallbackInfo& info) {
   const auto op = static_cast<BinaryOp>(requireInteger(info, 0, "op", 0, static_cast<int>(BinaryOp::Count) - 1));
   const auto a = requireFloat32(info, 1, "a");
   int64_t aDims[kMaxBroadcastRank], bDims[kMaxBroadcastRank], oDims[kMaxBroadcastRank];
-  const int ra = readShape(info, 2, "aShape", aDims);
+  const int ra = requireIntList(info, 2, "aShape", "sizes", "an integer size ≥ 1", 1, kMaxElements, kMaxBroadcastRank, aDims);
   const auto b = requireFloat32(info, 3, "b");
-  const int rb = readShape(info, 4, "bShape", bDims);
+  const int rb = requireIntList(info, 4, "bShape", "sizes", "an integer size ≥ 1", 1, kMaxElements, kMaxBroadcastRank, bDims);
   const auto out = requireFloat32(info, 5, "out");
-  const int ro = readShape(info, 6, "outShape", oDims);
+  const int ro = requireIntList(info, 6, "outShape", "sizes", "an integer size ≥ 1", 1, kMaxElements, kMaxBroadcastRank, oDims);
   if (ro < ra || ro < rb) throwRange(env, "outShape.length", "at least the inputs' ranks", std::to_string(ro));
   int64_t aa[kMaxBroadcastRank], ab[kMaxBroadcastRank];
   align(aDims, ra, aa, ro);

@@ -14,28 +14,6 @@ namespace addon {
 
 namespace {
 
-// A JavaScript array of integers in [min, kMaxElements], at most kMaxCopyRank long; returns its length.
-int readIntegers(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t* out) {
-  const Napi::Value v = info[i];
-  if (!v.IsArray()) throwType(info.Env(), name, "an array of integers", describe(v));
-  const auto arr = v.As<Napi::Array>();
-  const uint32_t rank = arr.Length();
-  if (rank > static_cast<uint32_t>(kMaxCopyRank)) {
-    throwRange(info.Env(), std::string(name) + ".length", "at most " + std::to_string(kMaxCopyRank), std::to_string(rank));
-  }
-  for (uint32_t a = 0; a < rank; ++a) {
-    const Napi::Value e = arr.Get(a);
-    const double n = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : -1;
-    if (!(n >= static_cast<double>(min) && n <= static_cast<double>(kMaxElements) &&
-          n == static_cast<double>(static_cast<int64_t>(n)))) {
-      throwRange(info.Env(), std::string(name) + "[" + std::to_string(a) + "]",
-                 "an integer ≥ " + std::to_string(min), describe(e));
-    }
-    out[a] = static_cast<int64_t>(n);
-  }
-  return static_cast<int>(rank);
-}
-
 // The last word a strided copy touches must lie within the array (shape has no zero size).
 void checkReach(Napi::Env env, const char* name, int64_t length, int64_t offset, const int64_t* strides,
                 const int64_t* shape, int rank) {
@@ -76,11 +54,11 @@ Napi::Value copyStrided(const Napi::CallbackInfo& info) {
   const auto src = requireFloat32(info, 0, "src");
   const int64_t srcOffset = requireInteger(info, 1, "srcOffset", 0, kMaxElements);
   int64_t srcStrides[kMaxCopyRank], dstStrides[kMaxCopyRank], shape[kMaxCopyRank];
-  const int rs = readIntegers(info, 2, "srcStrides", 0, srcStrides);
+  const int rs = requireIntList(info, 2, "srcStrides", "integers", "an integer ≥ 0", 0, kMaxElements, kMaxCopyRank, srcStrides);
   const auto dst = requireFloat32(info, 3, "dst");
   const int64_t dstOffset = requireInteger(info, 4, "dstOffset", 0, kMaxElements);
-  const int rd = readIntegers(info, 5, "dstStrides", 0, dstStrides);
-  const int rank = readIntegers(info, 6, "shape", 0, shape);
+  const int rd = requireIntList(info, 5, "dstStrides", "integers", "an integer ≥ 0", 0, kMaxElements, kMaxCopyRank, dstStrides);
+  const int rank = requireIntList(info, 6, "shape", "integers", "an integer ≥ 0", 0, kMaxElements, kMaxCopyRank, shape);
   if (rs != rank) throwRange(env, "srcStrides.length", std::to_string(rank) + " (shape.length)", std::to_string(rs));
   if (rd != rank) throwRange(env, "dstStrides.length", std::to_string(rank) + " (shape.length)", std::to_string(rd));
   for (int a = 0; a < rank; ++a) {

@@ -11,39 +11,14 @@
 namespace sacl {
 namespace addon {
 
-namespace {
-
-// A JavaScript array of integers in [min, max], at most kMaxReduceRank long; returns its length.
-int readIntList(const Napi::CallbackInfo& info, size_t i, const char* name, const char* what, int64_t min, int64_t max,
-                int64_t* values) {
-  const Napi::Value v = info[i];
-  if (!v.IsArray()) throwType(info.Env(), name, std::string("an array of ") + what, describe(v));
-  const auto arr = v.As<Napi::Array>();
-  const uint32_t n = arr.Length();
-  if (n > static_cast<uint32_t>(kMaxReduceRank)) {
-    throwRange(info.Env(), std::string(name) + ".length", "at most " + std::to_string(kMaxReduceRank), std::to_string(n));
-  }
-  for (uint32_t a = 0; a < n; ++a) {
-    const Napi::Value d = arr.Get(a);
-    const double x = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : std::nan("");
-    if (!(x >= static_cast<double>(min) && x <= static_cast<double>(max) && x == static_cast<double>(static_cast<int64_t>(x)))) {
-      throwRange(info.Env(), std::string(name) + "[" + std::to_string(a) + "]", what, describe(d));
-    }
-    values[a] = static_cast<int64_t>(x);
-  }
-  return static_cast<int>(n);
-}
-
-}  // namespace
-
 Napi::Value reduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   requireCount(info, 5);
   const auto op = static_cast<ReduceOp>(requireInteger(info, 0, "op", 0, static_cast<int>(ReduceOp::Count) - 1));
   const auto x = requireFloat32(info, 1, "x");
   int64_t shape[kMaxReduceRank], axes[kMaxReduceRank];
-  const int rank = readIntList(info, 2, "shape", "an integer size ≥ 1", 1, kMaxElements, shape);
-  const int nAxes = readIntList(info, 3, "axes", "an axis of shape", 0, rank - 1, axes);
+  const int rank = requireIntList(info, 2, "shape", "an integer size ≥ 1", "an integer size ≥ 1", 1, kMaxElements, kMaxReduceRank, shape);
+  const int nAxes = requireIntList(info, 3, "axes", "an axis of shape", "an axis of shape", 0, rank - 1, kMaxReduceRank, axes);
   const auto out = requireFloat32(info, 4, "out");
   bool reduced[kMaxReduceRank] = {};
   for (int a = 0; a < nAxes; ++a) {
