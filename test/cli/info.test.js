@@ -38,19 +38,22 @@ test('text output names every backend; unknown commands exit 2 with the usage', 
 
 test('the addon pins glibc malloc thresholds on load, unless opted out or malloc is tuned by the environment', () => {
   const clean = { SACL_MALLOC_TUNING: undefined, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined,
+    MALLOC_MMAP_MAX_: undefined, MALLOC_TOP_PAD_: undefined,
     GLIBC_TUNABLES: undefined };
   const cpu = cpuInfoWith(clean);
   if (!cpu.available) return; // no native build: nothing is tuned (the addon suite covers the reason)
   const glibc = Boolean(process.report.getReport().header.glibcVersionRuntime);
-  if (glibc) assert.is(cpu.malloc, 'glibc mmap threshold 32 MiB, trim threshold 64 MiB');
+  if (glibc) assert.is(cpu.malloc, 'glibc: no per-block mmap, trim threshold 1 GiB, top pad 64 MiB');
   else assert.is(cpu.malloc, 'off (not glibc)');
   if (!glibc) return;
   assert.is(cpuInfoWith({ ...clean, SACL_MALLOC_TUNING: '0' }).malloc, 'off (SACL_MALLOC_TUNING=0)');
   assert.is(cpuInfoWith({ ...clean, MALLOC_TRIM_THRESHOLD_: '1048576' }).malloc, 'off (malloc is tuned by the environment)');
+  assert.is(cpuInfoWith({ ...clean, MALLOC_MMAP_MAX_: '0' }).malloc, 'off (malloc is tuned by the environment)');
+  assert.is(cpuInfoWith({ ...clean, GLIBC_TUNABLES: 'glibc.malloc.mmap_max=8' }).malloc, 'off (malloc is tuned by the environment)');
   assert.is(cpuInfoWith({ ...clean, GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536' }).malloc,
     'off (malloc is tuned by the environment)');
   assert.is(cpuInfoWith({ ...clean, GLIBC_TUNABLES: 'glibc.pthread.rseq=0' }).malloc,
-    'glibc mmap threshold 32 MiB, trim threshold 64 MiB', 'unrelated tunables leave the tuning on');
+    'glibc: no per-block mmap, trim threshold 1 GiB, top pad 64 MiB', 'unrelated tunables leave the tuning on');
 });
 
 test.run();
