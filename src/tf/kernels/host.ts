@@ -33,8 +33,9 @@ function isWasm(backend: unknown): backend is WasmBackendLike {
 }
 
 /**
- * A float32 output the kernel fills in place: wasm heap memory (zeroed unless the kernel overwrites every
- * element: zero = false), or a new zeroed array the cpu backend adopts. On wasm, making an output may grow
+ * A float32 output the kernel fills in place: wasm heap memory, or a new array the cpu backend adopts;
+ * zeroed unless the kernel overwrites every element (zero = false: the memory is left as it was, which
+ * saves a pass over it now that freed blocks are reused instead of coming fresh from the kernel). On wasm, making an output may grow
  * the heap and detach earlier views: take input views after.
  */
 export function hostOutput(backend: unknown, shape: number[], zero = true): { info: Info; data: Float32Array } {
@@ -44,6 +45,7 @@ export function hostOutput(backend: unknown, shape: number[], zero = true): { in
     if (zero) data.fill(0);
     return { info, data };
   }
+  if (!zero) return hostOutputOverwritten(backend, shape, 'float32') as { info: Info; data: Float32Array };
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
   return { info: (backend as CpuBackendLike).makeTensorInfo(shape, 'float32', data), data };
 }
