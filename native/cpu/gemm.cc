@@ -23,10 +23,10 @@ namespace sacl {
 namespace cpu {
 namespace {
 
-constexpr int64_t MR = 6;    // rows of the micro-tile
-constexpr int64_t NR = 32;   // columns of the micro-tile (two 16-float vectors)
-constexpr int64_t KC = 256;  // depth of one packed block
-constexpr int64_t MC = 48;   // rows one task owns
+constexpr int64_t MR = 6;     // rows of the micro-tile
+constexpr int64_t NR = 32;    // columns of the micro-tile (two 16-float vectors)
+constexpr int64_t KC = 256;   // depth of one packed block
+constexpr int64_t MC_MAX = 384;  // most rows one task owns: each task packs its own B, once per MC rows
 
 // The 64-byte vector type is passed by value only inside inlined helpers; GCC's note about its ABI when
 // AVX-512 is off (the default clone) does not concern us.
@@ -66,22 +66,28 @@ void microKernel(int64_t kc, const float* ap, const float* bp, float* tile) {
 // Element (r, c) of op(X) for a row-major X: X[r][c], or X[c][r] when transposed.
 inline float at(const float* x, bool trans, int64_t ld, int64_t r, int64_t c) { return trans ? x[c * ld + r] : x[r * ld + c]; }
 
-// B block rows [k0, k0 + kc) into panels of NR columns, zero-padded: bp[panel][k][j].
-void packB(const GemmArgs& g, const float* b, int64_t k0, int64_t kc, float* bp) {
+// B block rows [k0, k0 + kc), panels [p0, p1) of NR columns, zero-padded: bp[panel − p0][k][j].
+void packB(const GemmArgs& g, const float* b, int64_t k0, int64_t kc, int64_t p0, int64_t p1, float* bp) {
   const int64_t ldb = g.transB ? g.K : g.N;
-  const int64_t panels = (g.N + NR - 1) / NR;
-  for (int64_t p = 0; p < panels; p++) {
-    float* dst = bp + p * kc * NR;
+  for (int64_t p = p0; p < p1; p++) {
+    float* dst = bp + (p - p0) * kc * NR;
     const int64_t n0 = p * NR;
     const int64_t width = std::min(NR, g.N - n0);
-    for (int64_t k = 0; k < kc; k++) {
-      float* row = dst + k * NR;
-      if (!g.transB) {
+    if (!g.transB) {
+      for (int64_t k = 0; k < kc; k++) {
+        float* row = dst + k * NR;
         std::memcpy(row, b + (k0 + k) * ldb + n0, width * sizeof(float));
-      } else {
-        for (int64_t j = 0; j < width; j++) row[j] = b[(n0 + j) * ldb + k0 + k];
+        for (int64_t j = width; j < NR; j++) row[j] = 0.f;
       }
-      for (int64_t j = width; j < NR; j++) row[j] = 0.f;
+      continue;
+    }
+    // op(B) columns are rows of B: read each along k (contiguous), write the panel's column j
+    for (int64_t j = 0; j < width; j++) {
+      const float* src = b + (n0 + j) * ldb + k0;
+      for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = src[k];
+    }
+    for (int64_t k = 0; width < NR && k < kc; k++) {
+      for (int64_t j = width; j < NR; j++) dst[k * NR + j] = 0.f;
     }
   }
 }
@@ -95,21 +101,20 @@ void packA(const GemmArgs& g, const float* a, int64_t m0, int64_t k0, int64_t kc
   }
 }
 
-// Rows [m0, m1) of one batch item's C.
-void gemmRows(const GemmArgs& g, const float* a, const float* b, float* c, int64_t m0, int64_t m1, std::vector<float>& bp,
-              std::vector<float>& ap) {
-  const int64_t panels = (g.N + NR - 1) / NR;
+// Rows [m0, m1) × panels [p0, p1) of one batch item's C.
+void gemmTile(const GemmArgs& g, const float* a, const float* b, float* c, int64_t m0, int64_t m1, int64_t p0, int64_t p1,
+              std::vector<float>& bp, std::vector<float>& ap) {
   float tile[MR * NR];
   for (int64_t k0 = 0; k0 < g.K; k0 += KC) {
     const int64_t kc = std::min(KC, g.K - k0);
-    bp.resize(panels * kc * NR);
-    packB(g, b, k0, kc, bp.data());
+    bp.resize((p1 - p0) * kc * NR);
+    packB(g, b, k0, kc, p0, p1, bp.data());
     ap.resize(kc * MR);
     for (int64_t mr = m0; mr < m1; mr += MR) {
       packA(g, a, mr, k0, kc, ap.data());
       const int64_t rows = std::min(MR, m1 - mr);
-      for (int64_t p = 0; p < panels; p++) {
-        microKernel(kc, ap.data(), bp.data() + p * kc * NR, tile);
+      for (int64_t p = p0; p < p1; p++) {
+        microKernel(kc, ap.data(), bp.data() + (p - p0) * kc * NR, tile);
         const int64_t n0 = p * NR;
         const int64_t width = std::min(NR, g.N - n0);
         for (int64_t i = 0; i < rows; i++) {
@@ -134,16 +139,41 @@ void gemm(const GemmArgs& g, float* c) {
     std::fill(c, c + batch * g.M * g.N, 0.f);
     return;
   }
-  const int64_t rowBlocks = (g.M + MC - 1) / MC;
-  // Tasks are (batch item, row block); each packs its own B blocks (1/MC of its work) so tasks share nothing.
-  parallelFor(batch * rowBlocks, 1, [&](int64_t begin, int64_t end) {
+  // Tasks are (batch item, row block, panel group); each packs the parts of A and B it reads, so tasks
+  // share nothing. Per item we want ≥ 4 tasks per thread and, among the splits that give them, the one
+  // that packs least: B is packed once per row block and A once per panel group. The split changes only
+  // which thread computes an element, never how: every C element sums its K products in increasing k, in
+  // KC-long blocks added in order, so results do not depend on the number of threads.
+  const int64_t want = 4 * std::max(1, numThreads());
+  const int64_t perItem = (want + batch - 1) / batch;
+  const int64_t panels = (g.N + NR - 1) / NR;
+  const int64_t microRows = (g.M + MR - 1) / MR;
+  const int64_t fewestBlocks = (g.M + MC_MAX - 1) / MC_MAX;
+  int64_t mc = 0, rowBlocks = 0, perGroup = 0, groupCount = 0;
+  double best = 0;
+  for (int64_t r = fewestBlocks; r <= std::max(fewestBlocks, std::min(microRows, perItem)); r++) {
+    const int64_t rows = (microRows + r - 1) / r * MR;
+    const int64_t blocks = (g.M + rows - 1) / rows;
+    const int64_t per = (panels + std::min(panels, (perItem + blocks - 1) / blocks) - 1) / std::min(panels, (perItem + blocks - 1) / blocks);
+    const int64_t grps = (panels + per - 1) / per;
+    const double packed = static_cast<double>(blocks) * g.N + static_cast<double>(grps) * g.M;
+    const bool enough = blocks * grps >= perItem, bestEnough = rowBlocks * groupCount >= perItem;
+    if (mc == 0 || (enough && !bestEnough) || (enough == bestEnough && packed < best)) {
+      mc = rows, rowBlocks = blocks, perGroup = per, groupCount = grps, best = packed;
+    }
+  }
+  const int64_t tasks = batch * rowBlocks * groupCount;
+  parallelFor(tasks, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> bp, ap;
     for (int64_t t = begin; t < end; t++) {
-      const int64_t item = t / rowBlocks;
-      const int64_t m0 = (t % rowBlocks) * MC;
+      const int64_t item = t / (rowBlocks * groupCount);
+      const int64_t rb = (t / groupCount) % rowBlocks;
+      const int64_t grp = t % groupCount;
       const float* a = g.a + (g.batchA == 1 ? 0 : item) * g.M * g.K;
       const float* b = g.b + (g.batchB == 1 ? 0 : item) * g.K * g.N;
-      gemmRows(g, a, b, c + item * g.M * g.N, m0, std::min(g.M, m0 + MC), bp, ap);
+      const int64_t m0 = rb * mc;
+      const int64_t p0 = grp * perGroup;
+      gemmTile(g, a, b, c + item * g.M * g.N, m0, std::min(g.M, m0 + mc), p0, std::min(panels, p0 + perGroup), bp, ap);
     }
   });
 }

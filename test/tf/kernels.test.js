@@ -6,6 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
+import { setNumThreads } from '../../dist/index.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerFastKernels, withStockKernels } from '../../dist/tf/index.js';
 import { assertClose } from '../helpers/assert.js';
@@ -153,6 +154,8 @@ const MATMULS = [
   { a: [50, 300], b: [300, 33] }, // past one row block (48), one depth block (256), one panel (32)
   { a: [2, 3, 97], b: [2, 70, 97], tb: true },
   { a: [4, 0], b: [0, 3] }, // empty depth: zeros
+  { a: [800, 20], b: [70, 20], tb: true }, // taller than one task's row block (384)
+  { a: [600, 10], b: [600, 300], ta: true }, // few rows, many panels: tasks split the columns
 ];
 
 test('BatchMatMul on the native GEMM equals a float64 product (cpu and wasm; transposes, broadcast, block edges)', async () => {
@@ -170,6 +173,29 @@ test('BatchMatMul on the native GEMM equals a float64 product (cpu and wasm; tra
         { rtol: 1e-5, atol: 1e-5 * Math.sqrt(K + 1) }, `${backend} ${JSON.stringify(c)}`);
       tf.dispose([a, b, got]);
     });
+  }
+});
+
+test('BatchMatMul on the native GEMM gives the same bits for any thread count (the task split follows the threads)', async () => {
+  await tf.setBackend('cpu');
+  registerFastKernels('cpu');
+  const cases = [MATMULS[7], MATMULS[10], MATMULS[11], { a: [5, 61, 300], b: [5, 300, 45] }];
+  try {
+    cases.forEach((c, i) => {
+      const a = tf.randomNormal(c.a, 0, 1, 'float32', 180 + i);
+      const b = tf.randomNormal(c.b, 0, 1, 'float32', 190 + i);
+      const bits = [1, 2, 3, 7].map((n) => {
+        setNumThreads(n);
+        const y = tf.matMul(a, b, c.ta, c.tb);
+        const out = new Uint32Array(y.dataSync().slice().buffer);
+        y.dispose();
+        return out;
+      });
+      for (const other of bits.slice(1)) assert.equal(other, bits[0], JSON.stringify(c));
+      tf.dispose([a, b]);
+    });
+  } finally {
+    setNumThreads(2);
   }
 });
 
