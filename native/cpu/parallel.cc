@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -81,9 +82,12 @@ class Pool {
       std::lock_guard<std::mutex> lock(m_);
       spawnLocked();
       queue_.push_back(job);
+      posted_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     job->work();
+    // the last chunks are usually a few microseconds from done: poll before sleeping on the condition
+    spinUntil([&] { return job->done.load(std::memory_order_acquire) == job->chunks; });
     {
       std::unique_lock<std::mutex> lock(job->m);
       job->finished.wait(lock, [&] { return job->done.load() == job->chunks; });
@@ -115,10 +119,20 @@ class Pool {
   }
 
   void loop(int id) {
+    uint64_t seen = 0;
     std::unique_lock<std::mutex> lock(m_);
     for (;;) {
-      wake_.wait(lock, [&] { return stop_ || (id < target_.load() - 1 && hasWorkLocked()); });
+      const auto ready = [&] { return stop_ || (id < target_.load() - 1 && hasWorkLocked()); };
+      if (!ready()) {
+        // Kernels come in quick succession (thousands per training step, JavaScript in between): poll
+        // for the next job a little before sleeping, so that a job does not wait for a futex wake-up.
+        lock.unlock();
+        spinUntil([&] { return posted_.load(std::memory_order_acquire) != seen; });
+        lock.lock();
+        wake_.wait(lock, ready);
+      }
       if (stop_) return;
+      seen = posted_.load(std::memory_order_acquire);
       std::shared_ptr<Job> job;
       for (auto& j : queue_) {
         if (j->next.load() < j->chunks) {
@@ -133,6 +147,37 @@ class Pool {
     }
   }
 
+  // Polls done() for up to SACL_SPIN_US microseconds (default 100; 0: never), pausing between polls.
+  template <typename Done>
+  static void spinUntil(const Done& done) {
+    static const int64_t budgetUs = spinBudgetUs();
+    if (budgetUs == 0) return;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(budgetUs);
+    for (;;) {
+      for (int i = 0; i < 64; i++) {
+        if (done()) return;
+        pause();
+      }
+      if (std::chrono::steady_clock::now() >= until) return;
+    }
+  }
+
+  static int64_t spinBudgetUs() {
+    if (const char* env = std::getenv("SACL_SPIN_US")) {
+      const long v = std::atol(env);
+      if (v >= 0 && v <= 100000) return v;
+    }
+    return 100;
+  }
+
+  static void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
+
   bool hasWorkLocked() const {
     for (const auto& j : queue_) {
       if (j->next.load() < j->chunks) return true;
@@ -144,6 +189,7 @@ class Pool {
   std::mutex m_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Job>> queue_;
+  std::atomic<uint64_t> posted_{0};  // jobs queued so far: spinning workers watch it change
   std::vector<std::thread> workers_;
   bool stop_ = false;
 };
