@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "sacl/common.h"
@@ -32,32 +33,46 @@ std::vector<Block> blocks(const int64_t* lengths, int64_t count) {
 // max that keeps a NaN once seen (a > NaN and NaN > a are both false)
 inline float maxNan(float m, float a) { return (a > m || a != a) ? a : m; }
 
-// Σ g² in double and max |g| of one block. Eight lanes, each summed in index order, then the lanes in
-// lane order: a fixed order whatever the instruction set.
+// f8/d4/i8 are GCC vectors used only inside this file's functions, so the ABI note for 32-byte vectors is moot.
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float f8 __attribute__((vector_size(32)));
+typedef double d4 __attribute__((vector_size(32)));
+typedef int32_t i8 __attribute__((vector_size(32)));
+
+// Σ g² in double and max |g| of one block. Eight lanes (lane j takes the elements i ≡ j mod 8), each summed
+// in index order, then the lanes in lane order, then the tail: a fixed order whatever the instruction set.
+// A NaN makes the sum NaN (squares are never negative, so no ∞ − ∞ can) and then the max too.
 SACL_CHANNEL_LOOP void blockStats(const float* __restrict g, int64_t n, double* sum, float* max) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  float mx[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  d4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0};
+  f8 mx = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) {
-      const double v = g[i + j];
-      acc[j] += v * v;
-      mx[j] = maxNan(mx[j], std::fabs(g[i + j]));
-    }
+    f8 x;
+    std::memcpy(&x, g + i, sizeof x);
+    const d4 a = __builtin_convertvector(__builtin_shufflevector(x, x, 0, 1, 2, 3), d4);
+    const d4 b = __builtin_convertvector(__builtin_shufflevector(x, x, 4, 5, 6, 7), d4);
+    lo += a * a;
+    hi += b * b;
+    i8 bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    bits &= 0x7fffffff;  // |x|
+    f8 ax;
+    std::memcpy(&ax, &bits, sizeof ax);
+    mx = ax > mx ? ax : mx;
   }
   double s = 0;
   float m = 0;
-  for (int j = 0; j < 8; ++j) {
-    s += acc[j];
-    m = maxNan(m, mx[j]);
-  }
+  for (int j = 0; j < 4; ++j) s += lo[j];
+  for (int j = 0; j < 4; ++j) s += hi[j];
+  for (int j = 0; j < 8; ++j) m = mx[j] > m ? mx[j] : m;
   for (; i < n; ++i) {
     const double v = g[i];
     s += v * v;
-    m = maxNan(m, std::fabs(g[i]));
+    const float a = std::fabs(g[i]);
+    m = a > m ? a : m;
   }
   *sum = s;
-  *max = m;
+  *max = s != s ? std::nanf("") : m;
 }
 
 // One block of the update; the template flags keep each loop branch-free so it vectorizes.

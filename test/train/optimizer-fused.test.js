@@ -173,6 +173,34 @@ for (const backend of BACKENDS) {
 }
 
 for (const backend of BACKENDS) {
+  test(`${backend}: SaclSgdStats gives Σ g² over every tensor and each max |g| (NaN where one holds a NaN)`, async () => {
+    await tf.setBackend(backend);
+    const rng = new Rng(60);
+    const arrays = [[1], [9], [8], [16384], [16391], [40001]].map(([n]) => randomArray(rng, n, 3));
+    arrays[1][8] = -7.5; // the largest magnitude in the tail, negative
+    arrays[2].fill(-0);
+    arrays.push(Float32Array.from([1, NaN, -2, 5, 1, 1, 1, 1, 1]), Float32Array.from([-Infinity, 2]));
+    const run = (list) => tf.tidy(() => {
+      const inputs = Object.fromEntries(list.map((a, i) => [`g${i}`, tf.tensor(a)]));
+      return tf.engine().runKernel(SaclSgdStats, inputs).dataSync().slice();
+    });
+    const finite = arrays.slice(0, 6);
+    const out = run(finite);
+    let sq = 0;
+    for (const a of finite) for (const v of a) sq += v * v;
+    assert.ok(Math.abs(out[0] - sq) <= 6e-8 * sq, `Σ g² ${out[0]} vs ${sq}`);
+    finite.forEach((a, t) => assert.is(out[1 + t], a.reduce((m, v) => Math.max(m, Math.abs(v)), 0), `max |g${t}|`));
+    assert.is(Object.is(out[1 + 2], 0), true, 'all −0: max 0');
+    const withBad = run(arrays);
+    assert.ok(Number.isNaN(withBad[0]), 'a NaN makes the sum NaN');
+    assert.equal(Array.from(withBad.slice(1, 7)), Array.from(out.slice(1)), 'the other tensors keep their max');
+    assert.ok(Number.isNaN(withBad[7]), 'the NaN tensor has max NaN');
+    assert.is(withBad[8], Infinity, 'the ∞ tensor has max ∞');
+    await tf.setBackend('cpu');
+  });
+}
+
+for (const backend of BACKENDS) {
   test(`${backend}: a NaN or ±∞ gradient anywhere is a RangeError naming the learning rate, and nothing changes`, async () => {
     await tf.setBackend(backend);
     const rng = new Rng(5);
