@@ -87,6 +87,11 @@ export interface NativeAddon {
   maxPoolGrad(dy: Float32Array, x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number,
     outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,
     padTop: number, padLeft: number, dx: Float32Array): void;
+  /** out[0] = Σ g² over every gradient (in double, fixed order), out[1 + t] = max |grads[t]| (native/cpu/sgd.cc); synchronous. */
+  sgdStats(grads: Float32Array[], out: Float32Array): void;
+  /** One Nesterov SGD step of every parameter into wOut and bufOut (buf[t] null: its first step); synchronous. */
+  sgdUpdate(w: Float32Array[], g: Float32Array[], buf: (Float32Array | null)[], wOut: Float32Array[], bufOut: Float32Array[],
+    lr: number, momentum: number, weightDecay: number, scale: number): void;
 }
 
 export interface NativeInfo {

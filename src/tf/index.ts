@@ -9,6 +9,8 @@ export type { TfBackendName, TfBackendReport } from './engine.js';
 export { registerFastKernels, stockKernel, withStockKernels } from './kernels.js';
 export { readStateDict } from './state-dict.js';
 export type { StateDict, StoredTensor, StoredDtype } from './state-dict.js';
+export { SGD_KERNELS, SaclSgdStats, SaclSgdUpdate } from './kernel-names.js';
+export type { SaclSgdStatsInputs, SaclSgdUpdateAttrs, SaclSgdUpdateInputs } from './kernel-names.js';
 export { GRAPH_KERNELS, SaclKnnGraph, SaclMaxRelative, SaclMaxRelativeGrad, SaclRoiAlign, SaclRoiAlignGrad } from './kernel-names.js';
 export type {
   SaclKnnGraphAttrs, SaclKnnGraphInputs, SaclMaxRelativeAttrs, SaclMaxRelativeGradAttrs, SaclMaxRelativeGradInputs,

@@ -84,3 +84,31 @@ export interface SaclRoiAlignGradAttrs {
 
 /** Every graph kernel, for registration. */
 export const GRAPH_KERNELS = [SaclKnnGraph, SaclMaxRelative, SaclMaxRelativeGrad, SaclRoiAlign, SaclRoiAlignGrad] as const;
+
+/**
+ * The optimizer's read-back (src/train/optimizer.ts): inputs g0 … g(n−1), the gradients (float32, any
+ * shapes); output [1 + n] float32: Σ of every g² (accumulated in double), then max |g| of each (NaN if it
+ * holds one). No gradient.
+ */
+export const SaclSgdStats = 'SaclSgdStats';
+export type SaclSgdStatsInputs = Record<`g${number}`, Info>;
+
+/**
+ * One Nesterov SGD step (PyTorch's SGD(nesterov=True) after gradient clipping) of n parameters: inputs
+ * w<i>, g<i> and buf<i>, the momentum buffer, absent on the parameter's first step (buf = d then); outputs
+ * [w0', buf0', w1', buf1', …], float32, the inputs' shapes. No gradient.
+ */
+export const SaclSgdUpdate = 'SaclSgdUpdate';
+export type SaclSgdUpdateInputs = Record<`w${number}` | `g${number}`, Info> & Partial<Record<`buf${number}`, Info>>;
+export interface SaclSgdUpdateAttrs {
+  /** n, the parameters */
+  count: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  /** the clipping factor on the gradients (1: none) */
+  scale: number;
+}
+
+/** The optimizer kernels, for registration (on 'cpu' and 'wasm' with the addon). */
+export const SGD_KERNELS = [SaclSgdStats, SaclSgdUpdate] as const;

@@ -17,6 +17,7 @@ import { nativeBatchMatMul } from './kernels/matmul.js';
 import { REDUCE_OPS, nativeArgReduce, nativeReduce, nativeSoftmax } from './kernels/reduce.js';
 import { MOVEMENT_KERNELS } from './kernels/movement.js';
 import { resizeBilinearGrad } from './kernels/resize-bilinear-grad.js';
+import { SGD_KERNEL_FUNCS } from './kernels/sgd.js';
 import { splitVByBlocks } from './kernels/split.js';
 import { unsortedSegmentSum } from './kernels/segment-sum.js';
 
@@ -123,6 +124,13 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
     for (const [kernelName, make] of Object.entries(MOVEMENT_KERNELS)) {
       replaceKernel(kernelName, backendName, (stock) => make(addon, stock!));
       if (!active.includes(kernelName)) active.push(kernelName);
+    }
+  }
+  if (addon && (backendName === 'cpu' || backendName === 'wasm')) {
+    // the optimizer's read-back and update: one native call each over every parameter (no stock kernel)
+    for (const [kernelName, make] of SGD_KERNEL_FUNCS) {
+      replaceKernel(kernelName, backendName, () => make(addon));
+      active.push(kernelName);
     }
   }
   registered.set(backendName, active);
