@@ -63,9 +63,6 @@ void microKernel(int64_t kc, const float* ap, const float* bp, float* tile) {
   }
 }
 
-// Element (r, c) of op(X) for a row-major X: X[r][c], or X[c][r] when transposed.
-inline float at(const float* x, bool trans, int64_t ld, int64_t r, int64_t c) { return trans ? x[c * ld + r] : x[r * ld + c]; }
-
 // B block rows [k0, k0 + kc), panels [p0, p1) of NR columns, zero-padded: bp[panel − p0][k][j].
 void packB(const GemmArgs& g, const float* b, int64_t k0, int64_t kc, int64_t p0, int64_t p1, float* bp) {
   const int64_t ldb = g.transB ? g.K : g.N;
@@ -94,10 +91,27 @@ void packB(const GemmArgs& g, const float* b, int64_t k0, int64_t kc, int64_t p0
 
 // A rows [m0, m0 + MR) × block [k0, k0 + kc), zero-padded past M: ap[k][i].
 void packA(const GemmArgs& g, const float* a, int64_t m0, int64_t k0, int64_t kc, float* ap) {
-  const int64_t lda = g.transA ? g.M : g.K;
   const int64_t rows = std::min(MR, g.M - m0);
-  for (int64_t k = 0; k < kc; k++) {
-    for (int64_t i = 0; i < MR; i++) ap[k * MR + i] = i < rows ? at(a, g.transA, lda, m0 + i, k0 + k) : 0.f;
+  if (g.transA) {
+    // op(A) rows are columns of A: each k reads `rows` consecutive floats
+    const float* src = a + k0 * g.M + m0;
+    for (int64_t k = 0; k < kc; k++) {
+      float* dst = ap + k * MR;
+      const float* col = src + k * g.M;
+      if (rows == MR) {
+        for (int64_t i = 0; i < MR; i++) dst[i] = col[i];
+      } else {
+        for (int64_t i = 0; i < MR; i++) dst[i] = i < rows ? col[i] : 0.f;
+      }
+    }
+    return;
+  }
+  for (int64_t i = 0; i < rows; i++) {
+    const float* src = a + (m0 + i) * g.K + k0;
+    for (int64_t k = 0; k < kc; k++) ap[k * MR + i] = src[k];
+  }
+  for (int64_t i = rows; i < MR; i++) {
+    for (int64_t k = 0; k < kc; k++) ap[k * MR + i] = 0.f;
   }
 }
 
@@ -141,7 +155,8 @@ void gemm(const GemmArgs& g, float* c) {
   }
   // Tasks are (batch item, row block, panel group); each packs the parts of A and B it reads, so tasks
   // share nothing. Per item we want ≥ 4 tasks per thread and, among the splits that give them, the one
-  // that packs least: B is packed once per row block and A once per panel group. The split changes only
+  // that packs least: B is packed once per row block and A once per panel group (and an A row packed for
+  // few panels also leaves the micro-kernel little to amortize it over, hence its higher weight). The split changes only
   // which thread computes an element, never how: every C element sums its K products in increasing k, in
   // KC-long blocks added in order, so results do not depend on the number of threads.
   const int64_t want = 4 * std::max(1, numThreads());
@@ -156,7 +171,8 @@ void gemm(const GemmArgs& g, float* c) {
     const int64_t blocks = (g.M + rows - 1) / rows;
     const int64_t per = (panels + std::min(panels, (perItem + blocks - 1) / blocks) - 1) / std::min(panels, (perItem + blocks - 1) / blocks);
     const int64_t grps = (panels + per - 1) / per;
-    const double packed = static_cast<double>(blocks) * g.N + static_cast<double>(grps) * g.M;
+    // an A element costs more to pack (gathered 6-wide) than a B element (copied 32-wide)
+    const double packed = static_cast<double>(blocks) * g.N + 4.0 * static_cast<double>(grps) * g.M;
     const bool enough = blocks * grps >= perItem, bestEnough = rowBlocks * groupCount >= perItem;
     if (mc == 0 || (enough && !bestEnough) || (enough == bestEnough && packed < best)) {
       mc = rows, rowBlocks = blocks, perGroup = per, groupCount = grps, best = packed;
