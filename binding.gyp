@@ -33,6 +33,7 @@
         "native/addon/reduce_binding.cc",
         "native/addon/conv_binding.cc",
         "native/addon/movement_binding.cc",
+        "native/addon/layer_norm_binding.cc",
         "native/addon/malloc_tuning.cc",
         "native/cpu/parallel.cc",
         "native/cpu/knn_graph.cc",
@@ -45,7 +46,8 @@
         "native/cpu/depthwise.cc",
         "native/cpu/movement.cc",
         "native/cpu/pool.cc",
-        "native/cpu/elementwise.cc"
+        "native/cpu/elementwise.cc",
+        "native/cpu/layer_norm.cc"
       ],
       "conditions": [
         ["target_arch=='x64'", {

@@ -84,6 +84,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxPoolGrad", Napi::Function::New(env, maxPoolGrad, "maxPoolGrad"));
   exports.Set("avgPool", Napi::Function::New(env, avgPool, "avgPool"));
   exports.Set("avgPoolGrad", Napi::Function::New(env, avgPoolGrad, "avgPoolGrad"));
+  exports.Set("layerNorm", Napi::Function::New(env, layerNorm, "layerNorm"));
+  exports.Set("layerNormGrad", Napi::Function::New(env, layerNormGrad, "layerNormGrad"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
   exports.Set("cudaKernelMs", Napi::Function::New(env, cudaKernelMs, "cudaKernelMs"));

@@ -31,6 +31,8 @@ Napi::Value maxPool(const Napi::CallbackInfo& info);
 Napi::Value maxPoolGrad(const Napi::CallbackInfo& info);
 Napi::Value avgPool(const Napi::CallbackInfo& info);
 Napi::Value avgPoolGrad(const Napi::CallbackInfo& info);
+Napi::Value layerNorm(const Napi::CallbackInfo& info);
+Napi::Value layerNormGrad(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl
