@@ -66,27 +66,40 @@ SACL_CHANNEL_LOOP void normalize(const float* __restrict x, const float* __restr
   }
 }
 
-// Σ g and Σ g·x̂ (g = dy·γ, x̂ = (x − m)·r, both float32; the products are exact in double).
-SACL_CHANNEL_LOOP void gradSums(const float* __restrict dy, const float* __restrict x, const float* __restrict gamma,
-                                float m, float r, int64_t n, double* sg, double* sgx) {
+// Σ g and Σ g·x̂ (g = dy·γ, or dy without γ; x̂ = (x − m)·r; both float32, so the products are exact in
+// double). γ is a template switch: a test inside the loop keeps it from vectorizing.
+template <bool kAffine>
+SACL_CHANNEL_LOOP void gradSumsOf(const float* __restrict dy, const float* __restrict x, const float* __restrict gamma,
+                                  float m, float r, int64_t n, double* sg, double* sgx) {
   double lg[kLanes] = {}, lgx[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
+    float g[kLanes], xh[kLanes];
     for (int j = 0; j < kLanes; ++j) {
-      const float g = gamma ? dy[i + j] * gamma[i + j] : dy[i + j];
-      const float xh = (x[i + j] - m) * r;
-      lg[j] += static_cast<double>(g);
-      lgx[j] += static_cast<double>(g) * static_cast<double>(xh);
+      g[j] = kAffine ? dy[i + j] * gamma[i + j] : dy[i + j];
+      xh[j] = (x[i + j] - m) * r;
+    }
+    for (int j = 0; j < kLanes; ++j) {
+      lg[j] += static_cast<double>(g[j]);
+      lgx[j] += static_cast<double>(g[j]) * static_cast<double>(xh[j]);
     }
   }
   for (int j = 0; i < n; ++i, ++j) {
-    const float g = gamma ? dy[i] * gamma[i] : dy[i];
-    const float xh = (x[i] - m) * r;
+    const float g = kAffine ? dy[i] * gamma[i] : dy[i];
+    const double xh = static_cast<double>((x[i] - m) * r);
     lg[j] += static_cast<double>(g);
-    lgx[j] += static_cast<double>(g) * static_cast<double>(xh);
+    lgx[j] += static_cast<double>(g) * xh;
   }
   *sg = combine(lg);
   *sgx = combine(lgx);
+}
+
+void gradSums(const float* dy, const float* x, const float* gamma, float m, float r, int64_t n, double* sg, double* sgx) {
+  if (gamma) {
+    gradSumsOf<true>(dy, x, gamma, m, r, n, sg, sgx);
+  } else {
+    gradSumsOf<false>(dy, x, nullptr, m, r, n, sg, sgx);
+  }
 }
 
 // dx = r·(g − mg − x̂·mgx).
