@@ -22,6 +22,8 @@ constexpr int64_t kGrain = 1 << 15;
 // Up to this many columns, the backward pass adds dγ and dβ into per-chunk partials while it computes dx;
 // wider rows get a pass of their own over column chunks (partials would cost too much memory).
 constexpr int64_t kFusedColumns = 1024;
+// The most row chunks that keep dγ/dβ partials (each 2·n doubles), whatever the row count.
+constexpr int64_t kMaxPartials = 64;
 // Columns per chunk of that pass.
 constexpr int64_t kColumnChunk = 256;
 constexpr int kLanes = 8;
@@ -109,6 +111,18 @@ SACL_CHANNEL_LOOP void gradInput(const float* __restrict dy, const float* __rest
     for (int64_t i = 0; i < n; ++i) dx[i] = r * ((dy[i] * gamma[i] - mg) - (x[i] - m) * r * mgx);
   } else {
     for (int64_t i = 0; i < n; ++i) dx[i] = r * ((dy[i] - mg) - (x[i] - m) * r * mgx);
+  }
+}
+
+// gradInput with γ, and pg += dy·x̂, pb += dy per column, in one pass.
+SACL_CHANNEL_LOOP void gradInputAccumulate(const float* __restrict dy, const float* __restrict x, const float* __restrict gamma,
+                                           float m, float r, float mg, float mgx, int64_t n, float* __restrict dx,
+                                           double* __restrict pg, double* __restrict pb) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float xh = (x[i] - m) * r;
+    dx[i] = r * ((dy[i] * gamma[i] - mg) - xh * mgx);
+    pg[i] += static_cast<double>(dy[i]) * static_cast<double>(xh);
+    pb[i] += static_cast<double>(dy[i]);
   }
 }
 
@@ -205,9 +219,10 @@ void layerNormGrad(const float* dy, const float* x, const float* mean, const flo
                    int64_t rows, int64_t n, float* dx, float* dgamma, float* dbeta) {
   const double inv = 1.0 / static_cast<double>(n);
   if (n <= kColumnBlock) {
-    const int64_t rowsPer = std::max<int64_t>(1, kGrain / n);
-    const int64_t chunks = ceilDiv(rows, rowsPer);
     const bool fused = gamma && n <= kFusedColumns;
+    // with dγ/dβ partials, at most kMaxPartials chunks: their memory stays under 1 MB
+    const int64_t rowsPer = std::max<int64_t>({1, kGrain / n, fused ? ceilDiv(rows, kMaxPartials) : 1});
+    const int64_t chunks = ceilDiv(rows, rowsPer);
     // per chunk of rows: Σ dy·x̂ then Σ dy over its rows, in row order
     std::vector<double> partial(fused ? chunks * 2 * n : 0, 0.0);
     parallelFor(chunks, 1, [&](int64_t k0, int64_t k1) {
@@ -216,8 +231,12 @@ void layerNormGrad(const float* dy, const float* x, const float* mean, const flo
           const float *dyr = dy + r * n, *xr = x + r * n;
           double sg, sgx;
           gradSums(dyr, xr, gamma, mean[r], rstd[r], n, &sg, &sgx);
-          gradInput(dyr, xr, gamma, mean[r], rstd[r], static_cast<float>(sg * inv), static_cast<float>(sgx * inv), n, dx + r * n);
-          if (fused) accumulateAffine(dyr, xr, mean[r], rstd[r], n, &partial[k * 2 * n], &partial[k * 2 * n + n]);
+          const float mg = static_cast<float>(sg * inv), mgx = static_cast<float>(sgx * inv);
+          if (fused) {
+            gradInputAccumulate(dyr, xr, gamma, mean[r], rstd[r], mg, mgx, n, dx + r * n, &partial[k * 2 * n], &partial[k * 2 * n + n]);
+          } else {
+            gradInput(dyr, xr, gamma, mean[r], rstd[r], mg, mgx, n, dx + r * n);
+          }
         }
       }
     });
