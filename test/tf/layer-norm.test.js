@@ -26,11 +26,13 @@ const EPS = 1e-5;
 /**
  * [shape, mean of x, spread of x]. The kernel's regimes: n ≤ 1024 (dγ/dβ added while dx is made), up to
  * 16384 (a separate column pass for dγ/dβ), longer rows cut into 16384-column blocks; 32768 elements per
- * row chunk, so 1100×64 spans three chunks.
+ * row chunk, so 1100×64 spans three chunks, and at most 64 chunks with dγ/dβ partials.
  */
 const CASES = [
   [[1, 1], 0, 1], [[1, 7], 0, 1], [[7, 1], 0, 1], [[3, 5, 13], 0, 1], [[1100, 64], 0.5, 2], [[2, 3, 257], -1, 0.1],
   [[40, 1500], 0, 1], [[3, 16385], 0, 1], [[2, 40001], 2, 3], [[1, 70000], 0, 1],
+  // more rows than 64 chunks of 34 rows: the chunks grow (at most 64 dγ/dβ partials)
+  [[2300, 960], 0, 1],
   // a large mean: E[x²] − E[x]² in float32 would lose every digit of the variance
   [[6, 300], 1e4, 0.5], [[2, 20000], -3e3, 0.01],
 ];
@@ -194,7 +196,7 @@ test('the same bits for 1 and 2 threads', async () => {
   await onBackend('cpu');
   const rng = new Rng(7);
   try {
-    for (const shape of [[1100, 64], [40, 1500], [3, 16385], [16, 150001]]) {
+    for (const shape of [[1100, 64], [2300, 960], [40, 1500], [3, 16385], [16, 150001]]) {
       const c = makeCase(rng, shape, 1, 2);
       for (const affine of [true, false]) {
         setNumThreads(1);
