@@ -34,6 +34,7 @@
         "native/addon/conv_binding.cc",
         "native/addon/movement_binding.cc",
         "native/addon/sgd_binding.cc",
+        "native/addon/layer_norm_binding.cc",
         "native/addon/malloc_tuning.cc",
         "native/cpu/parallel.cc",
         "native/cpu/knn_graph.cc",
@@ -47,7 +48,8 @@
         "native/cpu/movement.cc",
         "native/cpu/pool.cc",
         "native/cpu/elementwise.cc",
-        "native/cpu/sgd.cc"
+        "native/cpu/sgd.cc",
+        "native/cpu/layer_norm.cc"
       ],
       "conditions": [
         ["target_arch=='x64'", {

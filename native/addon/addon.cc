@@ -86,6 +86,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("avgPoolGrad", Napi::Function::New(env, avgPoolGrad, "avgPoolGrad"));
   exports.Set("sgdStats", Napi::Function::New(env, sgdStats, "sgdStats"));
   exports.Set("sgdUpdate", Napi::Function::New(env, sgdUpdate, "sgdUpdate"));
+  exports.Set("layerNorm", Napi::Function::New(env, layerNorm, "layerNorm"));
+  exports.Set("layerNormGrad", Napi::Function::New(env, layerNormGrad, "layerNormGrad"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
   exports.Set("cudaKernelMs", Napi::Function::New(env, cudaKernelMs, "cudaKernelMs"));

@@ -33,6 +33,8 @@ Napi::Value avgPool(const Napi::CallbackInfo& info);
 Napi::Value avgPoolGrad(const Napi::CallbackInfo& info);
 Napi::Value sgdStats(const Napi::CallbackInfo& info);
 Napi::Value sgdUpdate(const Napi::CallbackInfo& info);
+Napi::Value layerNorm(const Napi::CallbackInfo& info);
+Napi::Value layerNormGrad(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl

@@ -6,6 +6,7 @@
  * their ImageNet weights load by name (model/pretrained.ts); each weight records its PyTorch layout.
  */
 import * as tf from '@tensorflow/tfjs';
+import { layerNorm } from '../tf/fused.js';
 import type { BackboneConfig } from './config.js';
 import { BatchNorm, Conv2d, LayerNorm, Linear, gelu, matMul, project } from './layers.js';
 import type { ForwardContext, ParamStore } from './params.js';
@@ -113,8 +114,8 @@ class Emsa {
       if (this.transform) {
         const mixed = tf.add(project(tf.transpose(attn, [0, 2, 3, 1]), this.transform.weight, ctx, true), this.transform.bias);
         attn = tf.softmax(tf.transpose(mixed, [0, 3, 1, 2]));
-        const { mean, variance } = tf.moments(attn, [2, 3], true);
-        attn = tf.mul(tf.sub(attn, mean), tf.rsqrt(tf.add(variance, 1e-5)));
+        // instance norm over each head's [HW, n] map: LayerNorm without affine on the flattened rows
+        attn = tf.reshape(layerNorm(tf.reshape(attn, [B, h, H * W * n])), attn.shape);
       } else {
         attn = tf.softmax(attn);
       }

@@ -4,6 +4,7 @@
  * identity) and counts its multiply-adds into the context's FlopCounter.
  */
 import * as tf from '@tensorflow/tfjs';
+import { layerNorm } from '../tf/fused.js';
 import type { ForwardContext, ParamStore } from './params.js';
 
 const prod = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -163,11 +164,9 @@ export class LayerNorm {
     this.beta = store.add(`${name}.bias`, [channels], { kind: 'zeros' });
   }
 
+  /** One fused kernel forward and one backward where the backend has them (src/tf/fused.ts). */
   apply<T extends tf.Tensor>(x: T, _ctx: ForwardContext): T {
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, -1, true);
-      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma), this.beta) as T;
-    });
+    return layerNorm(x, this.gamma, this.beta, this.eps);
   }
 }
 

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   SaclMaxRelative, type SaclMaxRelativeAttrs, SaclMaxRelativeGrad, SaclRoiAlign, type SaclRoiAlignAttrs, SaclRoiAlignGrad,
 } from './kernel-names.js';
+import { SaclLayerNorm, SaclLayerNormGrad, SaclLayerNormNoAffine } from './kernel-names.js';
 
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) =>
   tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as unknown as tf.Tensor | tf.Tensor[];
@@ -54,4 +55,41 @@ export function registerGraphGradients(): void {
   tf.registerGradient(maxRelativeGradConfig);
   tf.registerGradient(roiAlignGradConfig);
   registered = true;
+}
+
+// ---- LayerNorm: the backward pass is one kernel (SaclLayerNormGrad) from x, γ and the saved mean and rstd ----
+
+const layerNormGradConfig: tf.GradConfig = {
+  kernelName: SaclLayerNorm,
+  inputsToSave: ['x', 'gamma'],
+  outputsToSave: [false, true, true],
+  gradFunc: (dys, saved) => {
+    const [x, gamma, mean, rstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    // mean and rstd are not op outputs (the op disposes them): only y's gradient flows back
+    const dy = first(dys as tf.Tensor | tf.Tensor[]);
+    // one call makes the three gradients (see maxRelativeGradConfig for why here)
+    const [dx, dgamma, dbeta] = [run(SaclLayerNormGrad, { dy, x, mean, rstd, gamma }, {})].flat();
+    return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+  },
+};
+
+const layerNormNoAffineGradConfig: tf.GradConfig = {
+  kernelName: SaclLayerNormNoAffine,
+  inputsToSave: ['x'],
+  outputsToSave: [false, true, true],
+  gradFunc: (dys, saved) => {
+    const [x, mean, rstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const dy = first(dys as tf.Tensor | tf.Tensor[]);
+    return { x: () => first(run(SaclLayerNormGrad, { dy, x, mean, rstd }, {})) };
+  },
+};
+
+let layerNormRegistered = false;
+
+/** Registers the LayerNorm kernels' gradients (once). */
+export function registerLayerNormGradients(): void {
+  if (layerNormRegistered) return;
+  tf.registerGradient(layerNormGradConfig);
+  tf.registerGradient(layerNormNoAffineGradConfig);
+  layerNormRegistered = true;
 }

@@ -1,4 +1,4 @@
-/** sacl-au/tf: the graph ops as TensorFlow.js ops with gradients, and their pure-tfjs twins. */
+/** sacl-au/tf: the graph ops and the fused LayerNorm as TensorFlow.js ops with gradients, and the graph ops' pure-tfjs twins. */
 export { knnGraph, maxRelative, roiAlign } from './ops.js';
 export type { TfKnnGraphOptions, TfRoiAlignOptions } from './ops.js';
 export { knnGraphPure, maxRelativePure, roiAlignPure } from './pure.js';
@@ -7,6 +7,9 @@ export type { NamedTensor } from './weights-io.js';
 export { initTf } from './engine.js';
 export type { TfBackendName, TfBackendReport } from './engine.js';
 export { registerFastKernels, stockKernel, withStockKernels } from './kernels.js';
+export { layerNorm, layerNormComposite } from './fused.js';
+export { LAYER_NORM_KERNELS, SaclLayerNorm, SaclLayerNormGrad, SaclLayerNormNoAffine } from './kernel-names.js';
+export type { SaclLayerNormAttrs, SaclLayerNormGradInputs, SaclLayerNormInputs, SaclLayerNormNoAffineInputs } from './kernel-names.js';
 export { readStateDict } from './state-dict.js';
 export type { StateDict, StoredTensor, StoredDtype } from './state-dict.js';
 export { SGD_KERNELS, SaclSgdStats, SaclSgdUpdate } from './kernel-names.js';

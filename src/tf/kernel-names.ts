@@ -112,3 +112,40 @@ export interface SaclSgdUpdateAttrs {
 
 /** The optimizer kernels, for registration (on 'cpu' and 'wasm' with the addon). */
 export const SGD_KERNELS = [SaclSgdStats, SaclSgdUpdate] as const;
+
+/**
+ * LayerNorm over the last axis (PyTorch's nn.LayerNorm, biased variance). Outputs [y (x's shape), mean,
+ * rstd (x's shape without the last axis)] float32, rstd = 1 / sqrt(var + eps). SaclLayerNorm scales and
+ * shifts by γ and β; SaclLayerNormNoAffine does not (a kernel of its own: a gradient saves fixed inputs).
+ */
+export const SaclLayerNorm = 'SaclLayerNorm';
+export interface SaclLayerNormInputs {
+  /** [..., n] float32 */
+  x: Info;
+  /** [n] float32 */
+  gamma: Info;
+  /** [n] float32 */
+  beta: Info;
+}
+export interface SaclLayerNormAttrs {
+  eps: number;
+}
+export const SaclLayerNormNoAffine = 'SaclLayerNormNoAffine';
+export interface SaclLayerNormNoAffineInputs {
+  x: Info;
+}
+export type SaclLayerNormNoAffineAttrs = SaclLayerNormAttrs;
+
+/** Outputs [dx] or, with gamma, [dx, dgamma, dbeta]; mean and rstd are the forward pass's outputs. */
+export const SaclLayerNormGrad = 'SaclLayerNormGrad';
+export interface SaclLayerNormGradInputs {
+  /** [..., n] float32: the gradient of y */
+  dy: Info;
+  x: Info;
+  mean: Info;
+  rstd: Info;
+  gamma?: Info;
+}
+
+/** The LayerNorm kernels, for registration. */
+export const LAYER_NORM_KERNELS = [SaclLayerNorm, SaclLayerNormNoAffine, SaclLayerNormGrad] as const;

@@ -13,6 +13,7 @@ import { CONV_KERNELS } from './kernels/conv-native.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './kernels/depthwise.js';
 import { BINARY_OPS, UNARY_OPS, nativeBinary, nativeUnary } from './kernels/elementwise.js';
 import type { KernelFunc } from './kernels/host.js';
+import { layerNormKernels } from './kernels/layer-norm.js';
 import { nativeBatchMatMul } from './kernels/matmul.js';
 import { REDUCE_OPS, nativeArgReduce, nativeReduce, nativeSoftmax } from './kernels/reduce.js';
 import { MOVEMENT_KERNELS } from './kernels/movement.js';
@@ -93,6 +94,13 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
   if (addon && tf.getKernel(tf.Conv2DBackpropInput, backendName)) {
     replaceKernel(tf.Conv2DBackpropInput, backendName, (stock) => conv2DBackpropInputViaGemm(addon, stock!));
     active.push(tf.Conv2DBackpropInput);
+  }
+  if (addon) {
+    // fused LayerNorm (kernel-names.ts): new kernels, on both hosts (host.ts reads either backend's memory)
+    for (const [kernelName, kernelFunc] of layerNormKernels(addon)) {
+      replaceKernel(kernelName, backendName, () => kernelFunc);
+      active.push(kernelName);
+    }
   }
   if (addon && backendName === 'cpu') {
     // tfjs-cpu's element-wise kernels are scalar JavaScript loops; wasm's are vectorized already
