@@ -7,7 +7,7 @@ import type { BackendInfo, BackendName } from '../types.js';
 import type { OpsBackend } from './backend.js';
 import { DEVICE_CPU, DEVICE_CUDA, loadNative, nativeBackend } from './native.js';
 import { referenceBackend } from './reference/index.js';
-import { checkInteger, checkOneOf } from '../ops/validate.js';
+import { checkInteger, checkOneOf } from '../util/validate.js';
 
 const log = debuglog('sacl');
 const NAMES: readonly BackendName[] = ['reference', 'cpu', 'cuda'];

@@ -6,7 +6,7 @@ import { int32Output } from './outputs.js';
 import {
   MAX_ELEMENTS, checkBoolean, checkDim, checkFinite, checkFloat32Tensor, checkInteger, checkOneOf, checkOptions,
   rangeError,
-} from './validate.js';
+} from '../util/validate.js';
 
 const METRICS: readonly KnnMetric[] = ['euclidean', 'cosine', 'manhattan'];
 

@@ -10,7 +10,7 @@ import type { BackendName, KnnMetric } from '../types.js';
 import {
   MAX_ELEMENTS, checkBoolean, checkDim, checkInteger, checkOneOf, checkOptions, checkPositive, describe, formatShape,
   rangeError, typeError,
-} from '../ops/validate.js';
+} from '../util/validate.js';
 import { registerGraphGradients } from './gradients.js';
 import {
   type OpsBackendAttr, SaclKnnGraph, type SaclKnnGraphAttrs, SaclMaxRelative, type SaclMaxRelativeAttrs, SaclRoiAlign,

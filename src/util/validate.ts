@@ -1,7 +1,8 @@
 /**
- * Argument validation shared by every backend: one message shape,
+ * Argument validation for the whole library (ops, backends, model, data, CLI): one message shape,
  * "Expected <what> for <name> but received <what>", TypeError for wrong kinds, RangeError for wrong values.
- * The native addon re-checks whatever could corrupt memory, in the same words.
+ * It imports nothing but types, so any layer may use it. The native addon re-checks whatever could corrupt
+ * memory, in the same words.
  */
 import type { Float32Tensor, Int32Tensor } from '../types.js';
 
