@@ -101,8 +101,8 @@ test('landmarks: n × 2 [x y] 1-based → interleaved 0-based; empty → null; w
   const lm = landmarksFromMatrix(num([3, 2], [1, 2, 3, 10, 20, 30]), 'f: pts', 3);
   assert.equal(Array.from(lm), [0, 9, 1, 19, 2, 29]);
   assert.is(landmarksFromMatrix(num([0, 0], []), 'f: pts', 3), null);
-  assert.throws(() => landmarksFromMatrix(num([2, 2], [1, 2, 3, 4]), 'f.mat: pts', 3), (e) => e instanceof RangeError && /f\.mat: pts: expected a 3×2 matrix; got 2×2/.test(e.message));
-  assert.throws(() => structField(num([1, 1], [1]), 'pred', 'f.mat: fit'), (e) => e instanceof RangeError && /f\.mat: fit: expected a struct array/.test(e.message));
+  assert.throws(() => landmarksFromMatrix(num([2, 2], [1, 2, 3, 4]), 'f.mat: pts', 3), (e) => e instanceof RangeError && /^Expected a 3×2 matrix for f\.mat: pts but received 2×2$/.test(e.message));
+  assert.throws(() => structField(num([1, 1], [1]), 'pred', 'f.mat: fit'), (e) => e instanceof RangeError && /^Expected a struct array for f\.mat: fit but received a numeric$/.test(e.message));
 });
 
 test('malformed files are refused with a RangeError naming the file', async () => {
