@@ -12,7 +12,8 @@ import {
 import * as lib from 'sacl-au';
 import * as tf from '@tensorflow/tfjs';
 import { knnGraph as tfKnnGraph, maxRelative as tfMaxRelative, roiAlign as tfRoiAlign } from 'sacl-au/tf';
-import { GCN_TYPES, modelConfig, type GcnType, type ModelConfig } from 'sacl-au/model';
+import { AU_SET_NAMES, GCN_TYPES, modelConfig, type AuSet, type GcnType, type ModelConfig } from 'sacl-au/model';
+import { DETECTORS, detectFaces, type DetectorName } from 'sacl-au/face';
 
 /** true when A and B are the same type (not merely assignable). */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -104,3 +105,12 @@ const config: ModelConfig = modelConfig('full', { sacl: { gcn: 'gin', metric: 'c
 expectType<Equal<typeof config.sacl, ModelConfig['sacl']>>();
 // @ts-expect-error: not a GCN type
 modelConfig('full', { sacl: { gcn: 'gat' } });
+expectType<Equal<AuSet, (typeof AU_SET_NAMES)[number]>>();
+expectType<Equal<AuSet, 'bp4d' | 'disfa'>>();
+
+// sacl-au/face: the detectors.
+expectType<Equal<DetectorName, (typeof DETECTORS)[number]>>();
+declare const image: Parameters<typeof detectFaces>[0];
+void detectFaces(image, { detector: 'tiny', minConfidence: 0.3 });
+// @ts-expect-error: not a detector
+void detectFaces(image, { detector: 'yolo' });
