@@ -1,7 +1,8 @@
-/** Public data types shared by every op and backend. */
+/** Public data types shared by every op and backend, and the closed option sets they draw from. */
 
-/** Which implementation runs an op: the pure-TS oracle, the native C++ kernels, or the CUDA kernels. */
-export type BackendName = 'reference' | 'cpu' | 'cuda';
+/** Which implementation runs an op: the pure-TS oracle, the native C++ kernels, or the CUDA kernels (slowest first). */
+export const BACKEND_NAMES = ['reference', 'cpu', 'cuda'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** A dense float32 array in row-major, channels-last layout. */
 export interface Float32Tensor {
@@ -15,8 +16,9 @@ export interface Int32Tensor {
   data: Int32Array;
 }
 
-/** Distance used by {@link knnGraph}. */
-export type KnnMetric = 'euclidean' | 'cosine' | 'manhattan';
+/** Distances {@link knnGraph} offers: squared L2, 1 − cosine similarity, L1. */
+export const KNN_METRICS = ['euclidean', 'cosine', 'manhattan'] as const;
+export type KnnMetric = (typeof KNN_METRICS)[number];
 
 export interface BackendOption {
   /** Run on this backend instead of the default one (an unavailable backend throws). */

@@ -3,15 +3,15 @@
  * SACL_BACKEND=<name> picks the default at start-up (ignored, with a debuglog line, when unavailable).
  */
 import { debuglog } from 'node:util';
-import type { BackendInfo, BackendName } from '../types.js';
+import { BACKEND_NAMES, type BackendInfo, type BackendName } from '../types.js';
 import type { OpsBackend } from './backend.js';
 import { DEVICE_CPU, DEVICE_CUDA, loadNative, nativeBackend } from './native.js';
 import { referenceBackend } from './reference/index.js';
-import { checkInteger, checkOneOf } from '../ops/validate.js';
+import { checkInteger, checkOneOf } from '../util/validate.js';
 
 const log = debuglog('sacl');
-const NAMES: readonly BackendName[] = ['reference', 'cpu', 'cuda'];
-const PREFERENCE: readonly BackendName[] = ['cuda', 'cpu', 'reference'];
+/** The fastest first (BACKEND_NAMES runs from the oracle to the fastest). */
+const PREFERENCE: readonly BackendName[] = [...BACKEND_NAMES].reverse();
 
 let instances: Map<BackendName, OpsBackend> | undefined;
 let defaultName: BackendName | undefined;
@@ -59,7 +59,7 @@ export function getDefaultBackend(): BackendName {
 
 /** Make `name` the default backend; throws when it is not available here. */
 export function setDefaultBackend(name: BackendName): void {
-  checkOneOf('name', name, NAMES);
+  checkOneOf('name', name, BACKEND_NAMES);
   resolveBackend(name);
   defaultName = name;
 }
@@ -67,7 +67,7 @@ export function setDefaultBackend(name: BackendName): void {
 /** The backend an op runs on: the named one (which must be available) or the default. */
 export function resolveBackend(name?: BackendName): OpsBackend {
   if (name === undefined) return available().get(getDefaultBackend())!;
-  checkOneOf('options.backend', name, NAMES);
+  checkOneOf('options.backend', name, BACKEND_NAMES);
   const backend = available().get(name);
   if (!backend) {
     const why = backends().find((b) => b.name === name)?.reason ?? 'unknown reason';

@@ -2,10 +2,13 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { alignTree, type AlignResult } from '../data/align-tree.js';
-import { numberFlag, requireFlags, UsageError } from './flags.js';
+import { numberFlag, requireFlags } from './flags.js';
+import { AU_SET_NAMES } from '../face/au.js';
+import { checkOneOf } from '../util/validate.js';
+import { asUsage } from '../util/errors.js';
 import { lateProgress, Progress } from './progress.js';
 
-export const ALIGN_USAGE = `Usage: sacl-au align --root <dir> --out <dir> [--dataset bp4d|disfa] [--size 256] [--skip-bad] [--json]
+export const ALIGN_USAGE = `Usage: sacl-au align --root <dir> --out <dir> [--dataset ${AU_SET_NAMES.join('|')}] [--size 256] [--skip-bad] [--json]
 
 Aligns every frame of a BP4D-layout tree (frames, AUCoding/AU_OCC, and Landmarks/*.csv or BP4D's own
 2DFeatures/*.mat) or, with --dataset disfa, of a DISFA-layout tree (frames, ActionUnit_Labels, and
@@ -22,8 +25,7 @@ export async function alignCommand(argv: string[]): Promise<number> {
   if (values.help) return process.stdout.write(`${ALIGN_USAGE}\n`), 0;
   requireFlags(values, ['root', 'out'], 'align');
   const size = numberFlag('size', values.size, { integer: true, min: 32 }) ?? 256;
-  const layout = values.dataset ?? 'bp4d';
-  if (layout !== 'bp4d' && layout !== 'disfa') throw new UsageError(`--dataset: expected bp4d or disfa; got ${JSON.stringify(layout)}`);
+  const layout = asUsage(() => checkOneOf('--dataset', values.dataset ?? 'bp4d', AU_SET_NAMES));
   let bar: Progress | null = null;
   const reading = lateProgress('read', 'sequences');
   let r: AlignResult;

@@ -1,7 +1,7 @@
 /** Command-line flags, checked one way for every command; a bad one is a UsageError (exit 2). */
-import { UsageError } from '../util/errors.js';
+import { UsageError, usageError } from '../util/errors.js';
 
-export { UsageError };
+export { UsageError, usageError };
 
 /** A numeric flag's value, undefined when absent; out of range or not a number is a UsageError naming it. */
 export function numberFlag(name: string, text: string | boolean | undefined, { integer = false, min = 0 } = {}, say = `--${name}`): number | undefined {
@@ -10,7 +10,7 @@ export function numberFlag(name: string, text: string | boolean | undefined, { i
   if (typeof text === 'boolean' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
     const what = min === 0 ? `a non-negative ${integer ? 'integer' : 'number'}`
       : min === 1 && integer ? 'a positive integer' : `${integer ? 'an integer' : 'a number'} ≥ ${min}`;
-    throw new UsageError(`${say}: expected ${what}; got ${JSON.stringify(text)}`);
+    throw usageError(say, what, JSON.stringify(text));
   }
   return v;
 }
@@ -23,6 +23,6 @@ export function requireFlags(values: Record<string, unknown>, names: readonly st
 /** The fold flag: 1, 2 or 3 (ME-GraphAU's naming), `fallback` when absent. */
 export function foldFlag(text: string | boolean | undefined, fallback = 1): number {
   const fold = numberFlag('fold', text, { integer: true, min: 1 }) ?? fallback;
-  if (fold > 3) throw new UsageError(`--fold: expected 1, 2 or 3; got ${JSON.stringify(text)}`);
+  if (fold > 3) throw usageError('--fold', '1, 2 or 3', JSON.stringify(text));
   return fold;
 }

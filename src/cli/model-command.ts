@@ -1,7 +1,11 @@
 /** `sacl-au model`: a variant's parameters and multiply-adds per part, as a table or JSON. */
 import { parseArgs } from 'node:util';
-import { AuModel, VARIANTS, modelConfig, saclStages, type ConfigOverrides, type ModelConfig } from '../model/index.js';
-import { AU_SETS, type AuSet } from '../face/au.js';
+import {
+  AuModel, FBG_SOURCES, FUSIONS, GCN_TYPES, SBG_SOURCES, VARIANTS, modelConfig, saclStages, type ConfigOverrides, type ModelConfig,
+} from '../model/index.js';
+import { AU_SET_NAMES, AU_SETS, type AuSet } from '../face/au.js';
+import { KNN_METRICS } from '../types.js';
+import { checkOneOf } from '../util/validate.js';
 import { initTf } from '../tf/engine.js';
 import { numberFlag } from './flags.js';
 import { asUsage } from '../util/errors.js';
@@ -18,15 +22,15 @@ ${Object.entries(VARIANTS).map(([name, v]) => `  ${name.padEnd(16)} ${v.describe
 Options:
   --variant <name>      default full
   --input <px>          input side (default: the variant's, 224; tiny 112)
-  --au-set bp4d|disfa   AU set and ROI layout (default bp4d)
-  --gcn <type>          max-relative | edgeconv | gin | graphsage
-  --metric <m>          euclidean | cosine | manhattan (KNN distance)
-  --fusion <f>          concat | cross-attention
+  --au-set <set>        ${AU_SET_NAMES.join(' | ')}: AU set and ROI layout (default bp4d)
+  --gcn <type>          ${GCN_TYPES.join(' | ')}
+  --metric <m>          ${KNN_METRICS.join(' | ')} (KNN distance)
+  --fusion <f>          ${FUSIONS.join(' | ')}
   --stages <S>          SACL stages (widths 64·2^i up to 512; depths 2, 2, 6, 2, 2, …)
   --k <K>               neighbours per node
-  --fbg <source>        FACS-based graph of the fbg variant: emotion-prototype (our stand-in; KDSRL's graph
+  --fbg <source>        FACS-based graph of the fbg variant: ${FBG_SOURCES.join(' | ')} (our stand-in; KDSRL's graph
                         is not public)
-  --sbg <source>        statistics-based graph of the sbg variant: au-gcn (AU-GCN's, default) | top-k (ours)
+  --sbg <source>        statistics-based graph of the sbg variant: ${SBG_SOURCES.join(' | ')} (AU-GCN's, default; top-k is ours)
   --sbg-threshold <τ>   au-gcn: link AUs i, j when P(j|i) or P(i|j) ≥ τ on the training fold (default 0.4)
   --roi-size <S>        ROI side on the stem map
   --json                one JSON object: { variant, config, inputSize, params, flops, flops2, parts }
@@ -57,7 +61,7 @@ function flagConfig(values: Record<string, string | boolean | undefined>, base: 
   const str = (k: string) => values[k] as string | undefined;
   const variant = str('variant') ?? 'full';
   const auSet = str('au-set');
-  if (auSet !== undefined && !(auSet in AU_SETS)) throw new RangeError(`--au-set: expected bp4d or disfa; got ${JSON.stringify(auSet)}`);
+  if (auSet !== undefined) checkOneOf('--au-set', auSet, AU_SET_NAMES);
   const overrides: ConfigOverrides = structuredClone(base);
   const input = numberFlag('input', str('input'), { integer: true, min: 1 });
   if (input !== undefined) overrides.inputSize = input;

@@ -1,5 +1,5 @@
 /** `sacl-au predict`: AU occurrence per face in photos, videos and folders (or per aligned crop with --aligned). */
-import { UsageError } from '../util/errors.js';
+import { UsageError, asUsage, usageError } from '../util/errors.js';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -8,6 +8,8 @@ import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { AuModel } from '../model/model.js';
 import { IMAGE_EXTENSIONS } from '../face/image.js';
+import { DETECTORS } from '../face/detect.js';
+import { checkOneOf } from '../util/validate.js';
 import { VIDEO_EXTENSIONS } from '../face/video.js';
 import { initTf } from '../tf/engine.js';
 import { expandInputs, runPredict } from '../run/predict.js';
@@ -31,7 +33,7 @@ Options:
   --out <file>            write there (complete or not at all) instead of standard output
   --json                  JSON lines instead of CSV
   --threshold <t>         presence threshold, default 0.5
-  --detector ssd|tiny     face detector, default ssd (tiny: faster, misses small and turned faces)
+  --detector ${DETECTORS.join('|')}     face detector, default ssd (tiny: faster, misses small and turned faces)
   --min-confidence <c>    drop detections scoring below c, default 0.5
   --detect-every <n>      videos: run the detector every n-th frame, and in between only the landmark net
                           in boxes that follow the faces (default 1: detect in every frame)
@@ -61,12 +63,11 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (values.help) return process.stdout.write(`${PREDICT_USAGE}\n`), 0;
   if (!values.model) throw new UsageError('--model is required (sacl-au predict --help)');
   if (positionals.length === 0) throw new UsageError(`predict: no inputs given (images ${IMAGE_EXTENSIONS.join(' ')}, folders, or - for paths on stdin)`);
-  const detector = values.detector ?? 'ssd';
-  if (detector !== 'ssd' && detector !== 'tiny') throw new UsageError(`--detector: expected ssd or tiny; got ${JSON.stringify(detector)}`);
+  const detector = asUsage(() => checkOneOf('--detector', values.detector ?? 'ssd', DETECTORS));
   const threshold = numberFlag('threshold', values.threshold) ?? 0.5;
-  if (threshold > 1) throw new UsageError(`--threshold: expected a number in [0, 1]; got ${JSON.stringify(values.threshold)}`);
+  if (threshold > 1) throw usageError('--threshold', 'a number in [0, 1]', JSON.stringify(values.threshold));
   const minConfidence = numberFlag('min-confidence', values['min-confidence']) ?? 0.5;
-  if (minConfidence > 1) throw new UsageError(`--min-confidence: expected a number in [0, 1]; got ${JSON.stringify(values['min-confidence'])}`);
+  if (minConfidence > 1) throw usageError('--min-confidence', 'a number in [0, 1]', JSON.stringify(values['min-confidence']));
   const detectEvery = numberFlag('detect-every', values['detect-every'], { integer: true, min: 1 }) ?? 1;
   await initTf();
   const model = await AuModel.load(resolve(values.model));

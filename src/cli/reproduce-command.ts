@@ -8,7 +8,7 @@ import { reproduce, tableRows, TABLES, type TableNumber, type VariantSize } from
 import { modelConfig, type ConfigOverrides } from '../model/config.js';
 import { asUsage } from '../util/errors.js';
 import { DEMO_DATA, DEMO_TRAINING } from './demo.js';
-import { foldFlag, numberFlag, requireFlags, UsageError } from './flags.js';
+import { foldFlag, numberFlag, requireFlags, UsageError, usageError } from './flags.js';
 import { Progress } from './progress.js';
 import { openForCli, trainOptionsFrom } from './training-commands.js';
 
@@ -59,11 +59,11 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
   if (values.help) return process.stdout.write(`${REPRODUCE_USAGE}\n`), 0;
   requireFlags(values, ['table', 'dataset', 'out'], 'reproduce');
   const table = Number(values.table) as TableNumber;
-  if (!TABLES.includes(table)) throw new UsageError(`--table: expected one of ${TABLES.join(', ')}; got ${JSON.stringify(values.table)}`);
+  if (!TABLES.includes(table)) throw usageError('--table', `one of ${TABLES.join(', ')}`, JSON.stringify(values.table));
   const synthetic = values.dataset === 'synthetic';
   if (!synthetic && !values.root) throw new UsageError('--root is required for bp4d and disfa (sacl-au reproduce --help)');
   const size = (values['variant-size'] ?? (synthetic ? 'tiny' : 'paper')) as VariantSize;
-  if (size !== 'paper' && size !== 'tiny') throw new UsageError(`--variant-size: expected paper or tiny; got ${JSON.stringify(size)}`);
+  if (size !== 'paper' && size !== 'tiny') throw usageError('--variant-size', 'paper or tiny', JSON.stringify(size));
   const fold = foldFlag(values.fold);
   const input = numberFlag('input', values.input, { integer: true, min: 1 });
   const overrides: ConfigOverrides = input === undefined ? {} : { inputSize: input };

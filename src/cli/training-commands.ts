@@ -13,7 +13,7 @@ import { badImageLog, configForDataset, evaluateInto, initFrom, trainAndEvaluate
 import { MODEL_FLAGS, configFromFlags } from './model-command.js';
 import { savedConfig, type ConfigOverrides, type ModelConfig } from '../model/config.js';
 import { asUsage } from '../util/errors.js';
-import { foldFlag, numberFlag, requireFlags, UsageError } from './flags.js';
+import { foldFlag, numberFlag, requireFlags, UsageError, usageError } from './flags.js';
 import { lateProgress } from './progress.js';
 
 type Values = Record<string, string | boolean | undefined>;
@@ -46,29 +46,29 @@ export function optionFlag(key: string): string {
 function fileTrainingOptions(file: string, training: unknown): Partial<TrainOptions> {
   if (training === undefined) return {};
   if (training === null || typeof training !== 'object' || Array.isArray(training)) {
-    throw new UsageError(`--config ${file}: training: expected an object; got ${JSON.stringify(training)}`);
+    throw usageError(`training in --config ${file}`, 'an object', JSON.stringify(training));
   }
   const out: Partial<TrainOptions> = {};
   for (const [key, value] of Object.entries(training)) {
-    const name = `--config ${file}: training.${key}`;
+    const name = `training.${key} in --config ${file}`;
     const option = OPTION_FLAGS.find((o) => o.key === key);
     if (option) {
       const v = typeof value === 'number' ? numberFlag(option.flag, String(value), { integer: option.integer ?? false, min: option.key === 'microBatch' ? 0 : option.min ?? 0 }, name) : undefined;
-      if (v === undefined) throw new UsageError(`${name}: expected a number; got ${JSON.stringify(value)}`);
+      if (v === undefined) throw usageError(name, 'a number', JSON.stringify(value));
       (out as Record<string, number>)[key] = v;
     } else if (key === 'augment') {
-      if (typeof value !== 'boolean') throw new UsageError(`${name}: expected true or false; got ${JSON.stringify(value)}`);
+      if (typeof value !== 'boolean') throw usageError(name, 'true or false', JSON.stringify(value));
       out.augment = value;
     } else if (key === 'lossWeights') {
       const w = value as Record<string, unknown> | null;
       const keys = ['asymmetric', 'dice', 'landmarks'];
       if (w === null || typeof w !== 'object' || Object.keys(w).some((k) => !keys.includes(k))
         || keys.some((k) => typeof w[k] !== 'number' || !Number.isFinite(w[k]) || (w[k] as number) < 0)) {
-        throw new UsageError(`${name}: expected { "asymmetric", "dice", "landmarks" } of non-negative numbers; got ${JSON.stringify(value)}`);
+        throw usageError(name, '{ "asymmetric", "dice", "landmarks" } of non-negative numbers', JSON.stringify(value));
       }
       out.lossWeights = w as unknown as TrainOptions['lossWeights'];
     } else {
-      throw new UsageError(`${name}: expected one of ${[...OPTION_FLAGS.map((o) => o.key), 'augment', 'lossWeights'].join(', ')}; got ${JSON.stringify(key)}`);
+      throw usageError(`a key of training in --config ${file}`, `one of ${[...OPTION_FLAGS.map((o) => o.key), 'augment', 'lossWeights'].join(', ')}`, JSON.stringify(key));
     }
   }
   return out;
@@ -95,13 +95,13 @@ function readConfigFile(file: string): ConfigFile {
   } catch (e) {
     throw new UsageError(`--config: cannot read ${file} (${(e as Error).message})`);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new UsageError(`--config ${file}: expected a JSON object; got ${JSON.stringify(json)}`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw usageError(`--config ${file}`, 'a JSON object', JSON.stringify(json));
   const c = json as Record<string, unknown>;
   const unknown = Object.keys(c).filter((k) => !['variant', 'model', 'training'].includes(k));
-  if (unknown.length) throw new UsageError(`--config ${file}: expected the keys variant, model, training; got ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
-  if (c.variant !== undefined && typeof c.variant !== 'string') throw new UsageError(`--config ${file}: variant: expected a string; got ${JSON.stringify(c.variant)}`);
+  if (unknown.length) throw usageError(`--config ${file}`, 'the keys variant, model, training', unknown.map((k) => JSON.stringify(k)).join(', '));
+  if (c.variant !== undefined && typeof c.variant !== 'string') throw usageError(`variant in --config ${file}`, 'a string', JSON.stringify(c.variant));
   if (c.model !== undefined && (c.model === null || typeof c.model !== 'object' || Array.isArray(c.model))) {
-    throw new UsageError(`--config ${file}: model: expected an object; got ${JSON.stringify(c.model)}`);
+    throw usageError(`model in --config ${file}`, 'an object', JSON.stringify(c.model));
   }
   return c as ConfigFile;
 }

@@ -16,7 +16,7 @@ import { readDisfaLayout } from './disfa-layout.js';
 import { alignmentTransform, applyAffine, warpAffine } from './align.js';
 import type { ReadProgress } from './dataset.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { UsageError } from '../util/errors.js';
+import { UsageError, usageError } from '../util/errors.js';
 
 export interface AlignResult {
   aligned: number;
@@ -63,7 +63,7 @@ async function realPathOf(p: string): Promise<string> {
 async function checkOutside(root: string, out: string): Promise<void> {
   const inside = relative(await realPathOf(root), await realPathOf(out));
   if (inside === '' || !(inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside))) {
-    throw new UsageError(`--out: expected a folder outside --root (${root}); got ${out}, where the aligned files would overwrite the source's`);
+    throw usageError('--out', `a folder outside --root (${root})`, `${out}, where the aligned files would overwrite the source's`);
   }
 }
 
@@ -82,8 +82,8 @@ async function checkRecord(out: string, record: AlignRecord): Promise<boolean> {
   }
   for (const [key, flag] of [['size', '--size'], ['layout', '--dataset'], ['recipe', 'the alignment recipe']] as const) {
     if (saved[key] !== record[key]) {
-      throw new UsageError(`${file}: ${out} was aligned with ${flag} ${JSON.stringify(saved[key])}; got ${JSON.stringify(record[key])}: `
-        + 'use another --out, or remove this one to align again');
+      throw usageError(flag, `${JSON.stringify(saved[key])} (what ${out} was aligned with, ${file})`,
+        `${JSON.stringify(record[key])}: use another --out, or remove this one to align again`);
     }
   }
   return true;
@@ -106,7 +106,7 @@ export async function alignTree({ root, out, layout = 'bp4d', size = 256, skipBa
     if (existing) {
       const { width, height } = await sharp(existing).metadata();
       if (width !== size || height !== size) {
-        throw new UsageError(`${existing}: already aligned at ${width}×${height}; got --size ${size}: use another --out, or remove this one to align again`);
+        throw usageError('--size', `${width} (${existing} is already aligned at ${width}×${height})`, `${size}: use another --out, or remove this one to align again`);
       }
     }
     await writeInto(join(out, ALIGN_RECORD), `${JSON.stringify(record)}\n`);

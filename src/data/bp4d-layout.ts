@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { AU_SETS } from '../face/au.js';
 import { UNKNOWN, readFoldsFile, type AuDataset, type AuSample, type ReadProgress } from './dataset.js';
 import { readBp4dFeatureFile, readLandmarkCsv } from './landmark-files.js';
+import { rangeError } from '../util/validate.js';
 
 /** Paper Table 3. */
 export const BP4D_PARTS: [string[], string[], string[]] = [
@@ -31,7 +32,7 @@ function readCsv(file: string): { header: string[]; rows: string[][] } {
 
 function parseNumber(file: string, row: number, text: string): number {
   const v = Number(text);
-  if (text === '' || !Number.isFinite(v)) throw new RangeError(`${file}: row ${row + 2}: expected a number; got ${JSON.stringify(text)}`);
+  if (text === '' || !Number.isFinite(v)) throw rangeError(`row ${row + 2} of ${file}`, 'a number', JSON.stringify(text));
   return v;
 }
 
@@ -46,7 +47,7 @@ function sequenceImages(dir: string): Map<number, string> {
     if (!m) continue;
     const frame = Number(m[1]);
     const other = out.get(frame);
-    if (other !== undefined) throw new RangeError(`${dir}: expected one image per frame; got ${other} and ${name} for frame ${frame}`);
+    if (other !== undefined) throw rangeError(dir, 'one image per frame', `${other} and ${name} for frame ${frame}`);
     out.set(frame, name);
   }
   return out;
@@ -89,11 +90,11 @@ export async function readBp4dLayout(root: string, name = 'bp4d', onProgress?: R
       const n = parseNumber(path, r, cells[0]!);
       const frame = String(n);
       const first = rowOf.get(n);
-      if (first !== undefined) throw new RangeError(`${path}: row ${r + 2}: expected one row per frame; got frame ${frame} again (first on row ${first + 2})`);
+      if (first !== undefined) throw rangeError(`row ${r + 2} of ${path}`, 'one row per frame', `frame ${frame} again (first on row ${first + 2})`);
       rowOf.set(n, r);
       const labels = Int8Array.from(columns, (c) => {
         const v = parseNumber(path, r, cells[c] ?? '');
-        if (v !== 0 && v !== 1 && v !== 9) throw new RangeError(`${path}: row ${r + 2}: AU values are 0, 1 or 9; got ${v}`);
+        if (v !== 0 && v !== 1 && v !== 9) throw rangeError(`row ${r + 2} of ${path}`, 'AU values 0, 1 or 9', v);
         return v === 9 ? UNKNOWN : v;
       });
       samples.push({ id: `${subject}/${task}/${frame}`, subject, imagePath: join(root, subject, task, images.get(n) ?? `${frame}.jpg`), landmarks: landmarks.get(frame) ?? null, labels });

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AuSet } from '../face/au.js';
+import { rangeError } from '../util/validate.js';
 
 export const UNKNOWN = -1;
 
@@ -19,7 +20,7 @@ export function float32Landmarks(values: ArrayLike<number>, where: string): Floa
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (Number.isFinite(v) && Math.abs(Math.fround(v)) > FLOAT32_MAX) {
-      throw new RangeError(`${where}: expected coordinates within float32 range (±3.4e38); got ${v}`);
+      throw rangeError(where, 'coordinates within float32 range (±3.4e38)', `${v}`);
     }
   }
   return Float32Array.from(values);
@@ -55,11 +56,11 @@ export interface AuDataset {
  * side are refused.
  */
 export function foldSplit(dataset: AuDataset, fold: number): { train: AuSample[]; test: AuSample[] } {
-  if (![1, 2, 3].includes(fold)) throw new RangeError(`fold: expected 1, 2 or 3; got ${fold}`);
+  if (![1, 2, 3].includes(fold)) throw rangeError('fold', '1, 2 or 3', fold);
   const partOf = new Map<string, number>();
   dataset.parts.forEach((subjects, p) => subjects.forEach((s) => {
     const other = partOf.get(s);
-    if (other !== undefined && other !== p) throw new RangeError(`${dataset.name}: parts: expected each subject in one part; got ${s} in parts ${other + 1} and ${p + 1}`);
+    if (other !== undefined && other !== p) throw rangeError(`the parts of ${dataset.name}`, 'each subject in one part', `${s} in parts ${other + 1} and ${p + 1}`);
     partOf.set(s, p);
   }));
   const stray = [...new Set(dataset.samples.map((s) => s.subject))].filter((s) => !partOf.has(s));
@@ -69,8 +70,8 @@ export function foldSplit(dataset: AuDataset, fold: number): { train: AuSample[]
   const train = dataset.samples.filter((s) => partOf.get(s.subject) !== testPart);
   const test = dataset.samples.filter((s) => partOf.get(s.subject) === testPart);
   const parts = (ps: number[]) => ps.map((p) => `part ${p + 1} (${dataset.parts[p]!.length ? dataset.parts[p]!.join(', ') : 'no subjects'})`).join(' and ');
-  if (test.length === 0) throw new RangeError(`${dataset.name}: fold ${fold}: expected test samples from ${parts([testPart])}; got none`);
-  if (train.length === 0) throw new RangeError(`${dataset.name}: fold ${fold}: expected training samples from ${parts(trainParts)}; got none`);
+  if (test.length === 0) throw rangeError(`fold ${fold} of ${dataset.name}`, `test samples from ${parts([testPart])}`, 'none');
+  if (train.length === 0) throw rangeError(`fold ${fold} of ${dataset.name}`, `training samples from ${parts(trainParts)}`, 'none');
   return { train, test };
 }
 
@@ -83,12 +84,12 @@ export function readFoldsFile(file: string): [string[], string[], string[]] {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new RangeError(`${file}: expected JSON; got a parse error (${(e as Error).message})`);
+    throw rangeError(file, 'JSON', `a parse error (${(e as Error).message})`);
   }
   const parts = (json as { parts?: unknown } | null)?.parts;
   if (!Array.isArray(parts) || parts.length !== 3 || !parts.every((p) => Array.isArray(p) && p.every((s) => typeof s === 'string'))) {
     const got = JSON.stringify(json) ?? String(json);
-    throw new RangeError(`${file}: expected {"parts": [[subject ids], [subject ids], [subject ids]]}; got ${got.length > 80 ? `${got.slice(0, 80)}…` : got}`);
+    throw rangeError(file, '{"parts": [[subject ids], [subject ids], [subject ids]]}', got.length > 80 ? `${got.slice(0, 80)}…` : got);
   }
   return parts as [string[], string[], string[]];
 }

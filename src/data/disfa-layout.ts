@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { AU_SETS } from '../face/au.js';
 import { type AuDataset, type AuSample, type ReadProgress } from './dataset.js';
 import { readDisfaPointFiles, readLandmarkCsv } from './landmark-files.js';
+import { rangeError } from '../util/validate.js';
 
 /** Paper Table 3. */
 export const DISFA_PARTS: [string[], string[], string[]] = [
@@ -32,9 +33,9 @@ function intensities(file: string): Map<number, number> {
   readFileSync(file, 'utf8').split(/\r?\n/).forEach((line, i) => {
     if (!line.trim()) return;
     const [f, v] = line.split(',').map((c) => Number(c.trim()));
-    if (!Number.isInteger(f) || !Number.isFinite(v)) throw new RangeError(`${file}: line ${i + 1}: expected "frame,intensity"; got ${JSON.stringify(line.length > 60 ? `${line.slice(0, 60)}…` : line)}`);
+    if (!Number.isInteger(f) || !Number.isFinite(v)) throw rangeError(`line ${i + 1} of ${file}`, '"frame,intensity"', JSON.stringify(line.length > 60 ? `${line.slice(0, 60)}…` : line));
     const first = lineOf.get(f!);
-    if (first !== undefined) throw new RangeError(`${file}: line ${i + 1}: expected one line per frame; got frame ${f} again (first on line ${first + 1})`);
+    if (first !== undefined) throw rangeError(`line ${i + 1} of ${file}`, 'one line per frame', `frame ${f} again (first on line ${first + 1})`);
     lineOf.set(f!, i);
     out.set(f!, v!);
   });

@@ -21,6 +21,7 @@ import { NUM_LANDMARKS } from '../face/landmarks.js';
 import { landmarksFromMatrix, readMatVariable, structField } from './mat/index.js';
 import { landmarks66To49 } from './list-formats.js';
 import { float32Landmarks } from './dataset.js';
+import { rangeError } from '../util/validate.js';
 
 /** Landmarks by frame (the frame column's number, as text) from a landmark CSV of 49 or 66 points. */
 export function readLandmarkCsv(file: string): Map<string, Float32Array> {
@@ -30,14 +31,14 @@ export function readLandmarkCsv(file: string): Map<string, Float32Array> {
     if (!line.trim()) return;
     const cells = line.split(',').map((c) => Number(c.trim()));
     if ((cells.length !== 1 + 2 * NUM_LANDMARKS && cells.length !== 1 + 2 * 66) || cells.some((v) => !Number.isFinite(v))) {
-      throw new RangeError(`${file}: row ${i + 2}: expected a frame and ${2 * NUM_LANDMARKS} numbers (49 points) or 132 (66 points); `
-        + `got ${JSON.stringify(line.length > 60 ? `${line.slice(0, 60)}…` : line)}`);
+      throw rangeError(`row ${i + 2} of ${file}`, `a frame and ${2 * NUM_LANDMARKS} numbers (49 points) or 132 (66 points)`,
+        JSON.stringify(line.length > 60 ? `${line.slice(0, 60)}…` : line));
     }
     const frame = String(cells[0]);
     const first = rowOf.get(frame);
-    if (first !== undefined) throw new RangeError(`${file}: row ${i + 2}: expected one row per frame; got frame ${frame} again (first on row ${first})`);
+    if (first !== undefined) throw rangeError(`row ${i + 2} of ${file}`, 'one row per frame', `frame ${frame} again (first on row ${first})`);
     rowOf.set(frame, i + 2);
-    const points = float32Landmarks(cells.slice(1).map((v) => v - 1), `${file}: row ${i + 2}`);
+    const points = float32Landmarks(cells.slice(1).map((v) => v - 1), `row ${i + 2} of ${file}`);
     out.set(frame, points.length === 132 ? landmarks66To49(points) : points);
   });
   return out;
@@ -48,13 +49,13 @@ export function readLandmarkCsv(file: string): Map<string, Float32Array> {
  * (those of its images in `sequenceDir`): `fit(k)` belongs to the k-th of them.
  */
 export async function readBp4dFeatureFile(file: string, frames: readonly number[], sequenceDir: string): Promise<Map<string, Float32Array>> {
-  const preds = structField(await readMatVariable(file, 'fit', ['pred']), 'pred', `${file}: fit`);
+  const preds = structField(await readMatVariable(file, 'fit', ['pred']), 'pred', `fit in ${file}`);
   if (preds.length !== frames.length) {
-    throw new RangeError(`${file}: expected one fit element per frame image in ${sequenceDir} (${frames.length}); got ${preds.length}`);
+    throw rangeError(file, `one fit element per frame image in ${sequenceDir} (${frames.length})`, preds.length);
   }
   const out = new Map<string, Float32Array>();
   preds.forEach((p, i) => {
-    const points = landmarksFromMatrix(p, `${file}: fit(${i + 1}).pred`, NUM_LANDMARKS);
+    const points = landmarksFromMatrix(p, `fit(${i + 1}).pred in ${file}`, NUM_LANDMARKS);
     if (points) out.set(String(frames[i]), points);
   });
   return out;
@@ -75,11 +76,11 @@ function disfaPointDir(root: string, sn: string): string | null {
  */
 export function disfaPointFrames(dir: string, names: readonly string[]): Map<number, string> {
   const lm = names.filter((name) => /_lm\.mat$/i.test(name));
-  if (lm.length === 0) throw new RangeError(`${dir}: expected <name><frame>_lm.mat landmark files; got none`);
+  if (lm.length === 0) throw rangeError(dir, '<name><frame>_lm.mat landmark files', 'none');
   const parsed = lm.map((name) => {
     const subject = /^SN\d+_/i.exec(name)?.[0] ?? '';
     const m = /^\D*(\d+)_lm\.mat$/i.exec(name.slice(subject.length));
-    if (!m) throw new RangeError(`${join(dir, name)}: expected a frame number before _lm.mat in the name; got none`);
+    if (!m) throw rangeError(`the name of ${join(dir, name)}`, 'a frame number before _lm.mat', 'none');
     return { name, zeroBased: subject !== '', n: Number(m[1]) };
   });
   const otherFromZero = parsed.some((f) => !f.zeroBased && f.n === 0);
@@ -87,7 +88,7 @@ export function disfaPointFrames(dir: string, names: readonly string[]): Map<num
   for (const f of parsed) {
     const frame = f.zeroBased || otherFromZero ? f.n + 1 : f.n;
     const other = out.get(frame);
-    if (other !== undefined) throw new RangeError(`${dir}: expected one landmark file per frame; got ${other} and ${f.name} for frame ${frame}`);
+    if (other !== undefined) throw rangeError(dir, 'one landmark file per frame', `${other} and ${f.name} for frame ${frame}`);
     out.set(frame, f.name);
   }
   return out;
@@ -103,7 +104,7 @@ export async function readDisfaPointFiles(root: string, sn: string): Promise<Map
   const out = new Map<string, Float32Array>();
   for (const [frame, name] of [...disfaPointFrames(dir, readdirSync(dir))].sort((a, b) => a[0] - b[0])) {
     const file = join(dir, name);
-    const points = landmarksFromMatrix(await readMatVariable(file, 'pts'), `${file}: pts`, 66);
+    const points = landmarksFromMatrix(await readMatVariable(file, 'pts'), `pts in ${file}`, 66);
     if (points) out.set(String(frame), landmarks66To49(points));
   }
   return out;

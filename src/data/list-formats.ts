@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { AU_SETS, type AuSet } from '../face/au.js';
 import { NUM_LANDMARKS } from '../face/landmarks.js';
 import { UNKNOWN, float32Landmarks, type AuDataset, type AuSample } from './dataset.js';
+import { rangeError } from '../util/validate.js';
 
 const DS_NAME: Record<AuSet, string> = { bp4d: 'BP4D', disfa: 'DISFA' };
 
@@ -25,10 +26,10 @@ function lines(file: string): string[] {
 
 function numbers(file: string, line: string, row: number, count: number): number[] {
   const cells = line.split(/[\s,]+/);
-  if (cells.length !== count) throw new RangeError(`${file}: line ${row + 1}: expected ${count} values; got ${cells.length}`);
+  if (cells.length !== count) throw rangeError(`line ${row + 1} of ${file}`, `${count} values`, cells.length);
   return cells.map((c) => {
     const v = Number(c);
-    if (!Number.isFinite(v)) throw new RangeError(`${file}: line ${row + 1}: expected a number; got ${JSON.stringify(c)}`);
+    if (!Number.isFinite(v)) throw rangeError(`line ${row + 1} of ${file}`, 'a number', JSON.stringify(c));
     return v;
   });
 }
@@ -36,7 +37,7 @@ function numbers(file: string, line: string, row: number, count: number): number
 function labelRow(file: string, line: string, row: number, numAus: number): Int8Array {
   return Int8Array.from(numbers(file, line, row, numAus), (v) => {
     if (v === 9) return UNKNOWN;
-    if (v !== 0 && v !== 1) throw new RangeError(`${file}: line ${row + 1}: AU values are 0, 1 or 9; got ${v}`);
+    if (v !== 0 && v !== 1) throw rangeError(`line ${row + 1} of ${file}`, 'AU values 0, 1 or 9', v);
     return v;
   });
 }
@@ -50,7 +51,7 @@ const SUBJECT_ID: Record<AuSet, { pattern: RegExp; say: string }> = {
 /** The first component of a list's image path that is a subject id of the dataset. */
 export function subjectOf(path: string, set: AuSet, file: string, row: number): string {
   const subject = path.split(/[\\/]/).find((c) => SUBJECT_ID[set].pattern.test(c));
-  if (subject === undefined) throw new RangeError(`${file}: line ${row + 1}: expected ${SUBJECT_ID[set].say} as a component of the path; got ${JSON.stringify(path)}`);
+  if (subject === undefined) throw rangeError(`line ${row + 1} of ${file}`, `${SUBJECT_ID[set].say} as a component of the path`, JSON.stringify(path));
   return subject;
 }
 
@@ -61,7 +62,7 @@ export function subjectOf(path: string, set: AuSet, file: string, row: number): 
 function checkEntries(paths: string[], file: string): void {
   paths.forEach((p, row) => {
     if (/^([\\/]|[a-zA-Z]:)/.test(p) || p.split(/[\\/]/).includes('..')) {
-      throw new RangeError(`${file}: line ${row + 1}: expected a path relative to the image folder, without ".."; got ${JSON.stringify(p)}`);
+      throw rangeError(`line ${row + 1} of ${file}`, 'a path relative to the image folder, without ".."', JSON.stringify(p));
     }
   });
 }
@@ -138,7 +139,7 @@ export function readJaaNetLists(root: string, set: AuSet): AuDataset {
     paths.forEach((p, i) => {
       samples.push({
         id: p, subject: subjects[i]!, imagePath: join(base, p),
-        landmarks: lands ? float32Landmarks(numbers(files.land, lands[i]!, i, 2 * NUM_LANDMARKS), `${files.land}: line ${i + 1}`) : null,
+        landmarks: lands ? float32Landmarks(numbers(files.land, lands[i]!, i, 2 * NUM_LANDMARKS), `line ${i + 1} of ${files.land}`) : null,
         labels: labelRow(files.occur, occur[i]!, i, aus.length),
       });
     });
@@ -149,6 +150,6 @@ export function readJaaNetLists(root: string, set: AuSet): AuDataset {
 
 /** DISFA's 66 IntraFace points → the 49-point scheme: drop the 17 jaw points (docs/model.md, Landmarks and AU centres). */
 export function landmarks66To49(points: ArrayLike<number>): Float32Array {
-  if (points.length !== 132) throw new RangeError(`landmarks: expected 66 (x, y) pairs (132 numbers); got ${points.length}`);
+  if (points.length !== 132) throw rangeError('landmarks', '66 (x, y) pairs (132 numbers)', points.length);
   return Float32Array.from({ length: 2 * NUM_LANDMARKS }, (_, i) => points[34 + i]!);
 }

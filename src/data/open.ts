@@ -10,9 +10,11 @@ import { hasDisfaLayout, readDisfaLayout } from './disfa-layout.js';
 import type { AuDataset, ReadProgress } from './dataset.js';
 import { hasMeGraphAuLists, jaaNetListDir, readJaaNetLists, readMeGraphAuLists } from './list-formats.js';
 import { generateSynthetic, type SyntheticOptions } from './synthetic/generate.js';
-import { UsageError } from '../util/errors.js';
+import { UsageError, usageError } from '../util/errors.js';
+import { AU_SET_NAMES, isAuSet } from '../face/au.js';
 
-export const DATASET_KINDS = ['synthetic', 'bp4d', 'disfa'] as const;
+/** The built-in synthetic set, or a real dataset named by its AU set. */
+export const DATASET_KINDS = ['synthetic', ...AU_SET_NAMES] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
 
 /** Where a layout tree's landmarks come from, in words, for the format line (per-sequence files may still lack some). */
@@ -28,7 +30,7 @@ export async function openDataset(kind: string, root: string, synthetic: Omit<Sy
     await generateSynthetic({ ...synthetic, root });
     return readBp4dLayout(root, 'synthetic');
   }
-  if (kind !== 'bp4d' && kind !== 'disfa') throw new UsageError(`--dataset: expected one of ${DATASET_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
+  if (!isAuSet(kind)) throw usageError('--dataset', `one of ${DATASET_KINDS.join(', ')}`, JSON.stringify(kind));
   if (!existsSync(root)) throw new UsageError(`--root: ${root} does not exist`);
   if (hasMeGraphAuLists(root, kind)) {
     say(`${root}: ME-GraphAU lists (list/)`);

@@ -4,7 +4,13 @@
  * emotion-prototype graph.
  */
 
-export type AuSet = 'bp4d' | 'disfa';
+/** The AU sets, named after the dataset that labels them (and that the CLI's --dataset and --au-set name). */
+export const AU_SET_NAMES = ['bp4d', 'disfa'] as const;
+export type AuSet = (typeof AU_SET_NAMES)[number];
+
+export function isAuSet(name: string): name is AuSet {
+  return (AU_SET_NAMES as readonly string[]).includes(name);
+}
 
 export const AU_SETS: Readonly<Record<AuSet, readonly number[]>> = {
   bp4d: [1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24],

@@ -10,8 +10,10 @@ import * as tf from '@tensorflow/tfjs';
 import { initTf } from '../tf/engine.js';
 import type { RgbImage } from './image.js';
 import { NUM_LANDMARKS_68 } from './landmarks68.js';
+import { checkOneOf, rangeError } from '../util/validate.js';
 
-export type DetectorName = 'ssd' | 'tiny';
+export const DETECTORS = ['ssd', 'tiny'] as const;
+export type DetectorName = (typeof DETECTORS)[number];
 
 export interface DetectOptions {
   /** 'ssd' (SSD-MobileNet v1, default: finds smaller and turned faces) or 'tiny' (about 5× faster). */
@@ -77,12 +79,12 @@ async function ready(detector: DetectorName, withDetector = true): Promise<FaceA
 
 /** Every face in `image`, left to right (by box), with its 68 landmarks. */
 export async function detectFaces(image: RgbImage, { detector = 'ssd', minConfidence = 0.5, tinyInputSize = 416 }: DetectOptions = {}): Promise<DetectedFace[]> {
-  if (detector !== 'ssd' && detector !== 'tiny') throw new RangeError(`detector: expected ssd or tiny; got ${JSON.stringify(detector)}`);
-  if (!(minConfidence >= 0 && minConfidence <= 1)) throw new RangeError(`minConfidence: expected a number in [0, 1]; got ${minConfidence}`);
+  checkOneOf('detector', detector, DETECTORS);
+  if (!(minConfidence >= 0 && minConfidence <= 1)) throw rangeError('minConfidence', 'a number in [0, 1]', minConfidence);
   if (!(Number.isInteger(tinyInputSize) && tinyInputSize > 0 && tinyInputSize % 32 === 0)) {
-    throw new RangeError(`tinyInputSize: expected a positive multiple of 32; got ${tinyInputSize}`);
+    throw rangeError('tinyInputSize', 'a positive multiple of 32', tinyInputSize);
   }
-  if (image.data.length !== image.width * image.height * 3) throw new RangeError(`image: expected ${image.width}×${image.height}×3 bytes; got ${image.data.length}`);
+  if (image.data.length !== image.width * image.height * 3) throw rangeError('image.data.length', `${image.width}×${image.height}×3 bytes`, image.data.length);
   const api = await ready(detector);
   const options = detector === 'ssd' ? new api.SsdMobilenetv1Options({ minConfidence })
     : new api.TinyFaceDetectorOptions({ inputSize: tinyInputSize, scoreThreshold: minConfidence });
@@ -107,7 +109,7 @@ export async function detectFaces(image: RgbImage, { detector = 'ssd', minConfid
  * `score` is passed through unchanged (the landmark net has none of its own).
  */
 export async function landmarksInBoxes(image: RgbImage, boxes: readonly { box: DetectedFace['box']; score: number }[]): Promise<(DetectedFace | null)[]> {
-  if (image.data.length !== image.width * image.height * 3) throw new RangeError(`image: expected ${image.width}×${image.height}×3 bytes; got ${image.data.length}`);
+  if (image.data.length !== image.width * image.height * 3) throw rangeError('image.data.length', `${image.width}×${image.height}×3 bytes`, image.data.length);
   const api = await ready('tiny', false);
   const clipped = boxes.map(({ box, score }) => {
     const x0 = Math.max(0, Math.floor(box.x));

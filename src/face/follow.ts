@@ -5,6 +5,7 @@
  * dropped until the next detection.
  */
 import type { RgbImage } from './image.js';
+import { rangeError } from '../util/validate.js';
 import { detectFaces, landmarksInBoxes, type DetectOptions, type DetectedFace } from './detect.js';
 
 /** Where a detector's box sits around a face's 68 landmarks, relative to their bounding box. */
@@ -40,7 +41,7 @@ export class FaceFollower {
   private readonly detect: DetectOptions;
 
   constructor({ detectEvery = 1, ...detect }: DetectOptions & { detectEvery?: number } = {}) {
-    if (!(Number.isInteger(detectEvery) && detectEvery >= 1)) throw new RangeError(`detectEvery: expected a positive integer; got ${detectEvery}`);
+    if (!(Number.isInteger(detectEvery) && detectEvery >= 1)) throw rangeError('detectEvery', 'a positive integer', detectEvery);
     this.detectEvery = detectEvery;
     this.detect = detect;
   }

@@ -1,6 +1,6 @@
 /** sacl-au/face: AU detection on ordinary pictures: faces, landmarks, alignment, predictions. */
 export { decodeImage, isImageFile, IMAGE_EXTENSIONS, type RgbImage } from './image.js';
-export { detectFaces, landmarksInBoxes, faceApiModelDir, type DetectOptions, type DetectedFace, type DetectorName } from './detect.js';
+export { DETECTORS, detectFaces, landmarksInBoxes, faceApiModelDir, type DetectOptions, type DetectedFace, type DetectorName } from './detect.js';
 export { IBUG68_FOR_49, NUM_LANDMARKS_68, landmarks68To49 } from './landmarks68.js';
 export { alignFace, modelInput, predictAligned, predictDetected, predictFaces, type AlignedFace, type FacePrediction } from './predict.js';
 export { LANDMARK_GROUPS, NUM_LANDMARKS } from './landmarks.js';

@@ -5,6 +5,7 @@
  * Both schemes number the points the same way round ("left" = the image's left), so no reordering is needed.
  */
 import { NUM_LANDMARKS } from './landmarks.js';
+import { rangeError } from '../util/validate.js';
 
 export const NUM_LANDMARKS_68 = 68;
 
@@ -20,7 +21,7 @@ export const IBUG68_FOR_49: readonly number[] = [
 /** Maps 68 iBUG landmarks, flat [x0, y0, …, x67, y67], to our 49 in the same coordinates. */
 export function landmarks68To49(points: ArrayLike<number>): Float32Array {
   if (points.length !== NUM_LANDMARKS_68 * 2) {
-    throw new RangeError(`landmarks68To49: expected ${NUM_LANDMARKS_68 * 2} numbers (68 points as x, y); got ${points.length}`);
+    throw rangeError('points (landmarks68To49)', `${NUM_LANDMARKS_68 * 2} numbers (68 points as x, y)`, points.length);
   }
   const out = new Float32Array(NUM_LANDMARKS * 2);
   IBUG68_FOR_49.forEach((j, i) => {

@@ -12,6 +12,7 @@ import { detectFaces, type DetectOptions, type DetectedFace } from './detect.js'
 import type { RgbImage } from './image.js';
 import { landmarks68To49 } from './landmarks68.js';
 import { NUM_LANDMARKS } from './landmarks.js';
+import { rangeError } from '../util/validate.js';
 
 export interface AlignedFace {
   /** size × size RGB face; grey (128) where the source has no pixels. */
@@ -24,8 +25,8 @@ export interface AlignedFace {
 
 /** Aligns one face of `image` from its 49 landmarks (image pixels): eyes level, JAA-Net's box, size × size. */
 export function alignFace(image: RgbImage, landmarks49: ArrayLike<number>, size = 256): AlignedFace {
-  if (landmarks49.length !== NUM_LANDMARKS * 2) throw new RangeError(`alignFace: expected ${NUM_LANDMARKS * 2} numbers (49 points); got ${landmarks49.length}`);
-  if (!(Number.isInteger(size) && size > 0)) throw new RangeError(`alignFace: expected a positive integer size; got ${size}`);
+  if (landmarks49.length !== NUM_LANDMARKS * 2) throw rangeError('landmarks49 (alignFace)', `${NUM_LANDMARKS * 2} numbers (49 points)`, landmarks49.length);
+  if (!(Number.isInteger(size) && size > 0)) throw rangeError('size (alignFace)', 'a positive integer', size);
   const transform = alignmentTransform(landmarks49, size);
   return {
     image: { data: warpAffine(image.data, image.width, image.height, transform, size), width: size, height: size },
@@ -39,7 +40,7 @@ export function modelInput(faces: readonly RgbImage[], inputSize: number): Float
   const out = new Float32Array(faces.length * inputSize * inputSize * 3);
   faces.forEach((face, b) => {
     const off = Math.floor((face.width - inputSize) / 2);
-    if (off < 0 || face.width !== face.height) throw new RangeError(`modelInput: expected square faces of side ≥ ${inputSize}; got ${face.width}×${face.height}`);
+    if (off < 0 || face.width !== face.height) throw rangeError(`faces[${b}] (modelInput)`, `a square face of side ≥ ${inputSize}`, `${face.width}×${face.height}`);
     for (let y = 0; y < inputSize; y++) {
       for (let x = 0; x < inputSize; x++) {
         const src = 3 * ((y + off) * face.width + x + off);

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { extname } from 'node:path';
 import type { RgbImage } from './image.js';
+import { rangeError } from '../util/validate.js';
 
 export const VIDEO_EXTENSIONS: readonly string[] = ['.mp4', '.avi', '.mov', '.mkv'];
 export const isVideoFile = (path: string): boolean => VIDEO_EXTENSIONS.includes(extname(path).toLowerCase());
@@ -106,7 +107,7 @@ export class VideoWriter {
 
   async write(rgb: Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
-    if (rgb.length !== this.info.width * this.info.height * 3) throw new RangeError(`VideoWriter: expected ${this.info.width}×${this.info.height}×3 bytes; got ${rgb.length}`);
+    if (rgb.length !== this.info.width * this.info.height * 3) throw rangeError('rgb (VideoWriter.write)', `${this.info.width}×${this.info.height}×3 bytes`, rgb.length);
     if (!this.ffmpeg.stdin!.write(rgb)) await Promise.race([once(this.ffmpeg.stdin!, 'drain'), this.exited]);
   }
 

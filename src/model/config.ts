@@ -3,14 +3,27 @@
  * a fork. `modelConfig(variant, overrides)` gives a complete, validated config; the saved config of a
  * checkpoint is exactly this object.
  */
-import type { KnnMetric } from '../types.js';
-import { AU_SETS, type AuSet } from '../face/au.js';
-import { FBG_SOURCES, SBG_SOURCES, type FbgSource, type SbgSource } from './fixed-graphs.js';
+import { KNN_METRICS, type KnnMetric } from '../types.js';
+import { AU_SET_NAMES, AU_SETS, ROI_PAIRS, type AuSet } from '../face/au.js';
+import { checkOneOf, checkSquareMatrix, rangeError, typeError } from '../util/validate.js';
 
-export type GraphKind = 'knn' | 'facs' | 'stats';
-export type GcnType = 'max-relative' | 'edgeconv' | 'gin' | 'graphsage';
-export type CorrelationLayer = 'gcn' | 'transformer';
-export type Fusion = 'concat' | 'cross-attention';
+// The closed option sets of a config, each declared once: the types, validateConfig and the CLI help read them.
+export const GRAPH_KINDS = ['knn', 'facs', 'stats'] as const;
+export type GraphKind = (typeof GRAPH_KINDS)[number];
+export const GCN_TYPES = ['max-relative', 'edgeconv', 'gin', 'graphsage'] as const;
+export type GcnType = (typeof GCN_TYPES)[number];
+export const CORRELATION_LAYERS = ['gcn', 'transformer'] as const;
+export type CorrelationLayer = (typeof CORRELATION_LAYERS)[number];
+export const FUSIONS = ['concat', 'cross-attention'] as const;
+export type Fusion = (typeof FUSIONS)[number];
+export const POOLINGS = ['mean', 'attention'] as const;
+export type Pooling = (typeof POOLINGS)[number];
+/** FBG sources that are encoded. [1]'s own graph ('kdsrl') is not: see `fixedGraphOf`. */
+export const FBG_SOURCES = ['emotion-prototype'] as const;
+export type FbgSource = (typeof FBG_SOURCES)[number];
+/** SBG sources: [3]'s thresholded co-occurrence graph, or our ranked top-K alternative. */
+export const SBG_SOURCES = ['au-gcn', 'top-k'] as const;
+export type SbgSource = (typeof SBG_SOURCES)[number];
 
 export interface BackboneConfig {
   /** Channels of the four stages; the stem outputs dims[0]. */
@@ -67,7 +80,7 @@ export interface ModelConfig {
   fusion: Fusion;
   classifier: {
     /** mean: global average of the tokens (ResT's head); attention: a learned query per AU. */
-    pooling: 'mean' | 'attention';
+    pooling: Pooling;
     /** Hidden width of each AU's head; 0 = a single linear layer. */
     hidden: number;
   };
@@ -161,8 +174,7 @@ function merge<T>(base: T, over: unknown): T {
 
 /** A complete config for a variant with overrides applied (deep merge; arrays replace), validated. */
 export function modelConfig(variant = 'full', overrides: ConfigOverrides = {}): ModelConfig {
-  const preset = VARIANTS[variant];
-  if (!preset) throw new RangeError(`variant: expected one of ${Object.keys(VARIANTS).join(', ')}; got ${JSON.stringify(variant)}`);
+  const preset = VARIANTS[checkOneOf('variant', variant, Object.keys(VARIANTS))]!;
   let config = merge(structuredClone(FULL), preset.config);
   // Overriding SACL fields of a variant without SACL starts from the default SACL.
   if (overrides.sacl && config.sacl === null) config.sacl = structuredClone(SACL_DEFAULT);
@@ -180,81 +192,77 @@ export const CONFIG_LIMITS = { inputSize: 2048, width: 4096, depth: 64, heads: 6
 
 function positiveInts(name: string, values: unknown, length?: number, max = Infinity): void {
   if (!Array.isArray(values) || values.some((v) => !Number.isInteger(v) || v < 1) || (length !== undefined && values.length !== length)) {
-    throw new RangeError(`${name}: expected ${length ?? 'a list of'} positive integers; got ${JSON.stringify(values)}`);
+    throw rangeError(name, `${length ?? 'a list of'} positive integers`, JSON.stringify(values));
   }
   const big = values.findIndex((v) => v > max);
-  if (big >= 0) throw new RangeError(`${name}: expected integers ≤ ${max}; got ${JSON.stringify(values.length === 1 ? values[0] : values)}`);
+  if (big >= 0) throw rangeError(name, `integers ≤ ${max}`, JSON.stringify(values.length === 1 ? values[0] : values));
+}
+
+/** A number in (0, max]. */
+function inHalfOpen(name: string, value: unknown, max: number): void {
+  if (typeof value !== 'number' || !(value > 0 && value <= max)) throw rangeError(name, `a number in (0, ${max}]`, JSON.stringify(value));
 }
 
 /** Throws a RangeError naming the first inconsistent or out-of-range field (TypeError for a field of the wrong kind). */
 export function validateConfig(c: ModelConfig): void {
-  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new TypeError(`config: expected an object; got ${JSON.stringify(c)}`);
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw typeError('config', 'an object', JSON.stringify(c));
   for (const key of ['backbone', 'classifier'] as const) {
-    if (c[key] === null || typeof c[key] !== 'object') throw new TypeError(`${key}: expected an object; got ${JSON.stringify(c[key])}`);
+    if (c[key] === null || typeof c[key] !== 'object') throw typeError(key, 'an object', JSON.stringify(c[key]));
   }
-  if (typeof c.msfl !== 'boolean') throw new TypeError(`msfl: expected true or false; got ${JSON.stringify(c.msfl)}`);
-  if (c.sacl !== null && (typeof c.sacl !== 'object' || Array.isArray(c.sacl))) throw new TypeError(`sacl: expected an object or null; got ${JSON.stringify(c.sacl)}`);
-  if (typeof c.auSet !== 'string' || !Object.hasOwn(AU_SETS, c.auSet)) throw new RangeError(`auSet: expected bp4d or disfa; got ${JSON.stringify(c.auSet)}`);
+  if (typeof c.msfl !== 'boolean') throw typeError('msfl', 'true or false', JSON.stringify(c.msfl));
+  if (c.sacl !== null && (typeof c.sacl !== 'object' || Array.isArray(c.sacl))) throw typeError('sacl', 'an object or null', JSON.stringify(c.sacl));
+  checkOneOf('auSet', c.auSet, AU_SET_NAMES);
   const L = CONFIG_LIMITS;
   const b = c.backbone;
   positiveInts('backbone.dims', b.dims, 4, L.width);
   positiveInts('backbone.heads', b.heads, 4, L.heads);
   positiveInts('backbone.depths', b.depths, 4, L.depth);
   b.dims.forEach((d, i) => {
-    if (d % b.heads[i]! !== 0) throw new RangeError(`backbone.dims[${i}] = ${d} must be divisible by backbone.heads[${i}] = ${b.heads[i]}`);
+    if (d % b.heads[i]! !== 0) throw rangeError(`backbone.dims[${i}]`, `a multiple of backbone.heads[${i}] = ${b.heads[i]}`, d);
   });
   if (!Number.isInteger(c.inputSize) || c.inputSize < 32 || c.inputSize % 16 !== 0 || c.inputSize > L.inputSize) {
-    throw new RangeError(`inputSize: expected a multiple of 16 in [32, ${L.inputSize}]; got ${JSON.stringify(c.inputSize)}`);
+    throw rangeError('inputSize', `a multiple of 16 in [32, ${L.inputSize}]`, JSON.stringify(c.inputSize));
   }
   // stage i's map is inputSize / 2^(i+2) on a side; its spatial reduction cannot exceed that
   positiveInts('backbone.srRatios', b.srRatios, 4, c.inputSize / 4);
   positiveInts('backbone.mlpRatio', [b.mlpRatio], undefined, L.ratio);
   if (c.landmarks !== null) positiveInts('landmarks', c.landmarks, 3, L.width);
-  if (c.sacl && !c.landmarks) throw new RangeError('sacl: needs the landmark predictor (landmarks must not be null) to place its ROIs');
+  if (c.sacl && !c.landmarks) throw rangeError('landmarks', 'the landmark predictor\'s widths when sacl is set (SACL places its ROIs by the landmarks)', 'null');
   positiveInts('roiSize', [c.roiSize], undefined, c.inputSize / 4);
-  if (typeof c.roiStep !== 'number' || !(c.roiStep > 0) || c.roiStep > c.inputSize) throw new RangeError(`roiStep: expected a number in (0, ${c.inputSize}]; got ${JSON.stringify(c.roiStep)}`);
-  if (!['concat', 'cross-attention'].includes(c.fusion)) throw new RangeError(`fusion: expected concat or cross-attention; got ${JSON.stringify(c.fusion)}`);
-  if (c.fusion === 'cross-attention' && !c.sacl) throw new RangeError('fusion: cross-attention needs SACL nodes to attend from');
-  if (!['mean', 'attention'].includes(c.classifier.pooling)) throw new RangeError(`classifier.pooling: expected mean or attention; got ${JSON.stringify(c.classifier.pooling)}`);
+  inHalfOpen('roiStep', c.roiStep, c.inputSize);
+  checkOneOf('fusion', c.fusion, FUSIONS);
+  if (c.fusion === 'cross-attention' && !c.sacl) throw rangeError('fusion', '"concat" when sacl is null (cross-attention attends from SACL nodes)', '"cross-attention"');
+  checkOneOf('classifier.pooling', c.classifier.pooling, POOLINGS);
   if (!Number.isInteger(c.classifier.hidden) || c.classifier.hidden < 0 || c.classifier.hidden > L.width) {
-    throw new RangeError(`classifier.hidden: expected an integer in [0, ${L.width}]; got ${JSON.stringify(c.classifier.hidden)}`);
+    throw rangeError('classifier.hidden', `an integer in [0, ${L.width}]`, JSON.stringify(c.classifier.hidden));
   }
   const s = c.sacl;
   if (!s) return;
   positiveInts('sacl.widths', s.widths, undefined, L.width);
-  if (s.widths.length > L.stages) throw new RangeError(`sacl.widths: expected at most ${L.stages} stages; got ${s.widths.length}`);
+  if (s.widths.length > L.stages) throw rangeError('sacl.widths', `at most ${L.stages} stages`, `${s.widths.length}`);
   positiveInts('sacl.depths', s.depths, s.widths.length, L.depth);
   positiveInts('sacl.k', [s.k]);
   positiveInts('sacl.dilation', [s.dilation]);
-  const nodes = 2 * (c.auSet === 'bp4d' ? 9 : 8);
-  if (s.k * s.dilation > nodes) throw new RangeError(`sacl.k · sacl.dilation = ${s.k * s.dilation} exceeds the ${nodes} ROI nodes of ${c.auSet}`);
-  if (!['euclidean', 'cosine', 'manhattan'].includes(s.metric)) throw new RangeError(`sacl.metric: expected euclidean, cosine or manhattan; got ${JSON.stringify(s.metric)}`);
-  if (!['knn', 'facs', 'stats'].includes(s.graph)) throw new RangeError(`sacl.graph: expected knn, facs or stats; got ${JSON.stringify(s.graph)}`);
+  const nodes = 2 * ROI_PAIRS[c.auSet].length;
+  if (s.k * s.dilation > nodes) throw rangeError('sacl.k · sacl.dilation', `at most the ${nodes} ROI nodes of ${c.auSet}`, `${s.k} · ${s.dilation} = ${s.k * s.dilation}`);
+  checkOneOf('sacl.metric', s.metric, KNN_METRICS);
+  checkOneOf('sacl.graph', s.graph, GRAPH_KINDS);
   if ((s.fbg as string) === 'kdsrl') {
-    throw new RangeError('sacl.fbg: KDSRL\'s FACS-based graph (the paper\'s [1]) is not encoded, as its definition is not public (docs/model.md, "Fixed graphs"); expected emotion-prototype');
+    throw rangeError('sacl.fbg', '"emotion-prototype" (KDSRL\'s FACS-based graph, the paper\'s [1], is not encoded: its definition is not public; docs/model.md, "Fixed graphs")', '"kdsrl"');
   }
-  if (!FBG_SOURCES.includes(s.fbg)) throw new RangeError(`sacl.fbg: expected ${FBG_SOURCES.join(' or ')}; got ${JSON.stringify(s.fbg)}`);
-  if (!SBG_SOURCES.includes(s.sbg)) throw new RangeError(`sacl.sbg: expected ${SBG_SOURCES.join(' or ')}; got ${JSON.stringify(s.sbg)}`);
-  if (typeof s.sbgThreshold !== 'number' || !(s.sbgThreshold > 0 && s.sbgThreshold <= 1)) {
-    throw new RangeError(`sacl.sbgThreshold: expected a number in (0, 1]; got ${JSON.stringify(s.sbgThreshold)}`);
-  }
-  if (!['gcn', 'transformer'].includes(s.layer)) throw new RangeError(`sacl.layer: expected gcn or transformer; got ${JSON.stringify(s.layer)}`);
-  if (!['max-relative', 'edgeconv', 'gin', 'graphsage'].includes(s.gcn)) {
-    throw new RangeError(`sacl.gcn: expected max-relative, edgeconv, gin or graphsage; got ${JSON.stringify(s.gcn)}`);
-  }
+  checkOneOf('sacl.fbg', s.fbg, FBG_SOURCES);
+  checkOneOf('sacl.sbg', s.sbg, SBG_SOURCES);
+  inHalfOpen('sacl.sbgThreshold', s.sbgThreshold, 1);
+  checkOneOf('sacl.layer', s.layer, CORRELATION_LAYERS);
+  checkOneOf('sacl.gcn', s.gcn, GCN_TYPES);
   positiveInts('sacl.groups', [s.groups], undefined, L.width);
   positiveInts('sacl.ffnRatio', [s.ffnRatio], undefined, L.ratio);
   positiveInts('sacl.heads', [s.heads], undefined, L.heads);
   for (const w of s.widths) {
-    if ((2 * w) % s.groups !== 0) throw new RangeError(`sacl.groups = ${s.groups} must divide twice every stage width (${w})`);
-    if (s.layer === 'transformer' && w % s.heads !== 0) throw new RangeError(`sacl.heads = ${s.heads} must divide every stage width (${w})`);
+    if ((2 * w) % s.groups !== 0) throw rangeError('sacl.groups', `a divisor of twice every stage width (${2 * w} for width ${w})`, s.groups);
+    if (s.layer === 'transformer' && w % s.heads !== 0) throw rangeError('sacl.heads', `a divisor of every stage width (${w})`, s.heads);
   }
-  if (s.cooccurrence) {
-    const n = AU_SETS[c.auSet].length;
-    if (!Array.isArray(s.cooccurrence) || s.cooccurrence.length !== n || s.cooccurrence.some((row) => !Array.isArray(row) || row.length !== n || row.some((v) => !Number.isFinite(v)))) {
-      throw new RangeError(`sacl.cooccurrence: expected a ${n}×${n} matrix of finite numbers for ${c.auSet}`);
-    }
-  }
+  if (s.cooccurrence) checkSquareMatrix('sacl.cooccurrence', s.cooccurrence, AU_SETS[c.auSet].length, ` for the AUs of ${c.auSet}`);
 }
 
 /**

@@ -12,14 +12,7 @@
  */
 import { AU_SETS, EMOTION_PROTOTYPES, roisOf, type AuSet } from '../face/au.js';
 import type { SaclConfig } from './config.js';
-
-/** FBG sources that are encoded. [1]'s own graph ('kdsrl') is not: see {@link fixedGraphOf}. */
-export type FbgSource = 'emotion-prototype';
-/** SBG sources: [3]'s thresholded co-occurrence graph, or our ranked top-K alternative. */
-export type SbgSource = 'au-gcn' | 'top-k';
-
-export const FBG_SOURCES: readonly FbgSource[] = ['emotion-prototype'];
-export const SBG_SOURCES: readonly SbgSource[] = ['au-gcn', 'top-k'];
+import { checkSquareMatrix, rangeError } from '../util/validate.js';
 
 /** Neighbour lists [N × width], row-major, node order of `roisOf`. */
 export interface NeighbourLists {
@@ -44,12 +37,6 @@ function nodeAus(set: AuSet): number[][] {
   return roisOf(set).map((roi) => roi.pair.aus.map((a) => aus.indexOf(a)).filter((i) => i >= 0));
 }
 
-function checkSquare(name: string, m: unknown, n: number): asserts m is number[][] {
-  if (!Array.isArray(m) || m.length !== n || m.some((row) => !Array.isArray(row) || row.length !== n || row.some((v) => !Number.isFinite(v)))) {
-    throw new RangeError(`${name}: expected a ${n}×${n} matrix of finite numbers; got ${Array.isArray(m) ? `${m.length} rows` : JSON.stringify(m)}`);
-  }
-}
-
 /**
  * [3]'s statistics-based AU graph: A[i][j] = 1 when P(AU j | AU i) ≥ τ or P(AU i | AU j) ≥ τ, else 0
  * (binarised, symmetric); A[i][i] = 1 (the GCN's self-loop). `cooccurrence[i][j]` = P(AU j present |
@@ -58,8 +45,8 @@ function checkSquare(name: string, m: unknown, n: number): asserts m is number[]
  */
 export function auGcnAdjacency(cooccurrence: number[][], threshold: number): number[][] {
   const n = cooccurrence.length;
-  checkSquare('cooccurrence', cooccurrence, n);
-  if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`sbgThreshold: expected a number in (0, 1]; got ${threshold}`);
+  checkSquareMatrix('cooccurrence', cooccurrence, n);
+  if (!(threshold > 0 && threshold <= 1)) throw rangeError('sbgThreshold', 'a number in (0, 1]', threshold);
   return cooccurrence.map((row, i) => row.map((p, j) => (i === j || p >= threshold || cooccurrence[j]![i]! >= threshold ? 1 : 0)));
 }
 
@@ -69,7 +56,7 @@ export function auGcnAdjacency(cooccurrence: number[][], threshold: number): num
  * neighbours. Neighbours follow the node itself in index order; the width is the largest degree + 1.
  */
 export function adjacencyNeighbours(set: AuSet, adjacency: number[][]): NeighbourLists {
-  checkSquare(`adjacency (${set})`, adjacency, AU_SETS[set].length);
+  checkSquareMatrix(`adjacency (${set})`, adjacency, AU_SETS[set].length);
   const aus = nodeAus(set);
   const linked = (i: number, j: number) => aus[i]!.some((a) => aus[j]!.some((b) => a === b || adjacency[a]![b] !== 0));
   return pack(aus.map((_, i) => [i, ...aus.map((__, j) => j).filter((j) => j !== i && linked(i, j))]));
@@ -109,7 +96,7 @@ export function emotionPrototypeGraph(set: AuSet, k: number): Int32Array {
  */
 export function topKCooccurrenceGraph(set: AuSet, k: number, cooccurrence: number[][]): Int32Array {
   const aus = AU_SETS[set];
-  checkSquare('cooccurrence', cooccurrence, aus.length);
+  checkSquareMatrix('cooccurrence', cooccurrence, aus.length);
   const relation = (a: number, b: number) => {
     const i = aus.indexOf(a);
     const j = aus.indexOf(b);
@@ -123,7 +110,7 @@ export function fixedGraphOf(set: AuSet, c: SaclConfig): NeighbourLists | null {
   if (c.layer === 'transformer' || c.graph === 'knn') return null;
   if (c.graph === 'facs') return { neighbours: emotionPrototypeGraph(set, c.k), width: c.k };
   if (!c.cooccurrence) {
-    throw new RangeError('sacl.cooccurrence: the statistics-based graph (graph "stats") needs the training fold\'s AU co-occurrence matrix');
+    throw rangeError('sacl.cooccurrence', 'the training fold\'s AU co-occurrence matrix when graph is "stats" (the statistics-based graph)', JSON.stringify(c.cooccurrence));
   }
   return c.sbg === 'top-k' ? { neighbours: topKCooccurrenceGraph(set, c.k, c.cooccurrence), width: c.k }
     : adjacencyNeighbours(set, auGcnAdjacency(c.cooccurrence, c.sbgThreshold));

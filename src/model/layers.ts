@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { layerNorm } from '../tf/fused.js';
 import type { ForwardContext, ParamStore } from './params.js';
+import { rangeError } from '../util/validate.js';
 
 const prod = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -55,7 +56,7 @@ export class GroupedLinear {
   readonly bias: tf.Variable;
 
   constructor(store: ParamStore, name: string, readonly inFeatures: number, readonly outFeatures: number, readonly groups: number) {
-    if (inFeatures % groups || outFeatures % groups) throw new RangeError(`${name}: ${groups} groups must divide ${inFeatures} and ${outFeatures}`);
+    if (inFeatures % groups || outFeatures % groups) throw rangeError(`the groups of ${name}`, `a divisor of ${inFeatures} and ${outFeatures}`, groups);
     this.weight = store.add(`${name}.weight`, [groups, inFeatures / groups, outFeatures / groups], { kind: 'truncated-normal', std: 0.02 });
     this.bias = store.add(`${name}.bias`, [outFeatures], { kind: 'zeros' });
   }

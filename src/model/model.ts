@@ -17,6 +17,7 @@ import { LandmarkPredictor } from './landmark-predictor.js';
 import { msflTokens } from './msfl.js';
 import { FlopCounter, ParamStore, inPart, type ForwardContext, type GraphRecord } from './params.js';
 import { Sacl } from './sacl.js';
+import { rangeError, typeError } from '../util/validate.js';
 
 /**
  * Version of the saved model format. 1: the landmark head's `landmarks.fc.bias` held the mean face
@@ -33,7 +34,7 @@ export function upgradeSavedTensors(tensors: { name: string; tensor: tf.Tensor }
   : { name: string; tensor: tf.Tensor }[] {
   const version = metadata.version === undefined ? 1 : Number(metadata.version);
   if (!Number.isInteger(version) || version < 1 || version > MODEL_FORMAT_VERSION) {
-    throw new RangeError(`${source}: model format version: expected 1…${MODEL_FORMAT_VERSION}; got ${JSON.stringify(metadata.version)} (written by a newer sacl-au?)`);
+    throw rangeError(`the model format version of ${source}`, `1…${MODEL_FORMAT_VERSION}`, `${JSON.stringify(metadata.version)} (written by a newer sacl-au?)`);
   }
   if (version >= 2) return tensors;
   const config = metadata.config as ModelConfig | undefined;
@@ -107,7 +108,7 @@ export class AuModel {
   apply(images: tf.Tensor4D, ctx: ForwardContext): ModelOutput {
     const { inputSize } = this.config;
     if (images.rank !== 4 || images.shape[1] !== inputSize || images.shape[2] !== inputSize || images.shape[3] !== 3) {
-      throw new RangeError(`images: expected shape [B, ${inputSize}, ${inputSize}, 3]; got [${images.shape}]`);
+      throw rangeError('images', `shape [B, ${inputSize}, ${inputSize}, 3]`, `[${images.shape}]`);
     }
     return tidyResult(() => {
       const { stem, stages } = inPart(ctx, 'backbone', () => this.backbone.apply(images, ctx));
@@ -189,7 +190,7 @@ export class AuModel {
     const metadata = (artifacts.userDefinedMetadata ?? {}) as Record<string, unknown>;
     if (metadata.format !== 'sacl-au-model') throw new TypeError(`${dir}: not a sacl-au model checkpoint (format ${JSON.stringify(metadata.format)})`);
     const seed = metadata.seed === undefined ? 1 : metadata.seed;
-    if (!Number.isSafeInteger(seed)) throw new TypeError(`${file}: seed: expected an integer; got ${JSON.stringify(seed)}`);
+    if (!Number.isSafeInteger(seed)) throw typeError(`seed in ${file}`, 'an integer', JSON.stringify(seed));
     const config = savedConfig(metadata.config as ModelConfig);
     const specs = artifacts.weightSpecs!;
     try {

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../util/random.js';
+import { rangeError } from '../util/validate.js';
 
 export type Init =
   | { kind: 'zeros' }
@@ -50,7 +51,7 @@ export class ParamStore {
     const values = new Float32Array(size);
     if (init.kind === 'ones') values.fill(1);
     else if (init.kind === 'values') {
-      if (init.values.length !== size) throw new RangeError(`${name}: initial values have ${init.values.length} entries, shape ${shape} needs ${size}`);
+      if (init.values.length !== size) throw rangeError(`the initial values of ${name}`, `${size} entries (shape [${shape}])`, init.values.length);
       values.set(init.values);
     } else if (init.kind !== 'zeros') {
       const rng = new Random(this.seed, name);
@@ -109,7 +110,7 @@ export class ParamStore {
     for (const [name, e] of this.entries) {
       const t = given.get(name)!;
       if (t.shape.join() !== e.variable.shape.join()) {
-        throw new RangeError(`weights: ${name} has shape [${t.shape}], the model expects [${e.variable.shape}]`);
+        throw rangeError(`the weights of ${name}`, `shape [${e.variable.shape}]`, `[${t.shape}]`);
       }
     }
   }

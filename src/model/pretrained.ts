@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readStateDict, type StateDict, type StoredTensor } from '../tf/state-dict.js';
 import type { ParamStore, TorchLayout } from './params.js';
+import { message } from '../util/validate.js';
 
 export interface BackboneLoadReport {
   file: string;
@@ -105,9 +106,9 @@ export function loadBackboneWeights(store: ParamStore, source: string | StateDic
   if (report.assigned === 0) {
     const sample = dict.tensors.slice(0, 3).map((t) => t.name).join(', ');
     const m = report.mismatched[0];
-    throw new Error(`${file}: expected ResT backbone weights (names such as stem.conv1.weight); `
-      + `got none of the ${report.missing.length} backbone names among its ${dict.tensors.length} tensors${sample ? ` (${sample}, …)` : ''}`
-      + (m ? `; ${report.mismatched.length} names matched with other shapes, e.g. ${m.name} [${m.got.join(', ')}] where the model needs [${m.expected.join(', ')}]` : ''));
+    throw new Error(message(file, 'ResT backbone weights (names such as stem.conv1.weight)',
+      `none of the ${report.missing.length} backbone names among its ${dict.tensors.length} tensors${sample ? ` (${sample}, …)` : ''}`
+      + (m ? `; ${report.mismatched.length} names matched with other shapes, e.g. ${m.name} [${m.got.join(', ')}] where the model needs [${m.expected.join(', ')}]` : '')));
   }
   return { ...report, format: dict.format };
 }

@@ -1,14 +1,12 @@
 /** knnGraph: batched dense K-nearest-neighbour graph (docs/ops.md, knnGraph). */
-import type { Float32Tensor, Int32Tensor, KnnGraphOptions, KnnMetric } from '../types.js';
+import { KNN_METRICS, type Float32Tensor, type Int32Tensor, type KnnGraphOptions } from '../types.js';
 import type { KnnGraphArgs, OpsBackend } from '../backends/backend.js';
 import { resolveBackend } from '../backends/registry.js';
 import { int32Output } from './outputs.js';
 import {
   MAX_ELEMENTS, checkBoolean, checkDim, checkFinite, checkFloat32Tensor, checkInteger, checkOneOf, checkOptions,
   rangeError,
-} from './validate.js';
-
-const METRICS: readonly KnnMetric[] = ['euclidean', 'cosine', 'manhattan'];
+} from '../util/validate.js';
 
 interface Plan {
   backend: OpsBackend;
@@ -20,7 +18,7 @@ function plan(x: Float32Tensor, k: number, options: KnnGraphOptions | undefined)
   const opts = checkOptions('options', options);
   const [B, N, D] = checkFloat32Tensor('x', x, ['B', 'N', 'D']) as [number, number, number];
   checkInteger('k', k, 1);
-  const metric = opts.metric === undefined ? 'euclidean' : checkOneOf('options.metric', opts.metric, METRICS);
+  const metric = opts.metric === undefined ? 'euclidean' : checkOneOf('options.metric', opts.metric, KNN_METRICS);
   const normalize = opts.normalize === undefined ? false : checkBoolean('options.normalize', opts.normalize);
   const dilation = opts.dilation === undefined ? 1 : checkInteger('options.dilation', opts.dilation, 1);
   let M = N;

@@ -7,7 +7,7 @@ import { resolveBackend } from '../backends/registry.js';
 import { type NamedInput, float32Output, int32Output } from './outputs.js';
 import {
   checkDim, checkFloat32Tensor, checkIndexRange, checkInt32Tensor, checkOptions, describe, typeError,
-} from './validate.js';
+} from '../util/validate.js';
 
 /** M (rows idx points into) from the candidates, checked against x's B and C; N when there are none. */
 function candidateRows(opts: MaxRelativeOptions | MaxRelativeGradOptions, B: number, N: number, C: number, cName: string): number {

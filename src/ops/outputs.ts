@@ -4,7 +4,7 @@
  * \`into\` avoids the allocation altogether (for multi-megabyte outputs, see docs/ops.md, "Output memory").
  */
 import type { Float32Tensor, Int32Tensor } from '../types.js';
-import { checkFloat32Tensor, checkInt32Tensor, formatShape, rangeError } from './validate.js';
+import { checkFloat32Tensor, checkInt32Tensor, formatShape, rangeError } from '../util/validate.js';
 
 function uninitialized(bytes: number): ArrayBuffer {
   const b = Buffer.allocUnsafeSlow(bytes); // its own ArrayBuffer, never a slice of the shared pool

@@ -6,7 +6,7 @@ import { float32Output } from './outputs.js';
 import {
   MAX_ELEMENTS, checkDim, checkFinite, checkFloat32Tensor, checkInteger, checkOptions, checkPositive, describe, rangeError,
   typeError,
-} from './validate.js';
+} from '../util/validate.js';
 
 /** Largest crop side (the native layer refuses larger ones too). */
 const MAX_SIZE = 4096;

@@ -6,6 +6,7 @@
  * aligned the JAA-Net way: it must be square (it is resized, never stretched) and is not searched for faces.
  */
 import { UsageError } from '../util/errors.js';
+import { rangeError } from '../util/validate.js';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
@@ -86,8 +87,8 @@ async function alignedInput(file: string, side: number): Promise<RgbImage> {
  */
 export async function runPredict(model: AuModel, files: AsyncIterable<string> | Iterable<string>, write: (text: string) => Promise<void> | void,
   { aligned = false, threshold = 0.5, json = false, onBadInput, detectEvery = 1, overlay: overlayDir, ...detect }: PredictRunOptions = {}): Promise<PredictRunSummary> {
-  if (!(Number.isInteger(detectEvery) && detectEvery >= 1)) throw new RangeError(`detectEvery: expected a positive integer; got ${detectEvery}`);
-  if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold: expected a number in [0, 1]; got ${threshold}`);
+  if (!(Number.isInteger(detectEvery) && detectEvery >= 1)) throw rangeError('detectEvery', 'a positive integer', detectEvery);
+  if (!(threshold >= 0 && threshold <= 1)) throw rangeError('threshold', 'a number in [0, 1]', threshold);
   const aus = AU_SETS[model.config.auSet];
   const side = alignedSize(model.config.inputSize);
   const geometry = { roiSize: model.config.roiSize, auSet: model.config.auSet };

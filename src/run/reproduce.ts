@@ -15,7 +15,7 @@ import type { TrainOptions } from '../train/trainer.js';
 import { PAPER_F1, PAPER_TABLE7, PAPER_TABLE9, type PaperRow } from '../report/paper.js';
 import { barChart } from '../report/svg.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { UsageError } from '../util/errors.js';
+import { UsageError, usageError } from '../util/errors.js';
 import { configForDataset, initFrom, trainAndEvaluate } from './pipeline.js';
 
 export type TableNumber = 5 | 6 | 7 | 9;
@@ -152,14 +152,14 @@ const TABLE_AU_SET: Record<TableNumber, string> = { 5: 'bp4d', 6: 'disfa', 7: 'b
 
 /** The runs a call will make, checked before any training: row ids, AU set, fold. */
 export function plannedRows(table: TableNumber, auSet: string, rows?: string[]): TableRow[] {
-  if (!TABLES.includes(table)) throw new UsageError(`table: expected one of ${TABLES.join(', ')}; got ${JSON.stringify(table)}`);
+  if (!TABLES.includes(table)) throw usageError('table', `one of ${TABLES.join(', ')}`, JSON.stringify(table));
   if (auSet !== TABLE_AU_SET[table]) {
-    throw new UsageError(`table: Table ${table} is on ${TABLE_AU_SET[table]!.toUpperCase()}'s AU set; got a dataset with ${auSet}'s`);
+    throw usageError(`the dataset of Table ${table}`, `one with ${TABLE_AU_SET[table]!.toUpperCase()}'s AU set`, `one with ${auSet}'s`);
   }
   const all = tableRows(table);
   if (!rows) return all;
   const unknown = rows.filter((r) => !all.some((a) => a.id === r));
-  if (unknown.length) throw new UsageError(`rows: expected ids of Table ${table} (${all.map((a) => a.id).join(', ')}); got ${unknown.join(', ')}`);
+  if (unknown.length) throw usageError('rows', `ids of Table ${table} (${all.map((a) => a.id).join(', ')})`, unknown.join(', '));
   return all.filter((a) => rows.includes(a.id));
 }
 
@@ -183,7 +183,7 @@ export async function reproduce(args: ReproduceArgs): Promise<TableSummary> {
   const training = { ...args.training, microBatch: args.training.microBatch ?? 0 }; // as the CLI records it, so a run resumes from either
 
   const fold = args.fold ?? 1;
-  if (![1, 2, 3].includes(fold)) throw new UsageError(`fold: expected 1, 2 or 3; got ${JSON.stringify(args.fold)}`);
+  if (![1, 2, 3].includes(fold)) throw usageError('fold', '1, 2 or 3', JSON.stringify(args.fold));
   const rows = plannedRows(table, dataset.auSet, args.rows);
   const done = new Map<string, RowResult>();
   for (const row of rows) {

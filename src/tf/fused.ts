@@ -4,7 +4,7 @@
  * math with stock tfjs ops, so other backends (webgl, tfjs-node, no addon) keep working.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describe, formatShape, rangeError, typeError } from '../ops/validate.js';
+import { describe, formatShape, rangeError, typeError } from '../util/validate.js';
 import { registerLayerNormGradients } from './gradients.js';
 import { SaclLayerNorm, type SaclLayerNormAttrs, SaclLayerNormNoAffine } from './kernel-names.js';
 

@@ -6,11 +6,11 @@
  * read back on other backends; the gradients are registered apart (gradients.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendName, KnnMetric } from '../types.js';
+import { BACKEND_NAMES, KNN_METRICS, type BackendName, type KnnMetric } from '../types.js';
 import {
   MAX_ELEMENTS, checkBoolean, checkDim, checkInteger, checkOneOf, checkOptions, checkPositive, describe, formatShape,
   rangeError, typeError,
-} from '../ops/validate.js';
+} from '../util/validate.js';
 import { registerGraphGradients } from './gradients.js';
 import {
   type OpsBackendAttr, SaclKnnGraph, type SaclKnnGraphAttrs, SaclMaxRelative, type SaclMaxRelativeAttrs, SaclRoiAlign,
@@ -32,8 +32,6 @@ export interface TfRoiAlignOptions {
   backend?: BackendName;
 }
 
-const METRICS: readonly KnnMetric[] = ['euclidean', 'cosine', 'manhattan'];
-const BACKENDS: readonly BackendName[] = ['reference', 'cpu', 'cuda'];
 /** Largest crop side (as the public roiAlign). */
 const MAX_SIZE = 4096;
 
@@ -57,7 +55,7 @@ function checkShape(name: string, t: tf.Tensor, dims: readonly string[]): number
 }
 
 function backendAttr(backend: unknown): OpsBackendAttr {
-  return backend === undefined ? '' : checkOneOf('options.backend', backend, BACKENDS);
+  return backend === undefined ? '' : checkOneOf('options.backend', backend, BACKEND_NAMES);
 }
 
 /** Runs a graph kernel on the active tfjs backend (registering the kernels there first if needed). */
@@ -78,7 +76,7 @@ export function knnGraph(x: tf.Tensor3D, k: number, options: TfKnnGraphOptions =
   checkInteger('k', k, 1);
   const attrs: SaclKnnGraphAttrs = {
     k,
-    metric: opts.metric === undefined ? 'euclidean' : checkOneOf('options.metric', opts.metric, METRICS),
+    metric: opts.metric === undefined ? 'euclidean' : checkOneOf('options.metric', opts.metric, KNN_METRICS),
     normalize: opts.normalize === undefined ? false : checkBoolean('options.normalize', opts.normalize),
     dilation: opts.dilation === undefined ? 1 : checkInteger('options.dilation', opts.dilation, 1),
     backend: backendAttr(opts.backend),

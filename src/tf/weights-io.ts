@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
+import { message } from '../util/validate.js';
 
 export { writeFileAtomic };
 
@@ -108,7 +109,7 @@ const describe = (v: unknown): string => (v === undefined ? 'nothing' : JSON.str
 /** The manifest's groups, every field checked; errors name `file` and the field. */
 function checkManifest(json: Record<string, unknown>, file: string): tf.io.WeightsManifestConfig {
   const fail = (name: string, expected: string, got: unknown): never => {
-    throw new TypeError(`${file}: ${name}: expected ${expected}; got ${describe(got)}`);
+    throw new TypeError(message(`${name} in ${file}`, expected, describe(got)));
   };
   if (json === null || typeof json !== 'object' || Array.isArray(json)) fail('the file', 'a JSON object', json);
   const manifest = json.weightsManifest;
@@ -149,7 +150,7 @@ function checkManifest(json: Record<string, unknown>, file: string): tf.io.Weigh
 async function weightsFile(dir: string, realDir: string, name: string, file: string): Promise<{ path: string; size: number }> {
   const parts = name.split(/[\\/]/);
   if (path.isAbsolute(name) || /^[a-zA-Z]:/.test(name) || parts.includes('..')) {
-    throw new Error(`${file}: weights path ${JSON.stringify(name)}: expected a file inside ${dir} (no absolute paths, no "..")`);
+    throw new Error(message(`the weights path ${JSON.stringify(name)} in ${file}`, `a file inside ${dir} (no absolute paths, no "..")`, JSON.stringify(name)));
   }
   const weightsPath = path.join(dir, ...parts);
   let real: string;
@@ -162,9 +163,9 @@ async function weightsFile(dir: string, realDir: string, name: string, file: str
   }
   const inside = path.relative(realDir, real);
   if (inside === '' || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
-    throw new Error(`${file}: weights path ${JSON.stringify(name)} leads outside ${dir} (to ${real}): expected a file inside it`);
+    throw new Error(message(`the weights path ${JSON.stringify(name)} in ${file}`, `a file inside ${dir}`, `a path that leads outside it (to ${real})`));
   }
-  if (!stat.isFile()) throw new Error(`${file}: weights path ${JSON.stringify(name)}: expected a regular file; got ${stat.isDirectory() ? 'a directory' : 'a special file'}`);
+  if (!stat.isFile()) throw new Error(message(`the weights path ${JSON.stringify(name)} in ${file}`, 'a regular file', stat.isDirectory() ? 'a directory' : 'a special file'));
   return { path: real, size: stat.size };
 }
 

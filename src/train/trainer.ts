@@ -14,7 +14,7 @@ import { batches, type Batch } from '../data/loader.js';
 import type { AuModel } from '../model/model.js';
 import { loadTensors, saveTensors } from '../tf/weights-io.js';
 import { syncDir, writeFileAtomic } from '../util/fs.js';
-import { UsageError } from '../util/errors.js';
+import { UsageError, usageError } from '../util/errors.js';
 import { PAPER_LOSS_WEIGHTS, landmarkLoss, weightedAsymmetricLoss, weightedDiceLoss, type LossWeights } from './losses.js';
 import { NesterovSgd } from './optimizer.js';
 import { accumulateGradients, microBatches } from './accumulate.js';
@@ -295,8 +295,8 @@ export function trainStep(ctx: StepContext, batch: StepBatch, lr: number): Omit<
 function checkSame(kind: string, saved: Record<string, unknown>, given: Record<string, unknown>, path: string): void {
   for (const key of new Set([...Object.keys(saved), ...Object.keys(given)])) {
     if (JSON.stringify(saved[key] ?? null) !== JSON.stringify(given[key] ?? null)) {
-      throw new UsageError(`${path}: the checkpoint was trained with ${kind} ${key} = ${JSON.stringify(saved[key] ?? null)}; got ${JSON.stringify(given[key] ?? null)}. `
-        + 'Resume with the same settings, or train into another folder');
+      throw usageError(`${kind} ${key}`, `${JSON.stringify(saved[key] ?? null)} (what the checkpoint ${path} was trained with)`,
+        `${JSON.stringify(given[key] ?? null)}: resume with the same settings, or train into another folder`);
     }
   }
 }

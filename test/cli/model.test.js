@@ -54,14 +54,14 @@ test('--sbg / --sbg-threshold / --fbg choose the fixed graphs\' sources (default
 
 test('bad flags exit 2 with one clear line', () => {
   for (const [args, pattern] of [
-    [['--variant', 'huge'], /variant: expected one of/],
-    [['--k', '0'], /--k: expected a positive integer/],
+    [['--variant', 'huge'], /Expected one of "baseline", .*"full", .* for variant but received "huge"/],
+    [['--k', '0'], /Expected a positive integer for --k/],
     [['--k', '40'], /sacl\.k/],
-    [['--gcn', 'gat'], /sacl\.gcn/],
-    [['--au-set', 'ck+'], /--au-set/],
-    [['--variant', 'sbg', '--sbg', 'srerl'], /sacl\.sbg: expected au-gcn or top-k; got "srerl"/],
-    [['--variant', 'sbg', '--sbg-threshold', '2'], /sacl\.sbgThreshold: expected a number in \(0, 1\]; got 2/],
-    [['--variant', 'fbg', '--fbg', 'kdsrl'], /sacl\.fbg: KDSRL's FACS-based graph \(the paper's \[1\]\) is not encoded/],
+    [['--gcn', 'gat'], /Expected one of "max-relative", "edgeconv", "gin", "graphsage" for sacl\.gcn but received "gat"/],
+    [['--au-set', 'ck+'], /Expected one of "bp4d", "disfa" for --au-set but received "ck\+"/],
+    [['--variant', 'sbg', '--sbg', 'srerl'], /Expected one of "au-gcn", "top-k" for sacl\.sbg but received "srerl"/],
+    [['--variant', 'sbg', '--sbg-threshold', '2'], /Expected a number in \(0, 1\] for sacl\.sbgThreshold but received 2/],
+    [['--variant', 'fbg', '--fbg', 'kdsrl'], /Expected "emotion-prototype" \(KDSRL's FACS-based graph, the paper's \[1\], is not encoded.* for sacl\.fbg but received "kdsrl"/],
   ]) {
     const r = run('model', ...args);
     assert.is(r.status, 2, `${args}: ${r.stderr}`);

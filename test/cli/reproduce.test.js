@@ -168,7 +168,7 @@ runs('Table 5: three folds, per-fold rows and the 3-fold mean beside the paper\'
 
   const six = run('reproduce', '--table', '6', '--dataset', 'bp4d', '--root', data, '--out', out, ...small);
   assert.is(six.status, 2);
-  assert.match(six.stderr, /table: Table 6 is on DISFA's AU set; got a dataset with bp4d's/);
+  assert.match(six.stderr, /Expected one with DISFA's AU set for the dataset of Table 6 but received one with bp4d's/);
 });
 
 runs.run();

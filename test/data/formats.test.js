@@ -122,7 +122,7 @@ test('JAA-Net lists in the real form (<DS>/<subject>/…): subjects are the subj
   let error;
   try { await openDataset('bp4d', root); } catch (e) { error = e; }
   assert.instance(error, RangeError);
-  assert.match(error.message, /BP4D_part2_path\.txt: line 2: expected a BP4D subject id \(F001…F023, M001…M018\) as a component of the path; got "BP4D\/X\/T2\/0721\.jpg"/);
+  assert.match(error.message, /Expected a BP4D subject id \(F001…F023, M001…M018\) as a component of the path for line 2 of .*BP4D_part2_path\.txt but received "BP4D\/X\/T2\/0721\.jpg"/);
 });
 
 test('list entries that leave --root (".." or absolute paths) are refused, naming the list file and line', async () => {
@@ -136,7 +136,7 @@ test('list entries that leave --root (".." or absolute paths) are refused, namin
     let error;
     try { await openDataset('bp4d', root); } catch (e) { error = e; }
     assert.instance(error, RangeError, entry);
-    assert.match(error.message, /BP4D_part2_path\.txt: line 2: expected a path relative to the image folder, without "\.\."; got /, entry);
+    assert.match(error.message, /Expected a path relative to the image folder, without "\.\." for line 2 of .*BP4D_part2_path\.txt but received /, entry);
   }
   // ME-GraphAU lists too
   const me = tmp();
@@ -148,7 +148,7 @@ test('list entries that leave --root (".." or absolute paths) are refused, namin
   }
   let error;
   try { await openDataset('bp4d', me); } catch (e) { error = e; }
-  assert.match(error?.message ?? '', /BP4D_train_img_path_fold1\.txt: line 2: expected a path relative to the image folder/);
+  assert.match(error?.message ?? '', /Expected a path relative to the image folder, without "\.\." for line 2 of .*BP4D_train_img_path_fold1\.txt/);
 });
 
 test('JAA-Net\'s repository layout under --root: data/list/ and data/imgs/', async () => {
@@ -169,13 +169,13 @@ test('foldSplit refuses overlapping parts, a subject in no part, and an empty tr
   const refused = (ds, fold) => { try { foldSplit(ds, fold); } catch (e) { return e; } assert.unreachable(`fold ${fold} was not refused`); };
   let e = refused(dataset([['F001'], ['F002', 'F001'], ['F003']], ['F001', 'F002', 'F003']), 1);
   assert.instance(e, RangeError);
-  assert.is(e.message, 'lists: parts: expected each subject in one part; got F001 in parts 1 and 2');
+  assert.is(e.message, 'Expected each subject in one part for the parts of lists but received F001 in parts 1 and 2');
   e = refused(dataset([['F001'], ['F002'], ['F003']], ['F001', 'F002']), 1);
-  assert.is(e.message, 'lists: fold 1: expected test samples from part 3 (F003); got none');
+  assert.is(e.message, 'Expected test samples from part 3 (F003) for fold 1 of lists but received none');
   e = refused(dataset([['F001'], ['F002'], []], ['F001', 'F002']), 1);
-  assert.is(e.message, 'lists: fold 1: expected test samples from part 3 (no subjects); got none');
+  assert.is(e.message, 'Expected test samples from part 3 (no subjects) for fold 1 of lists but received none');
   e = refused(dataset([['F001'], ['F002'], ['F003']], ['F003']), 1);
-  assert.is(e.message, 'lists: fold 1: expected training samples from part 1 (F001) and part 2 (F002); got none');
+  assert.is(e.message, 'Expected training samples from part 1 (F001) and part 2 (F002) for fold 1 of lists but received none');
   e = refused(dataset([['F001'], ['F002'], ['F003']], ['F001', 'F004']), 3);
   assert.match(e.message, /subjects F004 belong to no part/);
   const { train, test: held } = foldSplit(dataset([['F001'], ['F002'], ['F003']], ['F001', 'F002', 'F003']), 2);
@@ -266,12 +266,12 @@ test('BP4D layout: frames named with four digits (0643.jpg) or not; 2DFeatures n
   let error;
   try { await openDataset('bp4d', root); } catch (e) { error = e; }
   assert.instance(error, RangeError);
-  assert.match(error.message, /2DFeatures[\\/]F007_T1\.mat: expected one fit element per frame image in .*F007[\\/]T1 \(3\); got 4/);
+  assert.match(error.message, /Expected one fit element per frame image in .*F007[\\/]T1 \(3\) for .*2DFeatures[\\/]F007_T1\.mat but received 4/);
   // two images for one frame are ambiguous
   write(join(root, 'F007', 'T1', '999.jpg'), 'x');
   error = undefined;
   try { await openDataset('bp4d', root); } catch (e) { error = e; }
-  assert.match(error.message, /F007[\\/]T1: expected one image per frame; got (0999\.jpg and 999\.jpg|999\.jpg and 0999\.jpg) for frame 999/);
+  assert.match(error.message, /Expected one image per frame for .*F007[\\/]T1 but received (0999\.jpg and 999\.jpg|999\.jpg and 0999\.jpg) for frame 999/);
 });
 
 test('DISFA Landmark_Points: the frame comes from the file name, so a missing file (SN031) shifts no other frame', async () => {
@@ -298,7 +298,7 @@ test('DISFA Landmark_Points: the frame comes from the file name, so a missing fi
   let error;
   try { await openDataset('disfa', root); } catch (e) { error = e; }
   assert.instance(error, RangeError);
-  assert.match(error.message, /tmp_frame_lm[\\/]SN002_lm\.mat: expected a frame number before _lm\.mat in the name; got none/);
+  assert.match(error.message, /Expected a frame number before _lm\.mat for the name of .*tmp_frame_lm[\\/]SN002_lm\.mat but received none/);
 });
 
 test('DISFA layout with DISFA\'s own Landmark_Points/<SN>/tmp_frame_lm/*_lm.mat (Level 5): files in frame order', async () => {
@@ -336,12 +336,12 @@ const escaped = (path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 test('folds.json: bad JSON or a wrong shape is a RangeError naming the file', async () => {
   const d = tmp();
   const file = join(d, 'folds.json');
-  for (const [text, what] of [['{"parts": [["F001"], ["F002"]', /expected JSON; got a parse error/], ['{"parts": [["F001"], ["F002"]]}', /expected \{"parts": \[\[subject ids\], \[subject ids\], \[subject ids\]\]\}; got \{"parts"/],
-    ['null', /expected \{"parts".*; got null/], ['{"parts": [[1], [], []]}', /expected \{"parts"/]]) {
+  for (const [text, what] of [['{"parts": [["F001"], ["F002"]', /Expected JSON for .*folds\.json but received a parse error/], ['{"parts": [["F001"], ["F002"]]}', /Expected \{"parts": \[\[subject ids\], \[subject ids\], \[subject ids\]\]\} for .*folds\.json but received \{"parts"/],
+    ['null', /Expected \{"parts".* but received null/], ['{"parts": [[1], [], []]}', /Expected \{"parts"/]]) {
     writeFileSync(file, text);
     const error = await errorOf(() => readFoldsFile(file));
     assert.instance(error, RangeError, `${text}: ${error}`);
-    assert.ok(error.message.startsWith(`${file}: `) && what.test(error.message), error.message);
+    assert.ok(error.message.includes(` for ${file} but received `) && what.test(error.message), error.message);
   }
   writeFileSync(file, '{"parts": [["F001"], ["F002"], ["M001"]]}');
   assert.equal(readFoldsFile(file), [['F001'], ['F002'], ['M001']]);
@@ -351,7 +351,7 @@ test('folds.json: bad JSON or a wrong shape is a RangeError naming the file', as
   write(join(root, 'folds.json'), '{"parts": ');
   const error = await errorOf(() => readBp4dLayout(root));
   assert.instance(error, RangeError, String(error));
-  assert.match(error.message, new RegExp(`^${escaped(join(root, 'folds.json'))}: expected JSON`));
+  assert.match(error.message, new RegExp(`^Expected JSON for ${escaped(join(root, 'folds.json'))} but received a parse error`));
 });
 
 test('landmarks beyond float32 range are refused at read time, naming the file and row', async () => {
@@ -361,14 +361,14 @@ test('landmarks beyond float32 range are refused at read time, naming the file a
   writeFileSync(csv, `Frame,...\n${row(1, 5)}\n${row(2, '1e39')}\n`);
   let error = await errorOf(() => readLandmarkCsv(csv));
   assert.instance(error, RangeError, String(error));
-  assert.match(error.message, new RegExp(`^${escaped(csv)}: row 3: expected coordinates within float32 range \\(±3\\.4e38\\); got 1e\\+39`));
+  assert.match(error.message, new RegExp(`^Expected coordinates within float32 range \\(±3\\.4e38\\) for row 3 of ${escaped(csv)} but received 1e\\+39$`));
   writeFileSync(csv, `Frame,...\n${row(1, 5)}\n${row(2, '-3.4e38')}\n`); // representable: kept
   assert.is(readLandmarkCsv(csv).get('2')[7], Math.fround(-3.4e38 - 1));
   // a MAT-file matrix
   const m = num([3, 2], [1, 2, 3, 4, -5e38, 6]);
   error = await errorOf(() => landmarksFromMatrix(m, 'f.mat: pts', 3));
   assert.instance(error, RangeError, String(error));
-  assert.match(error.message, /^f\.mat: pts: expected coordinates within float32 range/);
+  assert.match(error.message, /^Expected coordinates within float32 range \(±3\.4e38\) for f\.mat: pts but received/);
   // JAA-Net's _land.txt
   const root = tmp();
   for (const [k, subject] of ['F001', 'F002', 'M001'].entries()) {
@@ -378,7 +378,7 @@ test('landmarks beyond float32 range are refused at read time, naming the file a
   }
   error = await errorOf(() => readJaaNetLists(root, 'bp4d'));
   assert.instance(error, RangeError, String(error));
-  assert.match(error.message, new RegExp(`^${escaped(join(root, 'BP4D_part2_land.txt'))}: line 1: expected coordinates within float32 range`));
+  assert.match(error.message, new RegExp(`^Expected coordinates within float32 range \\(±3\\.4e38\\) for line 1 of ${escaped(join(root, 'BP4D_part2_land.txt'))} but received`));
 });
 
 test('a frame twice in a label or landmark file is refused, naming the file and the frame', async () => {
@@ -388,21 +388,21 @@ test('a frame twice in a label or landmark file is refused, naming the file and 
   writeFileSync(csv, `Frame,...\n${row(1)}\n${row(2)}\n${row(1)}\n`);
   let error = await errorOf(() => readLandmarkCsv(csv));
   assert.instance(error, RangeError, String(error));
-  assert.match(error.message, new RegExp(`^${escaped(csv)}: row 4: expected one row per frame; got frame 1 again \\(first on row 2\\)`));
+  assert.match(error.message, new RegExp(`^Expected one row per frame for row 4 of ${escaped(csv)} but received frame 1 again \\(first on row 2\\)$`));
   // BP4D AU_OCC
   const bp4d = tmp();
   const occ = join(bp4d, 'AUCoding', 'AU_OCC', 'F001_T1.csv');
   write(occ, `Frame,1,2,4,6,7,10,12,14,15,17,23,24\n1,${'0,'.repeat(11)}1\n2,${'0,'.repeat(11)}1\n2,${'1,'.repeat(11)}0\n`);
   error = await errorOf(() => readBp4dLayout(bp4d));
   assert.instance(error, RangeError, String(error));
-  assert.match(error.message, new RegExp(`^${escaped(occ)}: row 4: expected one row per frame; got frame 2 again \\(first on row 3\\)`));
+  assert.match(error.message, new RegExp(`^Expected one row per frame for row 4 of ${escaped(occ)} but received frame 2 again \\(first on row 3\\)$`));
   // DISFA ActionUnit_Labels
   const disfa = tmp();
   const aus = [1, 2, 4, 6, 9, 12, 25, 26];
   for (const au of aus) write(join(disfa, 'ActionUnit_Labels', 'SN001', `SN001_au${au}.txt`), au === 6 ? '1,0\n2,3\n2,0\n' : '1,0\n2,3\n');
   error = await errorOf(() => openDataset('disfa', disfa));
   assert.instance(error, RangeError, String(error));
-  assert.match(error.message, new RegExp(`^${escaped(join(disfa, 'ActionUnit_Labels', 'SN001', 'SN001_au6.txt'))}: line 3: expected one line per frame; got frame 2 again \\(first on line 2\\)`));
+  assert.match(error.message, new RegExp(`^Expected one line per frame for line 3 of ${escaped(join(disfa, 'ActionUnit_Labels', 'SN001', 'SN001_au6.txt'))} but received frame 2 again \\(first on line 2\\)$`));
 });
 
 test('a root in no known format is refused, naming the formats looked for', async () => {
@@ -491,14 +491,14 @@ test('align refuses an --out that is --root or inside it, and a re-run with anot
     let error;
     try { await alignTree({ root, out, size: 48 }); } catch (e) { error = e; }
     assert.instance(error, RangeError, out);
-    assert.match(error.message, /--out: expected a folder outside --root .*; got .*, where the aligned files would overwrite the source's/);
+    assert.match(error.message, /Expected a folder outside --root .* for --out but received .*, where the aligned files would overwrite the source's/);
   }
   // through a symlink to the root, too
   const link = join(tmp(), 'link');
   symlinkSync(root, link);
   let error;
   try { await alignTree({ root, out: join(link, 'x'), size: 48 }); } catch (e) { error = e; }
-  assert.match(error?.message ?? '', /--out: expected a folder outside --root/);
+  assert.match(error?.message ?? '', /Expected a folder outside --root .* for --out/);
   assert.is(readFileSync(join(root, 'Landmarks', 'F001_T1.csv'), 'utf8'), landmarks, 'the source landmarks are untouched');
   assert.not.ok(existsSync(join(root, 'align.json')));
 
@@ -509,16 +509,16 @@ test('align refuses an --out that is --root or inside it, and a re-run with anot
   error = undefined;
   try { await alignTree({ root, out, size: 64 }); } catch (e) { error = e; }
   assert.instance(error, RangeError);
-  assert.match(error.message, /align\.json: .*aligned was aligned with --size 48; got 64: use another --out, or remove this one to align again/);
+  assert.match(error.message, /Expected 48 \(what .*aligned was aligned with, .*align\.json\) for --size but received 64: use another --out, or remove this one to align again/);
   assert.is(readFileSync(join(out, 'Landmarks', 'F001_T1.csv'), 'utf8'), moved, 'the landmarks still match the frames');
   error = undefined;
   try { await alignTree({ root, out, size: 48, layout: 'disfa' }); } catch (e) { error = e; }
-  assert.match(error?.message ?? '', /was aligned with --dataset "bp4d"; got "disfa"/);
+  assert.match(error?.message ?? '', /Expected "bp4d" \(what .* was aligned with, .*\) for --dataset but received "disfa"/);
   // a folder aligned before the record existed: the frames' size is checked
   unlinkSync(join(out, 'align.json'));
   error = undefined;
   try { await alignTree({ root, out, size: 64 }); } catch (e) { error = e; }
-  assert.match(error?.message ?? '', /F001\/T1\/1\.jpg: already aligned at 48×48; got --size 64/);
+  assert.match(error?.message ?? '', /Expected 48 \(.*F001\/T1\/1\.jpg is already aligned at 48×48\) for --size but received 64/);
   assert.not.ok(existsSync(join(out, 'align.json')), 'no record claims the refused size');
   const again = await alignTree({ root, out, size: 48 });
   assert.is(again.skippedExisting, 3);
@@ -557,7 +557,7 @@ test('`sacl-au align --dataset disfa`: DISFA frames aligned by their Landmark_Po
   assert.equal(Array.from(s.labels), [1, 2, 4, 6, 9, 12, 25, 26].map((au) => ((1 + au) % 4 >= 2 ? 1 : 0)));
   const bad = spawnSync(process.execPath, [cli, 'align', '--dataset', 'ck+', '--root', root, '--out', out], { encoding: 'utf8' });
   assert.is(bad.status, 2);
-  assert.match(bad.stderr, /--dataset: expected bp4d or disfa; got "ck\+"/);
+  assert.match(bad.stderr, /Expected one of "bp4d", "disfa" for --dataset but received "ck\+"/);
 });
 
 test.run();

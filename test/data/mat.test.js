@@ -101,8 +101,8 @@ test('landmarks: n × 2 [x y] 1-based → interleaved 0-based; empty → null; w
   const lm = landmarksFromMatrix(num([3, 2], [1, 2, 3, 10, 20, 30]), 'f: pts', 3);
   assert.equal(Array.from(lm), [0, 9, 1, 19, 2, 29]);
   assert.is(landmarksFromMatrix(num([0, 0], []), 'f: pts', 3), null);
-  assert.throws(() => landmarksFromMatrix(num([2, 2], [1, 2, 3, 4]), 'f.mat: pts', 3), (e) => e instanceof RangeError && /f\.mat: pts: expected a 3×2 matrix; got 2×2/.test(e.message));
-  assert.throws(() => structField(num([1, 1], [1]), 'pred', 'f.mat: fit'), (e) => e instanceof RangeError && /f\.mat: fit: expected a struct array/.test(e.message));
+  assert.throws(() => landmarksFromMatrix(num([2, 2], [1, 2, 3, 4]), 'f.mat: pts', 3), (e) => e instanceof RangeError && /^Expected a 3×2 matrix for f\.mat: pts but received 2×2$/.test(e.message));
+  assert.throws(() => structField(num([1, 1], [1]), 'pred', 'f.mat: fit'), (e) => e instanceof RangeError && /^Expected a struct array for f\.mat: fit but received a numeric$/.test(e.message));
 });
 
 test('malformed files are refused with a RangeError naming the file', async () => {
@@ -306,7 +306,7 @@ test('v7.3: HDF5 errors name the file; after the HDF5 library aborts, valid file
   f.close();
   const error = await rejection(readMatVariable(broken, 'pts'));
   assert.instance(error, RangeError, String(error));
-  assert.ok(error.message.startsWith(`${broken}: pts: `), error.message);
+  assert.ok(error.message.startsWith(`${broken}: Expected a dataset or a group for pts but received `), error.message);
   // A WebAssembly trap or abort inside HDF5 can leave its instance broken for good: after ~10 k mutated
   // files, every open fails with "memory access out of bounds", valid files included. Simulated here on
   // the reader's in-thread form (in a child process: the instance is shared) by making open trap from then on.

@@ -52,7 +52,7 @@ test('68 → 49: drops the jaw and the inner-mouth corners, and commutes with bo
   const coded = Float32Array.from({ length: 136 }, (_, k) => (k % 2 ? -1 : 1) * Math.floor(k / 2));
   const mapped = landmarks68To49(coded);
   for (let i = 0; i < 49; i++) assert.equal([mapped[2 * i], mapped[2 * i + 1]], [IBUG68_FOR_49[i], -IBUG68_FOR_49[i]]);
-  assert.throws(() => landmarks68To49(new Float32Array(98)), /expected 136 numbers \(68 points as x, y\); got 98/);
+  assert.throws(() => landmarks68To49(new Float32Array(98)), /Expected 136 numbers \(68 points as x, y\) for points \(landmarks68To49\) but received 98/);
 });
 
 test('detectFaces: every face in the package\'s photos, on sacl-au\'s own tfjs, with landmarks in their boxes', async () => {
@@ -80,7 +80,7 @@ test('detectFaces: every face in the package\'s photos, on sacl-au\'s own tfjs, 
   assert.ok(tf.memory().numTensors > before + 100, `tensors ${before} → ${tf.memory().numTensors}`);
   let error;
   await detectFaces(images.get('sample1.jpg'), { detector: 'yolo' }).catch((e) => { error = e; });
-  assert.match(String(error), /RangeError: detector: expected ssd or tiny; got "yolo"/);
+  assert.match(String(error), /RangeError: Expected one of "ssd", "tiny" for detector but received "yolo"/);
 });
 
 test('the 49 points land on the parts docs/model.md names (real faces, upright after alignment)', () => {
@@ -123,7 +123,7 @@ test('alignFace levels the eyes and puts the face where the aligned template has
       assert.ok(mean < 0.05, `${name}: mean distance to the template ${mean}`);
     }
   }
-  assert.throws(() => alignFace(images.get('sample1.jpg'), new Float32Array(136)), /expected 98 numbers \(49 points\); got 136/);
+  assert.throws(() => alignFace(images.get('sample1.jpg'), new Float32Array(136)), /Expected 98 numbers \(49 points\) for landmarks49 \(alignFace\) but received 136/);
 });
 
 test('predictFaces: one prediction per face, none for a picture without a face', async () => {

@@ -139,7 +139,7 @@ test('--detect-every 3: faces followed between detections keep their ids, landma
   }
   const bad = spawnSync(process.execPath, [cli, 'predict', '--model', model, '--detect-every', '0', join(dir, 'pan.mp4')], { encoding: 'utf8' });
   assert.is(bad.status, 2);
-  assert.match(bad.stderr, /--detect-every: expected a positive integer; got "0"/);
+  assert.match(bad.stderr, /Expected a positive integer for --detect-every but received "0"/);
 });
 
 test('without ffmpeg on PATH a video is one clear error', () => {

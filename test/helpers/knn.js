@@ -4,7 +4,7 @@
  * that each returned row is in range, duplicate-free and sorted by distance.
  */
 import { Assertion } from 'uvu/assert';
-import { referenceDistance } from '../../dist/index.js';
+import { referenceDistance } from '../../dist/backends/reference/index.js';
 
 /** Row r (in a [B, R, D] tensor, r counted over B·R) as a Float32Array view. */
 function row(t, b, i) {

@@ -111,8 +111,8 @@ test('AU-GCN graph: P(j | i) ≥ τ in either direction links AUs i and j; binar
   assert.equal(edges(auGcnAdjacency(p, 0.41)), []);
   // the unknown AU2 label leaves P(4 | 1) over the 5 frames with AU1: AU2 is never present, so no edge
   assert.is(p[idx(1)][idx(2)], 0);
-  assert.throws(() => auGcnAdjacency(p, 0), /sbgThreshold: expected a number in \(0, 1\]; got 0/);
-  assert.throws(() => auGcnAdjacency(p.slice(1), 0.4), /cooccurrence: expected a 11×11 matrix/);
+  assert.throws(() => auGcnAdjacency(p, 0), /Expected a number in \(0, 1\] for sbgThreshold but received 0/);
+  assert.throws(() => auGcnAdjacency(p.slice(1), 0.4), /Expected a row of 11 finite numbers for cooccurrence\[0\] but received array \[/);
 });
 
 test('AU graph → ROI neighbour lists: node order of roisOf, both sides of an AU linked, width = max degree + 1', () => {
@@ -145,7 +145,7 @@ test('AU graph → ROI neighbour lists: node order of roisOf, both sides of an A
   assert.equal(rd[8], ['9L', '9R', '23/24/25L', '23/24/25R']);
   assert.equal(rd[12], ['23/24/25L', '9L', '9R', '23/24/25R']);
   assert.equal(rd[14], ['17/26L', '17/26R', '17/26L', '17/26L']);
-  assert.throws(() => adjacencyNeighbours('disfa', auGcnAdjacency(p, 0.4)), /adjacency \(disfa\): expected a 8×8 matrix/);
+  assert.throws(() => adjacencyNeighbours('disfa', auGcnAdjacency(p, 0.4)), /Expected a 8×8 matrix of finite numbers for adjacency \(disfa\) but received 12 rows/);
 });
 
 const narrow = { inputSize: 64, backbone: { dims: [8, 16, 24, 32], heads: [1, 2, 2, 4], depths: [1, 1, 1, 1], srRatios: [8, 4, 2, 1], mlpRatio: 2 },
@@ -182,9 +182,9 @@ test('config switch: SBG defaults to AU-GCN\'s graph (τ 0.4); sbg "top-k" and F
     assert.equal(got.table, Array.from(want.neighbours), `${config.sacl.graph}/${config.sacl.sbg}/${config.sacl.sbgThreshold}`);
     model.dispose();
   }
-  assert.throws(() => sbgConfig({ sbg: 'srerl' }), /sacl\.sbg: expected au-gcn or top-k; got "srerl"/);
-  assert.throws(() => sbgConfig({ sbgThreshold: 1.5 }), /sacl\.sbgThreshold: expected a number in \(0, 1\]; got 1\.5/);
-  assert.throws(() => modelConfig('fbg', { sacl: { fbg: 'kdsrl' } }), /sacl\.fbg: KDSRL's FACS-based graph \(the paper's \[1\]\) is not encoded.*not public/);
+  assert.throws(() => sbgConfig({ sbg: 'srerl' }), /Expected one of "au-gcn", "top-k" for sacl\.sbg but received "srerl"/);
+  assert.throws(() => sbgConfig({ sbgThreshold: 1.5 }), /Expected a number in \(0, 1\] for sacl\.sbgThreshold but received 1\.5/);
+  assert.throws(() => modelConfig('fbg', { sacl: { fbg: 'kdsrl' } }), /Expected "emotion-prototype" \(KDSRL's FACS-based graph, the paper's \[1\], is not encoded: its definition is not public.*\) for sacl\.fbg but received "kdsrl"/);
 });
 
 test('a checkpoint saved before the graph-source fields loads with the graph it was trained on (top-K)', async () => {

@@ -151,7 +151,7 @@ test('a version-1 model (the template inside landmarks.fc.bias) loads to the sam
     let error;
     try { await AuModel.load(dir); } catch (e) { error = e; }
     assert.instance(error, RangeError);
-    assert.match(error.message, /version: expected 1…2; got 3/);
+    assert.match(error.message, /Expected 1…2 for the model format version of .* but received 3 \(written by a newer sacl-au\?\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     tf.dispose([batch.images, batch.labels, batch.landmarks]);
@@ -207,15 +207,15 @@ test('bad inputs and configs are refused with the field named', () => {
 
 test('config ranges: sizes far past every variant are refused before anything is built', () => {
   for (const [over, pattern] of [
-    [{ classifier: { hidden: 100000 } }, /classifier\.hidden: expected an integer in \[0, 4096\]; got 100000/],
-    [{ backbone: { dims: [64, 128, 256, 65536] } }, /backbone\.dims: expected integers ≤ 4096; got \[64,128,256,65536\]/],
-    [{ backbone: { depths: [2, 2, 1000, 2] } }, /backbone\.depths: expected integers ≤ 64/],
-    [{ inputSize: 8192 }, /inputSize: expected a multiple of 16 in \[32, 2048\]; got 8192/],
-    [{ sacl: { widths: Array(40).fill(8), depths: Array(40).fill(1) } }, /sacl\.widths: expected at most 16 stages; got 40/],
-    [{ sacl: { ffnRatio: 500 } }, /sacl\.ffnRatio: expected integers ≤ 16; got 500/],
-    [{ roiSize: 57 }, /roiSize: expected integers ≤ 56; got 57/],
+    [{ classifier: { hidden: 100000 } }, /Expected an integer in \[0, 4096\] for classifier\.hidden but received 100000/],
+    [{ backbone: { dims: [64, 128, 256, 65536] } }, /Expected integers ≤ 4096 for backbone\.dims but received \[64,128,256,65536\]/],
+    [{ backbone: { depths: [2, 2, 1000, 2] } }, /Expected integers ≤ 64 for backbone\.depths/],
+    [{ inputSize: 8192 }, /Expected a multiple of 16 in \[32, 2048\] for inputSize but received 8192/],
+    [{ sacl: { widths: Array(40).fill(8), depths: Array(40).fill(1) } }, /Expected at most 16 stages for sacl\.widths but received 40/],
+    [{ sacl: { ffnRatio: 500 } }, /Expected integers ≤ 16 for sacl\.ffnRatio but received 500/],
+    [{ roiSize: 57 }, /Expected integers ≤ 56 for roiSize but received 57/],
   ]) assertThrowsWith(() => modelConfig('full', over), RangeError, [pattern], JSON.stringify(over));
-  assertThrowsWith(() => modelConfig('full', { msfl: 'yes' }), TypeError, [/msfl: expected true or false; got "yes"/]);
+  assertThrowsWith(() => modelConfig('full', { msfl: 'yes' }), TypeError, [/Expected true or false for msfl but received "yes"/]);
   // the paper's variants all stay inside the ranges
   for (const v of Object.keys(VARIANTS)) modelConfig(v, v === 'sbg' ? { sacl: { cooccurrence: COOCCURRENCE } } : {});
 });
@@ -262,17 +262,17 @@ test('load: the saved config is checked against the manifest before the model is
     let { error, allocated } = await failure();
     assert.is(allocated, 0, 'no parameter allocated for a config that does not fit the weights');
     assert.instance(error, RangeError);
-    assert.match(error.message, /model\.json: model config: weights: classifier\.heads\.fc1\.weight has shape \[12,240,32\], the model expects \[12,240,4096\]/);
+    assert.match(error.message, /model\.json: model config: Expected shape \[12,240,4096\] for the weights of classifier\.heads\.fc1\.weight but received \[12,240,32\]/);
     edit((c) => { c.classifier.hidden = 1e6; });
     ({ error } = await failure());
-    assert.match(error.message, /model\.json: model config: classifier\.hidden: expected an integer in \[0, 4096\]; got 1000000/);
+    assert.match(error.message, /model\.json: model config: Expected an integer in \[0, 4096\] for classifier\.hidden but received 1000000/);
     edit((c, meta) => { meta.config = null; });
     ({ error } = await failure());
     assert.instance(error, TypeError);
-    assert.match(error.message, /model\.json: model config: config: expected an object; got null/);
+    assert.match(error.message, /model\.json: model config: Expected an object for config but received null/);
     edit((c, meta) => { meta.seed = 'x'; });
     ({ error } = await failure());
-    assert.match(error.message, /model\.json: seed: expected an integer; got "x"/);
+    assert.match(error.message, /Expected an integer for seed in .*model\.json but received "x"/);
     edit(() => {});
     const loaded = await AuModel.load(dir);
     assert.equal(loaded.config, config);

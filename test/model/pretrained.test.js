@@ -146,7 +146,7 @@ test('broken, legacy, hostile and foreign torch files fail with the file named',
     ['stride.pth', /stride\.pth: stem\.conv1\.weight: expected at most 4 elements \(its storage\); got size \[1000000000\]/],
     ['storage.pth', /storage\.pth: storage 0: expected 4000000000 bytes; got 16/],
     ['long.pth', /long\.pth: data\.pkl: an integer of 101 bytes at byte \d+: state dicts hold none that large/],
-    ['other.pth', /other\.pth: expected ResT backbone weights .* got none of the 111 backbone names among its 1 tensors \(fc\.weight/],
+    ['other.pth', /Expected ResT backbone weights .* for .*other\.pth but received none of the 111 backbone names among its 1 tensors \(fc\.weight/],
   ];
   for (const [name, pattern] of cases) {
     const { store } = backbone();

@@ -13,10 +13,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { backends, knnGraph, setNumThreads } from '../../dist/index.js';
 import {
-  backends, knnGraph, knnGraphReference, maxRelativeGradReference, maxRelativeReference, roiAlignGradReference,
-  roiAlignReference, setNumThreads,
-} from '../../dist/index.js';
+  knnGraphReference, maxRelativeGradReference, maxRelativeReference, roiAlignGradReference, roiAlignReference,
+} from '../../dist/backends/reference/index.js';
 import { assertBitIdentical, assertClose, assertEqualValues, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
 import { Rng } from '../helpers/random.js';

@@ -133,8 +133,8 @@ test('a checkpoint is not overwritten without resume unless asked; a damaged one
 
   // resuming with other options or another fold is refused, naming both values
   for (const [args, pattern] of [
-    [{ options: { ...opts, lr: 0.05 } }, /the checkpoint was trained with option lr = 0\.02; got 0\.05/],
-    [{ options: opts, run: { dataset: 'synthetic', fold: 2 } }, /the checkpoint was trained with run setting fold = 1; got 2/],
+    [{ options: { ...opts, lr: 0.05 } }, /Expected 0\.02 \(what the checkpoint .* was trained with\) for option lr but received 0\.05: resume with the same settings/],
+    [{ options: opts, run: { dataset: 'synthetic', fold: 2 } }, /Expected 1 \(what the checkpoint .* was trained with\) for run setting fold but received 2/],
   ]) {
     error = undefined;
     try { await train({ model: again, samples, dir, resume: true, ...args }); } catch (e) { error = e; }

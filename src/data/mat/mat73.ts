@@ -10,6 +10,7 @@ import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Dataset, Entity, File as H5File, Group, Reference } from 'h5wasm';
 import { MAX_NESTING, NUMERIC_CLASSES, numel, textFromCodes, type MatValue } from './value.js';
+import { message } from '../../util/validate.js';
 
 type H5 = typeof import('h5wasm');
 let h5: Promise<H5> | undefined;
@@ -111,7 +112,7 @@ class Converter {
     if (depth >= MAX_NESTING) throw new RangeError(`${this.where}: ${path}: cells and structs nested deeper than ${MAX_NESTING} levels`);
     const refs = this.read(d, path);
     if (!Array.isArray(refs) || !refs.every((r) => r && typeof r === 'object' && 'ref_data' in r)) {
-      throw new RangeError(`${this.where}: ${path}: expected object references; got ${typeof refs}`);
+      throw new RangeError(`${this.where}: ${message(path, 'object references', typeof refs)}`);
     }
     return (refs as Reference[]).map((r, i) => this.deref(r, `${path}[${i + 1}]`, depth + 1));
   }
@@ -173,7 +174,7 @@ class Converter {
   /** A group's member `name`: a dataset or a group, or a RangeError naming `path`. */
   child(g: Group, name: string, path: string): Dataset | Group {
     const e = g.get(name) as { type?: string } | null;
-    if (!e || (e.type !== 'Dataset' && e.type !== 'Group')) throw new RangeError(`${this.where}: ${path}: expected a dataset or a group; got ${e?.type ?? 'nothing'}`);
+    if (!e || (e.type !== 'Dataset' && e.type !== 'Group')) throw new RangeError(`${this.where}: ${message(path, 'a dataset or a group', e?.type ?? 'nothing')}`);
     return e as Dataset | Group;
   }
 }
@@ -278,6 +279,6 @@ function readWith({ File }: H5, file: string, names?: readonly string[], fields?
 
 /** `e` (from h5wasm, or from reading what it returned) as a RangeError naming the file, `e` its cause. */
 function failure(file: string, what: string, e: unknown): RangeError {
-  const message = e instanceof Error ? e.message : String(e);
-  return new RangeError(`${file}: ${what} (${message.split('\n')[0]})`, { cause: e });
+  const text = e instanceof Error ? e.message : String(e);
+  return new RangeError(`${file}: ${what} (${text.split('\n')[0]})`, { cause: e });
 }

@@ -5,6 +5,7 @@
  */
 
 import { float32Landmarks } from '../dataset.js';
+import { rangeError } from '../../util/validate.js';
 
 export type MatValue =
   | { kind: 'numeric'; class: string; dims: number[]; data: Float64Array }
@@ -36,19 +37,19 @@ export const NUMERIC_CLASSES = new Set(['double', 'single', 'int8', 'uint8', 'in
 
 /** `value` as a rows × cols numeric matrix (column-major), or a RangeError naming `where`. */
 export function numericMatrix(value: MatValue | undefined, where: string, rows: number, cols: number): Float64Array {
-  if (!value) throw new RangeError(`${where}: missing`);
-  if (value.kind !== 'numeric') throw new RangeError(`${where}: expected a numeric ${rows}×${cols} matrix; got a ${value.kind}`);
+  if (!value) throw rangeError(where, `a numeric ${rows}×${cols} matrix`, 'nothing (missing)');
+  if (value.kind !== 'numeric') throw rangeError(where, `a numeric ${rows}×${cols} matrix`, `a ${value.kind}`);
   if (value.dims.length !== 2 || value.dims[0] !== rows || value.dims[1] !== cols) {
-    throw new RangeError(`${where}: expected a ${rows}×${cols} matrix; got ${value.dims.join('×')}`);
+    throw rangeError(where, `a ${rows}×${cols} matrix`, value.dims.join('×'));
   }
   return value.data;
 }
 
 /** The elements of a struct array's field, in MATLAB's linear order, or a RangeError naming `where`. */
 export function structField(value: MatValue | undefined, field: string, where: string): MatValue[] {
-  if (!value) throw new RangeError(`${where}: missing`);
-  if (value.kind !== 'struct') throw new RangeError(`${where}: expected a struct array; got a ${value.kind}`);
-  if (!value.fields.includes(field)) throw new RangeError(`${where}: the struct has no field "${field}" (fields: ${value.fields.join(', ')})`);
+  if (!value) throw rangeError(where, 'a struct array', 'nothing (missing)');
+  if (value.kind !== 'struct') throw rangeError(where, 'a struct array', `a ${value.kind}`);
+  if (!value.fields.includes(field)) throw rangeError(where, `a struct with a field "${field}"`, `one with the fields ${value.fields.join(', ')}`);
   return value.elements.map((e) => e[field]!);
 }
 

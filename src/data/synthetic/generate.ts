@@ -13,6 +13,7 @@ import { NUM_LANDMARKS } from '../../face/landmarks.js';
 import { Random } from '../../util/random.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { makeIdentity, renderFace, type FrameParams } from './face.js';
+import { rangeError } from '../../util/validate.js';
 
 export const GENERATOR_VERSION = 3;
 
@@ -78,7 +79,7 @@ export async function existingSynthetic(root: string, want: Omit<SyntheticManife
 export async function generateSynthetic(options: SyntheticOptions): Promise<SyntheticManifest> {
   const { root, seed = 1, subjects: nSubjects = 12, tasks: nTasks = 4, framesPerTask = 30, size = 256, onProgress } = options;
   for (const [name, v, min] of [['subjects', nSubjects, 3], ['tasks', nTasks, 1], ['framesPerTask', framesPerTask, 1], ['size', size, 64]] as const) {
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`${name}: expected an integer ≥ ${min}; got ${v}`);
+    if (!Number.isInteger(v) || v < min) throw rangeError(name, `an integer ≥ ${min}`, v);
   }
   const subjects = subjectNames(nSubjects);
   const tasks = Array.from({ length: nTasks }, (_, i) => `T${i + 1}`);

@@ -1,7 +1,8 @@
 /**
- * Argument validation shared by every backend: one message shape,
+ * Argument validation for the whole library (ops, backends, model, data, CLI): one message shape,
  * "Expected <what> for <name> but received <what>", TypeError for wrong kinds, RangeError for wrong values.
- * The native addon re-checks whatever could corrupt memory, in the same words.
+ * It imports nothing but types, so any layer may use it. The native addon re-checks whatever could corrupt
+ * memory, in the same words.
  */
 import type { Float32Tensor, Int32Tensor } from '../types.js';
 
@@ -143,4 +144,13 @@ export function checkIndexRange(name: string, t: Int32Tensor, limit: number, lim
     const v = data[i]!;
     if (v < 0 || v >= limit) throw rangeError(position(name, t.shape, i), `an index in [0, ${limit}) (${limitName})`, v);
   }
+}
+
+/** An n×n array of arrays of finite numbers; the message names the first row that is not (why: added to what is expected). */
+export function checkSquareMatrix(name: string, m: unknown, n: number, why = ''): asserts m is number[][] {
+  const expected = `a ${n}×${n} matrix of finite numbers${why}`;
+  if (!Array.isArray(m)) throw rangeError(name, expected, JSON.stringify(m) ?? 'undefined');
+  if (m.length !== n) throw rangeError(name, expected, `${m.length} rows`);
+  const i = m.findIndex((row) => !Array.isArray(row) || row.length !== n || row.some((v) => !Number.isFinite(v)));
+  if (i >= 0) throw rangeError(`${name}[${i}]`, `a row of ${n} finite numbers${why}`, describe(m[i]));
 }
