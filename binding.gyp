@@ -33,6 +33,8 @@
         "native/addon/reduce_binding.cc",
         "native/addon/conv_binding.cc",
         "native/addon/movement_binding.cc",
+        "native/addon/gelu_binding.cc",
+        "native/addon/batch_norm_binding.cc",
         "native/addon/malloc_tuning.cc",
         "native/cpu/parallel.cc",
         "native/cpu/knn_graph.cc",
@@ -45,7 +47,9 @@
         "native/cpu/depthwise.cc",
         "native/cpu/movement.cc",
         "native/cpu/pool.cc",
-        "native/cpu/elementwise.cc"
+        "native/cpu/elementwise.cc",
+        "native/cpu/gelu.cc",
+        "native/cpu/batch_norm.cc"
       ],
       "conditions": [
         ["target_arch=='x64'", {

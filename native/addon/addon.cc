@@ -84,6 +84,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxPoolGrad", Napi::Function::New(env, maxPoolGrad, "maxPoolGrad"));
   exports.Set("avgPool", Napi::Function::New(env, avgPool, "avgPool"));
   exports.Set("avgPoolGrad", Napi::Function::New(env, avgPoolGrad, "avgPoolGrad"));
+  exports.Set("gelu", Napi::Function::New(env, gelu, "gelu"));
+  exports.Set("geluGrad", Napi::Function::New(env, geluGrad, "geluGrad"));
+  exports.Set("batchNorm", Napi::Function::New(env, batchNorm, "batchNorm"));
+  exports.Set("batchNormGrad", Napi::Function::New(env, batchNormGrad, "batchNormGrad"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
   exports.Set("cudaKernelMs", Napi::Function::New(env, cudaKernelMs, "cudaKernelMs"));

@@ -31,6 +31,10 @@ Napi::Value maxPool(const Napi::CallbackInfo& info);
 Napi::Value maxPoolGrad(const Napi::CallbackInfo& info);
 Napi::Value avgPool(const Napi::CallbackInfo& info);
 Napi::Value avgPoolGrad(const Napi::CallbackInfo& info);
+Napi::Value gelu(const Napi::CallbackInfo& info);
+Napi::Value geluGrad(const Napi::CallbackInfo& info);
+Napi::Value batchNorm(const Napi::CallbackInfo& info);
+Napi::Value batchNormGrad(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl

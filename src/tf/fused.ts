@@ -1,0 +1,86 @@
+/**
+ * Fused ops of the model, each one tfjs kernel forward and one backward (kernel-names.ts) where the backend
+ * has them (registerFastKernels: 'cpu' and 'wasm' with the native addon), else the same math as a
+ * composite of stock tfjs ops, so every other backend keeps working. Gradients: gradients.ts.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkBoolean, checkPositive, describe, formatShape, rangeError, typeError } from '../ops/validate.js';
+import { registerGeluBatchNormGradients } from './gradients.js';
+import { SaclBatchNorm, type SaclBatchNormAttrs, SaclGelu } from './kernel-names.js';
+
+registerGeluBatchNormGradients();
+
+const hasKernel = (name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
+
+function checkFloat32(name: string, t: unknown): tf.Tensor {
+  if (!(t instanceof tf.Tensor)) throw typeError(name, 'a tf.Tensor (float32)', describe(t));
+  if (t.dtype !== 'float32') throw typeError(`${name}.dtype`, '"float32"', JSON.stringify(t.dtype));
+  return t;
+}
+
+/** GELU, exact form x·Φ(x) = x·(1 + erf(x/√2))/2 (PyTorch's default). */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  checkFloat32('x', x);
+  if (x.size > 0 && hasKernel(SaclGelu)) return tf.engine().runKernel(SaclGelu, { x }, {}) as T;
+  return geluComposite(x);
+}
+
+/** The stock-op GELU (the fallback, and the reference in tests). */
+export function geluComposite<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))) as T;
+}
+
+export interface BatchNormTrainingOptions {
+  /** Added to the variance (default 1e-5, PyTorch's). */
+  eps?: number;
+  /** Apply ReLU to the output (default false). */
+  relu?: boolean;
+}
+
+export interface BatchNormTrainingResult<T extends tf.Tensor> {
+  y: T;
+  /** [C] per-channel mean over every axis but the last */
+  mean: tf.Tensor1D;
+  /** [C] per-channel biased variance */
+  variance: tf.Tensor1D;
+}
+
+/**
+ * BatchNorm in training mode on channels-last x [..., C]: y = (x − mean)/√(variance + eps)·gamma + beta with
+ * the batch's statistics (biased variance), then ReLU with options.relu. Gradients reach x, gamma and beta
+ * through y and through the returned statistics.
+ */
+export function batchNormTraining<T extends tf.Tensor>(
+  x: T, gamma: tf.Tensor, beta: tf.Tensor, options: BatchNormTrainingOptions = {},
+): BatchNormTrainingResult<T> {
+  checkFloat32('x', x);
+  if (x.rank < 1 || x.size === 0) throw rangeError('x.shape', 'rank ≥ 1 [..., C] with no size 0', formatShape(x.shape));
+  const C = x.shape[x.rank - 1]!;
+  for (const [name, t] of [['gamma', gamma], ['beta', beta]] as const) {
+    checkFloat32(name, t);
+    if (t.rank !== 1 || t.shape[0] !== C) throw rangeError(`${name}.shape`, `[${C}] (x's last axis)`, formatShape(t.shape));
+  }
+  const attrs: SaclBatchNormAttrs = {
+    eps: options.eps === undefined ? 1e-5 : checkPositive('options.eps', options.eps),
+    relu: options.relu === undefined ? false : checkBoolean('options.relu', options.relu),
+  };
+  if (hasKernel(SaclBatchNorm)) {
+    const [y, mean, variance] = tf.engine().runKernel(SaclBatchNorm, { x, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    return { y: y as T, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  }
+  return batchNormTrainingComposite(x, gamma, beta, attrs);
+}
+
+/** The stock-op BatchNorm in training mode (the fallback, and the reference in tests). */
+export function batchNormTrainingComposite<T extends tf.Tensor>(
+  x: T, gamma: tf.Tensor, beta: tf.Tensor, { eps, relu }: SaclBatchNormAttrs,
+): BatchNormTrainingResult<T> {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i));
+    // x·scale + shift with per-channel scale and shift: its gradient is broadcast products and sums,
+    // where tf.batchNorm's gradient tiles every statistic to the input's full shape (slow on cpu/wasm).
+    const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, eps)));
+    const y = tf.add(tf.mul(x, scale), tf.sub(beta, tf.mul(mean, scale)));
+    return { y: (relu ? tf.relu(y) : y) as T, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  });
+}
