@@ -44,8 +44,8 @@ class Stem {
 
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     return tf.tidy(() => {
-      let y = tf.relu(this.norm1.apply(this.conv1.apply(x, ctx), ctx));
-      y = tf.relu(this.norm2.apply(this.conv2.apply(y, ctx), ctx));
+      let y = this.norm1.apply(this.conv1.apply(x, ctx), ctx, true);
+      y = this.norm2.apply(this.conv2.apply(y, ctx), ctx, true);
       return this.pos.apply(this.conv3.apply(y, ctx), ctx);
     });
   }
