@@ -13,6 +13,7 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -91,29 +92,58 @@ inline float cdf(float x, float e) {
 
 constexpr float kInvSqrt2Pi = 0.398942280f;
 
-SACL_CHANNEL_LOOP void geluRange(const float* __restrict x, float* __restrict y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    y[i] = v * cdf(v, expNonPositive(-0.5f * v * v));
+// u = x (+ bias[i], a row's bias, with bias), then y = u·Φ(u) or dx = dy·(Φ(u) + u·φ(u)).
+SACL_CHANNEL_LOOP void geluRange(const float* __restrict x, const float* __restrict bias, float* __restrict y, int64_t n) {
+  if (bias == nullptr) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[i];
+      y[i] = v * cdf(v, expNonPositive(-0.5f * v * v));
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[i] + bias[i];
+      y[i] = v * cdf(v, expNonPositive(-0.5f * v * v));
+    }
   }
 }
 
-SACL_CHANNEL_LOOP void geluGradRange(const float* __restrict dy, const float* __restrict x, float* __restrict dx, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    const float e = expNonPositive(-0.5f * v * v);
-    dx[i] = dy[i] * (cdf(v, e) + v * (e * kInvSqrt2Pi));
+SACL_CHANNEL_LOOP void geluGradRange(const float* __restrict dy, const float* __restrict x, const float* __restrict bias,
+                                     float* __restrict dx, int64_t n) {
+  if (bias == nullptr) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[i];
+      const float e = expNonPositive(-0.5f * v * v);
+      dx[i] = dy[i] * (cdf(v, e) + v * (e * kInvSqrt2Pi));
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[i] + bias[i];
+      const float e = expNonPositive(-0.5f * v * v);
+      dx[i] = dy[i] * (cdf(v, e) + v * (e * kInvSqrt2Pi));
+    }
   }
+}
+
+// body(offset, count, bias row) over [0, n): flat chunks without bias, whole rows of C with it.
+template <class F>
+void forChunks(int64_t n, const float* bias, int64_t C, F body) {
+  if (bias == nullptr) {
+    parallelFor(n, kGrain, [&](int64_t begin, int64_t end) { body(begin, end - begin, nullptr); });
+    return;
+  }
+  parallelFor(n / C, std::max<int64_t>(1, kGrain / C), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) body(r * C, C, bias);
+  });
 }
 
 }  // namespace
 
-void gelu(const float* x, float* y, int64_t n) {
-  parallelFor(n, kGrain, [&](int64_t begin, int64_t end) { geluRange(x + begin, y + begin, end - begin); });
+void gelu(const float* x, const float* bias, int64_t C, float* y, int64_t n) {
+  forChunks(n, bias, C, [&](int64_t at, int64_t count, const float* b) { geluRange(x + at, b, y + at, count); });
 }
 
-void geluGrad(const float* dy, const float* x, float* dx, int64_t n) {
-  parallelFor(n, kGrain, [&](int64_t begin, int64_t end) { geluGradRange(dy + begin, x + begin, dx + begin, end - begin); });
+void geluGrad(const float* dy, const float* x, const float* bias, int64_t C, float* dx, int64_t n) {
+  forChunks(n, bias, C, [&](int64_t at, int64_t count, const float* b) { geluGradRange(dy + at, x + at, b, dx + at, count); });
 }
 
 }  // namespace cpu

@@ -87,10 +87,10 @@ export interface NativeAddon {
   maxPoolGrad(dy: Float32Array, x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number,
     outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,
     padTop: number, padLeft: number, dx: Float32Array): void;
-  /** y = GELU(x), erf form (native/addon/gelu_binding.cc); synchronous. */
-  gelu(x: Float32Array, y: Float32Array): void;
-  /** dx = dy·GELU'(x); synchronous. */
-  geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** y = GELU(x + bias), erf form, bias [C] along rows of C or null (native/addon/gelu_binding.cc); synchronous. */
+  gelu(x: Float32Array, bias: Float32Array | null, y: Float32Array): void;
+  /** dx = dy·GELU'(x + bias); synchronous. */
+  geluGrad(dy: Float32Array, x: Float32Array, bias: Float32Array | null, dx: Float32Array): void;
   /** BatchNorm in training mode over x viewed as [rows, C] (native/addon/batch_norm_binding.cc); synchronous. */
   batchNorm(x: Float32Array, rows: number, C: number, gamma: Float32Array, beta: Float32Array, eps: number, relu: boolean,
     y: Float32Array, mean: Float32Array, variance: Float32Array): void;

@@ -142,7 +142,7 @@ class Block {
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     return tf.tidy(() => {
       const y = tf.add(x, tf.reshape(this.attn.apply(this.norm1.apply(x, ctx), ctx), x.shape)) as tf.Tensor4D;
-      return tf.add(y, this.fc2.apply(gelu(this.fc1.apply(this.norm2.apply(y, ctx), ctx)), ctx)) as tf.Tensor4D;
+      return tf.add(y, this.fc2.apply(this.fc1.applyGelu(this.norm2.apply(y, ctx), ctx), ctx)) as tf.Tensor4D;
     });
   }
 }

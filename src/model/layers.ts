@@ -9,9 +9,12 @@ import type { ForwardContext, ParamStore } from './params.js';
 
 const prod = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** GELU, exact (erf) form as PyTorch's default: one fused kernel each way where the backend has it. */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return fusedGelu(x);
+/**
+ * GELU, exact (erf) form as PyTorch's default, of x (+ bias [C] along the last axis): one fused kernel each
+ * way where the backend has it.
+ */
+export function gelu(x: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  return fusedGelu(x, bias);
 }
 
 export class Linear {
@@ -27,6 +30,16 @@ export class Linear {
   /** Applies to the last axis of x (any rank). */
   apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
     return this.applyColumns(x, 0, this.outFeatures, ctx);
+  }
+
+  /** gelu(apply(x)), the bias added inside the GELU kernel. */
+  applyGelu(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    const rows = x.size / this.inFeatures;
+    ctx.flops?.add(rows * this.inFeatures * this.outFeatures);
+    return tf.tidy(() => {
+      const y = gelu(tf.matMul(tf.reshape(x, [rows, this.inFeatures]), this.weight), this.bias ?? undefined);
+      return tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
+    });
   }
 
   /**

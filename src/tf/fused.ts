@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkBoolean, checkPositive, describe, formatShape, rangeError, typeError } from '../ops/validate.js';
 import { registerGeluBatchNormGradients } from './gradients.js';
-import { SaclBatchNorm, type SaclBatchNormAttrs, SaclGelu } from './kernel-names.js';
+import { SaclBatchNorm, type SaclBatchNormAttrs, SaclBiasGelu, SaclGelu } from './kernel-names.js';
 
 registerGeluBatchNormGradients();
 
@@ -18,16 +18,38 @@ function checkFloat32(name: string, t: unknown): tf.Tensor {
   return t;
 }
 
-/** GELU, exact form x·Φ(x) = x·(1 + erf(x/√2))/2 (PyTorch's default). */
-export function gelu<T extends tf.Tensor>(x: T): T {
+/** A [C] float32 tensor for x's last axis. */
+function checkChannels(name: string, t: unknown, x: tf.Tensor): tf.Tensor {
+  checkFloat32(name, t);
+  const C = x.shape[x.rank - 1];
+  const { shape } = t as tf.Tensor;
+  if (shape.length !== 1 || shape[0] !== C) throw rangeError(`${name}.shape`, `[${C}] (x's last axis)`, formatShape(shape));
+  return t as tf.Tensor;
+}
+
+/**
+ * GELU, exact form u·Φ(u) = u·(1 + erf(u/√2))/2 (PyTorch's default), of u = x, or u = x + bias for a bias
+ * [C] along x's last axis (a Linear layer's bias, fused into the same kernel).
+ */
+export function gelu<T extends tf.Tensor>(x: T, bias?: tf.Tensor): T {
   checkFloat32('x', x);
-  if (x.size > 0 && hasKernel(SaclGelu)) return tf.engine().runKernel(SaclGelu, { x }, {}) as T;
-  return geluComposite(x);
+  if (bias !== undefined) {
+    if (x.rank < 1) throw rangeError('x.shape', 'rank ≥ 1 [..., C] with a bias', formatShape(x.shape));
+    checkChannels('bias', bias, x);
+  }
+  if (x.size > 0) {
+    if (bias === undefined && hasKernel(SaclGelu)) return tf.engine().runKernel(SaclGelu, { x }, {}) as T;
+    if (bias !== undefined && hasKernel(SaclBiasGelu)) return tf.engine().runKernel(SaclBiasGelu, { x, bias }, {}) as T;
+  }
+  return geluComposite(x, bias);
 }
 
 /** The stock-op GELU (the fallback, and the reference in tests). */
-export function geluComposite<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))) as T;
+export function geluComposite<T extends tf.Tensor>(x: T, bias?: tf.Tensor): T {
+  return tf.tidy(() => {
+    const u = bias === undefined ? x : tf.add(x, bias);
+    return tf.mul(tf.mul(u, 0.5), tf.add(1, tf.erf(tf.mul(u, Math.SQRT1_2))));
+  }) as T;
 }
 
 export interface BatchNormTrainingOptions {
@@ -55,11 +77,8 @@ export function batchNormTraining<T extends tf.Tensor>(
 ): BatchNormTrainingResult<T> {
   checkFloat32('x', x);
   if (x.rank < 1 || x.size === 0) throw rangeError('x.shape', 'rank ≥ 1 [..., C] with no size 0', formatShape(x.shape));
-  const C = x.shape[x.rank - 1]!;
-  for (const [name, t] of [['gamma', gamma], ['beta', beta]] as const) {
-    checkFloat32(name, t);
-    if (t.rank !== 1 || t.shape[0] !== C) throw rangeError(`${name}.shape`, `[${C}] (x's last axis)`, formatShape(t.shape));
-  }
+  checkChannels('gamma', gamma, x);
+  checkChannels('beta', beta, x);
   const attrs: SaclBatchNormAttrs = {
     eps: options.eps === undefined ? 1e-5 : checkPositive('options.eps', options.eps),
     relu: options.relu === undefined ? false : checkBoolean('options.relu', options.relu),

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  SaclBatchNorm, type SaclBatchNormAttrs, SaclBatchNormGrad, SaclGelu, SaclGeluGrad,
+  SaclBatchNorm, type SaclBatchNormAttrs, SaclBatchNormGrad, SaclBiasGelu, SaclGelu, SaclGeluGrad,
   SaclMaxRelative, type SaclMaxRelativeAttrs, SaclMaxRelativeGrad, SaclRoiAlign, type SaclRoiAlignAttrs, SaclRoiAlignGrad,
 } from './kernel-names.js';
 
@@ -68,6 +68,17 @@ const geluGradConfig: tf.GradConfig = {
   },
 };
 
+/** The same with the bias: its gradient is dx summed over every axis but the last. */
+const biasGeluGradConfig: tf.GradConfig = {
+  kernelName: SaclBiasGelu,
+  inputsToSave: ['x', 'bias'],
+  gradFunc: (dy, saved) => {
+    const [x, bias] = saved as [tf.Tensor, tf.Tensor];
+    const dx = first(run(SaclGeluGrad, { dy: dy as tf.Tensor, x, bias }, {}));
+    return { x: () => dx, bias: () => tf.sum(dx, x.shape.slice(0, -1).map((_, i) => i)) };
+  },
+};
+
 /**
  * BatchNorm's backward kernel from x, gamma, the statistics and (for the ReLU mask) y; all three outputs'
  * gradients go in (tfjs hands zeros for the statistics when only y is used).
@@ -89,10 +100,11 @@ const batchNormGradConfig: tf.GradConfig = {
 
 let fusedRegistered = false;
 
-/** Registers the gradients of the fused kernels SaclGelu and SaclBatchNorm (once). */
+/** Registers the gradients of the fused kernels SaclGelu, SaclBiasGelu and SaclBatchNorm (once). */
 export function registerGeluBatchNormGradients(): void {
   if (fusedRegistered) return;
   tf.registerGradient(geluGradConfig);
+  tf.registerGradient(biasGeluGradConfig);
   tf.registerGradient(batchNormGradConfig);
   fusedRegistered = true;
 }

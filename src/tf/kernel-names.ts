@@ -91,12 +91,25 @@ export interface SaclGeluInputs {
   x: Info;
 }
 
-/** Output dx = dy·(Φ(x) + x·φ(x)) (φ the standard normal density). */
+/** Output y = u·Φ(u) for u = x + bias: a Linear layer's bias add fused into its GELU. */
+export const SaclBiasGelu = 'SaclBiasGelu';
+export interface SaclBiasGeluInputs {
+  /** [..., C] float32 */
+  x: Info;
+  /** [C] */
+  bias: Info;
+}
+
+/**
+ * Output dx = dy·(Φ(u) + u·φ(u)) (φ the standard normal density), u = x, or x + bias for SaclBiasGelu's
+ * gradient (whose bias gradient is dx summed over every axis but the last).
+ */
 export const SaclGeluGrad = 'SaclGeluGrad';
 export interface SaclGeluGradInputs {
   dy: Info;
-  /** the forward input */
+  /** the forward inputs */
   x: Info;
+  bias?: Info;
 }
 
 /**

@@ -14,7 +14,7 @@ import { CONV_KERNELS } from './kernels/conv-native.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './kernels/depthwise.js';
 import { batchNormGradKernel, batchNormKernel } from './kernels/batch-norm.js';
 import { geluGradKernel, geluKernel } from './kernels/gelu.js';
-import { SaclBatchNorm, SaclBatchNormGrad, SaclGelu, SaclGeluGrad } from './kernel-names.js';
+import { SaclBatchNorm, SaclBatchNormGrad, SaclBiasGelu, SaclGelu, SaclGeluGrad } from './kernel-names.js';
 import { BINARY_OPS, UNARY_OPS, nativeBinary, nativeUnary } from './kernels/elementwise.js';
 import type { KernelFunc } from './kernels/host.js';
 import { nativeBatchMatMul } from './kernels/matmul.js';
@@ -102,7 +102,7 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
     // fused GELU and training-mode BatchNorm (+ReLU), which tfjs lacks: the op functions (fused.ts) use
     // them where registered and compose stock ops elsewhere
     const fused: [string, KernelFunc][] = [
-      [SaclGelu, geluKernel(addon)], [SaclGeluGrad, geluGradKernel(addon)],
+      [SaclGelu, geluKernel(addon)], [SaclBiasGelu, geluKernel(addon)], [SaclGeluGrad, geluGradKernel(addon)],
       [SaclBatchNorm, batchNormKernel(addon)], [SaclBatchNormGrad, batchNormGradKernel(addon)],
     ];
     for (const [kernelName, kernelFunc] of fused) {

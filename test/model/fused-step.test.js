@@ -1,5 +1,5 @@
 /**
- * The model on the fused GELU and BatchNorm(+ReLU) kernels (src/tf/fused.ts): a tiny-model training
+ * The model on the fused GELU (+bias) and BatchNorm(+ReLU) kernels (src/tf/fused.ts): a tiny-model training
  * step's loss and every parameter gradient (trainer.ts batchGradients) equal, to rounding, those of the
  * same step on the stock-op composite (the fused kernels unregistered), on cpu and on wasm; the fused
  * step does dispatch the fused kernels.
@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { AuModel, modelConfig } from '../../dist/model/index.js';
 import { registerFastKernels } from '../../dist/tf/index.js';
-import { SaclBatchNorm, SaclBatchNormGrad, SaclGelu, SaclGeluGrad } from '../../dist/tf/kernel-names.js';
+import { SaclBatchNorm, SaclBatchNormGrad, SaclBiasGelu, SaclGelu, SaclGeluGrad } from '../../dist/tf/kernel-names.js';
 import { PAPER_TRAINING, batchGradients } from '../../dist/train/trainer.js';
 import { NesterovSgd } from '../../dist/train/optimizer.js';
 import { assertClose } from '../helpers/assert.js';
@@ -19,7 +19,7 @@ import { Rng } from '../helpers/random.js';
 const test = suite('model step on the fused kernels');
 test.after(async () => { await tf.setBackend('cpu'); });
 
-const FUSED = [SaclGelu, SaclGeluGrad, SaclBatchNorm, SaclBatchNormGrad];
+const FUSED = [SaclGelu, SaclBiasGelu, SaclGeluGrad, SaclBatchNorm, SaclBatchNormGrad];
 
 /** Runs fn with the fused kernels unregistered on a backend (the op functions then compose stock ops). */
 function withoutFused(backendName, fn) {

@@ -1,5 +1,6 @@
 /**
- * The fused GELU (src/tf/fused.ts gelu; kernels SaclGelu / SaclGeluGrad on the native addon): forward and
+ * The fused GELU (src/tf/fused.ts gelu; kernels SaclGelu, SaclBiasGelu / SaclGeluGrad on the native
+ * addon), alone and with a Linear layer's bias fused in: forward and
  * backward against a float64 oracle written here (|Φ error| ≤ 1e-7 over all x, the bound stated in
  * native/cpu/gelu.cc; measured 6.9e-8, and 1.6e-7 on Φ + x·φ), against the composite of stock ops (forward and tf.grad) on edge shapes, the same
  * bits for 1 and 2 threads, on wasm the same bits as on cpu, the composite used where the kernel is not
@@ -12,7 +13,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { setNumThreads } from '../../dist/index.js';
 import { registerFastKernels } from '../../dist/tf/index.js';
 import { gelu, geluComposite } from '../../dist/tf/fused.js';
-import { SaclGelu, SaclGeluGrad } from '../../dist/tf/kernel-names.js';
+import { SaclBiasGelu, SaclGelu, SaclGeluGrad } from '../../dist/tf/kernel-names.js';
 import { assertBitIdentical, assertClose, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
 import { Rng, numel } from '../helpers/random.js';
@@ -138,65 +139,101 @@ test('forward and tf.grad equal the composite of stock ops on edge shapes', () =
   }
 });
 
+test('with a bias: forward and the gradients of x and bias equal the composite (x + bias, then GELU)', () => {
+  const rng = new Rng(13);
+  for (const shape of [[1, 1], [5, 1], [1, 7], [3, 5, 7], [2, 3, 1, 9], [6272, 64], [2, 28, 28, 256]]) {
+    const C = shape[shape.length - 1];
+    const xs = Float32Array.from({ length: numel(shape) }, () => rng.normal() * 3);
+    const bs = Float32Array.from({ length: C }, () => rng.normal());
+    const ws = Float32Array.from({ length: numel(shape) }, () => rng.uniform(-1, 1));
+    const run = (f) => tf.tidy(() => {
+      const [x, b, w] = [tf.tensor(xs, shape), tf.tensor1d(bs), tf.tensor(ws, shape)];
+      const [dx, db] = tf.grads((x, b) => tf.sum(tf.mul(f(x, b), w)))([x, b]);
+      return { y: f(x, b).dataSync().slice(), dx: dx.dataSync().slice(), db: db.dataSync().slice() };
+    });
+    const ours = run(gelu);
+    const stock = run(geluComposite);
+    const tol = Float32Array.from(xs, (v, i) => 4e-7 * (1 + Math.abs(v + bs[i % C])));
+    const at = JSON.stringify(shape);
+    assertClose(ours.y, stock.y, { rtol: 0, atol: tol }, `y ${at}`);
+    assertClose(ours.dx, stock.dx, { rtol: 0, atol: Float32Array.from(tol, (t, i) => t * 3 * Math.abs(ws[i])) }, `dx ${at}`);
+    // dbias sums numel/C such terms
+    assertClose(ours.db, stock.db, { rtol: 1e-5, atol: 2e-6 * Math.sqrt(numel(shape) / C) }, `dbias ${at}`);
+    // the bias add is exactly tf.add's: gelu(x, b) = gelu(x + b) bit for bit
+    const plain = tf.tidy(() => gelu(tf.add(tf.tensor(xs, shape), tf.tensor1d(bs))).dataSync().slice());
+    assertBitIdentical(ours.y, plain, `gelu(x, b) vs gelu(x + b) ${at}`);
+  }
+});
+
 test('the same bits for 1 and 2 threads', () => {
   const rng = new Rng(5);
   const xs = Float32Array.from({ length: 300001 }, () => rng.normal() * 4);
+  const bs = Float32Array.from({ length: 7 }, () => rng.normal());
   const run = () => tf.tidy(() => {
     const x = tf.tensor1d(xs);
     const [y, dx] = [gelu(x), tf.grad((t) => tf.sum(tf.mul(gelu(t), t)))(x)];
-    return [y.dataSync().slice(), dx.dataSync().slice()];
+    const xb = tf.tensor(xs.subarray(0, 7 * 40000), [40000, 7]);
+    const [yb, dxb] = [gelu(xb, tf.tensor1d(bs)), tf.grad((t) => tf.sum(tf.mul(gelu(t, tf.tensor1d(bs)), t)))(xb)];
+    return [y, dx, yb, dxb].map((t) => t.dataSync().slice());
   });
   setNumThreads(1);
   const one = run();
   setNumThreads(2);
   const two = run();
-  assertBitIdentical(two[0], one[0], 'y');
-  assertBitIdentical(two[1], one[1], 'dx');
+  ['y', 'dx', 'y (bias)', 'dx (bias)'].forEach((name, i) => assertBitIdentical(two[i], one[i], name));
 });
 
-test('a step uses the two kernels only (no Erf, Exp), and leaks no tensor', () => {
+test('a step uses the fused kernels only (no Erf, Exp; with a bias no Add), and leaks no tensor', async () => {
   const x = tf.randomNormal([3, 40]);
+  const b = tf.randomNormal([40]);
   const before = tf.memory().numTensors;
-  let names = [];
-  return tf.profile(() => tf.tidy(() => tf.grad((t) => tf.sum(gelu(t)))(x))).then((info) => {
-    names = info.kernelNames;
-    info.result.dispose();
-    assert.ok(names.includes(SaclGelu) && names.includes(SaclGeluGrad), names.join(', '));
-    assert.not.ok(names.includes('Erf') || names.includes('Exp'), names.join(', '));
-    assert.is(tf.memory().numTensors, before);
-    x.dispose();
-  });
+  let info = await tf.profile(() => tf.tidy(() => tf.grad((t) => tf.sum(gelu(t)))(x)));
+  info.result.dispose();
+  assert.ok(info.kernelNames.includes(SaclGelu) && info.kernelNames.includes(SaclGeluGrad), info.kernelNames.join(', '));
+  assert.not.ok(info.kernelNames.includes('Erf') || info.kernelNames.includes('Exp'), info.kernelNames.join(', '));
+  info = await tf.profile(() => tf.tidy(() => tf.grads((t, c) => tf.sum(gelu(t, c)))([x, b])));
+  info.result.forEach((t) => t.dispose());
+  assert.ok(info.kernelNames.includes(SaclBiasGelu) && info.kernelNames.includes(SaclGeluGrad), info.kernelNames.join(', '));
+  assert.not.ok(['Erf', 'Exp', 'Add'].some((k) => info.kernelNames.includes(k)), info.kernelNames.join(', '));
+  assert.is(tf.memory().numTensors, before);
+  tf.dispose([x, b]);
 });
 
 test('without the kernel (another backend, no addon) the composite runs, same values to rounding', () => {
   const x = tf.tensor1d([-3, -0.5, 0, 0.7, 2]);
-  const config = tf.getKernel(SaclGelu, 'cpu');
-  const fused = gelu(x).dataSync().slice();
-  tf.unregisterKernel(SaclGelu, 'cpu');
+  const b = tf.tensor1d([0.5, -1, 0, 2, 0.25]);
+  const configs = [SaclGelu, SaclBiasGelu].map((name) => tf.getKernel(name, 'cpu'));
+  const fused = [gelu(x).dataSync().slice(), gelu(x, b).dataSync().slice()];
+  configs.forEach((c) => tf.unregisterKernel(c.kernelName, 'cpu'));
   try {
-    const stock = gelu(x).dataSync().slice();
-    assertClose(stock, fused, { rtol: 0, atol: 1e-6 });
-    assert.equal(stock, geluComposite(x).dataSync().slice(), 'the composite itself');
+    const stock = [gelu(x).dataSync().slice(), gelu(x, b).dataSync().slice()];
+    assertClose(stock[0], fused[0], { rtol: 0, atol: 1e-6 });
+    assertClose(stock[1], fused[1], { rtol: 0, atol: 1e-6 });
+    assert.equal(stock[0], geluComposite(x).dataSync().slice(), 'the composite itself');
+    assert.equal(stock[1], geluComposite(x, b).dataSync().slice(), 'the composite itself, with the bias');
   } finally {
-    tf.registerKernel(config);
+    configs.forEach((c) => tf.registerKernel(c));
   }
-  x.dispose();
+  tf.dispose([x, b]);
 });
 
 test('wasm: the same kernels, the same bits as cpu', async () => {
   const rng = new Rng(8);
   const xs = Float32Array.from({ length: 5000 }, () => rng.normal() * 3);
+  const bs = Float32Array.from({ length: 100 }, () => rng.normal());
   const run = () => tf.tidy(() => {
-    const x = tf.tensor(xs, [50, 100]);
-    return [gelu(x).dataSync().slice(), tf.grad((t) => tf.sum(tf.mul(gelu(t), t)))(x).dataSync().slice()];
+    const [x, b] = [tf.tensor(xs, [50, 100]), tf.tensor1d(bs)];
+    const [dxb, db] = tf.grads((t, c) => tf.sum(tf.mul(gelu(t, c), t)))([x, b]);
+    return [gelu(x), tf.grad((t) => tf.sum(tf.mul(gelu(t), t)))(x), gelu(x, b), dxb, db].map((t) => t.dataSync().slice());
   });
   const cpu = run();
   assert.ok(await tf.setBackend('wasm'));
   try {
     assert.ok(registerFastKernels('wasm').includes(SaclGelu));
     const wasm = run();
-    assertBitIdentical(wasm[0], cpu[0], 'y');
-    assertBitIdentical(wasm[1], cpu[1], 'dx');
+    // dbias is a Sum, wasm's stock kernel against the native one on cpu
+    ['y', 'dx', 'y (bias)', 'dx (bias)'].forEach((name, i) => assertBitIdentical(wasm[i], cpu[i], name));
+    assertClose(wasm[4], cpu[4], { rtol: 1e-5, atol: 1e-5 }, 'dbias');
   } finally {
     await tf.setBackend('cpu');
   }
@@ -207,9 +244,17 @@ test('bad input: a clear error naming the argument', () => {
   const i = tf.tensor1d([1, 2], 'int32');
   assertThrowsWith(() => gelu(i), TypeError, [/^Expected "float32" for x\.dtype but received "int32"$/]);
   i.dispose();
-  assertThrowsWith(() => addon.gelu(new Float32Array(3), new Float32Array(2)), RangeError, [/^Expected 3 \(x\.length\) for y\.length but received 2$/]);
-  assertThrowsWith(() => addon.geluGrad(new Float32Array(3), new Float32Array(3), [0, 0, 0]), TypeError, [/for dx but received/]);
-  assertThrowsWith(() => addon.geluGrad(new Float32Array(3), new Float32Array(4), new Float32Array(3)), RangeError, [/^Expected 3 \(dy\.length\) for x\.length but received 4$/]);
+  const [x, b3, b4] = [tf.zeros([2, 3]), tf.zeros([3]), tf.zeros([4])];
+  assertThrowsWith(() => gelu(x, b4), RangeError, [/^Expected \[3\] \(x's last axis\) for bias\.shape but received \[4\]$/]);
+  assertThrowsWith(() => gelu(x, [1, 2, 3]), TypeError, [/^Expected a tf\.Tensor \(float32\) for bias but received/]);
+  assertThrowsWith(() => gelu(tf.scalar(1), b3), RangeError, [/^Expected rank ≥ 1 \[\.\.\., C\] with a bias for x\.shape but received \[\]$/]);
+  tf.dispose([x, b3, b4]);
+  const f = (n) => new Float32Array(n);
+  assertThrowsWith(() => addon.gelu(f(3), null, f(2)), RangeError, [/^Expected 3 \(x\.length\) for y\.length but received 2$/]);
+  assertThrowsWith(() => addon.gelu(f(6), f(4), f(6)), RangeError, [/^Expected a length ≥ 1 that divides 6 \(x\.length\) for bias\.length but received 4$/]);
+  assertThrowsWith(() => addon.geluGrad(f(3), f(3), null, [0, 0, 0]), TypeError, [/for dx but received/]);
+  assertThrowsWith(() => addon.geluGrad(f(3), f(4), null, f(3)), RangeError, [/^Expected 3 \(dy\.length\) for x\.length but received 4$/]);
+  assertThrowsWith(() => addon.geluGrad(f(6), f(6), f(0), f(6)), RangeError, [/for bias\.length but received 0$/]);
 });
 
 test.run();
