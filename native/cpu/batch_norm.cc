@@ -2,6 +2,7 @@
 // gets its own mean and sum of squared deviations (two passes over the block while it is in cache), and the
 // blocks are merged in order with Chan et al.'s pairwise update, so a large mean costs no precision (no
 // E[x²] − E[x]²) and x is read from memory once for them.
+
 // The ReLU selects compile to blends only without -ftrapping-math (which changes no value).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
