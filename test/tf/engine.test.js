@@ -82,7 +82,8 @@ test('SACL_TF_BACKEND picks a backend first and the reason names it', async () =
     assert.is(r.active, 'wasm');
     assert.is(r.reason, 'asked for by SACL_TF_BACKEND=wasm');
     assert.equal(r.kernels, ['Conv2DBackpropFilter', 'SplitV', 'ResizeBilinearGrad', 'UnsortedSegmentSum', 'DepthwiseConv2dNativeBackpropInput',
-      'DepthwiseConv2dNativeBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput']);
+      'DepthwiseConv2dNativeBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput', 'SaclGelu', 'SaclBiasGelu', 'SaclGeluGrad', 'SaclBatchNorm',
+      'SaclBatchNormGrad']);
     assert.is((await initTf({ prefer: 'cpu', force: true })).reason, "asked for by prefer: 'cpu'"); // prefer wins over the variable
   } finally {
     delete process.env.SACL_TF_BACKEND;
