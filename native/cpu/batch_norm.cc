@@ -21,12 +21,14 @@ namespace sacl {
 namespace cpu {
 namespace {
 
-// Elements per row block (the block's rows = this / C, at least 1) and per parallel chunk of the
-// element-wise passes. The block size fixes the summation order: never derive it from the thread count.
+// Elements per row block (the block's rows = this / C, at least kBlockMinRows, so that the per-block
+// partials stay ≤ 1/8 of x's bytes for wide C) and per parallel chunk of the element-wise passes. The
+// block size fixes the summation order: never derive it from the thread count.
 constexpr int64_t kBlockElements = 1 << 13;
+constexpr int64_t kBlockMinRows = 32;
 constexpr int64_t kGrain = 1 << 15;
 
-int64_t blockRows(int64_t C) { return std::max<int64_t>(1, kBlockElements / C); }
+int64_t blockRows(int64_t C) { return std::max<int64_t>(kBlockMinRows, kBlockElements / C); }
 
 // Per-channel sum of x over `rows` rows, into sum (zeroed here).
 SACL_CHANNEL_LOOP void channelSums(const float* __restrict x, int64_t rows, int64_t C, double* __restrict sum) {
