@@ -35,6 +35,8 @@
         "native/addon/movement_binding.cc",
         "native/addon/sgd_binding.cc",
         "native/addon/layer_norm_binding.cc",
+        "native/addon/gelu_binding.cc",
+        "native/addon/batch_norm_binding.cc",
         "native/addon/malloc_tuning.cc",
         "native/cpu/parallel.cc",
         "native/cpu/knn_graph.cc",
@@ -49,7 +51,9 @@
         "native/cpu/pool.cc",
         "native/cpu/elementwise.cc",
         "native/cpu/sgd.cc",
-        "native/cpu/layer_norm.cc"
+        "native/cpu/layer_norm.cc",
+        "native/cpu/gelu.cc",
+        "native/cpu/batch_norm.cc"
       ],
       "conditions": [
         ["target_arch=='x64'", {

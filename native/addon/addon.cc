@@ -88,6 +88,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgdUpdate", Napi::Function::New(env, sgdUpdate, "sgdUpdate"));
   exports.Set("layerNorm", Napi::Function::New(env, layerNorm, "layerNorm"));
   exports.Set("layerNormGrad", Napi::Function::New(env, layerNormGrad, "layerNormGrad"));
+  exports.Set("gelu", Napi::Function::New(env, gelu, "gelu"));
+  exports.Set("geluGrad", Napi::Function::New(env, geluGrad, "geluGrad"));
+  exports.Set("batchNorm", Napi::Function::New(env, batchNorm, "batchNorm"));
+  exports.Set("batchNormGrad", Napi::Function::New(env, batchNormGrad, "batchNormGrad"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));
   exports.Set("cudaKernelMs", Napi::Function::New(env, cudaKernelMs, "cudaKernelMs"));

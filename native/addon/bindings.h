@@ -35,6 +35,10 @@ Napi::Value sgdStats(const Napi::CallbackInfo& info);
 Napi::Value sgdUpdate(const Napi::CallbackInfo& info);
 Napi::Value layerNorm(const Napi::CallbackInfo& info);
 Napi::Value layerNormGrad(const Napi::CallbackInfo& info);
+Napi::Value gelu(const Napi::CallbackInfo& info);
+Napi::Value geluGrad(const Napi::CallbackInfo& info);
+Napi::Value batchNorm(const Napi::CallbackInfo& info);
+Napi::Value batchNormGrad(const Napi::CallbackInfo& info);
 
 }  // namespace addon
 }  // namespace sacl

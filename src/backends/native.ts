@@ -92,6 +92,17 @@ export interface NativeAddon {
   /** One Nesterov SGD step of every parameter into wOut and bufOut (buf[t] null: its first step); synchronous. */
   sgdUpdate(w: Float32Array[], g: Float32Array[], buf: (Float32Array | null)[], wOut: Float32Array[], bufOut: Float32Array[],
     lr: number, momentum: number, weightDecay: number, scale: number): void;
+  /** y = GELU(x + bias), erf form, bias [C] along rows of C or null (native/addon/gelu_binding.cc); synchronous. */
+  gelu(x: Float32Array, bias: Float32Array | null, y: Float32Array): void;
+  /** dx = dy·GELU'(x + bias); synchronous. */
+  geluGrad(dy: Float32Array, x: Float32Array, bias: Float32Array | null, dx: Float32Array): void;
+  /** BatchNorm in training mode over x viewed as [rows, C] (native/addon/batch_norm_binding.cc); synchronous. */
+  batchNorm(x: Float32Array, rows: number, C: number, gamma: Float32Array, beta: Float32Array, eps: number, relu: boolean,
+    y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  /** Its backward pass; y (the forward output) is needed with relu only, dMean and dVariance may be null (zero). */
+  batchNormGrad(dy: Float32Array, x: Float32Array, y: Float32Array | null, rows: number, C: number, gamma: Float32Array,
+    mean: Float32Array, variance: Float32Array, dMean: Float32Array | null, dVariance: Float32Array | null, eps: number,
+    relu: boolean, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void;
 }
 
 export interface NativeInfo {

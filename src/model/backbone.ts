@@ -45,8 +45,8 @@ class Stem {
 
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     return tf.tidy(() => {
-      let y = tf.relu(this.norm1.apply(this.conv1.apply(x, ctx), ctx));
-      y = tf.relu(this.norm2.apply(this.conv2.apply(y, ctx), ctx));
+      let y = this.norm1.apply(this.conv1.apply(x, ctx), ctx, true);
+      y = this.norm2.apply(this.conv2.apply(y, ctx), ctx, true);
       return this.pos.apply(this.conv3.apply(y, ctx), ctx);
     });
   }
@@ -143,7 +143,7 @@ class Block {
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     return tf.tidy(() => {
       const y = tf.add(x, tf.reshape(this.attn.apply(this.norm1.apply(x, ctx), ctx), x.shape)) as tf.Tensor4D;
-      return tf.add(y, this.fc2.apply(gelu(this.fc1.apply(this.norm2.apply(y, ctx), ctx)), ctx)) as tf.Tensor4D;
+      return tf.add(y, this.fc2.apply(this.fc1.applyGelu(this.norm2.apply(y, ctx), ctx), ctx)) as tf.Tensor4D;
     });
   }
 }

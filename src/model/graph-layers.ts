@@ -156,7 +156,7 @@ export class TransformerBlock {
     return tf.tidy(() => {
       const n = this.norm1.apply(x, ctx);
       const y = tf.add(x, this.attn.apply(n, n, ctx)) as tf.Tensor3D;
-      return tf.add(y, this.fc2.apply(gelu(this.fc1.apply(this.norm2.apply(y, ctx), ctx)), ctx)) as tf.Tensor3D;
+      return tf.add(y, this.fc2.apply(this.fc1.applyGelu(this.norm2.apply(y, ctx), ctx), ctx)) as tf.Tensor3D;
     });
   }
 }

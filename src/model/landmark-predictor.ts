@@ -21,7 +21,7 @@ class ConvBnRelu {
   }
 
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
-    return tf.tidy(() => tf.relu(this.bn.apply(this.conv.apply(x, ctx), ctx)));
+    return tf.tidy(() => this.bn.apply(this.conv.apply(x, ctx), ctx, true)); // BN + ReLU, one kernel when training
   }
 }
 

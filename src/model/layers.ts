@@ -4,15 +4,18 @@
  * identity) and counts its multiply-adds into the context's FlopCounter.
  */
 import * as tf from '@tensorflow/tfjs';
-import { layerNorm } from '../tf/fused.js';
+import { batchNormTraining, gelu as fusedGelu, layerNorm } from '../tf/fused.js';
 import type { ForwardContext, ParamStore } from './params.js';
 import { rangeError } from '../util/validate.js';
 
 const prod = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** GELU, exact (erf) form as PyTorch's default. */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+/**
+ * GELU, exact (erf) form as PyTorch's default, of x (+ bias [C] along the last axis): one fused kernel each
+ * way where the backend has it.
+ */
+export function gelu(x: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  return fusedGelu(x, bias);
 }
 
 export class Linear {
@@ -28,6 +31,16 @@ export class Linear {
   /** Applies to the last axis of x (any rank). */
   apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
     return this.applyColumns(x, 0, this.outFeatures, ctx);
+  }
+
+  /** gelu(apply(x)), the bias added inside the GELU kernel. */
+  applyGelu(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    const rows = x.size / this.inFeatures;
+    ctx.flops?.add(rows * this.inFeatures * this.outFeatures);
+    return tf.tidy(() => {
+      const y = gelu(tf.matMul(tf.reshape(x, [rows, this.inFeatures]), this.weight), this.bias ?? undefined);
+      return tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
+    });
   }
 
   /**
@@ -136,21 +149,21 @@ export class BatchNorm {
     this.runningVar = store.add(`${name}.running_var`, [channels], { kind: 'ones' }, false);
   }
 
-  apply<T extends tf.Tensor>(x: T, ctx: ForwardContext): T {
-    const axes = x.shape.slice(0, -1).map((_, i) => i);
+  /** Normalizes x [..., C]; with relu, max(·, 0) after it (fused into the training-mode kernel). */
+  apply<T extends tf.Tensor>(x: T, ctx: ForwardContext, relu = false): T {
     const count = x.size / this.channels;
     if (!ctx.training || count < 2) {
-      return tf.tidy(() => tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps)) as T;
+      return tf.tidy(() => {
+        const y = tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps);
+        return relu ? tf.relu(y) : y;
+      }) as T;
     }
     return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, axes);
+      const { y, mean, variance } = batchNormTraining(x, this.gamma, this.beta, { eps: this.eps, relu });
       const m = this.momentum;
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * count) / (count - 1))));
-      // x·scale + shift with per-channel scale and shift: its gradient is broadcast products and sums,
-      // where tf.batchNorm's gradient tiles every statistic to the input's full shape (slow on cpu/wasm).
-      const scale = tf.mul(this.gamma, tf.rsqrt(tf.add(variance, this.eps)));
-      return tf.add(tf.mul(x, scale), tf.sub(this.beta, tf.mul(mean, scale))) as T;
+      return y;
     });
   }
 }

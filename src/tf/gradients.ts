@@ -1,10 +1,12 @@
 /**
- * Gradients of the graph kernels, registered apart from the forward kernels (as tfjs-core does): each
- * backward pass is a kernel of its own (SaclMaxRelativeGrad, SaclRoiAlignGrad), so every backend's
- * backward can be tested alone. knnGraph has none: its op hands out indices detached from the tape.
+ * Gradients of the graph kernels and of the fused kernels, registered apart from the forward kernels (as
+ * tfjs-core does): each backward pass is a kernel of its own (SaclMaxRelativeGrad, SaclRoiAlignGrad,
+ * SaclGeluGrad, SaclBatchNormGrad), so every backend's backward can be tested alone. knnGraph has none: its
+ * op hands out indices detached from the tape.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
+  SaclBatchNorm, type SaclBatchNormAttrs, SaclBatchNormGrad, SaclBiasGelu, SaclGelu, SaclGeluGrad,
   SaclMaxRelative, type SaclMaxRelativeAttrs, SaclMaxRelativeGrad, SaclRoiAlign, type SaclRoiAlignAttrs, SaclRoiAlignGrad,
 } from './kernel-names.js';
 import { SaclLayerNorm, SaclLayerNormGrad, SaclLayerNormNoAffine } from './kernel-names.js';
@@ -92,4 +94,55 @@ export function registerLayerNormGradients(): void {
   tf.registerGradient(layerNormGradConfig);
   tf.registerGradient(layerNormNoAffineGradConfig);
   layerNormRegistered = true;
+}
+
+/** GELU's backward kernel from the forward input alone. */
+const geluGradConfig: tf.GradConfig = {
+  kernelName: SaclGelu,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved) => {
+    const [x] = saved as [tf.Tensor];
+    return { x: () => first(run(SaclGeluGrad, { dy: dy as tf.Tensor, x }, {})) };
+  },
+};
+
+/** The same with the bias: its gradient is dx summed over every axis but the last. */
+const biasGeluGradConfig: tf.GradConfig = {
+  kernelName: SaclBiasGelu,
+  inputsToSave: ['x', 'bias'],
+  gradFunc: (dy, saved) => {
+    const [x, bias] = saved as [tf.Tensor, tf.Tensor];
+    const dx = first(run(SaclGeluGrad, { dy: dy as tf.Tensor, x, bias }, {}));
+    return { x: () => dx, bias: () => tf.sum(dx, x.shape.slice(0, -1).map((_, i) => i)) };
+  },
+};
+
+/**
+ * BatchNorm's backward kernel from x, gamma, the statistics and (for the ReLU mask) y; all three outputs'
+ * gradients go in (tfjs hands zeros for the statistics when only y is used).
+ */
+const batchNormGradConfig: tf.GradConfig = {
+  kernelName: SaclBatchNorm,
+  inputsToSave: ['x', 'gamma'],
+  outputsToSave: [true, true, true],
+  gradFunc: (dys, saved, attrs) => {
+    const [x, gamma, y, mean, variance] = saved as tf.Tensor[];
+    const [dy, dMean, dVariance] = dys as tf.Tensor[];
+    const { eps, relu } = attrs as unknown as SaclBatchNormAttrs;
+    // one call makes the three gradients (made here, not in the closures: see maxRelativeGradConfig)
+    const inputs = { dy: dy!, dMean: dMean!, dVariance: dVariance!, x: x!, y: y!, gamma: gamma!, mean: mean!, variance: variance! };
+    const [dx, dGamma, dBeta] = run(SaclBatchNormGrad, inputs, { eps, relu }) as tf.Tensor[];
+    return { x: () => dx!, gamma: () => dGamma!, beta: () => dBeta! };
+  },
+};
+
+let fusedRegistered = false;
+
+/** Registers the gradients of the fused kernels SaclGelu, SaclBiasGelu and SaclBatchNorm (once). */
+export function registerGeluBatchNormGradients(): void {
+  if (fusedRegistered) return;
+  tf.registerGradient(geluGradConfig);
+  tf.registerGradient(biasGeluGradConfig);
+  tf.registerGradient(batchNormGradConfig);
+  fusedRegistered = true;
 }

@@ -149,3 +149,65 @@ export interface SaclLayerNormGradInputs {
 
 /** The LayerNorm kernels, for registration. */
 export const LAYER_NORM_KERNELS = [SaclLayerNorm, SaclLayerNormNoAffine, SaclLayerNormGrad] as const;
+
+/** Output y = x·Φ(x) (GELU, erf form; Φ the standard normal CDF), float32, any shape. */
+export const SaclGelu = 'SaclGelu';
+export interface SaclGeluInputs {
+  x: Info;
+}
+
+/** Output y = u·Φ(u) for u = x + bias: a Linear layer's bias add fused into its GELU. */
+export const SaclBiasGelu = 'SaclBiasGelu';
+export interface SaclBiasGeluInputs {
+  /** [..., C] float32 */
+  x: Info;
+  /** [C] */
+  bias: Info;
+}
+
+/**
+ * Output dx = dy·(Φ(u) + u·φ(u)) (φ the standard normal density), u = x, or x + bias for SaclBiasGelu's
+ * gradient (whose bias gradient is dx summed over every axis but the last).
+ */
+export const SaclGeluGrad = 'SaclGeluGrad';
+export interface SaclGeluGradInputs {
+  dy: Info;
+  /** the forward inputs */
+  x: Info;
+  bias?: Info;
+}
+
+/**
+ * BatchNorm in training mode, channels last: statistics over every axis but the last. Outputs [y (x's
+ * shape), mean [C], variance [C] (biased)]; y = (x − mean)/√(variance + eps)·gamma + beta, then ReLU with relu.
+ */
+export const SaclBatchNorm = 'SaclBatchNorm';
+export interface SaclBatchNormInputs {
+  /** [..., C] float32 */
+  x: Info;
+  /** [C] */
+  gamma: Info;
+  /** [C] */
+  beta: Info;
+}
+export interface SaclBatchNormAttrs {
+  eps: number;
+  relu: boolean;
+}
+
+/** Outputs [dx, dGamma [C], dBeta [C]]: the three forward outputs' gradients pulled back. */
+export const SaclBatchNormGrad = 'SaclBatchNormGrad';
+export interface SaclBatchNormGradInputs {
+  /** the gradients of the forward outputs y, mean, variance */
+  dy: Info;
+  dMean: Info;
+  dVariance: Info;
+  /** the forward input and output (y is read with relu only: its mask y > 0) */
+  x: Info;
+  y: Info;
+  gamma: Info;
+  /** the forward statistics */
+  mean: Info;
+  variance: Info;
+}
+export type SaclBatchNormGradAttrs = SaclBatchNormAttrs;

@@ -1,6 +1,7 @@
 /**
  * tfjs kernels for backends where the stock ones are wrong, pathological or missing (src/tf/kernels/):
  * ResizeBilinearGrad that honours halfPixelCenters (cpu, wasm); BatchMatMul on the native GEMM (cpu, wasm);
+ * the fused GELU and training-mode BatchNorm kernels (cpu, wasm);
  * on wasm the gather and depthwise gradients it lacks and the convolution gradients as GEMM/convolution;
  * on cpu, with the native addon, every kernel of the training step (element-wise, reductions, softmax,
  * convolutions, data movement, resize, pooling) native, multi-threaded and deterministic.
@@ -11,6 +12,9 @@ import { conv2DBackpropFilterViaConv } from './kernels/conv2d-filter.js';
 import { conv2DBackpropInputViaGemm } from './kernels/conv2d-input.js';
 import { CONV_KERNELS } from './kernels/conv-native.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './kernels/depthwise.js';
+import { batchNormGradKernel, batchNormKernel } from './kernels/batch-norm.js';
+import { geluGradKernel, geluKernel } from './kernels/gelu.js';
+import { SaclBatchNorm, SaclBatchNormGrad, SaclBiasGelu, SaclGelu, SaclGeluGrad } from './kernel-names.js';
 import { BINARY_OPS, UNARY_OPS, nativeBinary, nativeUnary } from './kernels/elementwise.js';
 import type { KernelFunc } from './kernels/host.js';
 import { layerNormKernels } from './kernels/layer-norm.js';
@@ -64,7 +68,8 @@ export function withStockKernels<T>(backendName: string, fn: () => T): T {
  * the forward pass under half-pixel centres too (the stock ones ignore halfPixelCenters, which MSFL's
  * up-sampling uses); Conv2DBackpropFilter as a convolution; on wasm, the gradients it lacks
  * (UnsortedSegmentSum, both depthwise backprops); when the addon is loaded (SACL_NATIVE=0 keeps the stock
- * ones), BatchMatMul on the native GEMM, and on cpu the native kernels of the whole training step.
+ * ones), BatchMatMul on the native GEMM, the fused GELU and BatchNorm kernels (fused.ts), and on cpu the
+ * native kernels of the whole training step.
  * Idempotent. Returns the sacl-au kernels active on that backend.
  */
 export function registerFastKernels(backendName = tf.getBackend()): string[] {
@@ -98,6 +103,18 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
   if (addon) {
     // fused LayerNorm (kernel-names.ts): new kernels, on both hosts (host.ts reads either backend's memory)
     for (const [kernelName, kernelFunc] of layerNormKernels(addon)) {
+      replaceKernel(kernelName, backendName, () => kernelFunc);
+      active.push(kernelName);
+    }
+  }
+  if (addon && (backendName === 'cpu' || backendName === 'wasm')) {
+    // fused GELU and training-mode BatchNorm (+ReLU), which tfjs lacks: the op functions (fused.ts) use
+    // them where registered and compose stock ops elsewhere
+    const fused: [string, KernelFunc][] = [
+      [SaclGelu, geluKernel(addon)], [SaclBiasGelu, geluKernel(addon)], [SaclGeluGrad, geluGradKernel(addon)],
+      [SaclBatchNorm, batchNormKernel(addon)], [SaclBatchNormGrad, batchNormGradKernel(addon)],
+    ];
+    for (const [kernelName, kernelFunc] of fused) {
       replaceKernel(kernelName, backendName, () => kernelFunc);
       active.push(kernelName);
     }

@@ -83,6 +83,7 @@ test('SACL_TF_BACKEND picks a backend first and the reason names it', async () =
     assert.is(r.reason, 'asked for by SACL_TF_BACKEND=wasm');
     assert.equal(r.kernels, ['Conv2DBackpropFilter', 'SplitV', 'ResizeBilinearGrad', 'UnsortedSegmentSum', 'DepthwiseConv2dNativeBackpropInput',
       'DepthwiseConv2dNativeBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput', 'SaclLayerNorm', 'SaclLayerNormNoAffine', 'SaclLayerNormGrad',
+      'SaclGelu', 'SaclBiasGelu', 'SaclGeluGrad', 'SaclBatchNorm', 'SaclBatchNormGrad',
       'SaclSgdStats', 'SaclSgdUpdate']);
     assert.is((await initTf({ prefer: 'cpu', force: true })).reason, "asked for by prefer: 'cpu'"); // prefer wins over the variable
   } finally {

@@ -65,6 +65,7 @@ test('wasm, which has no Conv2DBackpropFilter of its own, gets the same gradient
   assert.equal(registerFastKernels('wasm'),
     ['Conv2DBackpropFilter', 'SplitV', 'ResizeBilinearGrad', 'UnsortedSegmentSum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
       'BatchMatMul', 'Conv2DBackpropInput', 'SaclLayerNorm', 'SaclLayerNormNoAffine', 'SaclLayerNormGrad',
+      'SaclGelu', 'SaclBiasGelu', 'SaclGeluGrad', 'SaclBatchNorm', 'SaclBatchNormGrad',
       'SaclSgdStats', 'SaclSgdUpdate']);
   const got = filterGradients();
   got.forEach((g, i) => assertClose(g, want[i], { rtol: 0, atol: 1e-4 }, `wasm ${JSON.stringify(CASES[i])}`));
