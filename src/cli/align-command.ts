@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { alignTree, type AlignResult } from '../data/align-tree.js';
 import { numberFlag, requireFlags, UsageError } from './flags.js';
-import { lateProgress, Progress } from './progress.js';
+import { lateProgress, Progress } from '../util/progress.js';
 
 export const ALIGN_USAGE = `Usage: sacl-au align --root <dir> --out <dir> [--dataset bp4d|disfa] [--size 256] [--skip-bad] [--json]
 

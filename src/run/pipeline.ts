@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { evaluatePredictions, graphsOnSamples, predictSamples } from '../train/evaluate.js';
 import { train, type History, type RunRecord, type TrainOptions } from '../train/trainer.js';
 import { writeReport } from '../report/report.js';
-import { Progress } from '../cli/progress.js';
+import { Progress } from '../util/progress.js';
 
 export interface RunResult {
   history: History;
