@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
 import { evaluateRun, openWithProgress, trainRun, withOptions } from '../run/train.js';
+import { DEFAULT_CHECKPOINT_EVERY } from '../run/pipeline.js';
 import type { AuDataset } from '../data/dataset.js';
 import { MODEL_FLAGS, configFromFlags } from './model-command.js';
 import type { ConfigOverrides } from '../model/config.js';
@@ -113,7 +114,7 @@ export const TRAIN_FLAGS = {
   dataset: { type: 'string' }, root: { type: 'string' }, fold: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' },
   epochs: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, momentum: { type: 'string' },
   'weight-decay': { type: 'string' }, clip: { type: 'string' }, 'warmup-epochs': { type: 'string' }, seed: { type: 'string' },
-  'micro-batch': { type: 'string' }, 'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' }, init: { type: 'string' }, backbone: { type: 'string' }, 'skip-bad': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+  'micro-batch': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' }, init: { type: 'string' }, backbone: { type: 'string' }, 'skip-bad': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
 } as const;
 
 export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] [--variant <name>] --out <dir> [options]
@@ -122,9 +123,9 @@ export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d|disfa 
 The format under --root is detected and named: BP4D's layout (AUCoding/; landmarks from Landmarks/*.csv
 or 2DFeatures/*.mat), DISFA's (ActionUnit_Labels/; landmarks from Landmarks/*.csv or Landmark_Points/),
 ME-GraphAU's list/ files, or JAA-Net's <DS>_part<k>_*.txt lists. Trains on the fold's training subjects
-(ME-GraphAU naming: fold 1 tests part 3, fold 2 part 2, fold 3 part 1), checkpoints every epoch into
-<out>/checkpoint, saves <out>/model, then evaluates on the fold's test subjects into <out>/report
-(unless --no-eval).
+(ME-GraphAU naming: fold 1 tests part 3, fold 2 part 2, fold 3 part 1), checkpoints into <out>/checkpoint
+(every epoch, every --checkpoint-every steps, and on SIGINT/SIGTERM), saves <out>/model, then evaluates on
+the fold's test subjects into <out>/report (unless --no-eval).
 
 Options (defaults: the paper's protocol):
   --epochs <n>          12          --lr <peak>           0.001 (cosine, linear warm-up)
@@ -134,6 +135,11 @@ Options (defaults: the paper's protocol):
   --micro-batch <n>     run each batch as passes of at most n images, gradients summed before the step
                         (memory: the full model at 224 px fits wasm's heap at 2; BatchNorm then sees n)
   --no-augment          no crop/flip/jitter
+  --checkpoint-every <steps>
+                        ${DEFAULT_CHECKPOINT_EVERY}: also checkpoint every this many steps within an epoch, so a crash loses at
+                        most that much (a CPU epoch of BP4D is many hours); 0: at epoch ends only. Ctrl-C
+                        or SIGTERM finishes the step under way, checkpoints, and exits 130 or 143; a second
+                        signal exits at once. --resume continues exactly where it stopped
   --resume              continue from <out>/checkpoint exactly, with the dataset, root, fold, model and
                         training options saved in it (flags may repeat them; a different value is refused)
   --overwrite           start again although <out> holds a checkpoint (without it, that is refused)
@@ -163,6 +169,33 @@ export function openForCli(kind: string, root: string): Promise<AuDataset> {
 
 const MODEL_FLAG_NAMES = Object.keys(MODEL_FLAGS);
 
+/** Exit codes after a signal, as shells report them (128 + the signal's number). */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * SIGINT and SIGTERM while training: the first aborts `signal` (training checkpoints after the step under
+ * way and stops); a second exits at once. `dispose` restores the default handling.
+ */
+function stopOnSignals(): { signal: AbortSignal; received: () => string | null; dispose: () => void } {
+  const controller = new AbortController();
+  let first: string | null = null;
+  const onSignal = (name: string) => {
+    if (first) {
+      process.stderr.write(`\n${name} again: exiting without a checkpoint\n`);
+      process.exit(SIGNAL_EXIT[name]);
+    }
+    first = name;
+    process.stderr.write(`\n${name}: stopping after this step and saving a checkpoint (${name} again quits at once)\n`);
+    controller.abort();
+  };
+  for (const name of Object.keys(SIGNAL_EXIT)) process.on(name, onSignal);
+  return {
+    signal: controller.signal,
+    received: () => first,
+    dispose: () => { for (const name of Object.keys(SIGNAL_EXIT)) process.off(name, onSignal); },
+  };
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: TRAIN_FLAGS, strict: true });
   if (values.help) return process.stdout.write(`${TRAIN_USAGE}\n`), 0;
@@ -172,15 +205,30 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const file = configFileOf(values);
   // a resumed run takes the checkpoint's model config unless the flags or the config file give one
   const fromFlags = !values.resume || Boolean(values.config) || MODEL_FLAG_NAMES.some((f) => (values as Values)[f] !== undefined);
-  const r = await trainRun({
-    out: String(values.out), resume: Boolean(values.resume), overwrite: Boolean(values.overwrite),
-    ...(values.dataset !== undefined && { dataset: String(values.dataset) }), ...(values.root !== undefined && { root: String(values.root) }),
-    ...(values.fold !== undefined && { fold: foldFlag(values.fold) }),
-    options: givenTrainOptions(values, file), optionName: optionFlag,
-    ...(fromFlags && { model: () => modelConfigFrom(values, file) }),
-    ...(values.backbone && { backbone: String(values.backbone) }), ...(values.init && { init: String(values.init) }),
-    skipBad: Boolean(values['skip-bad']), evaluate: !values['no-eval'],
-  });
+  const checkpointEvery = numberFlag('checkpoint-every', values['checkpoint-every'], { integer: true });
+  const signals = stopOnSignals();
+  let r;
+  try {
+    r = await trainRun({
+      out: String(values.out), resume: Boolean(values.resume), overwrite: Boolean(values.overwrite),
+      ...(values.dataset !== undefined && { dataset: String(values.dataset) }), ...(values.root !== undefined && { root: String(values.root) }),
+      ...(values.fold !== undefined && { fold: foldFlag(values.fold) }),
+      options: givenTrainOptions(values, file), optionName: optionFlag,
+      ...(fromFlags && { model: () => modelConfigFrom(values, file) }),
+      ...(values.backbone && { backbone: String(values.backbone) }), ...(values.init && { init: String(values.init) }),
+      skipBad: Boolean(values['skip-bad']), evaluate: !values['no-eval'],
+      ...(checkpointEvery !== undefined && { checkpointEvery }), stop: signals.signal,
+    });
+  } finally {
+    signals.dispose();
+  }
+  const signal = signals.received();
+  if (r.stopped) {
+    const { path, epoch, batchesDone, step } = r.stopped;
+    process.stderr.write(`stopped by ${signal}: checkpoint ${path} (${batchesDone ? `epoch ${epoch + 1}, ${batchesDone} steps into it` : `${epoch} epochs done`}, step ${step}); `
+      + `continue with: sacl-au train --out ${resolve(String(values.out))} --resume\n`);
+  } else if (signal) process.stderr.write(`${signal}: training had ended; ${r.reportDir ?? r.modelDir} is complete\n`);
+  if (signal) return SIGNAL_EXIT[signal]!;
   if (values.json) process.stdout.write(`${JSON.stringify({ model: r.modelDir, report: r.reportDir, meanF1: r.meanF1, alwaysPresentMeanF1: r.alwaysPresentMeanF1 })}\n`);
   else process.stdout.write(`${r.reportDir ?? r.modelDir}\n`);
   return 0;

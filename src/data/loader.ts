@@ -27,6 +27,8 @@ export interface LoaderOptions {
   epoch: number;
   /** Batches decoded ahead of the one being used (default 2). */
   prefetch?: number;
+  /** Start at this batch of the epoch (a run resumed mid-epoch); the batches are those of a whole pass. Default 0. */
+  startBatch?: number;
   /**
    * When an image cannot be read: false (default) stops with an error naming the file; a function is
    * told the file and the sample stays in its batch as a grey image with every label and its landmarks
@@ -192,10 +194,12 @@ export function epochOrder(samples: AuSample[], opts: Pick<LoaderOptions, 'shuff
 
 /** Batches of one pass over the samples, decoded `prefetch` batches ahead. */
 export async function* batches(samples: AuSample[], opts: LoaderOptions): AsyncGenerator<Batch> {
+  const first = opts.startBatch ?? 0;
+  if (!Number.isInteger(first) || first < 0) throw new RangeError(`Expected a non-negative integer for startBatch but received ${JSON.stringify(opts.startBatch)}`);
   if (samples.length === 0) return;
   const order = epochOrder(samples, opts);
   const starts: number[] = [];
-  for (let s = 0; s < order.length; s += opts.batchSize) starts.push(s);
+  for (let s = first * opts.batchSize; s < order.length; s += opts.batchSize) starts.push(s);
   const ahead = Math.max(1, opts.prefetch ?? 2);
   const queue: Promise<Batch>[] = [];
   let next = 0;

@@ -70,6 +70,10 @@ export interface TrainRequest {
   skipBad?: boolean;
   /** Evaluate the fold's test subjects into `<out>/report` after training (default true). */
   evaluate?: boolean;
+  /** Steps between checkpoints within an epoch (0: at epoch ends only); default DEFAULT_CHECKPOINT_EVERY (run/pipeline.ts). */
+  checkpointEvery?: number;
+  /** Aborting it stops training after the step under way, with a checkpoint (`stopped` in the result). */
+  stop?: AbortSignal;
   /** How an option is named in messages (the CLI names its flag). */
   optionName?: (key: string) => string;
   /** Progress and notes, one line each (default: stderr). */
@@ -154,7 +158,8 @@ export async function trainRun(req: TrainRequest): Promise<RunResult> {
     }
     return await trainAndEvaluate({ model, dataset, fold, options, out, resume: Boolean(saved), overwrite: Boolean(req.overwrite),
       run: { dataset: kind, root, fold }, evaluate: req.evaluate ?? true, title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`,
-      skipBad: Boolean(req.skipBad), ...(req.init && { extra: { init: resolve(req.init) } }) });
+      skipBad: Boolean(req.skipBad), ...(req.init && { extra: { init: resolve(req.init) } }),
+      ...(req.checkpointEvery !== undefined && { checkpointEvery: req.checkpointEvery }), ...(req.stop && { stop: req.stop }) });
   } finally {
     model.dispose();
   }

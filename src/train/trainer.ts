@@ -1,9 +1,10 @@
 /**
  * The training loop: streaming batches, the three losses, SGD with Nesterov momentum, weight decay and
- * gradient clipping on a warm-up + cosine schedule; a checkpoint after every epoch (model, optimizer
- * state, history, written to a new directory and swapped in by renames); `resume` continues from the last
- * complete checkpoint exactly where the uninterrupted run would be (data order and augmentation derive
- * from (seed, epoch), the schedule from the step, the optimizer from its saved buffers).
+ * gradient clipping on a warm-up + cosine schedule; a checkpoint after every epoch, every
+ * `checkpointEvery` steps and when `stop` is signalled (model, optimizer state, history, written to a new
+ * directory and swapped in by renames); `resume` continues from the last complete checkpoint exactly where
+ * the uninterrupted run would be, mid-epoch too (data order and augmentation derive from (seed, epoch,
+ * position), the schedule from the step, the optimizer from its saved buffers).
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
@@ -82,8 +83,25 @@ export interface TrainArgs {
   onEpoch?: (record: EpochRecord) => void;
   /** Stop after this many epochs of this call (tests interrupt runs with it). */
   stopAfterEpochs?: number;
+  /** Also checkpoint (with `dir`) after every this many steps within an epoch; 0 (default): at epoch ends only. */
+  checkpointEvery?: number;
+  /**
+   * When aborted, the step under way finishes, a checkpoint is written (with `dir`) and train returns the
+   * history so far; resuming it continues exactly.
+   */
+  stop?: AbortSignal;
+  /** Told where each checkpoint went, after its directory is in place. */
+  onCheckpoint?: (info: CheckpointInfo) => void;
   /** Skip unreadable images (masked out of the batch) and report them here, instead of stopping. */
   onBadImage?: (file: string, reason: string) => void;
+}
+
+/** A checkpoint just written: where, and how far the run is (`batchesDone` of epoch `epoch`, 0-based; steps in all). */
+export interface CheckpointInfo {
+  path: string;
+  epoch: number;
+  batchesDone: number;
+  step: number;
 }
 
 /** The data a run trains on, as the caller names it: e.g. `{ dataset: 'bp4d', root: '/data/BP4D', fold: 1 }`. */
@@ -93,6 +111,10 @@ interface TrainerState {
   format: 'sacl-au-trainer';
   epochsDone: number;
   step: number;
+  /** Batches of epoch `epochsDone` trained already (a checkpoint within an epoch); absent or 0 at an epoch's end. */
+  batchesDone?: number;
+  /** That unfinished epoch's loss sum (weighted by batch size), image count and seconds so far. */
+  partial?: { sum: number; count: number; seconds: number };
   options: TrainOptions;
   /** Absent in checkpoints written before runs were recorded. */
   run?: RunRecord;
@@ -146,7 +168,8 @@ async function readState(path: string): Promise<TrainerState> {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
   if (state === null || typeof state !== 'object' || state.format !== 'sacl-au-trainer' || !Number.isInteger(state.epochsDone)
-    || !Number.isInteger(state.step) || typeof state.options !== 'object' || state.options === null || typeof state.history !== 'object') {
+    || !Number.isInteger(state.step) || typeof state.options !== 'object' || state.options === null || typeof state.history !== 'object'
+    || (state.batchesDone !== undefined && !(Number.isInteger(state.batchesDone) && state.batchesDone >= 0))) {
     throw new TypeError(`${file}: not a sacl-au training checkpoint state`);
   }
   return state;
@@ -317,21 +340,26 @@ async function restoreNewest(dir: string, model: AuModel, optimizer: NesterovSgd
   return fresh;
 }
 
-export async function train({ model, samples, options, dir, resume = false, overwrite = false, run, onWarning = warn, onStep, onEpoch, stopAfterEpochs, onBadImage }: TrainArgs): Promise<History> {
+export async function train({ model, samples, options, dir, resume = false, overwrite = false, run, onWarning = warn, onStep, onEpoch, stopAfterEpochs,
+  checkpointEvery = 0, stop, onCheckpoint, onBadImage }: TrainArgs): Promise<History> {
   if (samples.length === 0) throw new RangeError('train: no training samples');
+  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) {
+    throw new RangeError(`Expected a non-negative integer for checkpointEvery but received ${JSON.stringify(checkpointEvery)}`);
+  }
   const numAus = model.numAus;
   if (samples[0]!.labels.length !== numAus) throw new RangeError(`train: samples carry ${samples[0]!.labels.length} AU labels, the model predicts ${numAus}`);
   const optimizer = new NesterovSgd({ momentum: options.momentum, weightDecay: options.weightDecay, clipNorm: options.clipNorm });
   const stepsPerEpoch = Math.ceil(samples.length / options.batchSize);
   const schedule = { peak: options.lr, totalSteps: stepsPerEpoch * options.epochs, warmupSteps: Math.round(stepsPerEpoch * options.warmupEpochs) };
-  let state: TrainerState = { format: 'sacl-au-trainer', epochsDone: 0, step: 0, options, ...(run && { run }), history: { steps: [], epochs: [] } };
+  const fresh: TrainerState = { format: 'sacl-au-trainer', epochsDone: 0, step: 0, options, ...(run && { run }), history: { steps: [], epochs: [] } };
+  let state = fresh;
   try {
-    if (resume && dir) state = await restoreNewest(dir, model, optimizer, onWarning, state);
+    if (resume && dir) state = await restoreNewest(dir, model, optimizer, onWarning, fresh);
     else if (dir && hasCheckpoint(dir)) {
       if (!overwrite) throw new UsageError(`${join(dir, CHECKPOINT)} exists: resume it (--resume) or replace it (--overwrite)`);
       for (const n of [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`]) await rm(join(dir, n), { recursive: true, force: true });
     }
-    if (resume && state.epochsDone > 0) {
+    if (state !== fresh) {
       checkSame('option', state.options as unknown as Record<string, unknown>, options as unknown as Record<string, unknown>, dir!);
       if (state.run && run) checkSame('run setting', state.run, run, dir!);
     }
@@ -344,14 +372,28 @@ export async function train({ model, samples, options, dir, resume = false, over
   const params = new Map(model.store.named().filter((p) => p.trainable).map((p) => [p.name, p.tensor]));
   const ctx: StepContext = { model, optimizer, params, weights, lossWeights: options.lossWeights, microBatch: options.microBatch };
   const S = model.config.inputSize;
+  let savedAt = -1; // the step of the last checkpoint this call wrote
+  const checkpoint = async () => {
+    await saveCheckpoint(dir!, model, optimizer, state);
+    savedAt = state.step;
+    onCheckpoint?.({ path: join(dir!, CHECKPOINT), epoch: state.epochsDone, batchesDone: state.batchesDone ?? 0, step: state.step });
+  };
   try {
     let ran = 0;
     for (let epoch = state.epochsDone; epoch < options.epochs; epoch++) {
       if (stopAfterEpochs !== undefined && ran >= stopAfterEpochs) break;
-      const started = Date.now();
-      let sum = 0;
-      let count = 0;
-      for await (const batch of batches(samples, { inputSize: S, batchSize: options.batchSize, augment: options.augment, shuffle: true, seed: options.seed, epoch, ...(onBadImage && { onBadImage }) })) {
+      if (stop?.aborted) {
+        if (dir && savedAt !== state.step) await checkpoint(); // stopped between epochs, or before the first step
+        break;
+      }
+      // a checkpoint within this epoch: skip the batches it trained, carry its partial loss and time
+      const skip = state.batchesDone ?? 0;
+      const started = Date.now() - 1000 * (state.partial?.seconds ?? 0);
+      let sum = state.partial?.sum ?? 0;
+      let count = state.partial?.count ?? 0;
+      let done = skip;
+      for await (const batch of batches(samples, { inputSize: S, batchSize: options.batchSize, augment: options.augment, shuffle: true, seed: options.seed, epoch,
+        startBatch: skip, ...(onBadImage && { onBadImage }) })) {
         const lr = learningRate(state.step, schedule);
         const B = batch.size;
         const { loss, asymmetric, dice, landmarks, gradNorm } = trainStep(ctx, batch, lr);
@@ -362,11 +404,23 @@ export async function train({ model, samples, options, dir, resume = false, over
         sum += loss * B;
         count += B;
         onStep?.(record, stepsPerEpoch);
+        done++;
+        if (done === stepsPerEpoch) break; // the epoch's end is checkpointed below
+        const stopping = stop?.aborted ?? false;
+        if (dir && (stopping || (checkpointEvery > 0 && state.step % checkpointEvery === 0))) {
+          state.batchesDone = done;
+          state.partial = { sum, count, seconds: (Date.now() - started) / 1000 };
+          await checkpoint();
+        }
+        if (stopping) break;
       }
+      if (done < stepsPerEpoch) break; // stopped within the epoch
       const record: EpochRecord = { epoch, loss: sum / Math.max(1, count), steps: stepsPerEpoch, seconds: (Date.now() - started) / 1000 };
       state.history.epochs.push(record);
       state.epochsDone = epoch + 1;
-      if (dir) await saveCheckpoint(dir, model, optimizer, state);
+      delete state.batchesDone;
+      delete state.partial;
+      if (dir) await checkpoint();
       onEpoch?.(record);
       ran++;
     }

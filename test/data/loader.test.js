@@ -147,4 +147,22 @@ test('two passes with one seed give identical batches; another seed another one'
   assert.not.equal(await pass(4), a);
 });
 
+test('startBatch: a pass begun at batch k yields the whole pass\'s batches from k on (a run resumed mid-epoch); a bad one is refused', async () => {
+  const samples = Array.from({ length: 4 }, (_, i) => ({ id: String(i), subject: 'S', imagePath: join(dir, `${i}.png`), landmarks: null, labels: new Int8Array(12) }));
+  const pass = async (startBatch) => {
+    const out = [];
+    for await (const b of batches(samples, { inputSize: S, batchSize: 1, augment: true, shuffle: true, seed: 3, epoch: 2, startBatch })) out.push({ id: b.samples[0].id, images: Array.from(b.images) });
+    return out;
+  };
+  const whole = await pass(undefined);
+  assert.equal(await pass(2), whole.slice(2));
+  assert.equal(await pass(4), []);
+  for (const bad of [-1, 1.5]) {
+    let error;
+    try { await pass(bad); } catch (e) { error = e; }
+    assert.instance(error, RangeError);
+    assert.is(error.message, `Expected a non-negative integer for startBatch but received ${bad}`);
+  }
+});
+
 test.run();
