@@ -8,6 +8,7 @@
  * The landmarks follow every geometric step. Randomness comes from (seed, epoch, position), so a batch's
  * content never depends on timing, and a resumed run sees exactly the batches it would have seen.
  */
+import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { FLIP_PERMUTATION, NUM_LANDMARKS, alignedSize, interOcular } from '../face/landmarks.js';
 import { Random } from '../util/random.js';
@@ -185,6 +186,27 @@ async function loadBatch(samples: AuSample[], first: number, opts: LoaderOptions
     }
   });
   return batch;
+}
+
+/**
+ * Images [start, start + n) of a batch as tensors (the caller disposes them): images [n, S, S, 3] with
+ * S = `inputSize`, labels and mask [n, C], landmarks [n, 49, 2], interOcular and hasLandmarks [n].
+ */
+export function batchTensors(batch: Pick<Batch, 'size' | 'images' | 'labels' | 'mask' | 'landmarks' | 'interOcular' | 'hasLandmarks'>,
+  inputSize: number, start = 0, n = batch.size) {
+  if (!Number.isInteger(start) || !Number.isInteger(n) || start < 0 || n < 1 || start + n > batch.size) {
+    throw new RangeError(`Expected images [start, start + n) within the batch of ${batch.size} for start, n but received ${start}, ${n}`);
+  }
+  const C = batch.labels.length / batch.size;
+  const rows = (a: Float32Array, width: number) => a.subarray(start * width, (start + n) * width);
+  return {
+    images: tf.tensor4d(rows(batch.images, inputSize * inputSize * 3), [n, inputSize, inputSize, 3]),
+    labels: tf.tensor2d(rows(batch.labels, C), [n, C]),
+    mask: tf.tensor2d(rows(batch.mask, C), [n, C]),
+    landmarks: tf.tensor3d(rows(batch.landmarks, NUM_LANDMARKS * 2), [n, NUM_LANDMARKS, 2]),
+    interOcular: tf.tensor1d(rows(batch.interOcular, 1)),
+    hasLandmarks: tf.tensor1d(rows(batch.hasLandmarks, 1)),
+  };
 }
 
 /** The epoch's sample order: shuffled from (seed, epoch), or as given. */

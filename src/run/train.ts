@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import { AuModel } from '../model/model.js';
 import { loadBackboneWeights, type BackboneLoadReport } from '../model/pretrained.js';
-import { savedConfig, type ModelConfig } from '../model/config.js';
+import type { ModelConfig } from '../model/config.js';
 import { readStateDict } from '../tf/state-dict.js';
 import { initTf } from '../tf/engine.js';
 import { foldSplit, type AuDataset } from '../data/dataset.js';
@@ -138,13 +138,13 @@ export async function trainRun(req: TrainRequest): Promise<RunResult> {
   if (!saved && !req.model) throw new UsageError('a new training run needs a model config');
   // read (and so check) the weights file before the dataset, which can take minutes
   const pretrained = req.backbone && !saved ? readStateDict(resolve(req.backbone)) : null;
-  const config = req.model ? req.model() : asUsage(() => savedConfig(structuredClone(saved!.config) as ModelConfig), `${saved!.path}: model config: `);
+  const config = req.model ? req.model() : structuredClone(saved!.config);
   const tfReport = await initTf();
   log(`tfjs backend: ${tfReport.active} (${tfReport.reason})`);
   const dataset = await openWithProgress(kind, root, log);
   asUsage(() => configForDataset(config, dataset, fold));
   if (saved && req.model && JSON.stringify(config) !== JSON.stringify(saved.config)) {
-    throw new UsageError(`the model flags conflict with the checkpoint ${saved.path}, which trains ${configDifference(saved.config as Record<string, unknown>, config as unknown as Record<string, unknown>)}: `
+    throw new UsageError(`the model flags conflict with the checkpoint ${saved.path}, which trains ${configDifference(saved.config as unknown as Record<string, unknown>, config as unknown as Record<string, unknown>)}: `
       + 'resume without model flags, or train into another --out');
   }
   if (saved) log(`resuming ${saved.path}: ${kind} under ${root}, fold ${fold}, ${config.variant} model, ${saved.state.epochsDone} of ${options.epochs} epochs done`);

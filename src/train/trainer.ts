@@ -7,16 +7,15 @@
  * position), the schedule from the step, the optimizer from its saved buffers).
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { classWeights, type AuSample } from '../data/dataset.js';
-import { batches, type Batch } from '../data/loader.js';
+import { batchTensors, batches, type Batch } from '../data/loader.js';
 import type { AuModel } from '../model/model.js';
-import { loadTensors, saveTensors } from '../tf/weights-io.js';
-import { syncDir, writeFileAtomic } from '../util/fs.js';
+import {
+  checkpointDir, checkpointPaths, hasCheckpoint, readCheckpoint as readCheckpointFile, readCheckpointDir, removeCheckpoints, writeCheckpoint,
+  type CheckpointRecord as CheckpointFile, type TrainerStateFile,
+} from '../model/checkpoint.js';
 import { UsageError } from '../util/errors.js';
-import { PAPER_LOSS_WEIGHTS, landmarkLoss, weightedAsymmetricLoss, weightedDiceLoss, type LossWeights } from './losses.js';
+import { PAPER_LOSS_WEIGHTS, trainingLoss, type LossWeights } from './losses.js';
 import { NesterovSgd } from './optimizer.js';
 import { accumulateGradients, microBatches } from './accumulate.js';
 import { learningRate } from './schedule.js';
@@ -107,28 +106,15 @@ export interface CheckpointInfo {
 /** The data a run trains on, as the caller names it: e.g. `{ dataset: 'bp4d', root: '/data/BP4D', fold: 1 }`. */
 export type RunRecord = Record<string, string | number | boolean | null>;
 
-interface TrainerState {
-  format: 'sacl-au-trainer';
-  epochsDone: number;
-  step: number;
-  /** Batches of epoch `epochsDone` trained already (a checkpoint within an epoch); absent or 0 at an epoch's end. */
-  batchesDone?: number;
-  /** That unfinished epoch's loss sum (weighted by batch size), image count and seconds so far. */
-  partial?: { sum: number; count: number; seconds: number };
+/** state.json (its format: model/checkpoint.ts) with this trainer's types. */
+interface TrainerState extends TrainerStateFile {
   options: TrainOptions;
-  /** Absent in checkpoints written before runs were recorded. */
   run?: RunRecord;
   history: History;
 }
 
 /** A checkpoint's record: where it is, the loop's state (options, run) and the model config it trains. */
-export interface CheckpointRecord {
-  path: string;
-  state: TrainerState;
-  config: unknown;
-}
-
-const CHECKPOINT = 'checkpoint';
+export type CheckpointRecord = CheckpointFile<TrainerState>;
 
 /**
  * The wasm backend's heap is 32-bit: a batch whose activations outgrow it fails deep inside a kernel with
@@ -146,97 +132,34 @@ function withHeapHint<T>(step: () => T, batch: number): T {
   }
 }
 
-/**
- * Checkpoint directories holding a state.json, newest first: `checkpoint`; `checkpoint.new` (complete, its
- * swap interrupted between the renames); `checkpoint.old` (the previous epoch's, kept as a fallback).
- */
-function checkpointPaths(dir: string): string[] {
-  return [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`].map((n) => join(dir, n)).filter((p) => existsSync(join(p, 'state.json')));
-}
-
 /** True when `dir` holds a checkpoint (complete or not). */
-export function hasCheckpoint(dir: string): boolean {
-  return [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`].some((n) => existsSync(join(dir, n)));
-}
-
-async function readState(path: string): Promise<TrainerState> {
-  const file = join(path, 'state.json');
-  let state: TrainerState;
-  try {
-    state = JSON.parse(await readFile(file, 'utf8')) as TrainerState;
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
-  if (state === null || typeof state !== 'object' || state.format !== 'sacl-au-trainer' || !Number.isInteger(state.epochsDone)
-    || !Number.isInteger(state.step) || typeof state.options !== 'object' || state.options === null || typeof state.history !== 'object'
-    || (state.batchesDone !== undefined && !(Number.isInteger(state.batchesDone) && state.batchesDone >= 0))) {
-    throw new TypeError(`${file}: not a sacl-au training checkpoint state`);
-  }
-  return state;
-}
+export { hasCheckpoint };
 
 /**
  * The newest checkpoint in `dir` whose state.json and model config read (an unreadable one is reported to
  * `onWarning` and the previous one tried), or null when there is none.
  */
-export async function readCheckpoint(dir: string, onWarning: (message: string) => void = warn): Promise<CheckpointRecord | null> {
-  for (const path of checkpointPaths(dir)) {
-    try {
-      const state = await readState(path);
-      const json = JSON.parse(await readFile(join(path, 'model', 'model.json'), 'utf8')) as { userDefinedMetadata?: { config?: unknown } };
-      return { path, state, config: json.userDefinedMetadata?.config };
-    } catch (e) {
-      onWarning(`checkpoint ${path} is unreadable (${(e as Error).message}); trying the previous one`);
-    }
-  }
-  return null;
+export function readCheckpoint(dir: string, onWarning: (message: string) => void = warn): Promise<CheckpointRecord | null> {
+  return readCheckpointFile<TrainerState>(dir, onWarning);
 }
 
 const warn = (message: string) => { process.stderr.write(`warning: ${message}\n`); };
 
-/**
- * Writes the checkpoint into `checkpoint.new` (every file fsynced, state.json last), then swaps it in by
- * renames: `checkpoint` → `checkpoint.old` (kept: the fallback should the new one be damaged later),
- * `checkpoint.new` → `checkpoint`. Each rename is made durable by an fsync of the directory.
- */
-async function saveCheckpoint(dir: string, model: AuModel, optimizer: NesterovSgd, state: TrainerState): Promise<void> {
-  const fresh = join(dir, `${CHECKPOINT}.new`);
-  const current = join(dir, CHECKPOINT);
-  const old = join(dir, `${CHECKPOINT}.old`);
-  // a swap interrupted between its renames: finish it before writing the next checkpoint over `.new`
-  if (!existsSync(current) && existsSync(join(fresh, 'state.json'))) await rename(fresh, current);
-  await rm(fresh, { recursive: true, force: true });
-  await mkdir(fresh, { recursive: true });
-  await model.save(join(fresh, 'model'));
-  await saveTensors(join(fresh, 'optimizer'), optimizer.state());
-  await syncDir(fresh);
-  await writeFileAtomic(join(fresh, 'state.json'), JSON.stringify(state)); // last: marks the directory complete
-  await syncDir(dir);
-  if (existsSync(current)) {
-    await rm(old, { recursive: true, force: true });
-    await rename(current, old);
-  }
-  await rename(fresh, current);
-  await syncDir(dir);
-}
-
 /** Restores model weights, optimizer buffers and the loop's state from a checkpoint directory. */
 async function restore(path: string, model: AuModel, optimizer: NesterovSgd): Promise<TrainerState> {
-  const state = await readState(path);
-  const { tensors, metadata } = await loadTensors(join(path, 'model'));
-  if (JSON.stringify(metadata.config) !== JSON.stringify(model.config)) {
-    tf.dispose(tensors.map((t) => t.tensor));
-    throw new RangeError(`${path}: the checkpoint was trained with another model config (variant ${(metadata.config as { variant?: string }).variant})`);
-  }
+  const saved = await readCheckpointDir<TrainerState>(path, (config, _seed, specs) => {
+    if (JSON.stringify(config) !== JSON.stringify(model.config)) {
+      throw new RangeError(`${path}: the checkpoint was trained with another model config (variant ${config.variant})`);
+    }
+    model.store.checkFits(specs);
+  });
   try {
-    model.assignSaved(tensors, metadata, join(path, 'model'));
+    model.store.assign(saved.model.tensors);
+    optimizer.loadState(saved.optimizer);
   } finally {
-    tf.dispose(tensors.map((t) => t.tensor));
+    tf.dispose([...saved.model.tensors, ...saved.optimizer].map((t) => t.tensor));
   }
-  const opt = await loadTensors(join(path, 'optimizer'));
-  optimizer.loadState(opt.tensors);
-  tf.dispose(opt.tensors.map((t) => t.tensor));
-  return state;
+  return saved.state;
 }
 
 /** What one optimizer step needs besides the batch and the learning rate (train() builds it once per run). */
@@ -261,30 +184,17 @@ export type StepBatch = Pick<Batch, 'size' | 'images' | 'labels' | 'mask' | 'lan
  * micro-batch, each weighted by its share of the batch. The caller disposes both.
  */
 export function batchGradients(ctx: StepContext, batch: StepBatch): { grads: tf.NamedTensorMap; parts: tf.Scalar[] } {
-  const { model, weights, lossWeights: lw } = ctx;
-  const numAus = model.numAus;
-  const S = model.config.inputSize;
+  const { model, weights, lossWeights } = ctx;
   const vars = [...ctx.params.values()];
   const chunks = microBatches(batch.size, ctx.microBatch);
   const parts: tf.Scalar[] = [];
   // the gradients of images [start, start + n), their loss weighted by share = n / B
   const gradsOf = (start: number, n: number, share: number) => tf.tidy(() => {
-    const rows = (a: Float32Array, width: number) => a.subarray(start * width, (start + n) * width);
-    const images = tf.tensor4d(rows(batch.images, S * S * 3), [n, S, S, 3]);
-    const labels = tf.tensor2d(rows(batch.labels, numAus), [n, numAus]);
-    const mask = tf.tensor2d(rows(batch.mask, numAus), [n, numAus]);
+    const { images, ...targets } = batchTensors(batch, model.config.inputSize, start, n);
     return tf.variableGrads(() => {
-      const out = model.apply(images, { training: true });
-      const probs = tf.sigmoid(out.logits);
-      const wa = weightedAsymmetricLoss(probs, labels, mask, weights);
-      const dice = weightedDiceLoss(probs, labels, mask, weights);
-      const land = out.landmarks
-        ? landmarkLoss(out.landmarks, tf.tensor3d(rows(batch.landmarks, 98), [n, 49, 2]), tf.tensor1d(rows(batch.interOcular, 1)),
-          tf.tensor1d(rows(batch.hasLandmarks, 1)))
-        : tf.scalar(0);
-      const total = tf.addN([tf.mul(wa, lw.asymmetric), tf.mul(dice, lw.dice), tf.mul(land, lw.landmarks)]) as tf.Scalar;
+      const { total, asymmetric, dice, landmarks } = trainingLoss(model.apply(images, { training: true }), targets, weights, lossWeights);
       const weigh = (t: tf.Scalar) => (share === 1 ? t : tf.mul(t, share) as tf.Scalar); // whole batch: untouched
-      parts.push(...[total, wa, dice, land].map((t) => tf.keep(weigh(t))));
+      parts.push(...[total, asymmetric, dice, landmarks].map((t) => tf.keep(weigh(t))));
       return weigh(total);
     }, vars).grads;
   });
@@ -356,8 +266,8 @@ export async function train({ model, samples, options, dir, resume = false, over
   try {
     if (resume && dir) state = await restoreNewest(dir, model, optimizer, onWarning, fresh);
     else if (dir && hasCheckpoint(dir)) {
-      if (!overwrite) throw new UsageError(`${join(dir, CHECKPOINT)} exists: resume it (--resume) or replace it (--overwrite)`);
-      for (const n of [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`]) await rm(join(dir, n), { recursive: true, force: true });
+      if (!overwrite) throw new UsageError(`${checkpointDir(dir)} exists: resume it (--resume) or replace it (--overwrite)`);
+      await removeCheckpoints(dir);
     }
     if (state !== fresh) {
       checkSame('option', state.options as unknown as Record<string, unknown>, options as unknown as Record<string, unknown>, dir!);
@@ -374,9 +284,9 @@ export async function train({ model, samples, options, dir, resume = false, over
   const S = model.config.inputSize;
   let savedAt = -1; // the step of the last checkpoint this call wrote
   const checkpoint = async () => {
-    await saveCheckpoint(dir!, model, optimizer, state);
+    await writeCheckpoint(dir!, model, optimizer.state(), state);
     savedAt = state.step;
-    onCheckpoint?.({ path: join(dir!, CHECKPOINT), epoch: state.epochsDone, batchesDone: state.batchesDone ?? 0, step: state.step });
+    onCheckpoint?.({ path: checkpointDir(dir!), epoch: state.epochsDone, batchesDone: state.batchesDone ?? 0, step: state.step });
   };
   try {
     let ran = 0;

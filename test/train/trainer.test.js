@@ -14,7 +14,7 @@ import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
 import { readBp4dLayout } from '../../dist/data/bp4d-layout.js';
 import { foldSplit } from '../../dist/data/dataset.js';
 import { AuModel, auCentresTensor, modelConfig } from '../../dist/model/index.js';
-import { PAPER_TRAINING, train } from '../../dist/train/trainer.js';
+import { PAPER_TRAINING, readCheckpoint, train } from '../../dist/train/trainer.js';
 import { useWasm } from '../model/helpers.js';
 
 const test = suite('trainer');
@@ -210,6 +210,25 @@ test('stopped mid-epoch (stop signal), or crashed after a --checkpoint-every che
   assert.is(bad.message, 'Expected a non-negative integer for checkpointEvery but received 1.5');
   [straight, resumed, again].forEach((m) => m.dispose());
   assert.is(tf.memory().numTensors, tensorsBefore, 'training leaked tensors');
+});
+
+test('a checkpoint whose model config an older version wrote (no sacl.fbg, sbgThreshold) resumes: its config is read one way, as the model loader reads it', async () => {
+  const dir = tmp();
+  const opts = { ...options, epochs: 2 };
+  const first = new AuModel(config(), 4);
+  await train({ model: first, samples, options: opts, dir, stopAfterEpochs: 1 });
+  first.dispose();
+  const file = join(dir, 'checkpoint', 'model', 'model.json');
+  const json = JSON.parse(readFileSync(file, 'utf8'));
+  delete json.userDefinedMetadata.config.sacl.fbg;
+  delete json.userDefinedMetadata.config.sacl.sbgThreshold;
+  writeFileSync(file, JSON.stringify(json));
+  const saved = await readCheckpoint(dir);
+  assert.equal(saved.config, config(), 'the defaults of today filled in');
+  const resumed = new AuModel(saved.config, 4);
+  const h = await train({ model: resumed, samples, options: opts, dir, resume: true });
+  assert.is(h.epochs.length, 2);
+  resumed.dispose();
 });
 
 test.run();
