@@ -9,7 +9,7 @@ import { openDataset } from '../data/open.js';
 import { initTf, tinyModelBackend } from '../tf/engine.js';
 import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
 import { Progress } from '../util/progress.js';
-import { trainAndEvaluate, type RunResult } from './pipeline.js';
+import { stderrLine, trainAndEvaluate, type RunResult } from './pipeline.js';
 
 /**
  * The demo's training recipe: the paper's protocol (SGD + Nesterov, weight decay, clipping, warm-up +
@@ -22,7 +22,7 @@ export const DEMO_TRAINING: TrainOptions = { ...PAPER_TRAINING, epochs: 20, lr: 
 export const DEMO_DATA = { subjects: 12, tasks: 4, framesPerTask: 30, seed: 1 };
 
 /** The demo in `out` (data in `<out>/data`, the run in `<out>/run`); a new demo replaces the last unless `resume`. */
-export async function demoRun({ out, options = DEMO_TRAINING, resume = false, log = (l: string) => { process.stderr.write(`${l}\n`); } }: {
+export async function demoRun({ out, options = DEMO_TRAINING, resume = false, log = stderrLine }: {
   out: string; options?: TrainOptions; resume?: boolean; log?: (line: string) => void;
 }): Promise<RunResult & { minutes: number }> {
   const started = Date.now();
@@ -37,7 +37,7 @@ export async function demoRun({ out, options = DEMO_TRAINING, resume = false, lo
   try {
     const r = await trainAndEvaluate({ model, dataset, fold: 1, options, out: `${out}/run`, resume,
       overwrite: !resume, evaluate: true, // the demo's folder is its own: a new demo replaces the last
-      title: 'sacl-au demo: tiny model on the synthetic AU set (fold 1, held-out subjects)' });
+      title: 'sacl-au demo: tiny model on the synthetic AU set (fold 1, held-out subjects)', log });
     return { ...r, minutes: (Date.now() - started) / 60000 };
   } finally {
     model.dispose();

@@ -32,13 +32,16 @@ export interface RunResult {
  */
 export const DEFAULT_CHECKPOINT_EVERY = 200;
 
+/** One line of a run's log: stderr unless the caller gives another. */
+export const stderrLine = (line: string): void => { process.stderr.write(`${line}\n`); };
+
 /** Logs unreadable images (the first ten by name) and counts them all. */
-export function badImageLog(): { count: () => number; onBadImage: (file: string, reason: string) => void } {
+export function badImageLog(log: (line: string) => void = stderrLine): { count: () => number; onBadImage: (file: string, reason: string) => void } {
   const seen = new Set<string>();
   return {
     count: () => seen.size,
     onBadImage: (file, reason) => {
-      if (!seen.has(file) && seen.size < 10) process.stderr.write(`skipped ${file}: ${reason}\n`);
+      if (!seen.has(file) && seen.size < 10) log(`skipped ${file}: ${reason}`);
       seen.add(file);
     },
   };
@@ -57,11 +60,11 @@ export function configForDataset(config: ModelConfig, dataset: AuDataset, fold: 
 }
 
 /** Copies a saved model's weights into `model` (DISFA from BP4D: per-AU heads mapped, paper §4.1.1). */
-export async function initFrom(model: AuModel, dir: string): Promise<void> {
+export async function initFrom(model: AuModel, dir: string, log: (line: string) => void = stderrLine): Promise<void> {
   const source = await AuModel.load(dir);
   try {
     const t = transferWeights(model, source);
-    process.stderr.write(`initialized from ${dir}: ${t.copied} tensors copied, ${t.mapped} per-AU tensors mapped, ${t.fresh.length} fresh\n`);
+    log(`initialized from ${dir}: ${t.copied} tensors copied, ${t.mapped} per-AU tensors mapped, ${t.fresh.length} fresh`);
   } finally {
     source.dispose();
   }
@@ -69,7 +72,7 @@ export async function initFrom(model: AuModel, dir: string): Promise<void> {
 
 /** Trains (with progress), saves the model, evaluates into `<out>/report`. */
 export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, overwrite = false, run, evaluate, title, skipBad = false, stopAfterEpochs,
-  checkpointEvery = DEFAULT_CHECKPOINT_EVERY, stop, extra = {} }: {
+  checkpointEvery = DEFAULT_CHECKPOINT_EVERY, stop, extra = {}, log = stderrLine }: {
   model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string; skipBad?: boolean;
   /** Without resume, replace a checkpoint already in `out` (else that is refused). */
   overwrite?: boolean;
@@ -83,10 +86,12 @@ export async function trainAndEvaluate({ model, dataset, fold, options, out, res
   checkpointEvery?: number;
   /** Aborting it stops the run after the step under way, with a checkpoint (`stopped` in the result). */
   stop?: AbortSignal;
+  /** The run's lines (progress bars go to stderr). */
+  log?: (line: string) => void;
 }): Promise<RunResult> {
-  const bad = skipBad ? badImageLog() : null;
+  const bad = skipBad ? badImageLog(log) : null;
   const { train: trainSet, test } = foldSplit(dataset, fold);
-  process.stderr.write(`${dataset.name} fold ${fold}: ${trainSet.length} training frames, ${test.length} test frames; ${model.config.variant} model, ${(model.store.count() / 1e6).toFixed(2)} M parameters\n`);
+  log(`${dataset.name} fold ${fold}: ${trainSet.length} training frames, ${test.length} test frames; ${model.config.variant} model, ${(model.store.count() / 1e6).toFixed(2)} M parameters`);
   let bar: Progress | null = null;
   let last: CheckpointInfo | null = null;
   const history = await train({
@@ -111,7 +116,7 @@ export async function trainAndEvaluate({ model, dataset, fold, options, out, res
   if (!evaluate || test.length === 0) return { history, modelDir, reportDir: null, meanF1: null, alwaysPresentMeanF1: null };
   const reportDir = join(out, 'report');
   const r = await evaluateInto({ model, dataset, samples: test, reportDir, history, title, extra: { fold, training: options, ...extra }, bad });
-  if (bad?.count()) process.stderr.write(`${bad.count()} unreadable images skipped (--skip-bad)\n`);
+  if (bad?.count()) log(`${bad.count()} unreadable images skipped (--skip-bad)`);
   return { history, modelDir, reportDir, ...r };
 }
 

@@ -15,9 +15,8 @@ import { openDataset } from '../data/open.js';
 import { PAPER_TRAINING, hasCheckpoint, readCheckpoint, type CheckpointRecord, type TrainOptions } from '../train/trainer.js';
 import { asUsage, UsageError } from '../util/errors.js';
 import { lateProgress } from '../util/progress.js';
-import { badImageLog, configForDataset, evaluateInto, initFrom, trainAndEvaluate, type RunResult } from './pipeline.js';
+import { badImageLog, configForDataset, evaluateInto, initFrom, stderrLine, trainAndEvaluate, type RunResult } from './pipeline.js';
 
-const stderr = (line: string) => { process.stderr.write(`${line}\n`); };
 
 /** Training options: `base` with the given ones on top (a run without micro-batches records 0). */
 export function withOptions(base: TrainOptions, given: Partial<TrainOptions> = {}): TrainOptions {
@@ -25,7 +24,7 @@ export function withOptions(base: TrainOptions, given: Partial<TrainOptions> = {
 }
 
 /** The dataset under `root`, its format named on `log`, with a progress bar when reading it takes a while. */
-export async function openWithProgress(kind: string, root: string, log: (line: string) => void = stderr): Promise<AuDataset> {
+export async function openWithProgress(kind: string, root: string, log: (line: string) => void = stderrLine): Promise<AuDataset> {
   const reading = lateProgress('read', 'sequences');
   try {
     return await openDataset(kind, resolve(root), {}, log, reading.update);
@@ -126,7 +125,7 @@ function resumeSettings(req: TrainRequest, saved: CheckpointRecord): { kind: str
  * saves `<out>/model`, evaluates into `<out>/report` unless `evaluate` is false.
  */
 export async function trainRun(req: TrainRequest): Promise<RunResult> {
-  const log = req.log ?? stderr;
+  const log = req.log ?? stderrLine;
   const out = resolve(req.out);
   if (!req.resume && !req.overwrite && hasCheckpoint(out)) {
     throw new UsageError(`${join(out, 'checkpoint')} exists: resume it (--resume) or replace it (--overwrite)`);
@@ -153,13 +152,13 @@ export async function trainRun(req: TrainRequest): Promise<RunResult> {
     if (pretrained) log(backboneSummary(loadBackboneWeights(model.store, pretrained)).trimEnd());
     const init = req.init && !saved ? resolve(req.init) : null;
     if (init) {
-      await initFrom(model, init);
+      await initFrom(model, init, log);
       log(`fine-tuning: ${options.epochs} epochs, peak lr ${options.lr}, ${options.warmupEpochs} warm-up epochs (--epochs, --lr, --warmup-epochs)`);
     }
     return await trainAndEvaluate({ model, dataset, fold, options, out, resume: Boolean(saved), overwrite: Boolean(req.overwrite),
       run: { dataset: kind, root, fold }, evaluate: req.evaluate ?? true, title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`,
       skipBad: Boolean(req.skipBad), ...(req.init && { extra: { init: resolve(req.init) } }),
-      ...(req.checkpointEvery !== undefined && { checkpointEvery: req.checkpointEvery }), ...(req.stop && { stop: req.stop }) });
+      ...(req.checkpointEvery !== undefined && { checkpointEvery: req.checkpointEvery }), ...(req.stop && { stop: req.stop }), log });
   } finally {
     model.dispose();
   }
@@ -182,11 +181,11 @@ export interface EvaluateRequest {
 export async function evaluateRun(req: EvaluateRequest): Promise<{ report: string; meanF1: number; alwaysPresentMeanF1: number }> {
   const fold = req.fold ?? 1;
   await initTf();
-  const dataset = await openWithProgress(req.dataset, req.root, req.log ?? stderr);
+  const dataset = await openWithProgress(req.dataset, req.root, req.log ?? stderrLine);
   const model = await AuModel.load(resolve(req.model));
   try {
     const { test } = foldSplit(dataset, fold);
-    const bad = req.skipBad ? badImageLog() : null;
+    const bad = req.skipBad ? badImageLog(req.log) : null;
     const report = resolve(req.out);
     const r = await evaluateInto({ model, dataset, samples: test, reportDir: report, title: `sacl-au ${model.config.variant} on ${dataset.name}, fold ${fold}`, extra: { fold }, bad });
     return { report, ...r };
