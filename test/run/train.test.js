@@ -11,6 +11,7 @@ import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
 import { modelConfig } from '../../dist/model/index.js';
 import { initTf } from '../../dist/tf/engine.js';
 import { evaluateRun, trainRun } from '../../dist/run/train.js';
+import * as publicRun from 'sacl-au/run';
 
 const test = suite('run: trainRun, evaluateRun');
 let dir;
@@ -52,6 +53,13 @@ test('a run stopped before its first step leaves a checkpoint; resumed, it train
   assert.is(r.report, report);
   assert.type(r.meanF1, 'number');
   assert.ok(existsSync(join(report, 'metrics.json')));
+});
+
+test('sacl-au/run exports the runs (the package\'s own name resolves to dist/run/index.js)', () => {
+  assert.is(publicRun.trainRun, trainRun);
+  assert.is(publicRun.evaluateRun, evaluateRun);
+  for (const name of ['demoRun', 'reproduce', 'runPredict', 'trainAndEvaluate']) assert.type(publicRun[name], 'function', name);
+  assert.is(publicRun.DEFAULT_CHECKPOINT_EVERY, 200);
 });
 
 test('requests that cannot run are refused naming what is missing or conflicting', async () => {
