@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
 import type { KnnMetric } from '../types.js';
 import type { OpsBackend } from './backend.js';
+import { brokenAddonAdvice, buildPlace, missingAddonAdvice, type BuildPlace } from './build-advice.js';
 
 const log = debuglog('sacl');
 const require = createRequire(import.meta.url);
@@ -119,13 +120,15 @@ const METRIC_CODE: Record<KnnMetric, number> = { euclidean: 0, cosine: 1, manhat
 
 let loaded: { addon: NativeAddon | null; error: string } | undefined;
 
+/** Where the package is and which prebuilds it ships, for advice on building the addon. */
+export function addonPlace(): BuildPlace {
+  return buildPlace(packageRoot);
+}
+
 function explain(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
-  if (/No native build was found/.test(text)) {
-    return 'the native addon is not built for this platform: run `npm run build:gyp` (needs python3, make and a C++17 ' +
-      'compiler) or `npm run build:native` (cmake-js; adds CUDA when nvcc is found)';
-  }
-  return `the native addon failed to load (${text.split('\n')[0]}); rebuild it with \`npm run build:gyp\``;
+  if (/No native build was found/.test(text)) return missingAddonAdvice(addonPlace());
+  return brokenAddonAdvice(addonPlace(), text.split('\n')[0]!);
 }
 
 /** The addon, or null with the reason (SACL_NATIVE=0 disables it on purpose; SACL_ADDON=<file> picks one). */

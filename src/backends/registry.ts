@@ -5,7 +5,8 @@
 import { debuglog } from 'node:util';
 import { BACKEND_NAMES, type BackendInfo, type BackendName } from '../types.js';
 import type { OpsBackend } from './backend.js';
-import { DEVICE_CPU, DEVICE_CUDA, loadNative, nativeBackend } from './native.js';
+import { DEVICE_CPU, DEVICE_CUDA, addonPlace, loadNative, nativeBackend } from './native.js';
+import { cudaReason } from './build-advice.js';
 import { referenceBackend } from './reference/index.js';
 import { checkInteger, checkOneOf } from '../util/validate.js';
 
@@ -38,7 +39,7 @@ export function backends(): BackendInfo[] {
     : { name: 'cpu', compiled: false, available: false, reason: error };
   let cuda: BackendInfo;
   if (!info) cuda = { name: 'cuda', compiled: false, available: false, reason: error };
-  else if (!info.cuda.compiled) cuda = { name: 'cuda', compiled: false, available: false, reason: info.cuda.reason };
+  else if (!info.cuda.compiled) cuda = { name: 'cuda', compiled: false, available: false, reason: cudaReason(addonPlace(), info.cuda.reason) };
   else if (!info.cuda.available) cuda = { name: 'cuda', compiled: true, available: false, reason: info.cuda.reason };
   else cuda = { name: 'cuda', compiled: true, available: true, devices: info.cuda.devices };
   return [cuda, cpu, reference];

@@ -6,7 +6,7 @@ import { numberFlag, requireFlags } from './flags.js';
 import { AU_SET_NAMES } from '../face/au.js';
 import { checkOneOf } from '../util/validate.js';
 import { asUsage } from '../util/errors.js';
-import { lateProgress, Progress } from './progress.js';
+import { lateProgress, Progress } from '../util/progress.js';
 
 export const ALIGN_USAGE = `Usage: sacl-au align --root <dir> --out <dir> [--dataset ${AU_SET_NAMES.join('|')}] [--size 256] [--skip-bad] [--json]
 

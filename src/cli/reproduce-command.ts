@@ -7,9 +7,9 @@ import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
 import { reproduce, tableRows, TABLES, type TableNumber, type VariantSize } from '../run/reproduce.js';
 import { modelConfig, type ConfigOverrides } from '../model/config.js';
 import { asUsage } from '../util/errors.js';
-import { DEMO_DATA, DEMO_TRAINING } from './demo.js';
+import { DEMO_DATA, DEMO_TRAINING } from '../run/demo.js';
 import { foldFlag, numberFlag, requireFlags, UsageError, usageError } from './flags.js';
-import { Progress } from './progress.js';
+import { Progress } from '../util/progress.js';
 import { openForCli, trainOptionsFrom } from './training-commands.js';
 
 /** Table 7 on the synthetic set: its four core rows, the demo's recipe cut to fit 30 minutes on 2 cores. */

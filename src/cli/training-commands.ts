@@ -1,20 +1,14 @@
 /** `sacl-au train`, `eval`: the training engine and the evaluator from the command line (predict: predict-command.ts). */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuModel } from '../model/model.js';
-import { loadBackboneWeights, type BackboneLoadReport } from '../model/pretrained.js';
-import { readStateDict } from '../tf/state-dict.js';
-import { foldSplit, type AuDataset } from '../data/dataset.js';
-import { openDataset } from '../data/open.js';
-import { initTf } from '../tf/engine.js';
-import { PAPER_TRAINING, hasCheckpoint, readCheckpoint, type CheckpointRecord, type TrainOptions } from '../train/trainer.js';
-import { badImageLog, configForDataset, evaluateInto, initFrom, trainAndEvaluate } from '../run/pipeline.js';
+import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
+import { evaluateRun, openWithProgress, trainRun, withOptions } from '../run/train.js';
+import { DEFAULT_CHECKPOINT_EVERY } from '../run/pipeline.js';
+import type { AuDataset } from '../data/dataset.js';
 import { MODEL_FLAGS, configFromFlags } from './model-command.js';
-import { savedConfig, type ConfigOverrides, type ModelConfig } from '../model/config.js';
-import { asUsage } from '../util/errors.js';
+import type { ConfigOverrides } from '../model/config.js';
 import { foldFlag, numberFlag, requireFlags, UsageError, usageError } from './flags.js';
-import { lateProgress } from './progress.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -74,10 +68,9 @@ function fileTrainingOptions(file: string, training: unknown): Partial<TrainOpti
   return out;
 }
 
-/** Training options: `base` (paper defaults) ← config file's "training" ← flags; every value checked. */
-export function trainOptionsFrom(values: Values, base: TrainOptions = PAPER_TRAINING): TrainOptions {
-  const file = values.config ? readConfigFile(String(values.config)) : {};
-  const o: TrainOptions = { ...base, microBatch: base.microBatch ?? 0, ...fileTrainingOptions(String(values.config), file.training) };
+/** The training options the config file's "training" section and the flags give (flags win); every value checked. */
+function givenTrainOptions(values: Values, file: ConfigFile): Partial<TrainOptions> {
+  const o: Partial<TrainOptions> = fileTrainingOptions(String(values.config), file.training);
   for (const { key, flag, integer = false, min = 0 } of OPTION_FLAGS) {
     const v = numberFlag(flag, values[flag], { integer, min });
     if (v !== undefined) o[key] = v;
@@ -86,7 +79,17 @@ export function trainOptionsFrom(values: Values, base: TrainOptions = PAPER_TRAI
   return o;
 }
 
+/** Training options: `base` (paper defaults) ← config file's "training" ← flags; every value checked. `file`: the config file already read. */
+export function trainOptionsFrom(values: Values, base: TrainOptions = PAPER_TRAINING, file: ConfigFile = configFileOf(values)): TrainOptions {
+  return withOptions(base, givenTrainOptions(values, file));
+}
+
 type ConfigFile = { variant?: string; model?: Record<string, unknown>; training?: unknown };
+
+/** The --config file, read and checked; {} without the flag. */
+function configFileOf(values: Values): ConfigFile {
+  return values.config ? readConfigFile(String(values.config)) : {};
+}
 
 function readConfigFile(file: string): ConfigFile {
   let json: unknown;
@@ -111,7 +114,7 @@ export const TRAIN_FLAGS = {
   dataset: { type: 'string' }, root: { type: 'string' }, fold: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' },
   epochs: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, momentum: { type: 'string' },
   'weight-decay': { type: 'string' }, clip: { type: 'string' }, 'warmup-epochs': { type: 'string' }, seed: { type: 'string' },
-  'micro-batch': { type: 'string' }, 'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' }, init: { type: 'string' }, backbone: { type: 'string' }, 'skip-bad': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+  'micro-batch': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'no-augment': { type: 'boolean' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' }, init: { type: 'string' }, backbone: { type: 'string' }, 'skip-bad': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
 } as const;
 
 export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] [--variant <name>] --out <dir> [options]
@@ -120,9 +123,9 @@ export const TRAIN_USAGE = `Usage: sacl-au train --dataset synthetic|bp4d|disfa 
 The format under --root is detected and named: BP4D's layout (AUCoding/; landmarks from Landmarks/*.csv
 or 2DFeatures/*.mat), DISFA's (ActionUnit_Labels/; landmarks from Landmarks/*.csv or Landmark_Points/),
 ME-GraphAU's list/ files, or JAA-Net's <DS>_part<k>_*.txt lists. Trains on the fold's training subjects
-(ME-GraphAU naming: fold 1 tests part 3, fold 2 part 2, fold 3 part 1), checkpoints every epoch into
-<out>/checkpoint, saves <out>/model, then evaluates on the fold's test subjects into <out>/report
-(unless --no-eval).
+(ME-GraphAU naming: fold 1 tests part 3, fold 2 part 2, fold 3 part 1), checkpoints into <out>/checkpoint
+(every epoch, every --checkpoint-every steps, and on SIGINT/SIGTERM), saves <out>/model, then evaluates on
+the fold's test subjects into <out>/report (unless --no-eval).
 
 Options (defaults: the paper's protocol):
   --epochs <n>          12          --lr <peak>           0.001 (cosine, linear warm-up)
@@ -132,6 +135,11 @@ Options (defaults: the paper's protocol):
   --micro-batch <n>     run each batch as passes of at most n images, gradients summed before the step
                         (memory: the full model at 224 px fits wasm's heap at 2; BatchNorm then sees n)
   --no-augment          no crop/flip/jitter
+  --checkpoint-every <steps>
+                        ${DEFAULT_CHECKPOINT_EVERY}: also checkpoint every this many steps within an epoch, so a crash loses at
+                        most that much (a CPU epoch of BP4D is many hours); 0: at epoch ends only. Ctrl-C
+                        or SIGTERM finishes the step under way, checkpoints, and exits 130 or 143; a second
+                        signal exits at once. --resume continues exactly where it stopped
   --resume              continue from <out>/checkpoint exactly, with the dataset, root, fold, model and
                         training options saved in it (flags may repeat them; a different value is refused)
   --overwrite           start again although <out> holds a checkpoint (without it, that is refused)
@@ -150,67 +158,42 @@ Options (defaults: the paper's protocol):
   --json                one JSON summary line on stdout`;
 
 /** Model config: variant and overrides from the config file, then the flags. */
-function modelConfigFrom(values: Values) {
-  const file = values.config ? readConfigFile(String(values.config)) : {};
+function modelConfigFrom(values: Values, file: ConfigFile) {
   return configFromFlags({ ...values, variant: (values.variant as string | undefined) ?? file.variant ?? 'full' }, (file.model ?? {}) as ConfigOverrides);
 }
 
 /** The dataset under --root, its format named on stderr, with a progress bar when reading it takes a while. */
-export async function openForCli(kind: string, root: string): Promise<AuDataset> {
-  const reading = lateProgress('read', 'sequences');
-  try {
-    return await openDataset(kind, resolve(root), {}, (l) => process.stderr.write(`${l}\n`), reading.update);
-  } finally {
-    reading.finish(); // ends the bar's line before an error is printed, too
-  }
-}
-
-/** What `--backbone` loaded, on stderr: counts, then the names that did not fit (the first ten of each). */
-export function backboneSummary(r: BackboneLoadReport): string {
-  const list = (names: string[]) => `${names.slice(0, 10).join(', ')}${names.length > 10 ? `, … (${names.length})` : ''}`;
-  let text = `backbone from ${r.file} (${r.format}): ${r.assigned} tensors loaded, ${r.missing.length} missing, ${r.unused.length} unused, `
-    + `${r.mismatched.length} of another shape, ${r.skipped} num_batches_tracked skipped\n`;
-  if (r.missing.length) text += `  missing (left at their initialization): ${list(r.missing)}\n`;
-  if (r.unused.length) text += `  unused: ${list(r.unused)}\n`;
-  for (const m of r.mismatched.slice(0, 10)) text += `  shape: ${m.name} is [${m.got.join(', ')}] in the file; the model needs [${m.expected.join(', ')}] (PyTorch layout)\n`;
-  return text;
+export function openForCli(kind: string, root: string): Promise<AuDataset> {
+  return openWithProgress(kind, root);
 }
 
 const MODEL_FLAG_NAMES = Object.keys(MODEL_FLAGS);
 
-/** The first top-level field where two model configs differ, for a message. */
-function configDifference(saved: Record<string, unknown>, given: Record<string, unknown>): string {
-  const key = Object.keys({ ...saved, ...given }).find((k) => JSON.stringify(saved[k]) !== JSON.stringify(given[k])) ?? 'config';
-  return `${key} ${JSON.stringify(saved[key])}; the flags give ${JSON.stringify(given[key])}`;
-}
+/** Exit codes after a signal, as shells report them (128 + the signal's number). */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 /**
- * What a resumed run trains: the dataset, root, fold, options and model config saved with the
- * checkpoint. Flags may repeat them; one that differs is a UsageError naming both values.
+ * SIGINT and SIGTERM while training: the first aborts `signal` (training checkpoints after the step under
+ * way and stops); a second exits at once. `dispose` restores the default handling.
  */
-function resumeSettings(values: Values, saved: CheckpointRecord): { kind: string; root: string; fold: number; options: TrainOptions } {
-  const at = saved.path;
-  const run = saved.state.run;
-  if (!run) {
-    // a checkpoint from before runs were recorded: the flags must say what it trained on
-    requireFlags(values, ['dataset', 'root'], 'train');
-    return { kind: String(values.dataset), root: resolve(String(values.root)), fold: foldFlag(values.fold), options: trainOptionsFrom(values, saved.state.options) };
-  }
-  const given = { dataset: values.dataset, root: values.root === undefined ? undefined : resolve(String(values.root)), fold: values.fold === undefined ? undefined : foldFlag(values.fold) };
-  for (const [key, value] of Object.entries(given)) {
-    if (value !== undefined && value !== run[key]) {
-      throw new UsageError(`--${key} ${JSON.stringify(value)} conflicts with the checkpoint ${at}, which trains ${key} ${JSON.stringify(run[key])}: `
-        + 'resume without the flag, or train into another --out');
+function stopOnSignals(): { signal: AbortSignal; received: () => string | null; dispose: () => void } {
+  const controller = new AbortController();
+  let first: string | null = null;
+  const onSignal = (name: string) => {
+    if (first) {
+      process.stderr.write(`\n${name} again: exiting without a checkpoint\n`);
+      process.exit(SIGNAL_EXIT[name]);
     }
-  }
-  const options = trainOptionsFrom(values, saved.state.options);
-  for (const key of Object.keys({ ...saved.state.options, ...options }) as (keyof TrainOptions)[]) {
-    if (JSON.stringify(options[key] ?? null) !== JSON.stringify(saved.state.options[key] ?? null)) {
-      throw new UsageError(`${optionFlag(key)} ${JSON.stringify(options[key])} conflicts with the checkpoint ${at}, which trains with ${JSON.stringify(saved.state.options[key] ?? null)}: `
-        + 'resume without the flag, or train into another --out');
-    }
-  }
-  return { kind: String(run.dataset), root: String(run.root), fold: Number(run.fold), options };
+    first = name;
+    process.stderr.write(`\n${name}: stopping after this step and saving a checkpoint (${name} again quits at once)\n`);
+    controller.abort();
+  };
+  for (const name of Object.keys(SIGNAL_EXIT)) process.on(name, onSignal);
+  return {
+    signal: controller.signal,
+    received: () => first,
+    dispose: () => { for (const name of Object.keys(SIGNAL_EXIT)) process.off(name, onSignal); },
+  };
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -219,44 +202,36 @@ export async function trainCommand(argv: string[]): Promise<number> {
   requireFlags(values, ['out'], 'train');
   if (values.resume && values.overwrite) throw new UsageError('--resume and --overwrite: give one (continue the checkpoint, or start again over it)');
   if (values.backbone && values.init) throw new UsageError('--backbone and --init both set the backbone\'s weights: give one');
-  const out = resolve(String(values.out));
-  if (!values.resume && !values.overwrite && hasCheckpoint(out)) {
-    throw new UsageError(`${join(out, 'checkpoint')} exists: resume it (--resume) or replace it (--overwrite)`);
-  }
-  const saved = values.resume ? await readCheckpoint(out) : null;
-  if (values.resume && !saved) throw new UsageError(`--resume: ${out} holds no checkpoint to resume (train without --resume to start)`);
-  if (!saved) requireFlags(values, ['dataset', 'root'], 'train');
-  const { kind, root, fold, options } = saved ? resumeSettings(values, saved)
-    : { kind: String(values.dataset), root: resolve(String(values.root)), fold: foldFlag(values.fold), options: trainOptionsFrom(values) };
-  const fromFlags = !saved || Boolean(values.config) || MODEL_FLAG_NAMES.some((f) => (values as Values)[f] !== undefined);
-  // read (and so check) the weights file before the dataset, which can take minutes
-  const pretrained = values.backbone && !saved ? readStateDict(resolve(String(values.backbone))) : null;
-  const config = fromFlags ? modelConfigFrom(values) : asUsage(() => savedConfig(structuredClone(saved!.config) as ModelConfig), `${saved!.path}: model config: `);
-  const tfReport = await initTf();
-  process.stderr.write(`tfjs backend: ${tfReport.active} (${tfReport.reason})\n`);
-  const dataset = await openForCli(kind, root);
-  asUsage(() => configForDataset(config, dataset, fold));
-  if (saved && fromFlags && JSON.stringify(config) !== JSON.stringify(saved.config)) {
-    throw new UsageError(`the model flags conflict with the checkpoint ${saved.path}, which trains ${configDifference(saved.config as Record<string, unknown>, config as unknown as Record<string, unknown>)}: `
-      + 'resume without model flags, or train into another --out');
-  }
-  if (saved) process.stderr.write(`resuming ${saved.path}: ${kind} under ${root}, fold ${fold}, ${config.variant} model, ${saved.state.epochsDone} of ${options.epochs} epochs done\n`);
-  const model = new AuModel(config, options.seed);
+  const file = configFileOf(values);
+  // a resumed run takes the checkpoint's model config unless the flags or the config file give one
+  const fromFlags = !values.resume || Boolean(values.config) || MODEL_FLAG_NAMES.some((f) => (values as Values)[f] !== undefined);
+  const checkpointEvery = numberFlag('checkpoint-every', values['checkpoint-every'], { integer: true });
+  const signals = stopOnSignals();
+  let r;
   try {
-    if (pretrained) process.stderr.write(backboneSummary(loadBackboneWeights(model.store, pretrained)));
-    if (values.init && !saved) {
-      await initFrom(model, resolve(String(values.init)));
-      process.stderr.write(`fine-tuning: ${options.epochs} epochs, peak lr ${options.lr}, ${options.warmupEpochs} warm-up epochs (--epochs, --lr, --warmup-epochs)\n`);
-    }
-    const r = await trainAndEvaluate({ model, dataset, fold, options, out, resume: Boolean(saved), overwrite: Boolean(values.overwrite),
-      run: { dataset: kind, root, fold }, evaluate: !values['no-eval'], title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`,
-      skipBad: Boolean(values['skip-bad']), ...(values.init && { extra: { init: resolve(String(values.init)) } }) });
-    if (values.json) process.stdout.write(`${JSON.stringify({ model: r.modelDir, report: r.reportDir, meanF1: r.meanF1, alwaysPresentMeanF1: r.alwaysPresentMeanF1 })}\n`);
-    else process.stdout.write(`${r.reportDir ?? r.modelDir}\n`);
-    return 0;
+    r = await trainRun({
+      out: String(values.out), resume: Boolean(values.resume), overwrite: Boolean(values.overwrite),
+      ...(values.dataset !== undefined && { dataset: String(values.dataset) }), ...(values.root !== undefined && { root: String(values.root) }),
+      ...(values.fold !== undefined && { fold: foldFlag(values.fold) }),
+      options: givenTrainOptions(values, file), optionName: optionFlag,
+      ...(fromFlags && { model: () => modelConfigFrom(values, file) }),
+      ...(values.backbone && { backbone: String(values.backbone) }), ...(values.init && { init: String(values.init) }),
+      skipBad: Boolean(values['skip-bad']), evaluate: !values['no-eval'],
+      ...(checkpointEvery !== undefined && { checkpointEvery }), stop: signals.signal,
+    });
   } finally {
-    model.dispose();
+    signals.dispose();
   }
+  const signal = signals.received();
+  if (r.stopped) {
+    const { path, epoch, batchesDone, step } = r.stopped;
+    process.stderr.write(`stopped by ${signal}: checkpoint ${path} (${batchesDone ? `epoch ${epoch + 1}, ${batchesDone} steps into it` : `${epoch} epochs done`}, step ${step}); `
+      + `continue with: sacl-au train --out ${resolve(String(values.out))} --resume\n`);
+  } else if (signal) process.stderr.write(`${signal}: training had ended; ${r.reportDir ?? r.modelDir} is complete\n`);
+  if (signal) return SIGNAL_EXIT[signal]!;
+  if (values.json) process.stdout.write(`${JSON.stringify({ model: r.modelDir, report: r.reportDir, meanF1: r.meanF1, alwaysPresentMeanF1: r.alwaysPresentMeanF1 })}\n`);
+  else process.stdout.write(`${r.reportDir ?? r.modelDir}\n`);
+  return 0;
 }
 
 export const EVAL_USAGE = `Usage: sacl-au eval --model <dir> --dataset synthetic|bp4d|disfa --root <dir> [--fold 1|2|3] --out <dir> [--skip-bad] [--json]
@@ -270,18 +245,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
     fold: { type: 'string' }, out: { type: 'string' }, 'skip-bad': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
   if (values.help) return process.stdout.write(`${EVAL_USAGE}\n`), 0;
   requireFlags(values, ['model', 'dataset', 'root', 'out'], 'eval');
-  const fold = foldFlag(values.fold);
-  await initTf();
-  const dataset = await openForCli(String(values.dataset), String(values.root));
-  const model = await AuModel.load(resolve(String(values.model)));
-  try {
-    const { test } = foldSplit(dataset, fold);
-    const bad = values['skip-bad'] ? badImageLog() : null;
-    const r = await evaluateInto({ model, dataset, samples: test, reportDir: resolve(String(values.out)), title: `sacl-au ${model.config.variant} on ${dataset.name}, fold ${fold}`, extra: { fold }, bad });
-    if (values.json) process.stdout.write(`${JSON.stringify({ report: resolve(String(values.out)), ...r })}\n`);
-    else process.stdout.write(`${resolve(String(values.out))}\n`);
-    return 0;
-  } finally {
-    model.dispose();
-  }
+  const r = await evaluateRun({ model: String(values.model), dataset: String(values.dataset), root: String(values.root), fold: foldFlag(values.fold),
+    out: String(values.out), skipBad: Boolean(values['skip-bad']) });
+  if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else process.stdout.write(`${r.report}\n`);
+  return 0;
 }

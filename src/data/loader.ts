@@ -8,6 +8,7 @@
  * The landmarks follow every geometric step. Randomness comes from (seed, epoch, position), so a batch's
  * content never depends on timing, and a resumed run sees exactly the batches it would have seen.
  */
+import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { FLIP_PERMUTATION, NUM_LANDMARKS, alignedSize, interOcular } from '../face/landmarks.js';
 import { Random } from '../util/random.js';
@@ -27,6 +28,8 @@ export interface LoaderOptions {
   epoch: number;
   /** Batches decoded ahead of the one being used (default 2). */
   prefetch?: number;
+  /** Start at this batch of the epoch (a run resumed mid-epoch); the batches are those of a whole pass. Default 0. */
+  startBatch?: number;
   /**
    * When an image cannot be read: false (default) stops with an error naming the file; a function is
    * told the file and the sample stays in its batch as a grey image with every label and its landmarks
@@ -185,6 +188,27 @@ async function loadBatch(samples: AuSample[], first: number, opts: LoaderOptions
   return batch;
 }
 
+/**
+ * Images [start, start + n) of a batch as tensors (the caller disposes them): images [n, S, S, 3] with
+ * S = `inputSize`, labels and mask [n, C], landmarks [n, 49, 2], interOcular and hasLandmarks [n].
+ */
+export function batchTensors(batch: Pick<Batch, 'size' | 'images' | 'labels' | 'mask' | 'landmarks' | 'interOcular' | 'hasLandmarks'>,
+  inputSize: number, start = 0, n = batch.size) {
+  if (!Number.isInteger(start) || !Number.isInteger(n) || start < 0 || n < 1 || start + n > batch.size) {
+    throw new RangeError(`Expected images [start, start + n) within the batch of ${batch.size} for start, n but received ${start}, ${n}`);
+  }
+  const C = batch.labels.length / batch.size;
+  const rows = (a: Float32Array, width: number) => a.subarray(start * width, (start + n) * width);
+  return {
+    images: tf.tensor4d(rows(batch.images, inputSize * inputSize * 3), [n, inputSize, inputSize, 3]),
+    labels: tf.tensor2d(rows(batch.labels, C), [n, C]),
+    mask: tf.tensor2d(rows(batch.mask, C), [n, C]),
+    landmarks: tf.tensor3d(rows(batch.landmarks, NUM_LANDMARKS * 2), [n, NUM_LANDMARKS, 2]),
+    interOcular: tf.tensor1d(rows(batch.interOcular, 1)),
+    hasLandmarks: tf.tensor1d(rows(batch.hasLandmarks, 1)),
+  };
+}
+
 /** The epoch's sample order: shuffled from (seed, epoch), or as given. */
 export function epochOrder(samples: AuSample[], opts: Pick<LoaderOptions, 'shuffle' | 'seed' | 'epoch'>): AuSample[] {
   return opts.shuffle ? new Random(opts.seed, `order:${opts.epoch}`).shuffle(samples.slice()) : samples;
@@ -192,10 +216,12 @@ export function epochOrder(samples: AuSample[], opts: Pick<LoaderOptions, 'shuff
 
 /** Batches of one pass over the samples, decoded `prefetch` batches ahead. */
 export async function* batches(samples: AuSample[], opts: LoaderOptions): AsyncGenerator<Batch> {
+  const first = opts.startBatch ?? 0;
+  if (!Number.isInteger(first) || first < 0) throw new RangeError(`Expected a non-negative integer for startBatch but received ${JSON.stringify(opts.startBatch)}`);
   if (samples.length === 0) return;
   const order = epochOrder(samples, opts);
   const starts: number[] = [];
-  for (let s = 0; s < order.length; s += opts.batchSize) starts.push(s);
+  for (let s = first * opts.batchSize; s < order.length; s += opts.batchSize) starts.push(s);
   const ahead = Math.max(1, opts.prefetch ?? 2);
   const queue: Promise<Batch>[] = [];
   let next = 0;

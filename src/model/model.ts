@@ -6,44 +6,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { roiAlign } from '../tf/ops.js';
 import { join } from 'node:path';
-import { fileSystem, saveTensors } from '../tf/weights-io.js';
+import { readModelDir, writeModelDir, type NamedTensor } from './checkpoint.js';
 import { AU_SETS } from '../face/au.js';
 import { inputTemplate } from '../face/landmarks.js';
 import { auCentresTensor } from './au-centres.js';
 import { ResTBackbone } from './backbone.js';
 import { AuClassifier, CrossAttentionFusion } from './classifier.js';
-import { savedConfig, tokenWidth, validateConfig, type ModelConfig } from './config.js';
+import { tokenWidth, validateConfig, type ModelConfig } from './config.js';
 import { LandmarkPredictor } from './landmark-predictor.js';
 import { msflTokens } from './msfl.js';
 import { FlopCounter, ParamStore, inPart, type ForwardContext, type GraphRecord } from './params.js';
 import { Sacl } from './sacl.js';
 import { rangeError, typeError } from '../util/validate.js';
-
-/**
- * Version of the saved model format. 1: the landmark head's `landmarks.fc.bias` held the mean face
- * (template × input size); 2: the template is a constant added to the head's output, the bias an offset.
- */
-export const MODEL_FORMAT_VERSION = 2;
-
-/**
- * Saved tensors as the current format reads them. A version-1 landmark bias becomes the offset from the
- * version-2 template (bias − template), so an old model predicts the same landmarks (to rounding).
- * Throws for a newer version than this code knows.
- */
-export function upgradeSavedTensors(tensors: { name: string; tensor: tf.Tensor }[], metadata: Record<string, unknown>, source: string)
-  : { name: string; tensor: tf.Tensor }[] {
-  const version = metadata.version === undefined ? 1 : Number(metadata.version);
-  if (!Number.isInteger(version) || version < 1 || version > MODEL_FORMAT_VERSION) {
-    throw rangeError(`the model format version of ${source}`, `1…${MODEL_FORMAT_VERSION}`, `${JSON.stringify(metadata.version)} (written by a newer sacl-au?)`);
-  }
-  if (version >= 2) return tensors;
-  const config = metadata.config as ModelConfig | undefined;
-  if (!config?.landmarks) return tensors;
-  const template = inputTemplate(config.inputSize);
-  return tensors.map((t) => (t.name === 'landmarks.fc.bias' && t.tensor.size === template.length
-    ? { name: t.name, tensor: tf.sub(t.tensor, tf.tensor(template, t.tensor.shape)) }
-    : t));
-}
 
 /** Stride of the stem map relative to the input; η = 1 / STEM_STRIDE (paper Table 2; docs/model.md, Landmarks and AU centres: 0.25). */
 export const STEM_STRIDE = 4;
@@ -72,11 +46,6 @@ function tidyResult<T>(fn: () => T): T {
   return tf.tidy(fn as () => tf.TensorContainer) as T;
 }
 
-/** A parameter's name in this version for one saved by an earlier one (the stem's norms were `bn1`/`bn2`). */
-function currentName(saved: string): string {
-  return saved.replace(/^backbone\.stem\.bn([12])\./, 'backbone.stem.norm$1.');
-}
-
 export class AuModel {
   readonly store: ParamStore;
   readonly numAus: number;
@@ -86,10 +55,13 @@ export class AuModel {
   private readonly fusion: CrossAttentionFusion | null;
   private readonly classifier: AuClassifier;
 
-  /** `shapesOnly`: only the parameters' names and shapes, nothing allocated (see {@link ParamStore}); such a model cannot run. */
-  constructor(readonly config: ModelConfig, readonly seed = 1, { shapesOnly = false } = {}) {
+  /**
+   * `shapesOnly`: only the parameters' names and shapes, nothing allocated (see {@link ParamStore}); such a
+   * model cannot run. `saved`: the parameters' values by name, used instead of drawn ones ({@link load}).
+   */
+  constructor(readonly config: ModelConfig, readonly seed = 1, { shapesOnly = false, saved = null }: { shapesOnly?: boolean; saved?: ReadonlyMap<string, tf.Tensor> | null } = {}) {
     validateConfig(config);
-    this.store = new ParamStore(seed, shapesOnly);
+    this.store = new ParamStore(seed, shapesOnly, saved);
     const s = this.store;
     const D = tokenWidth(config);
     const dims = config.backbone.dims;
@@ -162,56 +134,34 @@ export class AuModel {
     return this.store.trainable();
   }
 
-  /** Assigns tensors {@link save} wrote (any format version; see {@link upgradeSavedTensors}). The caller disposes `tensors`. */
-  assignSaved(tensors: { name: string; tensor: tf.Tensor }[], metadata: Record<string, unknown>, source: string): void {
-    // names from before the stem's norms took ResT's names (stem.bn1/bn2) are read as today's
-    const upgraded = upgradeSavedTensors(tensors.map(({ name, tensor }) => ({ name: currentName(name), tensor })), metadata, source);
-    try {
-      this.store.assign(upgraded);
-    } finally {
-      tf.dispose(upgraded.filter((t, i) => t.tensor !== tensors[i]!.tensor).map((t) => t.tensor));
-    }
+  /** Every parameter and buffer by name (what {@link save} writes). */
+  named(): NamedTensor[] {
+    return this.store.named().map(({ name, tensor }) => ({ name, tensor }));
   }
 
-  /** Writes config + weights (tfjs weights format, atomic) to a directory. */
+  /** Writes config + weights to a directory (the format: model/checkpoint.ts). */
   async save(dir: string): Promise<void> {
-    const named = this.store.named().map(({ name, tensor }) => ({ name, tensor }));
-    await saveTensors(dir, named, { format: 'sacl-au-model', version: MODEL_FORMAT_VERSION, seed: this.seed, config: this.config as unknown as {} });
+    await writeModelDir(dir, this);
   }
 
   /**
-   * Rebuilds a model from {@link save}'s directory; predictions are bit-identical. The saved config and
-   * the manifest's names and shapes are checked against each other before the model is built, so a
-   * config that does not describe the saved weights costs nothing.
+   * Rebuilds a model from {@link save}'s directory (any format version); predictions are bit-identical.
+   * The saved config and the weights' names and shapes are checked against each other before anything is
+   * allocated; the parameters are then made from the file's tensors (no initial values drawn).
    */
   static async load(dir: string): Promise<AuModel> {
-    const file = join(dir, 'model.json');
-    const artifacts = await fileSystem(dir).load!();
-    const metadata = (artifacts.userDefinedMetadata ?? {}) as Record<string, unknown>;
-    if (metadata.format !== 'sacl-au-model') throw new TypeError(`${dir}: not a sacl-au model checkpoint (format ${JSON.stringify(metadata.format)})`);
-    const seed = metadata.seed === undefined ? 1 : metadata.seed;
-    if (!Number.isSafeInteger(seed)) throw typeError(`seed in ${file}`, 'an integer', JSON.stringify(seed));
-    const config = savedConfig(metadata.config as ModelConfig);
-    const specs = artifacts.weightSpecs!;
+    const saved = await readModelDir(dir, (config, seed, specs) => {
+      try {
+        new AuModel(config, seed, { shapesOnly: true }).store.checkFits(specs);
+      } catch (e) {
+        const error = e as Error;
+        throw new (error instanceof TypeError ? TypeError : RangeError)(`${join(dir, 'model.json')}: model config: ${error.message}`);
+      }
+    });
     try {
-      const plan = new AuModel(config, seed as number, { shapesOnly: true });
-      plan.store.checkFits(specs.map((s) => ({ name: currentName(s.name), shape: s.shape })));
-    } catch (e) {
-      const error = e as Error;
-      throw new (error instanceof TypeError ? TypeError : RangeError)(`${file}: model config: ${error.message}`);
-    }
-    const decoded = tf.io.decodeWeights(artifacts.weightData!, specs);
-    const tensors = specs.map((s) => ({ name: s.name, tensor: decoded[s.name]! }));
-    let model: AuModel | null = null;
-    try {
-      model = new AuModel(config, seed as number);
-      model.assignSaved(tensors, metadata, dir);
-      return model;
-    } catch (e) {
-      model?.dispose();
-      throw e;
+      return new AuModel(saved.config, saved.seed, { saved: new Map(saved.tensors.map((t) => [t.name, t.tensor])) });
     } finally {
-      tf.dispose(tensors.map((t) => t.tensor));
+      tf.dispose(saved.tensors.map((t) => t.tensor)); // the parameters hold their own references
     }
   }
 

@@ -38,13 +38,25 @@ export class ParamStore {
    * `shapesOnly`: a plan of the parameters, nothing allocated (add returns a stand-in that has only a
    * name, shape and size); used to check saved weights against a config before building the model.
    */
-  constructor(readonly seed: number, readonly shapesOnly = false) {}
+  /**
+   * `saved`: values by name (a model read from its file): each parameter is allocated from its saved
+   * tensor, sharing its data, instead of drawing initial values; names and shapes must match exactly.
+   */
+  constructor(readonly seed: number, readonly shapesOnly = false, private readonly saved: ReadonlyMap<string, tf.Tensor> | null = null) {}
 
   add(name: string, shape: number[], init: Init, trainable = true): tf.Variable {
     if (this.entries.has(name)) throw new Error(`parameter ${name} is defined twice`);
     const size = shape.reduce((a, b) => a * b, 1);
     if (this.shapesOnly) {
       const variable = { name: `${this.prefix}${name}`, shape: [...shape], size, dispose() {} } as unknown as tf.Variable;
+      this.entries.set(name, { variable, trainable });
+      return variable;
+    }
+    if (this.saved) {
+      const t = this.saved.get(name);
+      if (!t) throw new RangeError(`weights do not fit this model: ${name} is missing`);
+      if (t.shape.join() !== shape.join()) throw new RangeError(`weights: ${name} has shape [${t.shape}], the model expects [${shape}]`);
+      const variable = tf.variable(t, trainable, `${this.prefix}${name}`); // shares t's data: no copy
       this.entries.set(name, { variable, trainable });
       return variable;
     }

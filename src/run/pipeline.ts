@@ -11,9 +11,9 @@ import type { ModelConfig } from '../model/config.js';
 import { foldSplit, type AuDataset, type AuSample } from '../data/dataset.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { evaluatePredictions, graphsOnSamples, predictSamples } from '../train/evaluate.js';
-import { train, type History, type RunRecord, type TrainOptions } from '../train/trainer.js';
+import { train, type CheckpointInfo, type History, type RunRecord, type TrainOptions } from '../train/trainer.js';
 import { writeReport } from '../report/report.js';
-import { Progress } from '../cli/progress.js';
+import { Progress } from '../util/progress.js';
 
 export interface RunResult {
   history: History;
@@ -21,15 +21,27 @@ export interface RunResult {
   reportDir: string | null;
   meanF1: number | null;
   alwaysPresentMeanF1: number | null;
+  /** Set when `stop` ended the run early: the checkpoint it wrote (resume continues from there). */
+  stopped?: CheckpointInfo;
 }
 
+/**
+ * Steps between checkpoints within an epoch: bounds what a crash loses to about 200 steps (the full
+ * model on 2 CPU cores: tens of minutes; an epoch of BP4D there: many hours), for a save that costs
+ * about a second or two on a GPU run too.
+ */
+export const DEFAULT_CHECKPOINT_EVERY = 200;
+
+/** One line of a run's log: stderr unless the caller gives another. */
+export const stderrLine = (line: string): void => { process.stderr.write(`${line}\n`); };
+
 /** Logs unreadable images (the first ten by name) and counts them all. */
-export function badImageLog(): { count: () => number; onBadImage: (file: string, reason: string) => void } {
+export function badImageLog(log: (line: string) => void = stderrLine): { count: () => number; onBadImage: (file: string, reason: string) => void } {
   const seen = new Set<string>();
   return {
     count: () => seen.size,
     onBadImage: (file, reason) => {
-      if (!seen.has(file) && seen.size < 10) process.stderr.write(`skipped ${file}: ${reason}\n`);
+      if (!seen.has(file) && seen.size < 10) log(`skipped ${file}: ${reason}`);
       seen.add(file);
     },
   };
@@ -48,18 +60,19 @@ export function configForDataset(config: ModelConfig, dataset: AuDataset, fold: 
 }
 
 /** Copies a saved model's weights into `model` (DISFA from BP4D: per-AU heads mapped, paper §4.1.1). */
-export async function initFrom(model: AuModel, dir: string): Promise<void> {
+export async function initFrom(model: AuModel, dir: string, log: (line: string) => void = stderrLine): Promise<void> {
   const source = await AuModel.load(dir);
   try {
     const t = transferWeights(model, source);
-    process.stderr.write(`initialized from ${dir}: ${t.copied} tensors copied, ${t.mapped} per-AU tensors mapped, ${t.fresh.length} fresh\n`);
+    log(`initialized from ${dir}: ${t.copied} tensors copied, ${t.mapped} per-AU tensors mapped, ${t.fresh.length} fresh`);
   } finally {
     source.dispose();
   }
 }
 
 /** Trains (with progress), saves the model, evaluates into `<out>/report`. */
-export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, overwrite = false, run, evaluate, title, skipBad = false, stopAfterEpochs, extra = {} }: {
+export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, overwrite = false, run, evaluate, title, skipBad = false, stopAfterEpochs,
+  checkpointEvery = DEFAULT_CHECKPOINT_EVERY, stop, extra = {}, log = stderrLine }: {
   model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string; skipBad?: boolean;
   /** Without resume, replace a checkpoint already in `out` (else that is refused). */
   overwrite?: boolean;
@@ -69,13 +82,20 @@ export async function trainAndEvaluate({ model, dataset, fold, options, out, res
   extra?: Record<string, unknown>;
   /** Stop after this many epochs of this call, before saving and evaluating (tests interrupt runs with it). */
   stopAfterEpochs?: number;
+  /** Steps between checkpoints within an epoch (0: at epoch ends only); default {@link DEFAULT_CHECKPOINT_EVERY}. */
+  checkpointEvery?: number;
+  /** Aborting it stops the run after the step under way, with a checkpoint (`stopped` in the result). */
+  stop?: AbortSignal;
+  /** The run's lines (progress bars go to stderr). */
+  log?: (line: string) => void;
 }): Promise<RunResult> {
-  const bad = skipBad ? badImageLog() : null;
+  const bad = skipBad ? badImageLog(log) : null;
   const { train: trainSet, test } = foldSplit(dataset, fold);
-  process.stderr.write(`${dataset.name} fold ${fold}: ${trainSet.length} training frames, ${test.length} test frames; ${model.config.variant} model, ${(model.store.count() / 1e6).toFixed(2)} M parameters\n`);
+  log(`${dataset.name} fold ${fold}: ${trainSet.length} training frames, ${test.length} test frames; ${model.config.variant} model, ${(model.store.count() / 1e6).toFixed(2)} M parameters`);
   let bar: Progress | null = null;
+  let last: CheckpointInfo | null = null;
   const history = await train({
-    model, samples: trainSet, options, dir: out, resume, overwrite, run: run ?? { fold }, ...(bad && { onBadImage: bad.onBadImage }), ...(stopAfterEpochs !== undefined && { stopAfterEpochs }),
+    model, samples: trainSet, options, dir: out, resume, overwrite, run: run ?? { fold }, checkpointEvery, ...(stop && { stop }), onCheckpoint: (c) => { last = c; }, ...(bad && { onBadImage: bad.onBadImage }), ...(stopAfterEpochs !== undefined && { stopAfterEpochs }),
     onStep: (r, perEpoch) => {
       if (!bar) bar = new Progress(`epoch ${r.epoch + 1}/${options.epochs}`, perEpoch, 'steps');
       bar.update((r.step % perEpoch) + 1, `loss ${r.loss.toFixed(3)} lr ${r.lr.toExponential(1)}`);
@@ -85,14 +105,18 @@ export async function trainAndEvaluate({ model, dataset, fold, options, out, res
       bar = null;
     },
   });
+  (bar as Progress | null)?.finish(); // a run stopped within an epoch: end the bar's line
   const modelDir = join(out, 'model');
-  if (history.epochs.length < options.epochs) return { history, modelDir, reportDir: null, meanF1: null, alwaysPresentMeanF1: null };
+  if (history.epochs.length < options.epochs) {
+    const stopped = stop?.aborted ? last as CheckpointInfo | null : null; // set in onCheckpoint
+    return { history, modelDir, reportDir: null, meanF1: null, alwaysPresentMeanF1: null, ...(stopped && { stopped }) };
+  }
   await model.save(modelDir);
   await writeFileAtomic(join(out, 'history.json'), `${JSON.stringify(history)}\n`);
   if (!evaluate || test.length === 0) return { history, modelDir, reportDir: null, meanF1: null, alwaysPresentMeanF1: null };
   const reportDir = join(out, 'report');
   const r = await evaluateInto({ model, dataset, samples: test, reportDir, history, title, extra: { fold, training: options, ...extra }, bad });
-  if (bad?.count()) process.stderr.write(`${bad.count()} unreadable images skipped (--skip-bad)\n`);
+  if (bad?.count()) log(`${bad.count()} unreadable images skipped (--skip-bad)`);
   return { history, modelDir, reportDir, ...r };
 }
 

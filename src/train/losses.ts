@@ -57,3 +57,28 @@ export interface LossWeights {
 }
 
 export const PAPER_LOSS_WEIGHTS: LossWeights = { asymmetric: 1, dice: 1, landmarks: 0.5 };
+
+/** A batch's targets as tensors ({@link batchTensors} in data/loader.ts makes them). */
+export interface LossTargets {
+  /** [B, C] 0/1 and the mask of known labels. */
+  labels: tf.Tensor2D;
+  mask: tf.Tensor2D;
+  /** [B, 49, 2] in input pixels; [B] inter-ocular distances; [B] 1 where the sample has landmarks. */
+  landmarks: tf.Tensor3D;
+  interOcular: tf.Tensor1D;
+  hasLandmarks: tf.Tensor1D;
+}
+
+/**
+ * The training loss (eq. 7) and its parts for the model's output: λ1·L_wa + λ2·L_dice + λ3·L_land, the
+ * landmark part 0 for a model without a landmark predictor. `weights`: per-AU class weights [C].
+ */
+export function trainingLoss(out: { logits: tf.Tensor2D; landmarks: tf.Tensor3D | null }, t: LossTargets, weights: tf.Tensor1D, lw: LossWeights)
+  : { total: tf.Scalar; asymmetric: tf.Scalar; dice: tf.Scalar; landmarks: tf.Scalar } {
+  const probs = tf.sigmoid(out.logits);
+  const asymmetric = weightedAsymmetricLoss(probs, t.labels, t.mask, weights);
+  const dice = weightedDiceLoss(probs, t.labels, t.mask, weights);
+  const landmarks = out.landmarks ? landmarkLoss(out.landmarks, t.landmarks, t.interOcular, t.hasLandmarks) : tf.scalar(0);
+  const total = tf.addN([tf.mul(asymmetric, lw.asymmetric), tf.mul(dice, lw.dice), tf.mul(landmarks, lw.landmarks)]) as tf.Scalar;
+  return { total, asymmetric, dice, landmarks };
+}

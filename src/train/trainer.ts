@@ -1,21 +1,21 @@
 /**
  * The training loop: streaming batches, the three losses, SGD with Nesterov momentum, weight decay and
- * gradient clipping on a warm-up + cosine schedule; a checkpoint after every epoch (model, optimizer
- * state, history, written to a new directory and swapped in by renames); `resume` continues from the last
- * complete checkpoint exactly where the uninterrupted run would be (data order and augmentation derive
- * from (seed, epoch), the schedule from the step, the optimizer from its saved buffers).
+ * gradient clipping on a warm-up + cosine schedule; a checkpoint after every epoch, every
+ * `checkpointEvery` steps and when `stop` is signalled (model, optimizer state, history, written to a new
+ * directory and swapped in by renames); `resume` continues from the last complete checkpoint exactly where
+ * the uninterrupted run would be, mid-epoch too (data order and augmentation derive from (seed, epoch,
+ * position), the schedule from the step, the optimizer from its saved buffers).
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { classWeights, type AuSample } from '../data/dataset.js';
-import { batches, type Batch } from '../data/loader.js';
+import { batchTensors, batches, type Batch } from '../data/loader.js';
 import type { AuModel } from '../model/model.js';
-import { loadTensors, saveTensors } from '../tf/weights-io.js';
-import { syncDir, writeFileAtomic } from '../util/fs.js';
+import {
+  checkpointDir, checkpointPaths, hasCheckpoint, readCheckpoint as readCheckpointFile, readCheckpointDir, removeCheckpoints, writeCheckpoint,
+  type CheckpointRecord as CheckpointFile, type TrainerStateFile,
+} from '../model/checkpoint.js';
 import { UsageError, usageError } from '../util/errors.js';
-import { PAPER_LOSS_WEIGHTS, landmarkLoss, weightedAsymmetricLoss, weightedDiceLoss, type LossWeights } from './losses.js';
+import { PAPER_LOSS_WEIGHTS, trainingLoss, type LossWeights } from './losses.js';
 import { NesterovSgd } from './optimizer.js';
 import { accumulateGradients, microBatches } from './accumulate.js';
 import { learningRate } from './schedule.js';
@@ -82,31 +82,39 @@ export interface TrainArgs {
   onEpoch?: (record: EpochRecord) => void;
   /** Stop after this many epochs of this call (tests interrupt runs with it). */
   stopAfterEpochs?: number;
+  /** Also checkpoint (with `dir`) after every this many steps within an epoch; 0 (default): at epoch ends only. */
+  checkpointEvery?: number;
+  /**
+   * When aborted, the step under way finishes, a checkpoint is written (with `dir`) and train returns the
+   * history so far; resuming it continues exactly.
+   */
+  stop?: AbortSignal;
+  /** Told where each checkpoint went, after its directory is in place. */
+  onCheckpoint?: (info: CheckpointInfo) => void;
   /** Skip unreadable images (masked out of the batch) and report them here, instead of stopping. */
   onBadImage?: (file: string, reason: string) => void;
+}
+
+/** A checkpoint just written: where, and how far the run is (`batchesDone` of epoch `epoch`, 0-based; steps in all). */
+export interface CheckpointInfo {
+  path: string;
+  epoch: number;
+  batchesDone: number;
+  step: number;
 }
 
 /** The data a run trains on, as the caller names it: e.g. `{ dataset: 'bp4d', root: '/data/BP4D', fold: 1 }`. */
 export type RunRecord = Record<string, string | number | boolean | null>;
 
-interface TrainerState {
-  format: 'sacl-au-trainer';
-  epochsDone: number;
-  step: number;
+/** state.json (its format: model/checkpoint.ts) with this trainer's types. */
+interface TrainerState extends TrainerStateFile {
   options: TrainOptions;
-  /** Absent in checkpoints written before runs were recorded. */
   run?: RunRecord;
   history: History;
 }
 
 /** A checkpoint's record: where it is, the loop's state (options, run) and the model config it trains. */
-export interface CheckpointRecord {
-  path: string;
-  state: TrainerState;
-  config: unknown;
-}
-
-const CHECKPOINT = 'checkpoint';
+export type CheckpointRecord = CheckpointFile<TrainerState>;
 
 /**
  * The wasm backend's heap is 32-bit: a batch whose activations outgrow it fails deep inside a kernel with
@@ -124,96 +132,34 @@ function withHeapHint<T>(step: () => T, batch: number): T {
   }
 }
 
-/**
- * Checkpoint directories holding a state.json, newest first: `checkpoint`; `checkpoint.new` (complete, its
- * swap interrupted between the renames); `checkpoint.old` (the previous epoch's, kept as a fallback).
- */
-function checkpointPaths(dir: string): string[] {
-  return [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`].map((n) => join(dir, n)).filter((p) => existsSync(join(p, 'state.json')));
-}
-
 /** True when `dir` holds a checkpoint (complete or not). */
-export function hasCheckpoint(dir: string): boolean {
-  return [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`].some((n) => existsSync(join(dir, n)));
-}
-
-async function readState(path: string): Promise<TrainerState> {
-  const file = join(path, 'state.json');
-  let state: TrainerState;
-  try {
-    state = JSON.parse(await readFile(file, 'utf8')) as TrainerState;
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
-  if (state === null || typeof state !== 'object' || state.format !== 'sacl-au-trainer' || !Number.isInteger(state.epochsDone)
-    || !Number.isInteger(state.step) || typeof state.options !== 'object' || state.options === null || typeof state.history !== 'object') {
-    throw new TypeError(`${file}: not a sacl-au training checkpoint state`);
-  }
-  return state;
-}
+export { hasCheckpoint };
 
 /**
  * The newest checkpoint in `dir` whose state.json and model config read (an unreadable one is reported to
  * `onWarning` and the previous one tried), or null when there is none.
  */
-export async function readCheckpoint(dir: string, onWarning: (message: string) => void = warn): Promise<CheckpointRecord | null> {
-  for (const path of checkpointPaths(dir)) {
-    try {
-      const state = await readState(path);
-      const json = JSON.parse(await readFile(join(path, 'model', 'model.json'), 'utf8')) as { userDefinedMetadata?: { config?: unknown } };
-      return { path, state, config: json.userDefinedMetadata?.config };
-    } catch (e) {
-      onWarning(`checkpoint ${path} is unreadable (${(e as Error).message}); trying the previous one`);
-    }
-  }
-  return null;
+export function readCheckpoint(dir: string, onWarning: (message: string) => void = warn): Promise<CheckpointRecord | null> {
+  return readCheckpointFile<TrainerState>(dir, onWarning);
 }
 
 const warn = (message: string) => { process.stderr.write(`warning: ${message}\n`); };
 
-/**
- * Writes the checkpoint into `checkpoint.new` (every file fsynced, state.json last), then swaps it in by
- * renames: `checkpoint` → `checkpoint.old` (kept: the fallback should the new one be damaged later),
- * `checkpoint.new` → `checkpoint`. Each rename is made durable by an fsync of the directory.
- */
-async function saveCheckpoint(dir: string, model: AuModel, optimizer: NesterovSgd, state: TrainerState): Promise<void> {
-  const fresh = join(dir, `${CHECKPOINT}.new`);
-  const current = join(dir, CHECKPOINT);
-  const old = join(dir, `${CHECKPOINT}.old`);
-  // a swap interrupted between its renames: finish it before writing the next checkpoint over `.new`
-  if (!existsSync(current) && existsSync(join(fresh, 'state.json'))) await rename(fresh, current);
-  await rm(fresh, { recursive: true, force: true });
-  await mkdir(fresh, { recursive: true });
-  await model.save(join(fresh, 'model'));
-  await saveTensors(join(fresh, 'optimizer'), optimizer.state());
-  await syncDir(fresh);
-  await writeFileAtomic(join(fresh, 'state.json'), JSON.stringify(state)); // last: marks the directory complete
-  await syncDir(dir);
-  if (existsSync(current)) {
-    await rm(old, { recursive: true, force: true });
-    await rename(current, old);
-  }
-  await rename(fresh, current);
-  await syncDir(dir);
-}
-
 /** Restores model weights, optimizer buffers and the loop's state from a checkpoint directory. */
 async function restore(path: string, model: AuModel, optimizer: NesterovSgd): Promise<TrainerState> {
-  const state = await readState(path);
-  const { tensors, metadata } = await loadTensors(join(path, 'model'));
-  if (JSON.stringify(metadata.config) !== JSON.stringify(model.config)) {
-    tf.dispose(tensors.map((t) => t.tensor));
-    throw new RangeError(`${path}: the checkpoint was trained with another model config (variant ${(metadata.config as { variant?: string }).variant})`);
-  }
+  const saved = await readCheckpointDir<TrainerState>(path, (config, _seed, specs) => {
+    if (JSON.stringify(config) !== JSON.stringify(model.config)) {
+      throw new RangeError(`${path}: the checkpoint was trained with another model config (variant ${config.variant})`);
+    }
+    model.store.checkFits(specs);
+  });
   try {
-    model.assignSaved(tensors, metadata, join(path, 'model'));
+    model.store.assign(saved.model.tensors);
+    optimizer.loadState(saved.optimizer);
   } finally {
-    tf.dispose(tensors.map((t) => t.tensor));
+    tf.dispose([...saved.model.tensors, ...saved.optimizer].map((t) => t.tensor));
   }
-  const opt = await loadTensors(join(path, 'optimizer'));
-  optimizer.loadState(opt.tensors);
-  tf.dispose(opt.tensors.map((t) => t.tensor));
-  return state;
+  return saved.state;
 }
 
 /** What one optimizer step needs besides the batch and the learning rate (train() builds it once per run). */
@@ -238,30 +184,17 @@ export type StepBatch = Pick<Batch, 'size' | 'images' | 'labels' | 'mask' | 'lan
  * micro-batch, each weighted by its share of the batch. The caller disposes both.
  */
 export function batchGradients(ctx: StepContext, batch: StepBatch): { grads: tf.NamedTensorMap; parts: tf.Scalar[] } {
-  const { model, weights, lossWeights: lw } = ctx;
-  const numAus = model.numAus;
-  const S = model.config.inputSize;
+  const { model, weights, lossWeights } = ctx;
   const vars = [...ctx.params.values()];
   const chunks = microBatches(batch.size, ctx.microBatch);
   const parts: tf.Scalar[] = [];
   // the gradients of images [start, start + n), their loss weighted by share = n / B
   const gradsOf = (start: number, n: number, share: number) => tf.tidy(() => {
-    const rows = (a: Float32Array, width: number) => a.subarray(start * width, (start + n) * width);
-    const images = tf.tensor4d(rows(batch.images, S * S * 3), [n, S, S, 3]);
-    const labels = tf.tensor2d(rows(batch.labels, numAus), [n, numAus]);
-    const mask = tf.tensor2d(rows(batch.mask, numAus), [n, numAus]);
+    const { images, ...targets } = batchTensors(batch, model.config.inputSize, start, n);
     return tf.variableGrads(() => {
-      const out = model.apply(images, { training: true });
-      const probs = tf.sigmoid(out.logits);
-      const wa = weightedAsymmetricLoss(probs, labels, mask, weights);
-      const dice = weightedDiceLoss(probs, labels, mask, weights);
-      const land = out.landmarks
-        ? landmarkLoss(out.landmarks, tf.tensor3d(rows(batch.landmarks, 98), [n, 49, 2]), tf.tensor1d(rows(batch.interOcular, 1)),
-          tf.tensor1d(rows(batch.hasLandmarks, 1)))
-        : tf.scalar(0);
-      const total = tf.addN([tf.mul(wa, lw.asymmetric), tf.mul(dice, lw.dice), tf.mul(land, lw.landmarks)]) as tf.Scalar;
+      const { total, asymmetric, dice, landmarks } = trainingLoss(model.apply(images, { training: true }), targets, weights, lossWeights);
       const weigh = (t: tf.Scalar) => (share === 1 ? t : tf.mul(t, share) as tf.Scalar); // whole batch: untouched
-      parts.push(...[total, wa, dice, land].map((t) => tf.keep(weigh(t))));
+      parts.push(...[total, asymmetric, dice, landmarks].map((t) => tf.keep(weigh(t))));
       return weigh(total);
     }, vars).grads;
   });
@@ -317,21 +250,26 @@ async function restoreNewest(dir: string, model: AuModel, optimizer: NesterovSgd
   return fresh;
 }
 
-export async function train({ model, samples, options, dir, resume = false, overwrite = false, run, onWarning = warn, onStep, onEpoch, stopAfterEpochs, onBadImage }: TrainArgs): Promise<History> {
+export async function train({ model, samples, options, dir, resume = false, overwrite = false, run, onWarning = warn, onStep, onEpoch, stopAfterEpochs,
+  checkpointEvery = 0, stop, onCheckpoint, onBadImage }: TrainArgs): Promise<History> {
   if (samples.length === 0) throw new RangeError('train: no training samples');
+  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) {
+    throw new RangeError(`Expected a non-negative integer for checkpointEvery but received ${JSON.stringify(checkpointEvery)}`);
+  }
   const numAus = model.numAus;
   if (samples[0]!.labels.length !== numAus) throw new RangeError(`train: samples carry ${samples[0]!.labels.length} AU labels, the model predicts ${numAus}`);
   const optimizer = new NesterovSgd({ momentum: options.momentum, weightDecay: options.weightDecay, clipNorm: options.clipNorm });
   const stepsPerEpoch = Math.ceil(samples.length / options.batchSize);
   const schedule = { peak: options.lr, totalSteps: stepsPerEpoch * options.epochs, warmupSteps: Math.round(stepsPerEpoch * options.warmupEpochs) };
-  let state: TrainerState = { format: 'sacl-au-trainer', epochsDone: 0, step: 0, options, ...(run && { run }), history: { steps: [], epochs: [] } };
+  const fresh: TrainerState = { format: 'sacl-au-trainer', epochsDone: 0, step: 0, options, ...(run && { run }), history: { steps: [], epochs: [] } };
+  let state = fresh;
   try {
-    if (resume && dir) state = await restoreNewest(dir, model, optimizer, onWarning, state);
+    if (resume && dir) state = await restoreNewest(dir, model, optimizer, onWarning, fresh);
     else if (dir && hasCheckpoint(dir)) {
-      if (!overwrite) throw new UsageError(`${join(dir, CHECKPOINT)} exists: resume it (--resume) or replace it (--overwrite)`);
-      for (const n of [CHECKPOINT, `${CHECKPOINT}.new`, `${CHECKPOINT}.old`]) await rm(join(dir, n), { recursive: true, force: true });
+      if (!overwrite) throw new UsageError(`${checkpointDir(dir)} exists: resume it (--resume) or replace it (--overwrite)`);
+      await removeCheckpoints(dir);
     }
-    if (resume && state.epochsDone > 0) {
+    if (state !== fresh) {
       checkSame('option', state.options as unknown as Record<string, unknown>, options as unknown as Record<string, unknown>, dir!);
       if (state.run && run) checkSame('run setting', state.run, run, dir!);
     }
@@ -344,14 +282,28 @@ export async function train({ model, samples, options, dir, resume = false, over
   const params = new Map(model.store.named().filter((p) => p.trainable).map((p) => [p.name, p.tensor]));
   const ctx: StepContext = { model, optimizer, params, weights, lossWeights: options.lossWeights, microBatch: options.microBatch };
   const S = model.config.inputSize;
+  let savedAt = -1; // the step of the last checkpoint this call wrote
+  const checkpoint = async () => {
+    await writeCheckpoint(dir!, model, optimizer.state(), state);
+    savedAt = state.step;
+    onCheckpoint?.({ path: checkpointDir(dir!), epoch: state.epochsDone, batchesDone: state.batchesDone ?? 0, step: state.step });
+  };
   try {
     let ran = 0;
     for (let epoch = state.epochsDone; epoch < options.epochs; epoch++) {
       if (stopAfterEpochs !== undefined && ran >= stopAfterEpochs) break;
-      const started = Date.now();
-      let sum = 0;
-      let count = 0;
-      for await (const batch of batches(samples, { inputSize: S, batchSize: options.batchSize, augment: options.augment, shuffle: true, seed: options.seed, epoch, ...(onBadImage && { onBadImage }) })) {
+      if (stop?.aborted) {
+        if (dir && savedAt !== state.step) await checkpoint(); // stopped between epochs, or before the first step
+        break;
+      }
+      // a checkpoint within this epoch: skip the batches it trained, carry its partial loss and time
+      const skip = state.batchesDone ?? 0;
+      const started = Date.now() - 1000 * (state.partial?.seconds ?? 0);
+      let sum = state.partial?.sum ?? 0;
+      let count = state.partial?.count ?? 0;
+      let done = skip;
+      for await (const batch of batches(samples, { inputSize: S, batchSize: options.batchSize, augment: options.augment, shuffle: true, seed: options.seed, epoch,
+        startBatch: skip, ...(onBadImage && { onBadImage }) })) {
         const lr = learningRate(state.step, schedule);
         const B = batch.size;
         const { loss, asymmetric, dice, landmarks, gradNorm } = trainStep(ctx, batch, lr);
@@ -362,11 +314,23 @@ export async function train({ model, samples, options, dir, resume = false, over
         sum += loss * B;
         count += B;
         onStep?.(record, stepsPerEpoch);
+        done++;
+        if (done === stepsPerEpoch) break; // the epoch's end is checkpointed below
+        const stopping = stop?.aborted ?? false;
+        if (dir && (stopping || (checkpointEvery > 0 && state.step % checkpointEvery === 0))) {
+          state.batchesDone = done;
+          state.partial = { sum, count, seconds: (Date.now() - started) / 1000 };
+          await checkpoint();
+        }
+        if (stopping) break;
       }
+      if (done < stepsPerEpoch) break; // stopped within the epoch
       const record: EpochRecord = { epoch, loss: sum / Math.max(1, count), steps: stepsPerEpoch, seconds: (Date.now() - started) / 1000 };
       state.history.epochs.push(record);
       state.epochsDone = epoch + 1;
-      if (dir) await saveCheckpoint(dir, model, optimizer, state);
+      delete state.batchesDone;
+      delete state.partial;
+      if (dir) await checkpoint();
       onEpoch?.(record);
       ran++;
     }

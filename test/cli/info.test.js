@@ -2,7 +2,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brokenAddonAdvice, buildPlace, cudaReason, missingAddonAdvice } from '../../dist/backends/build-advice.js';
 
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const run = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -54,6 +58,56 @@ test('the addon pins glibc malloc thresholds on load, unless opted out or malloc
     'off (malloc is tuned by the environment)');
   assert.is(cpuInfoWith({ ...clean, GLIBC_TUNABLES: 'glibc.pthread.rseq=0' }).malloc,
     'glibc: no per-block mmap, trim threshold 1 GiB, top pad 64 MiB', 'unrelated tunables leave the tuning on');
+});
+
+test('build advice: an installed package gets commands that work there (npm rebuild, npx cmake-js on its own folder, the prebuilds it ships)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sacl-advice-'));
+  try {
+    const root = join(dir, 'my app', 'node_modules', 'sacl-au');
+    for (const p of ['linux-x64', 'darwin-arm64']) mkdirSync(join(root, 'prebuilds', p), { recursive: true });
+    const installed = buildPlace(root, 'win32-arm64');
+    assert.equal(installed, { root, installed: true, platform: 'win32-arm64', prebuilds: ['darwin-arm64', 'linux-x64'] });
+    const missing = missingAddonAdvice(installed);
+    assert.match(missing, /not built for this platform \(win32-arm64; prebuilds ship for darwin-arm64, linux-x64\)/);
+    assert.ok(missing.includes('`npm rebuild sacl-au` in the project that installed it'), missing);
+    assert.ok(missing.includes(`\`npx cmake-js compile --directory '${root}'\``), missing);
+    assert.not.match(missing, /npm run build/, 'no npm script of the repository');
+    assert.match(brokenAddonAdvice(installed, 'bad ELF'), /failed to load \(bad ELF\); rebuild it with `npm rebuild sacl-au`/);
+    const fromAddon = 'this build has no CUDA kernels: rebuild with `npm run build:native` on a machine where nvcc (the CUDA toolkit) is installed';
+    assert.match(cudaReason(installed, fromAddon), /rebuild with `npx cmake-js compile --directory .*` \(cmake-js is not installed with sacl-au/);
+
+    const checkout = buildPlace(join(dir, 'sacl-au'), 'linux-x64');
+    assert.is(checkout.installed, false);
+    assert.match(missingAddonAdvice(checkout), /no prebuilds ship with this copy\): build it with `npm run build:gyp`.*`npm run build:native`/);
+    assert.is(cudaReason(checkout, fromAddon), fromAddon);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sacl-au info from a copy installed under node_modules without the addon: the reason names npm rebuild and the package\'s folder', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sacl-installed-'));
+  try {
+    const repo = fileURLToPath(new URL('../../', import.meta.url));
+    const modules = join(dir, 'node_modules');
+    const root = join(modules, 'sacl-au');
+    mkdirSync(root, { recursive: true });
+    cpSync(join(repo, 'dist'), join(root, 'dist'), { recursive: true });
+    cpSync(join(repo, 'package.json'), join(root, 'package.json'));
+    // the package's dependencies, as npm would place them beside it
+    for (const name of readdirSync(join(repo, 'node_modules'))) if (!name.startsWith('.')) symlinkSync(join(repo, 'node_modules', name), join(modules, name));
+    const r = spawnSync(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'info', '--json'], { encoding: 'utf8', cwd: tmpdir(),
+      env: { ...process.env, SACL_ADDON: '', SACL_NATIVE: '' } });
+    assert.is(r.status, 0, r.stderr);
+    const { backends } = JSON.parse(r.stdout);
+    const cpu = backends.find((b) => b.name === 'cpu');
+    assert.is(cpu.available, false);
+    assert.ok(cpu.reason.includes('`npm rebuild sacl-au` in the project that installed it'), cpu.reason);
+    assert.ok(cpu.reason.includes(`--directory ${root}`), cpu.reason);
+    assert.not.match(cpu.reason, /npm run build/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { batches, colorJitter, drawAugmentation } from '../../dist/data/loader.js';
+import { batchTensors, batches, colorJitter, drawAugmentation } from '../../dist/data/loader.js';
 import { Random } from '../../dist/util/random.js';
 
 const test = suite('loader');
@@ -145,6 +145,48 @@ test('two passes with one seed give identical batches; another seed another one'
   const a = await pass(3);
   assert.equal(await pass(3), a);
   assert.not.equal(await pass(4), a);
+});
+
+test('startBatch: a pass begun at batch k yields the whole pass\'s batches from k on (a run resumed mid-epoch); a bad one is refused', async () => {
+  const samples = Array.from({ length: 4 }, (_, i) => ({ id: String(i), subject: 'S', imagePath: join(dir, `${i}.png`), landmarks: null, labels: new Int8Array(12) }));
+  const pass = async (startBatch) => {
+    const out = [];
+    for await (const b of batches(samples, { inputSize: S, batchSize: 1, augment: true, shuffle: true, seed: 3, epoch: 2, startBatch })) out.push({ id: b.samples[0].id, images: Array.from(b.images) });
+    return out;
+  };
+  const whole = await pass(undefined);
+  assert.equal(await pass(2), whole.slice(2));
+  assert.equal(await pass(4), []);
+  for (const bad of [-1, 1.5]) {
+    let error;
+    try { await pass(bad); } catch (e) { error = e; }
+    assert.instance(error, RangeError);
+    assert.is(error.message, `Expected a non-negative integer for startBatch but received ${bad}`);
+  }
+});
+
+test('batchTensors: rows [start, start + n) of a batch, images [n, S, S, 3], landmarks [n, 49, 2]; a range outside the batch is refused', async () => {
+  const tf = await import('@tensorflow/tfjs');
+  await tf.setBackend('cpu'); // another file of a combined run may have registered wasm without initializing it
+  const S2 = 4;
+  const B = 3;
+  const C = 2;
+  const fill = (n) => Float32Array.from({ length: n }, (_, i) => i);
+  const batch = { size: B, images: fill(B * S2 * S2 * 3), labels: fill(B * C), mask: fill(B * C), landmarks: fill(B * 98), interOcular: fill(B), hasLandmarks: fill(B) };
+  const t = batchTensors(batch, S2, 1, 2);
+  assert.equal(t.images.shape, [2, S2, S2, 3]);
+  assert.equal(t.landmarks.shape, [2, 49, 2]);
+  assert.equal(t.labels.shape, [2, C]);
+  assert.is(t.images.dataSync()[0], S2 * S2 * 3, 'starts at image 1');
+  assert.is(t.landmarks.dataSync()[0], 98);
+  assert.equal(Array.from(t.interOcular.dataSync()), [1, 2]);
+  tf.dispose(Object.values(t));
+  for (const [start, n] of [[2, 2], [-1, 1], [0, 0]]) {
+    let error;
+    try { batchTensors(batch, S2, start, n); } catch (e) { error = e; }
+    assert.instance(error, RangeError);
+    assert.is(error.message, `Expected images [start, start + n) within the batch of 3 for start, n but received ${start}, ${n}`);
+  }
 });
 
 test.run();

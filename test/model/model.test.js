@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { AuModel, VARIANTS, inputTemplate, modelConfig, tokenWidth, transferWeights } from '../../dist/model/index.js';
 import { loadTensors, saveTensors } from '../../dist/tf/weights-io.js';
 import { ParamStore } from '../../dist/model/params.js';
+import { Random } from '../../dist/util/random.js';
 import { lossOf, randomBatch, smallConfig, useWasm } from './helpers.js';
 import { assertThrowsWith } from '../helpers/assert.js';
 
@@ -281,6 +282,44 @@ test('load: the saved config is checked against the manifest before the model is
     rmSync(dir, { recursive: true, force: true });
     model.dispose();
   }
+});
+
+test('load makes every parameter from the file\'s tensor: no initial value drawn, the weights in memory once', async () => {
+  const model = new AuModel(modelConfig('tiny', { inputSize: 48 }), 5);
+  const dir = mkdtempSync(join(tmpdir(), 'sacl-model-alloc-'));
+  const draws = { count: 0 };
+  const originals = { normal: Random.prototype.normal, truncatedNormal: Random.prototype.truncatedNormal };
+  try {
+    await model.save(dir);
+    for (const [name, f] of Object.entries(originals)) Random.prototype[name] = function (...a) { draws.count++; return f.apply(this, a); };
+    const before = tf.memory();
+    const loaded = await AuModel.load(dir);
+    const after = tf.memory();
+    for (const [name, f] of Object.entries(originals)) Random.prototype[name] = f;
+    assert.is(draws.count, 0, 'no random initial values drawn');
+    const bytes = model.store.named().reduce((n, p) => n + 4 * p.tensor.size, 0);
+    assert.is(after.numBytes - before.numBytes, bytes, 'the parameters\' bytes once, nothing left over');
+    assert.is(after.numTensors - before.numTensors, model.store.named().length);
+    assert.equal(loaded.store.named().map((p) => Array.from(p.tensor.dataSync())), model.store.named().map((p) => Array.from(p.tensor.dataSync())));
+    loaded.dispose();
+  } finally {
+    for (const [name, f] of Object.entries(originals)) Random.prototype[name] = f;
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a ParamStore made from saved tensors shares their data and refuses a missing name or another shape', () => {
+  const t = tf.tensor([1, 2, 3, 4], [2, 2]);
+  const store = new ParamStore(1, false, new Map([['a', t]]));
+  const v = store.add('a', [2, 2], { kind: 'normal', std: 1 });
+  assert.is(v.dataId, t.dataId, 'no copy');
+  assert.equal(Array.from(v.dataSync()), [1, 2, 3, 4]);
+  assertThrowsWith(() => new ParamStore(1, false, new Map([['a', t]])).add('a', [4], { kind: 'zeros' }), RangeError, [/weights: a has shape \[2,2\], the model expects \[4\]/]);
+  assertThrowsWith(() => new ParamStore(1, false, new Map()).add('b', [1], { kind: 'zeros' }), RangeError, [/weights do not fit this model: b is missing/]);
+  t.dispose();
+  assert.equal(Array.from(v.dataSync()), [1, 2, 3, 4], 'the variable keeps its own reference');
+  store.dispose();
 });
 
 test.run();

@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { landmarkLoss, stopGradient, weightedAsymmetricLoss, weightedDiceLoss } from '../../dist/train/losses.js';
+import { PAPER_LOSS_WEIGHTS, landmarkLoss, stopGradient, trainingLoss, weightedAsymmetricLoss, weightedDiceLoss } from '../../dist/train/losses.js';
 import { auMetrics } from '../../dist/train/metrics.js';
 import { learningRate } from '../../dist/train/schedule.js';
 import { classWeights } from '../../dist/data/dataset.js';
@@ -71,6 +71,28 @@ test('schedule: linear warm-up, then cosine to zero', () => {
   close(learningRate(2, s), 1, 'step 2');
   close(learningRate(6, s), 0.5, 'step 6');
   close(learningRate(10, s), 0, 'end');
+});
+
+test('trainingLoss: λ1·L_wa + λ2·L_dice + λ3·L_land of the parts; no landmark predictor, no landmark part', () => {
+  tf.tidy(() => {
+    const logits = tf.tensor2d([[0.3, -1.2, 2], [-0.5, 0.1, 0.7]]);
+    const t = {
+      labels: tf.tensor2d([[1, 0, 1], [0, 0, 1]]), mask: tf.tensor2d([[1, 1, 0], [1, 1, 1]]),
+      landmarks: tf.randomUniform([2, 49, 2], 0, 40, 'float32', 3), interOcular: tf.tensor1d([20, 25]), hasLandmarks: tf.tensor1d([1, 0]),
+    };
+    const pred = tf.randomUniform([2, 49, 2], 0, 40, 'float32', 4);
+    const w = tf.tensor1d([1, 2, 0.5]);
+    const probs = tf.sigmoid(logits);
+    const wa = weightedAsymmetricLoss(probs, t.labels, t.mask, w).dataSync()[0];
+    const dice = weightedDiceLoss(probs, t.labels, t.mask, w).dataSync()[0];
+    const land = landmarkLoss(pred, t.landmarks, t.interOcular, t.hasLandmarks).dataSync()[0];
+    const r = trainingLoss({ logits, landmarks: pred }, t, w, PAPER_LOSS_WEIGHTS);
+    assert.equal([r.asymmetric, r.dice, r.landmarks].map((x) => x.dataSync()[0]), [wa, dice, land]);
+    assert.ok(Math.abs(r.total.dataSync()[0] - (wa + dice + 0.5 * land)) < 1e-6);
+    const none = trainingLoss({ logits, landmarks: null }, t, w, { asymmetric: 1, dice: 0, landmarks: 5 });
+    assert.is(none.landmarks.dataSync()[0], 0);
+    assert.ok(Math.abs(none.total.dataSync()[0] - wa) < 1e-6);
+  });
 });
 
 test.run();

@@ -14,7 +14,7 @@ import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
 import { readBp4dLayout } from '../../dist/data/bp4d-layout.js';
 import { foldSplit } from '../../dist/data/dataset.js';
 import { AuModel, auCentresTensor, modelConfig } from '../../dist/model/index.js';
-import { PAPER_TRAINING, train } from '../../dist/train/trainer.js';
+import { PAPER_TRAINING, readCheckpoint, train } from '../../dist/train/trainer.js';
 import { useWasm } from '../model/helpers.js';
 
 const test = suite('trainer');
@@ -158,6 +158,77 @@ test('a checkpoint is not overwritten without resume unless asked; a damaged one
   assert.is(JSON.parse(readFileSync(join(dir, 'checkpoint', 'state.json'), 'utf8')).epochsDone, 1);
   assert.not.ok(existsSync(join(dir, 'checkpoint.old')), 'no checkpoint of the replaced run is left to resume');
   [straight, again, resumed, fresh].forEach((m) => m.dispose());
+});
+
+test('stopped mid-epoch (stop signal), or crashed after a --checkpoint-every checkpoint, then resumed = uninterrupted (losses and weights, bits)', async () => {
+  const tensorsBefore = tf.memory().numTensors;
+  // 12 samples, batches of 4: 3 steps per epoch, 9 in all
+  const straight = new AuModel(config(), 6);
+  const h1 = await train({ model: straight, samples, options, dir: tmp() });
+  assert.is(h1.steps.length, 9);
+
+  // stopped after step 5 (index 4): epoch 2, one batch into it (the stop is seen after the step under way)
+  const stoppedDir = tmp();
+  const controller = new AbortController();
+  const checkpoints = [];
+  const first = new AuModel(config(), 6);
+  const part = await train({ model: first, samples, options, dir: stoppedDir, stop: controller.signal, onCheckpoint: (c) => checkpoints.push(c),
+    onStep: (r) => { if (r.step === 4) controller.abort(); } });
+  first.dispose();
+  assert.is(part.steps.length, 5);
+  assert.is(part.epochs.length, 1);
+  assert.equal(checkpoints.map((c) => [c.epoch, c.batchesDone, c.step]), [[1, 0, 3], [1, 2, 5]], 'epoch 1\'s end, then the stop');
+  const state = JSON.parse(readFileSync(join(stoppedDir, 'checkpoint', 'state.json'), 'utf8'));
+  assert.equal([state.epochsDone, state.batchesDone, state.step], [1, 2, 5]);
+  const resumed = new AuModel(config(), 99); // other initial weights: all of them must come from the checkpoint
+  const h2 = await train({ model: resumed, samples, options, dir: stoppedDir, resume: true });
+  assert.equal(h2.steps.map((s) => s.loss), h1.steps.map((s) => s.loss));
+  assert.equal(h2.steps.map((s) => s.lr), h1.steps.map((s) => s.lr));
+  assert.equal(h2.epochs.map((e) => e.loss), h1.epochs.map((e) => e.loss), 'the interrupted epoch\'s loss sums both parts');
+  assert.equal(weightsOf(resumed), weightsOf(straight));
+  assert.not.ok('batchesDone' in JSON.parse(readFileSync(join(stoppedDir, 'checkpoint', 'state.json'), 'utf8')), 'an epoch\'s end records no partial epoch');
+
+  // every 2 steps: checkpoints at steps 2 and 4 (within epochs) besides the epoch ends; a crash in step 6 loses 1 step
+  const crashDir = tmp();
+  const crashing = new AuModel(config(), 6);
+  let error;
+  try {
+    await train({ model: crashing, samples, options, dir: crashDir, checkpointEvery: 2, onStep: (r) => { if (r.step === 5) throw new Error('crash'); } });
+  } catch (e) { error = e; }
+  crashing.dispose();
+  assert.is(error?.message, 'crash');
+  const crashed = JSON.parse(readFileSync(join(crashDir, 'checkpoint', 'state.json'), 'utf8'));
+  assert.equal([crashed.epochsDone, crashed.batchesDone, crashed.step], [1, 1, 4]);
+  const again = new AuModel(config(), 98);
+  const h3 = await train({ model: again, samples, options, dir: crashDir, resume: true, checkpointEvery: 2 });
+  assert.equal(h3.steps.map((s) => s.loss), h1.steps.map((s) => s.loss));
+  assert.equal(weightsOf(again), weightsOf(straight));
+
+  let bad;
+  try { await train({ model: again, samples, options, checkpointEvery: 1.5 }); } catch (e) { bad = e; }
+  assert.instance(bad, RangeError);
+  assert.is(bad.message, 'Expected a non-negative integer for checkpointEvery but received 1.5');
+  [straight, resumed, again].forEach((m) => m.dispose());
+  assert.is(tf.memory().numTensors, tensorsBefore, 'training leaked tensors');
+});
+
+test('a checkpoint whose model config an older version wrote (no sacl.fbg, sbgThreshold) resumes: its config is read one way, as the model loader reads it', async () => {
+  const dir = tmp();
+  const opts = { ...options, epochs: 2 };
+  const first = new AuModel(config(), 4);
+  await train({ model: first, samples, options: opts, dir, stopAfterEpochs: 1 });
+  first.dispose();
+  const file = join(dir, 'checkpoint', 'model', 'model.json');
+  const json = JSON.parse(readFileSync(file, 'utf8'));
+  delete json.userDefinedMetadata.config.sacl.fbg;
+  delete json.userDefinedMetadata.config.sacl.sbgThreshold;
+  writeFileSync(file, JSON.stringify(json));
+  const saved = await readCheckpoint(dir);
+  assert.equal(saved.config, config(), 'the defaults of today filled in');
+  const resumed = new AuModel(saved.config, 4);
+  const h = await train({ model: resumed, samples, options: opts, dir, resume: true });
+  assert.is(h.epochs.length, 2);
+  resumed.dispose();
 });
 
 test.run();
