@@ -139,10 +139,11 @@ export function nativeBackend(addon: NativeAddon, device: number): OpsBackend {
     name: device === DEVICE_CUDA ? 'cuda' : 'cpu',
     checksFinite: true,
     checksIndices: true,
-    knnGraph: (a, out, async) => addon.knnGraph({ ...a, out, device, async }),
-    maxRelative: (a, out, argmax, async) => addon.maxRelative({ ...a, out, argmax, device, async }),
-    maxRelativeGrad: (a, dx, dy, async) => addon.maxRelativeGrad({ ...a, dx, dy, device, async }),
-    roiAlign: (a, out, async) => addon.roiAlign({ ...a, out, device, async }),
-    roiAlignGrad: (a, dFeatures, async) => addon.roiAlignGrad({ ...a, dFeatures, device, async }),
+    // Object.assign, not {...a, out}: V8 (Node 20) builds the spread-then-add literal several µs slower
+    knnGraph: (a, out, async) => addon.knnGraph(Object.assign({ out, device, async }, a)),
+    maxRelative: (a, out, argmax, async) => addon.maxRelative(Object.assign({ out, argmax, device, async }, a)),
+    maxRelativeGrad: (a, dx, dy, async) => addon.maxRelativeGrad(Object.assign({ dx, dy, device, async }, a)),
+    roiAlign: (a, out, async) => addon.roiAlign(Object.assign({ out, device, async }, a)),
+    roiAlignGrad: (a, dFeatures, async) => addon.roiAlignGrad(Object.assign({ dFeatures, device, async }, a)),
   };
 }
