@@ -11,12 +11,7 @@ namespace addon {
 Napi::Value knnGraph(const Napi::CallbackInfo& info) {
   OpCall call(info);
   KnnGraphArgs a{};
-  a.B = call.size("B");
-  a.N = call.size("N");
-  a.M = call.size("M");
-  a.D = call.size("D");
-  a.k = call.size("k");
-  a.dilation = call.size("dilation");
+  call.sizes({{"B", &a.B}, {"N", &a.N}, {"M", &a.M}, {"D", &a.D}, {"k", &a.k}, {"dilation", &a.dilation}});
   a.metric = call.fields.metric("metric");
   a.normalize = call.fields.boolean("normalize");
 

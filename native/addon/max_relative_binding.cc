@@ -18,7 +18,9 @@ struct GraphShape {
 };
 
 GraphShape readShape(const OpCall& call) {
-  return GraphShape{call.size("B"), call.size("N"), call.size("M"), call.size("C"), call.size("K")};
+  GraphShape s{};
+  call.sizes({{"B", &s.B}, {"N", &s.N}, {"M", &s.M}, {"C", &s.C}, {"K", &s.K}});
+  return s;
 }
 
 // M = N when the neighbours are x itself (y or dy null).

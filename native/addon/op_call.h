@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <functional>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -35,6 +36,10 @@ class OpCall {
   // A size in [1, max].
   int64_t size(const char* key, int64_t max = kMaxElements, const char* name = nullptr) const {
     return fields.integer(key, 1, max, name);
+  }
+  // Sizes in [1, kMaxElements], each read into its field, in the order listed.
+  void sizes(std::initializer_list<std::pair<const char*, int64_t*>> list) const {
+    for (const auto& [key, field] : list) *field = size(key);
   }
 
   // The property `key` as an input / output of shape dims (null too with `nullable`), staged for the

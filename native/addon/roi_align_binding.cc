@@ -14,11 +14,7 @@ namespace {
 Napi::Value roiAlignCall(const Napi::CallbackInfo& info, bool grad) {
   OpCall call(info);
   RoiAlignArgs a{};
-  a.B = call.size("B");
-  a.H = call.size("H");
-  a.W = call.size("W");
-  a.C = call.size("C");
-  a.R = call.size("R");
+  call.sizes({{"B", &a.B}, {"H", &a.H}, {"W", &a.W}, {"C", &a.C}, {"R", &a.R}});
   a.S = call.size("S", 4096, "size");
   a.step = call.fields.positive("step");
   const Dims map{{{"B", a.B}, {"H", a.H}, {"W", a.W}, {"C", a.C}}};
