@@ -2,15 +2,12 @@
 // args.cc, one binding file per op family.
 #include <napi.h>
 
-#include <cmath>
 
 #include "bindings.h"
 #include "args.h"
 #include "malloc_tuning.h"
-#include "sacl/device.h"
-#if defined(SACL_WITH_CUDA)
 #include "sacl/cuda_ops.h"
-#endif
+#include "sacl/device.h"
 #include "sacl/ops.h"
 #include "sacl/parallel.h"
 
@@ -41,11 +38,7 @@ Napi::Value info(const Napi::CallbackInfo& info) {
 
 // Kernel time of the CUDA calls since the last read, copies excluded (NaN when none ran or no CUDA).
 Napi::Value cudaKernelMs(const Napi::CallbackInfo& info) {
-#if defined(SACL_WITH_CUDA)
   return Napi::Number::New(info.Env(), cuda::takeKernelMilliseconds());
-#else
-  return Napi::Number::New(info.Env(), std::nan(""));
-#endif
 }
 
 Napi::Value setThreads(const Napi::CallbackInfo& info) {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "sacl/common.h"
+#include "sacl/knn.h"
 
 namespace sacl {
 namespace addon {
@@ -66,13 +67,25 @@ void requireCount(const Napi::CallbackInfo& info, size_t count) {
 }
 
 template <class T>
-static ArrayArg<T> requireTyped(const Napi::CallbackInfo& info, size_t i, const char* name, napi_typedarray_type type,
-                                const char* typeName, bool nullable) {
-  const Napi::Value v = info[i];
+struct TypedArrayKind;
+template <>
+struct TypedArrayKind<float> {
+  static constexpr napi_typedarray_type type = napi_float32_array;
+  static constexpr const char* name = "Float32Array";
+};
+template <>
+struct TypedArrayKind<int32_t> {
+  static constexpr napi_typedarray_type type = napi_int32_array;
+  static constexpr const char* name = "Int32Array";
+};
+
+template <class T>
+ArrayArg<T> requireTyped(Napi::Env env, const Napi::Value& v, const char* name, bool nullable) {
+  const char* typeName = TypedArrayKind<T>::name;
   ArrayArg<T> out;
   if (nullable && v.IsNull()) return out;
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
-    throwType(info.Env(), name, std::string("a ") + typeName + (nullable ? " or null" : ""), describe(v));
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != TypedArrayKind<T>::type) {
+    throwType(env, name, std::string("a ") + typeName + (nullable ? " or null" : ""), describe(v));
   }
   // the C API gives the first element's address directly (also for views on a SharedArrayBuffer);
   // a detached buffer reports length 0, which the length checks then refuse
@@ -81,8 +94,8 @@ static ArrayArg<T> requireTyped(const Napi::CallbackInfo& info, size_t i, const 
   void* data = nullptr;
   napi_value buffer;
   size_t byteOffset = 0;
-  if (napi_get_typedarray_info(info.Env(), v, &actual, &length, &data, &buffer, &byteOffset) != napi_ok) {
-    throwType(info.Env(), name, std::string("a ") + typeName, describe(v));
+  if (napi_get_typedarray_info(env, v, &actual, &length, &data, &buffer, &byteOffset) != napi_ok) {
+    throwType(env, name, std::string("a ") + typeName, describe(v));
   }
   out.length = data ? static_cast<int64_t>(length) : 0;
   out.data = static_cast<T*>(data);
@@ -90,30 +103,39 @@ static ArrayArg<T> requireTyped(const Napi::CallbackInfo& info, size_t i, const 
   return out;
 }
 
+template ArrayArg<float> requireTyped<float>(Napi::Env, const Napi::Value&, const char*, bool);
+template ArrayArg<int32_t> requireTyped<int32_t>(Napi::Env, const Napi::Value&, const char*, bool);
+
 ArrayArg<float> requireFloat32(const Napi::CallbackInfo& info, size_t i, const char* name, bool nullable) {
-  return requireTyped<float>(info, i, name, napi_float32_array, "Float32Array", nullable);
+  return requireTyped<float>(info.Env(), info[i], name, nullable);
 }
 
 ArrayArg<int32_t> requireInt32(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return requireTyped<int32_t>(info, i, name, napi_int32_array, "Int32Array", false);
+  return requireTyped<int32_t>(info.Env(), info[i], name, false);
 }
 
-int64_t requireInteger(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max) {
-  const Napi::Value v = info[i];
-  if (!v.IsNumber()) throwType(info.Env(), name, "an integer", describe(v));
+int64_t requireInteger(Napi::Env env, const Napi::Value& v, const char* name, int64_t min, int64_t max) {
+  if (!v.IsNumber()) throwType(env, name, "an integer", describe(v));
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d == std::floor(d)) || d < static_cast<double>(min) || d > static_cast<double>(max)) {
-    throwRange(info.Env(), name, "an integer between " + std::to_string(min) + " and " + std::to_string(max), describe(v));
+    throwRange(env, name, "an integer between " + std::to_string(min) + " and " + std::to_string(max), describe(v));
   }
   return static_cast<int64_t>(d);
 }
 
-double requirePositive(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  const Napi::Value v = info[i];
-  if (!v.IsNumber()) throwType(info.Env(), name, "a positive number", describe(v));
+int64_t requireInteger(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max) {
+  return requireInteger(info.Env(), info[i], name, min, max);
+}
+
+double requirePositive(Napi::Env env, const Napi::Value& v, const char* name) {
+  if (!v.IsNumber()) throwType(env, name, "a positive number", describe(v));
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d <= 0) throwRange(info.Env(), name, "a finite number > 0", describe(v));
+  if (!std::isfinite(d) || d <= 0) throwRange(env, name, "a finite number > 0", describe(v));
   return d;
+}
+
+double requirePositive(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return requirePositive(info.Env(), info[i], name);
 }
 
 int requireIntList(const Napi::CallbackInfo& info, size_t i, const char* name, const std::string& arrayWhat,
@@ -136,10 +158,32 @@ int requireIntList(const Napi::CallbackInfo& info, size_t i, const char* name, c
   return static_cast<int>(n);
 }
 
-bool requireBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  const Napi::Value v = info[i];
-  if (!v.IsBoolean()) throwType(info.Env(), name, "a boolean", describe(v));
+bool requireBool(Napi::Env env, const Napi::Value& v, const char* name) {
+  if (!v.IsBoolean()) throwType(env, name, "a boolean", describe(v));
   return v.As<Napi::Boolean>().Value();
+}
+
+bool requireBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return requireBool(info.Env(), info[i], name);
+}
+
+Metric requireMetric(Napi::Env env, const Napi::Value& v, const char* name) {
+  std::string names;
+  for (int m = 0; m < kMetricCount; ++m) names += std::string(m ? ", " : "") + "\"" + kMetricNames[m] + "\"";
+  if (!v.IsString()) throwType(env, name, "one of " + names, describe(v));
+  const std::string s = v.As<Napi::String>().Utf8Value();
+  for (int m = 0; m < kMetricCount; ++m) {
+    if (s == kMetricNames[m]) return static_cast<Metric>(m);
+  }
+  throwRange(env, name, "one of " + names, describe(v));
+}
+
+Fields::Fields(const Napi::CallbackInfo& info) : env_(info.Env()) {
+  if (info.Length() != 1 || !info[0].IsObject() || info[0].IsArray() || info[0].IsTypedArray()) {
+    throwType(env_, "arguments", "one argument object",
+              info.Length() == 1 ? describe(info[0]) : std::to_string(info.Length()) + " arguments");
+  }
+  object_ = info[0].As<Napi::Object>();
 }
 
 int64_t Dims::elements() const {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "sacl/knn.h"
+
 namespace sacl {
 namespace addon {
 
@@ -25,6 +27,17 @@ struct ArrayArg {
   Napi::Value value;  // the JavaScript array; empty for a null optional argument
 };
 
+// The checks on one value, which the positional forms (info[i]) and Fields (a property) share.
+// requireTyped<T>: a Float32Array (T = float) or Int32Array (T = int32_t); with `nullable`, null gives an
+// empty ArrayArg.
+template <class T>
+ArrayArg<T> requireTyped(Napi::Env env, const Napi::Value& v, const char* name, bool nullable);
+int64_t requireInteger(Napi::Env env, const Napi::Value& v, const char* name, int64_t min, int64_t max);
+double requirePositive(Napi::Env env, const Napi::Value& v, const char* name);
+bool requireBool(Napi::Env env, const Napi::Value& v, const char* name);
+// One of kMetricNames (sacl/knn.h): TypeError for a non-string, RangeError for another string.
+Metric requireMetric(Napi::Env env, const Napi::Value& v, const char* name);
+
 // The typed array at info[i] (Float32Array / Int32Array); with `nullable`, null gives an empty ArrayArg.
 ArrayArg<float> requireFloat32(const Napi::CallbackInfo& info, size_t i, const char* name, bool nullable = false);
 ArrayArg<int32_t> requireInt32(const Napi::CallbackInfo& info, size_t i, const char* name);
@@ -36,6 +49,30 @@ int requireIntList(const Napi::CallbackInfo& info, size_t i, const char* name, c
                    const std::string& elementWhat, int64_t min, int64_t max, int maxLength, int64_t* out);
 bool requireBool(const Napi::CallbackInfo& info, size_t i, const char* name);
 void requireCount(const Napi::CallbackInfo& info, size_t count);
+
+// The one argument of a graph-op binding: an object whose properties are read by name (NativeAddon in
+// src/backends/native.ts). A missing property reads as undefined and is refused like any bad value. A
+// message names the key unless another name is given (the public one, e.g. options.candidates for y).
+class Fields {
+ public:
+  explicit Fields(const Napi::CallbackInfo& info);  // TypeError unless exactly one plain object is passed
+  Napi::Env env() const { return env_; }
+  template <class T>
+  ArrayArg<T> array(const char* key, const char* name = nullptr, bool nullable = false) const {
+    return requireTyped<T>(env_, get(key), name ? name : key, nullable);
+  }
+  int64_t integer(const char* key, int64_t min, int64_t max, const char* name = nullptr) const {
+    return requireInteger(env_, get(key), name ? name : key, min, max);
+  }
+  double positive(const char* key) const { return requirePositive(env_, get(key), key); }
+  bool boolean(const char* key) const { return requireBool(env_, get(key), key); }
+  Metric metric(const char* key) const { return requireMetric(env_, get(key), key); }
+
+ private:
+  Napi::Value get(const char* key) const { return object_.Get(key); }
+  Napi::Env env_;
+  Napi::Object object_;
+};
 
 // A named size list such as {{"B", 2}, {"N", 9}, {"D", 4}}.
 struct Dims {

@@ -34,7 +34,7 @@ using OwnedBytes = std::unique_ptr<unsigned char[], AlignedFree>;
 
 class KernelCall {
  public:
-  KernelCall(Napi::Env env, bool async) : env_(env), async_(async) {}
+  KernelCall(Napi::Env env, bool async) : env_(env), async_(async) { staged_.reserve(6); }  // the most an op stages
 
   // Registers an input the kernel reads; for an async call, points a.data at a snapshot. Call before
   // checking its contents. A null optional input (empty value) is skipped.

@@ -26,6 +26,12 @@ void checkReach(Napi::Env env, const char* name, int64_t length, int64_t offset,
 }
 
 // The geometry arguments info[first ..] of the pools and their gradients, checked.
+// The shapes of a pool's input map and of its output windows.
+Dims mapDims(const Pool2D& p) { return Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}}; }
+Dims windowDims(const Pool2D& p) {
+  return Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}};
+}
+
 Pool2D readPool(const Napi::CallbackInfo& info, size_t first) {
   constexpr int64_t kMax = kMaxElements;
   Pool2D p;
@@ -41,9 +47,22 @@ Pool2D readPool(const Napi::CallbackInfo& info, size_t first) {
   p.strideWidth = requireInteger(info, first + 9, "strideWidth", 1, kMax);
   p.padTop = requireInteger(info, first + 10, "padTop", 0, kMax);
   p.padLeft = requireInteger(info, first + 11, "padLeft", 0, kMax);
-  checkElements(info.Env(), "input", Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}});
-  checkElements(info.Env(), "output", Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
+  checkElements(info.Env(), "input", mapDims(p));
+  checkElements(info.Env(), "output", windowDims(p));
   return p;
+}
+
+// maxPool, avgPool (x → out) and avgPoolGrad (dy → dx): one array in, one out, the geometry at info[1…12].
+template <class Kernel>
+Napi::Value poolCall(const Napi::CallbackInfo& info, const char* inName, const char* outName, bool grad, Kernel kernel) {
+  requireCount(info, 14);
+  const auto in = requireFloat32(info, 0, inName);
+  const Pool2D p = readPool(info, 1);
+  const auto out = requireFloat32(info, 13, outName);
+  checkLength(info.Env(), inName, in, grad ? windowDims(p) : mapDims(p));
+  checkLength(info.Env(), outName, out, grad ? mapDims(p) : windowDims(p));
+  kernel(in.data, p, out.data);
+  return info.Env().Undefined();
 }
 
 }  // namespace
@@ -111,41 +130,9 @@ Napi::Value resizeBilinearGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value maxPool(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  requireCount(info, 14);
-  const auto x = requireFloat32(info, 0, "x");
-  const Pool2D p = readPool(info, 1);
-  const auto out = requireFloat32(info, 13, "out");
-  checkLength(env, "x", x, Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}});
-  checkLength(env, "out", out, Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
-  cpu::maxPool(x.data, p, out.data);
-  return env.Undefined();
-}
-
-Napi::Value avgPool(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  requireCount(info, 14);
-  const auto x = requireFloat32(info, 0, "x");
-  const Pool2D p = readPool(info, 1);
-  const auto out = requireFloat32(info, 13, "out");
-  checkLength(env, "x", x, Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}});
-  checkLength(env, "out", out, Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
-  cpu::avgPool(x.data, p, out.data);
-  return env.Undefined();
-}
-
-Napi::Value avgPoolGrad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  requireCount(info, 14);
-  const auto dy = requireFloat32(info, 0, "dy");
-  const Pool2D p = readPool(info, 1);
-  const auto dx = requireFloat32(info, 13, "dx");
-  checkLength(env, "dy", dy, Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
-  checkLength(env, "dx", dx, Dims{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}});
-  cpu::avgPoolGrad(dy.data, p, dx.data);
-  return env.Undefined();
-}
+Napi::Value maxPool(const Napi::CallbackInfo& info) { return poolCall(info, "x", "out", false, cpu::maxPool); }
+Napi::Value avgPool(const Napi::CallbackInfo& info) { return poolCall(info, "x", "out", false, cpu::avgPool); }
+Napi::Value avgPoolGrad(const Napi::CallbackInfo& info) { return poolCall(info, "dy", "dx", true, cpu::avgPoolGrad); }
 
 Napi::Value maxPoolGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -154,10 +141,9 @@ Napi::Value maxPoolGrad(const Napi::CallbackInfo& info) {
   const auto x = requireFloat32(info, 1, "x");
   const Pool2D p = readPool(info, 2);
   const auto dx = requireFloat32(info, 14, "dx");
-  const Dims in{{{"B", p.batch}, {"H", p.inHeight}, {"W", p.inWidth}, {"C", p.channels}}};
-  checkLength(env, "dy", dy, Dims{{{"B", p.batch}, {"outH", p.outHeight}, {"outW", p.outWidth}, {"C", p.channels}}});
-  checkLength(env, "x", x, in);
-  checkLength(env, "dx", dx, in);
+  checkLength(env, "dy", dy, windowDims(p));
+  checkLength(env, "x", x, mapDims(p));
+  checkLength(env, "dx", dx, mapDims(p));
   cpu::maxPoolGrad(dy.data, x.data, p, dx.data);
   return env.Undefined();
 }

@@ -11,6 +11,19 @@
 namespace sacl {
 namespace addon {
 
+namespace {
+
+// x of shape xd (its size in range) and the output of shape od: both lengths exact.
+template <class Out>
+void checkInOut(Napi::Env env, const ArrayArg<float>& x, const Dims& xd, const char* outName, const ArrayArg<Out>& out,
+                const Dims& od) {
+  checkElements(env, "x", xd);
+  checkLength(env, "x", x, xd);
+  checkLength(env, outName, out, od);
+}
+
+}  // namespace
+
 Napi::Value reduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   requireCount(info, 5);
@@ -44,8 +57,8 @@ Napi::Value softmax(const Napi::CallbackInfo& info) {
   const auto y = requireFloat32(info, 1, "y");
   const int64_t rows = requireInteger(info, 2, "rows", 1, kMaxElements);
   const int64_t n = requireInteger(info, 3, "n", 1, kMaxElements);
-  if (rows * n > kMaxElements || x.length != rows * n) throwRange(env, "x.length", "rows · n", std::to_string(x.length));
-  if (y.length != x.length) throwRange(env, "y.length", std::to_string(x.length) + " (x.length)", std::to_string(y.length));
+  const Dims xd{{{"rows", rows}, {"n", n}}};
+  checkInOut(env, x, xd, "y", y, xd);
   cpu::softmax(x.data, y.data, rows, n);
   return env.Undefined();
 }
@@ -59,10 +72,7 @@ Napi::Value argReduce(const Napi::CallbackInfo& info) {
   const int64_t n = requireInteger(info, 3, "n", 1, kMaxElements);
   const int64_t inner = requireInteger(info, 4, "inner", 1, kMaxElements);
   const auto out = requireInt32(info, 5, "out");
-  if (outer * n > kMaxElements || outer * n * inner > kMaxElements || x.length != outer * n * inner) {
-    throwRange(env, "x.length", "outer · n · inner", std::to_string(x.length));
-  }
-  if (out.length != outer * inner) throwRange(env, "out.length", std::to_string(outer * inner) + " (outer · inner)", std::to_string(out.length));
+  checkInOut(env, x, Dims{{{"outer", outer}, {"n", n}, {"inner", inner}}}, "out", out, Dims{{{"outer", outer}, {"inner", inner}}});
   cpu::argReduce(isMax, x.data, outer, n, inner, out.data);
   return env.Undefined();
 }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "conv_loops.h"
 #include "sacl/conv.h"
 #include "sacl/ops.h"
 #include "sacl/parallel.h"
@@ -63,13 +64,13 @@ void im2colRow(const ConvGeometry& g, const float* x, int64_t r, float* dst) {
   const int64_t b = r / (g.OW * g.OH);
   const int64_t rowLen = g.KW * g.Ci;
   for (int64_t kh = 0; kh < g.KH; ++kh, dst += rowLen) {
-    const int64_t ih = oh * g.strideH - g.padTop + kh;
+    const int64_t ih = tapRow(g, oh, kh);
     if (ih < 0 || ih >= g.H) {
       std::memset(dst, 0, rowLen * sizeof(float));
       continue;
     }
     const float* src = x + (b * g.H + ih) * g.W * g.Ci;
-    const int64_t iw0 = ow * g.strideW - g.padLeft;
+    const int64_t iw0 = tapCol(g, ow, 0);
     // the taps inside the input are contiguous in x: one copy, zeros either side
     const int64_t lo = std::max<int64_t>(0, -iw0);
     const int64_t hi = std::min(g.KW, g.W - iw0);
@@ -101,23 +102,17 @@ SACL_CHANNEL_LOOP void addScaled(float* __restrict dst, float a, const float* __
 
 // Conv2D as direct loops over the taps inside the input (for non-finite filters; several times slower).
 void conv2dDirect(const ConvGeometry& g, const float* x, const float* w, float* y) {
-  parallelFor(g.B * g.OH, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t b = t / g.OH;
-      const int64_t oh = t % g.OH;
-      float* yRow = y + t * g.OW * g.Co;
-      std::fill(yRow, yRow + g.OW * g.Co, 0.f);
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        for (int64_t kh = 0; kh < g.KH; ++kh) {
-          const int64_t ih = oh * g.strideH - g.padTop + kh;
-          if (ih < 0 || ih >= g.H) continue;
-          for (int64_t kw = 0; kw < g.KW; ++kw) {
-            const int64_t iw = ow * g.strideW - g.padLeft + kw;
-            if (iw < 0 || iw >= g.W) continue;
-            const float* xp = x + ((b * g.H + ih) * g.W + iw) * g.Ci;
-            const float* wt = w + (kh * g.KW + kw) * g.Ci * g.Co;
-            for (int64_t ci = 0; ci < g.Ci; ++ci) addScaled(yRow + ow * g.Co, xp[ci], wt + ci * g.Co, g.Co);
-          }
+  forEachOutputRow(g, y, [&](int64_t b, int64_t oh, float* yRow) {
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      for (int64_t kh = 0; kh < g.KH; ++kh) {
+        const int64_t ih = tapRow(g, oh, kh);
+        if (ih < 0 || ih >= g.H) continue;
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          const int64_t iw = tapCol(g, ow, kw);
+          if (iw < 0 || iw >= g.W) continue;
+          const float* xp = x + ((b * g.H + ih) * g.W + iw) * g.Ci;
+          const float* wt = w + (kh * g.KW + kw) * g.Ci * g.Co;
+          for (int64_t ci = 0; ci < g.Ci; ++ci) addScaled(yRow + ow * g.Co, xp[ci], wt + ci * g.Co, g.Co);
         }
       }
     }
@@ -136,10 +131,10 @@ void conv2dBackpropFilterDirect(const ConvGeometry& g, const float* x, const flo
       std::fill(out, out + g.Co, 0.f);
       for (int64_t b = 0; b < g.B; ++b) {
         for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const int64_t ih = oh * g.strideH - g.padTop + kh;
+          const int64_t ih = tapRow(g, oh, kh);
           if (ih < 0 || ih >= g.H) continue;
           for (int64_t ow = 0; ow < g.OW; ++ow) {
-            const int64_t iw = ow * g.strideW - g.padLeft + kw;
+            const int64_t iw = tapCol(g, ow, kw);
             if (iw < 0 || iw >= g.W) continue;
             addScaled(out, x[((b * g.H + ih) * g.W + iw) * g.Ci + ci], dy + ((b * g.OH + oh) * g.OW + ow) * g.Co, g.Co);
           }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "conv_loops.h"
 #include "sacl/common.h"
 #include "sacl/conv.h"
 #include "sacl/parallel.h"
@@ -87,27 +88,21 @@ SACL_CHANNEL_LOOP void roundInto(float* __restrict dst, const double* __restrict
 void depthwiseConv2d(const ConvGeometry& g, const float* x, const float* w, float* y) {
   const int64_t M = g.Co / g.Ci;
   // tfjs' order per output element: taps in (kh, kw) order, the in-range ones only
-  parallelFor(g.B * g.OH, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t b = t / g.OH;
-      const int64_t oh = t % g.OH;
-      float* yRow = y + t * g.OW * g.Co;
-      std::fill(yRow, yRow + g.OW * g.Co, 0.f);
-      for (int64_t kh = 0; kh < g.KH; ++kh) {
-        const int64_t ih = oh * g.strideH - g.padTop + kh;
-        if (ih < 0 || ih >= g.H) continue;
-        const float* xRow = x + (b * g.H + ih) * g.W * g.Ci;
-        for (int64_t kw = 0; kw < g.KW; ++kw) {
-          int64_t lo, hi;
-          validOutputs(kw, g.strideW, g.padLeft, g.W, g.OW, &lo, &hi);
-          if (hi <= lo) continue;
-          const float* xs = xRow + (lo * g.strideW - g.padLeft + kw) * g.Ci;
-          const float* wt = w + (kh * g.KW + kw) * g.Co;
-          if (M == 1) {
-            tapRun(yRow + lo * g.Co, xs, wt, hi - lo, g.strideW * g.Ci, g.Ci);
-          } else {
-            tapRunMultiplier(yRow + lo * g.Co, xs, wt, hi - lo, g.strideW * g.Ci, g.Ci, M);
-          }
+  forEachOutputRow(g, y, [&](int64_t b, int64_t oh, float* yRow) {
+    for (int64_t kh = 0; kh < g.KH; ++kh) {
+      const int64_t ih = tapRow(g, oh, kh);
+      if (ih < 0 || ih >= g.H) continue;
+      const float* xRow = x + (b * g.H + ih) * g.W * g.Ci;
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        int64_t lo, hi;
+        validOutputs(kw, g.strideW, g.padLeft, g.W, g.OW, &lo, &hi);
+        if (hi <= lo) continue;
+        const float* xs = xRow + (lo * g.strideW - g.padLeft + kw) * g.Ci;
+        const float* wt = w + (kh * g.KW + kw) * g.Co;
+        if (M == 1) {
+          tapRun(yRow + lo * g.Co, xs, wt, hi - lo, g.strideW * g.Ci, g.Ci);
+        } else {
+          tapRunMultiplier(yRow + lo * g.Co, xs, wt, hi - lo, g.strideW * g.Ci, g.Ci, M);
         }
       }
     }

@@ -21,7 +21,6 @@
 namespace sacl {
 namespace cpu {
 
-using knn::Form;
 using knn::RowTileKernel;
 using knn::TileKernel;
 using knn::TileSet;
@@ -56,28 +55,15 @@ const TileSet& tiles() {
   return set;
 }
 
-Form formOf(Metric m) {
-  switch (m) {
-    case Metric::Cosine: return Form::Cosine;
-    case Metric::Manhattan: return Form::L1;
-    default: return Form::SquaredL2;
-  }
-}
-
-// A kept neighbour. Long lists are max-heaps keyed by (distance, index): the root is the worst kept one.
-struct Neighbour {
-  float d;
-  int32_t j;
-};
-inline bool worse(const Neighbour& a, const Neighbour& b) { return a.d > b.d || (a.d == b.d && a.j > b.j); }
+// Long lists are max-heaps of Neighbour keys (sacl/knn.h): the root is the worst kept one.
 
 void siftDown(Neighbour* h, int64_t n, int64_t i) {
   const Neighbour v = h[i];
   for (;;) {
     int64_t c = 2 * i + 1;
     if (c >= n) break;
-    if (c + 1 < n && worse(h[c + 1], h[c])) ++c;
-    if (!worse(h[c], v)) break;
+    if (c + 1 < n && before(h[c], h[c + 1])) ++c;
+    if (!before(v, h[c])) break;
     h[i] = h[c];
     i = c;
   }
@@ -88,7 +74,7 @@ void siftUp(Neighbour* h, int64_t i) {
   const Neighbour v = h[i];
   while (i > 0) {
     const int64_t p = (i - 1) / 2;
-    if (!worse(v, h[p])) break;
+    if (!before(h[p], v)) break;
     h[i] = h[p];
     i = p;
   }
@@ -118,7 +104,6 @@ class Scratch {
 struct Plan {
   const KnnGraphArgs& a;
   const TileSet& tiles;
-  Form form;
   bool rowTiles;   // wide rows: the row tile instead of packed panels
   bool symmetric;  // self-graph, one item per batch: each pair is computed once and offered to both rows
   int64_t kd;      // k · dilation
@@ -128,49 +113,28 @@ struct Plan {
 
 // Prepares `rows` rows of a [*, D] array and returns where their values are: the source itself, or an
 // L2-normalized copy in dst when normalizing (cosine too: its dot products then never leave float32's
-// range). Fills the cosine inverse norms of the rows returned (0 for a zero row). Norms are taken in
-// double, like the reference.
+// range). Fills the cosine inverse norms of the rows returned (sacl/knn.h prepareRow).
 const float* loadRows(const Plan& p, const float* src, int64_t rows, float* dst, float* invNorm) {
   const int64_t D = p.a.D;
-  if (!p.a.normalize && p.form != Form::Cosine) return src;
+  if (!p.a.normalize && p.a.metric != Metric::Cosine) return src;
   const bool copy = p.a.normalize;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* s = src + r * D;
-    double ss = 0;
-    for (int64_t d = 0; d < D; ++d) ss += static_cast<double>(s[d]) * s[d];
-    const double inv = ss > 0 ? 1.0 / std::sqrt(ss) : 0.0;
-    if (copy) {
-      float* o = dst + r * D;
-      for (int64_t d = 0; d < D; ++d) o[d] = static_cast<float>(s[d] * inv);
-    }
-    if (invNorm) invNorm[r] = copy ? (ss > 0 ? 1.0f : 0.0f) : static_cast<float>(inv);
-  }
+  for (int64_t r = 0; r < rows; ++r) invNorm[r] = prepareRow(src + r * D, D, copy ? dst + r * D : nullptr);
   return copy ? dst : src;
 }
 
 // Lists up to this long are kept sorted by insertion (a few shifts, well predicted); longer ones in a heap.
 constexpr int64_t kSortedListMax = 32;
 
-// Adds candidate (d, j) to a row's neighbour list, ordered by the key (distance, index): a tie goes to the
-// lower index whatever order candidates arrive in. The worst kept neighbour sits at h[kd − 1] in sorted
-// lists, at h[0] in heaps.
+// Adds candidate (d, j) to a row's neighbour list, ordered by the key (distance, index) of sacl/knn.h.
+// The worst kept neighbour sits at h[kd − 1] in sorted lists, at h[0] in heaps.
 inline void offer(Neighbour* h, int64_t& count, int64_t kd, float d, int32_t j) {
   const Neighbour nb{d, j};
   if (kd <= kSortedListMax) {
-    int64_t t;
-    if (count < kd) {
-      t = count++;
-    } else if (worse(h[kd - 1], nb)) {
-      t = kd - 1;
-    } else {
-      return;
-    }
-    for (; t > 0 && worse(h[t - 1], nb); --t) h[t] = h[t - 1];
-    h[t] = nb;
+    insertSorted(h, count, kd, nb);
   } else if (count < kd) {
     h[count] = nb;
     siftUp(h, count++);
-  } else if (worse(h[0], nb)) {
+  } else if (before(nb, h[0])) {
     h[0] = nb;
     siftDown(h, kd, 0);
   }
@@ -211,7 +175,7 @@ ItemState beginItem(const Plan& p, int64_t item, Scratch& s, size_t extraBytes) 
 void finishItem(const Plan& p, const ItemState& st, int32_t* out) {
   for (int64_t i = 0; i < st.Q; ++i) {
     Neighbour* h = st.heaps + i * p.kd;
-    if (p.kd > kSortedListMax) std::sort(h, h + p.kd, [](const Neighbour& u, const Neighbour& v) { return worse(v, u); });
+    if (p.kd > kSortedListMax) std::sort(h, h + p.kd, [](const Neighbour& u, const Neighbour& v) { return before(u, v); });
     int32_t* o = out + (st.b * p.a.N + st.i0 + i) * p.a.k;
     for (int64_t t = 0; t < p.a.k; ++t) o[t] = h[t * p.a.dilation].j;
   }
@@ -230,7 +194,7 @@ inline uint32_t laneRange(int64_t j0, int64_t lo, int64_t hi, int nr) {
 // row i's list and, transposed, to row j's.
 void runPanelItem(const Plan& p, int64_t item, Scratch& s, int32_t* out) {
   const KnnGraphArgs& a = p.a;
-  const TileKernel& kernel = p.tiles.form[static_cast<int>(p.form)];
+  const TileKernel& kernel = p.tiles.panels[static_cast<int>(a.metric)];
   const int64_t D = a.D, M = a.M, kd = p.kd;
   const int MR = kernel.mr, NR = kernel.nr;
   const ItemState st = beginItem(p, item, s, (2 * NR * D + 3 * NR + 2 * MR * NR + 3 * MR) * 4);
@@ -299,14 +263,14 @@ void runPanelItem(const Plan& p, int64_t item, Scratch& s, int32_t* out) {
 // Row tiles: query and candidate rows are read in place, vectorized along D. Self-graphs as above.
 void runRowItem(const Plan& p, int64_t item, Scratch& s, int32_t* out) {
   const KnnGraphArgs& a = p.a;
-  const RowTileKernel& kernel = p.tiles.rows[static_cast<int>(p.form)];
+  const RowTileKernel& kernel = p.tiles.rows[static_cast<int>(a.metric)];
   const int64_t D = a.D, M = a.M, kd = p.kd;
   const int MR = kernel.mr, NC = kernel.nc;
   const ItemState st = beginItem(p, item, s, (NC * D + NC + MR * NC) * 4);
   float* ys = s.take<float>(NC * D);
   float* colInv = s.take<float>(NC);
   float* dist = s.take<float>(MR * NC);
-  const bool cosine = p.form == Form::Cosine;
+  const bool cosine = a.metric == Metric::Cosine;
 
   for (int64_t j0 = 0; j0 < M; j0 += NC) {
     const int64_t valid = std::min<int64_t>(NC, M - j0);
@@ -324,8 +288,7 @@ void runRowItem(const Plan& p, int64_t item, Scratch& s, int32_t* out) {
           const int64_t j = j0 + c;
           if (p.symmetric && j < i) continue;  // reaches row i transposed
           float d = dist[r * NC + c];
-          // 1 − x·y/(‖x‖‖y‖), never negative; norms multiply first, for symmetry
-          if (cosine) d = std::max(0.0f, 1.0f - d * (st.rowInv[i] * colInv[c]));
+          if (cosine) d = cosineDistance(d, st.rowInv[i], colInv[c]);
           offer(st.heaps + i * kd, st.count[i], kd, d, static_cast<int32_t>(j));
           if (p.symmetric && j > i) offer(st.heaps + j * kd, st.count[j], kd, d, static_cast<int32_t>(i));
         }
@@ -342,9 +305,9 @@ constexpr int64_t kRowTileMinD = 256;
 
 void knnGraph(const KnnGraphArgs& a, int32_t* out) {
   const TileSet& set = tiles();
-  const Form form = formOf(a.metric);
   const bool rowTiles = a.D >= kRowTileMinD;
-  const int mr = rowTiles ? set.rows[static_cast<int>(form)].mr : set.form[static_cast<int>(form)].mr;
+  const int metric = static_cast<int>(a.metric);
+  const int mr = rowTiles ? set.rows[metric].mr : set.panels[metric].mr;
   const int64_t threads = numThreads();
   // self-graphs with enough batches to keep every thread busy: one item per batch, half the distances
   const bool symmetric = a.y == a.x && a.M == a.N && a.B >= 2 * threads;
@@ -354,7 +317,7 @@ void knnGraph(const KnnGraphArgs& a, int32_t* out) {
     chunk = (a.B * a.N + 4 * threads - 1) / (4 * threads);
     chunk = std::min(a.N, std::max<int64_t>(mr * 4, std::min<int64_t>(chunk, 256)));
   }
-  const Plan plan{a, set, form, rowTiles, symmetric, a.k * a.dilation, chunk, (a.N + chunk - 1) / chunk};
+  const Plan plan{a, set, rowTiles, symmetric, a.k * a.dilation, chunk, (a.N + chunk - 1) / chunk};
   parallelFor(a.B * plan.chunks, 1, [&](int64_t begin, int64_t end) {
     thread_local Scratch scratch;
     for (int64_t item = begin; item < end; ++item) {

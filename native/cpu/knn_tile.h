@@ -11,15 +11,15 @@
 #include <cstdint>
 #include <cstring>
 
+#include "sacl/knn.h"
+
 namespace sacl {
 namespace cpu {
 namespace knn {
 
-enum class Form : int { SquaredL2 = 0, Cosine = 1, L1 = 2 };
-
-// One tile kernel for one distance form.
+// One tile kernel for one metric (Euclidean as the squared distance).
 //   rows:   MR pointers to D floats (the query rows; a partial group repeats its last row)
-//   panel:  [D][NR] candidates, column-major per candidate (packPanel in knn_graph.cc)
+//   panel:  [D][NR] candidates, candidate c in lane c (transposed in runPanelItem, knn_graph.cc)
 //   rowAux, colAux: cosine only: 1/‖x‖ and 1/‖y‖ (0 for a zero vector)
 //   thr:    MR thresholds (the row's current k-th best distance, +inf while its list is not full)
 //   thrCol: NR thresholds of the candidates' own lists (self-graphs, where a distance serves both rows),
@@ -53,8 +53,8 @@ struct RowTileKernel {
 
 struct TileSet {
   const char* isa;
-  TileKernel form[3];     // indexed by Form
-  RowTileKernel rows[3];  // indexed by Form
+  TileKernel panels[kMetricCount];   // indexed by Metric
+  RowTileKernel rows[kMetricCount];  // indexed by Metric
 };
 
 const TileSet& tilesGeneric();
@@ -64,7 +64,7 @@ const TileSet& tilesAvx512();
 constexpr int64_t kChunk = 128;
 
 // T provides: using V (a vector of L floats); L; load(p); splat(s); abs(v); max0(v); leMask(a, b); hsum(v).
-template <class T, int MR, int NV, Form F>
+template <class T, int MR, int NV, Metric F>
 void tile(const float* const* rows, const float* panel, int64_t D, const float* rowAux, const float* colAux,
           const float* thr, const float* thrCol, float* dist, uint32_t* mask, uint32_t* colMask) {
   using V = typename T::V;
@@ -82,11 +82,11 @@ void tile(const float* const* rows, const float* panel, int64_t D, const float* 
       for (int r = 0; r < MR; ++r) {
         const V xs = T::splat(rows[r][d]);
         for (int j = 0; j < NV; ++j) {
-          if constexpr (F == Form::Cosine) {
+          if constexpr (F == Metric::Cosine) {
             acc[r][j] += xs * y[j];
           } else {
             const V t = y[j] - xs;
-            if constexpr (F == Form::SquaredL2) acc[r][j] += t * t;
+            if constexpr (F == Metric::Euclidean) acc[r][j] += t * t;
             else acc[r][j] += T::abs(t);
           }
         }
@@ -100,9 +100,8 @@ void tile(const float* const* rows, const float* panel, int64_t D, const float* 
     uint32_t bits = 0, colBits = 0;
     for (int j = 0; j < NV; ++j) {
       V dv = sum[r][j];
-      if constexpr (F == Form::Cosine) {
-        // 1 − x·y/(‖x‖‖y‖), never negative; a zero vector has inverse norm 0, hence distance 1.
-        // The norms multiply first so that the result is symmetric in x and y.
+      if constexpr (F == Metric::Cosine) {
+        // sacl/knn.h cosineDistance, eight or sixteen lanes at a time
         dv = T::max0(T::splat(1.0f) - dv * (T::splat(rowAux[r]) * T::load(colAux + j * L)));
       }
       std::memcpy(dist + r * NR + j * L, &dv, sizeof(V));
@@ -114,19 +113,19 @@ void tile(const float* const* rows, const float* panel, int64_t D, const float* 
   }
 }
 
-// One term of a distance form, in vector or scalar arithmetic.
-template <Form F, class V, class Abs>
+// One term of a distance, in vector or scalar arithmetic.
+template <Metric F, class V, class Abs>
 inline V term(V x, V y, Abs abs) {
-  if constexpr (F == Form::Cosine) {
+  if constexpr (F == Metric::Cosine) {
     return x * y;
   } else {
     const V t = y - x;
-    if constexpr (F == Form::SquaredL2) return t * t;
+    if constexpr (F == Metric::Euclidean) return t * t;
     else return abs(t);
   }
 }
 
-template <class T, int MR, int NC, Form F>
+template <class T, int MR, int NC, Metric F>
 void rowTile(const float* const* rows, const float* const* cands, int64_t D, float* dist) {
   using V = typename T::V;
   constexpr int L = T::L;
@@ -140,7 +139,7 @@ void rowTile(const float* const* rows, const float* const* cands, int64_t D, flo
     for (int r = 0; r < MR; ++r) {
       const V x = T::load(rows[r] + d);
       for (int c = 0; c < NC; ++c) {
-        if constexpr (F == Form::Cosine) acc[r][c] += x * y[c];
+        if constexpr (F == Metric::Cosine) acc[r][c] += x * y[c];
         else acc[r][c] += term<F>(x, y[c], T::abs);
       }
     }
@@ -159,12 +158,12 @@ template <class T, int NV, int MR_DIRECT, int MR_DOT, int ROW_MR, int ROW_NC>
 TileSet makeTileSet(const char* isa) {
   constexpr int NR = NV * T::L;
   return TileSet{isa,
-                 {{MR_DIRECT, NR, &tile<T, MR_DIRECT, NV, Form::SquaredL2>},
-                  {MR_DOT, NR, &tile<T, MR_DOT, NV, Form::Cosine>},
-                  {MR_DIRECT, NR, &tile<T, MR_DIRECT, NV, Form::L1>}},
-                 {{ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Form::SquaredL2>},
-                  {ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Form::Cosine>},
-                  {ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Form::L1>}}};
+                 {{MR_DIRECT, NR, &tile<T, MR_DIRECT, NV, Metric::Euclidean>},
+                  {MR_DOT, NR, &tile<T, MR_DOT, NV, Metric::Cosine>},
+                  {MR_DIRECT, NR, &tile<T, MR_DIRECT, NV, Metric::Manhattan>}},
+                 {{ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Metric::Euclidean>},
+                  {ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Metric::Cosine>},
+                  {ROW_MR, ROW_NC, &rowTile<T, ROW_MR, ROW_NC, Metric::Manhattan>}}};
 }
 
 }  // namespace knn

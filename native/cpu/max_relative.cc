@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "channel_blocks.h"
 #include "sacl/ops.h"
 #include "sacl/parallel.h"
 
@@ -60,19 +61,8 @@ SACL_CHANNEL_LOOP void maxRelativeRow(const float* const* ys, int64_t K, const f
   }
 }
 
-// Channel blocks per batch: enough tasks for every thread, blocks no narrower than 16 channels.
-int64_t channelBlock(int64_t B, int64_t C) {
-  const int64_t want = 4 * numThreads();
-  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>((want + B - 1) / B, (C + 15) / 16));
-  return (C + blocks - 1) / blocks;
-}
-
 SACL_CHANNEL_LOOP void subtract(double* __restrict t, const float* __restrict g, int64_t w) {
   for (int64_t c = 0; c < w; ++c) t[c] -= g[c];
-}
-
-SACL_CHANNEL_LOOP void narrow(const double* __restrict src, int64_t w, float* __restrict dst) {
-  for (int64_t c = 0; c < w; ++c) dst[c] = static_cast<float>(src[c]);
 }
 
 }  // namespace
@@ -92,13 +82,13 @@ void maxRelative(const MaxRelativeArgs& a, float* out, int32_t* argmax) {
 
 void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy) {
   const int64_t N = a.N, M = a.M, C = a.C, K = a.K;
-  const int64_t cb = channelBlock(a.B, C);
-  const int64_t blocks = (C + cb - 1) / cb;
-  parallelFor(a.B * blocks, 1, [&](int64_t begin, int64_t end) {
+  const ChannelBlocks blocks = channelBlocks(a.B, C);
+  const int64_t cb = blocks.width;
+  parallelFor(a.B * blocks.count, 1, [&](int64_t begin, int64_t end) {
     thread_local std::vector<double> gx, gy;
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t b = task / blocks;
-      const int64_t c0 = (task % blocks) * cb;
+      const int64_t b = task / blocks.count;
+      const int64_t c0 = (task % blocks.count) * cb;
       const int64_t w = std::min(cb, C - c0);
       // when the neighbours are x itself, their gradient and −dOut land in the same buffer, in the
       // reference's order: for each row i, first −dOut[i], then the scatter into its winning neighbour

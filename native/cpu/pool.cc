@@ -170,53 +170,31 @@ void resizeBilinearGrad(const float* dy, int64_t batch, int64_t inHeight, int64_
   });
 }
 
-void maxPool(const float* x, const Pool2D& p, float* out) {
-  const int64_t C = p.channels, rowWords = p.outWidth * C;
-  parallelFor(p.batch * p.outHeight, std::max<int64_t>(1, kGrain / rowWords), [&](int64_t begin, int64_t end) {
+namespace {
+
+// Runs visit(br, yc, r0, r1, c0, c1) for every output window: br = b·outHeight + yr, and the input rows
+// [r0, r1) and columns [c0, c1) it covers. Parallel over output rows; each window has one owner.
+template <class Visit>
+void forEachWindow(const Pool2D& p, Visit&& visit) {
+  parallelFor(p.batch * p.outHeight, std::max<int64_t>(1, kGrain / (p.outWidth * p.channels)), [&](int64_t begin, int64_t end) {
     for (int64_t br = begin; br < end; ++br) {
-      const int64_t b = br / p.outHeight, yr = br % p.outHeight;
       int64_t r0, r1;
-      window(yr, p.strideHeight, p.padTop, p.filterHeight, p.inHeight, &r0, &r1);
+      window(br % p.outHeight, p.strideHeight, p.padTop, p.filterHeight, p.inHeight, &r0, &r1);
       for (int64_t yc = 0; yc < p.outWidth; ++yc) {
         int64_t c0, c1;
         window(yc, p.strideWidth, p.padLeft, p.filterWidth, p.inWidth, &c0, &c1);
-        float* o = out + br * rowWords + yc * C;
-        std::fill(o, o + C, -std::numeric_limits<float>::infinity());
-        for (int64_t xr = r0; xr < r1; ++xr) {
-          for (int64_t xc = c0; xc < c1; ++xc) maxInto(o, x + ((b * p.inHeight + xr) * p.inWidth + xc) * C, C);
-        }
+        visit(br, yc, r0, r1, c0, c1);
       }
     }
   });
 }
 
-void maxPoolGrad(const float* dy, const float* x, const Pool2D& p, float* dx) {
-  const int64_t C = p.channels, H = p.inHeight, W = p.inWidth;
-  // each window's first maximum as a position y·W + x in its image, −1 when there is none
-  std::vector<int32_t> argmax(static_cast<size_t>(p.batch * p.outHeight * p.outWidth * C));
-  const int64_t outRow = p.outWidth * C;
-  parallelFor(p.batch * p.outHeight, std::max<int64_t>(1, kGrain / outRow), [&](int64_t begin, int64_t end) {
-    std::vector<float> best(static_cast<size_t>(C));
-    for (int64_t br = begin; br < end; ++br) {
-      const int64_t b = br / p.outHeight, yr = br % p.outHeight;
-      int64_t r0, r1;
-      window(yr, p.strideHeight, p.padTop, p.filterHeight, H, &r0, &r1);
-      for (int64_t yc = 0; yc < p.outWidth; ++yc) {
-        int64_t c0, c1;
-        window(yc, p.strideWidth, p.padLeft, p.filterWidth, W, &c0, &c1);
-        int32_t* pos = argmax.data() + br * outRow + yc * C;
-        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-        std::fill(pos, pos + C, -1);
-        for (int64_t xr = r0; xr < r1; ++xr) {
-          for (int64_t xc = c0; xc < c1; ++xc) {
-            argmaxInto(best.data(), pos, x + ((b * H + xr) * W + xc) * C, static_cast<int32_t>(xr * W + xc), C);
-          }
-        }
-      }
-    }
-  });
-  // each input pixel gathers, in row-major window order, dy of the windows whose maximum it holds
-  const int64_t inRow = W * C;
+// dx[b, xr, xc, :] = scale · Σ gather over the output windows (yr, yc) that cover input pixel (xr, xc), in
+// row-major window order, accumulated in double: gather(acc, o, at) with o the window's offset in the
+// output ([B, outH, outW, C]) and at = xr·W + xc. Parallel over input rows; each pixel has one owner.
+template <class Gather>
+void gatherWindows(const Pool2D& p, double scale, float* dx, Gather&& gather) {
+  const int64_t C = p.channels, H = p.inHeight, W = p.inWidth, inRow = W * C;
   parallelFor(p.batch * H, std::max<int64_t>(1, kGrain / inRow), [&](int64_t begin, int64_t end) {
     std::vector<double> acc(static_cast<size_t>(C));
     for (int64_t bh = begin; bh < end; ++bh) {
@@ -230,62 +208,67 @@ void maxPoolGrad(const float* dy, const float* x, const Pool2D& p, float* dx) {
         std::fill(acc.begin(), acc.end(), 0.0);
         const int32_t at = static_cast<int32_t>(xr * W + xc);
         for (int64_t yr = yr0; yr <= yr1; ++yr) {
-          for (int64_t yc = yc0; yc <= yc1; ++yc) {
-            const int64_t o = ((b * p.outHeight + yr) * p.outWidth + yc) * C;
-            addWhere(acc.data(), argmax.data() + o, dy + o, at, C);
-          }
-        }
-        float* g = dx + bh * inRow + xc * C;
-        for (int64_t d = 0; d < C; ++d) g[d] = static_cast<float>(acc[d]);
-      }
-    }
-  });
-}
-
-void avgPool(const float* x, const Pool2D& p, float* out) {
-  const int64_t C = p.channels, rowWords = p.outWidth * C;
-  parallelFor(p.batch * p.outHeight, std::max<int64_t>(1, kGrain / rowWords), [&](int64_t begin, int64_t end) {
-    std::vector<double> acc(static_cast<size_t>(C));
-    for (int64_t br = begin; br < end; ++br) {
-      const int64_t b = br / p.outHeight, yr = br % p.outHeight;
-      int64_t r0, r1;
-      window(yr, p.strideHeight, p.padTop, p.filterHeight, p.inHeight, &r0, &r1);
-      for (int64_t yc = 0; yc < p.outWidth; ++yc) {
-        int64_t c0, c1;
-        window(yc, p.strideWidth, p.padLeft, p.filterWidth, p.inWidth, &c0, &c1);
-        std::fill(acc.begin(), acc.end(), 0.0);
-        for (int64_t xr = r0; xr < r1; ++xr) {
-          for (int64_t xc = c0; xc < c1; ++xc) addInto(acc.data(), x + ((b * p.inHeight + xr) * p.inWidth + xc) * C, C);
-        }
-        const double count = static_cast<double>(std::max<int64_t>(0, r1 - r0) * std::max<int64_t>(0, c1 - c0));
-        float* o = out + br * rowWords + yc * C;
-        for (int64_t d = 0; d < C; ++d) o[d] = static_cast<float>(acc[d] / count);
-      }
-    }
-  });
-}
-
-void avgPoolGrad(const float* dy, const Pool2D& p, float* dx) {
-  const int64_t C = p.channels, H = p.inHeight, W = p.inWidth, inRow = W * C;
-  const double scale = 1.0 / static_cast<double>(p.filterHeight * p.filterWidth);
-  parallelFor(p.batch * H, std::max<int64_t>(1, kGrain / inRow), [&](int64_t begin, int64_t end) {
-    std::vector<double> acc(static_cast<size_t>(C));
-    for (int64_t bh = begin; bh < end; ++bh) {
-      const int64_t b = bh / H, xr = bh % H;
-      const int64_t yr0 = std::max<int64_t>(0, floorDiv(xr + p.padTop - p.filterHeight, p.strideHeight) + 1);
-      const int64_t yr1 = std::min(p.outHeight - 1, floorDiv(xr + p.padTop, p.strideHeight));
-      for (int64_t xc = 0; xc < W; ++xc) {
-        const int64_t yc0 = std::max<int64_t>(0, floorDiv(xc + p.padLeft - p.filterWidth, p.strideWidth) + 1);
-        const int64_t yc1 = std::min(p.outWidth - 1, floorDiv(xc + p.padLeft, p.strideWidth));
-        std::fill(acc.begin(), acc.end(), 0.0);
-        for (int64_t yr = yr0; yr <= yr1; ++yr) {
-          for (int64_t yc = yc0; yc <= yc1; ++yc) addInto(acc.data(), dy + ((b * p.outHeight + yr) * p.outWidth + yc) * C, C);
+          for (int64_t yc = yc0; yc <= yc1; ++yc) gather(acc.data(), ((b * p.outHeight + yr) * p.outWidth + yc) * C, at);
         }
         float* g = dx + bh * inRow + xc * C;
         for (int64_t d = 0; d < C; ++d) g[d] = static_cast<float>(acc[d] * scale);
       }
     }
   });
+}
+
+}  // namespace
+
+void maxPool(const float* x, const Pool2D& p, float* out) {
+  const int64_t C = p.channels, rowWords = p.outWidth * C;
+  forEachWindow(p, [&](int64_t br, int64_t yc, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    const int64_t b = br / p.outHeight;
+    float* o = out + br * rowWords + yc * C;
+    std::fill(o, o + C, -std::numeric_limits<float>::infinity());
+    for (int64_t xr = r0; xr < r1; ++xr) {
+      for (int64_t xc = c0; xc < c1; ++xc) maxInto(o, x + ((b * p.inHeight + xr) * p.inWidth + xc) * C, C);
+    }
+  });
+}
+
+void maxPoolGrad(const float* dy, const float* x, const Pool2D& p, float* dx) {
+  const int64_t C = p.channels, H = p.inHeight, W = p.inWidth, outRow = p.outWidth * C;
+  // each window's first maximum as a position y·W + x in its image, −1 when there is none
+  std::vector<int32_t> argmax(static_cast<size_t>(p.batch * p.outHeight * p.outWidth * C));
+  forEachWindow(p, [&](int64_t br, int64_t yc, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    thread_local std::vector<float> best;
+    best.assign(static_cast<size_t>(C), -std::numeric_limits<float>::infinity());
+    const int64_t b = br / p.outHeight;
+    int32_t* pos = argmax.data() + br * outRow + yc * C;
+    std::fill(pos, pos + C, -1);
+    for (int64_t xr = r0; xr < r1; ++xr) {
+      for (int64_t xc = c0; xc < c1; ++xc) {
+        argmaxInto(best.data(), pos, x + ((b * H + xr) * W + xc) * C, static_cast<int32_t>(xr * W + xc), C);
+      }
+    }
+  });
+  // each input pixel gathers dy of the windows whose maximum it holds
+  gatherWindows(p, 1.0, dx, [&](double* acc, int64_t o, int32_t at) { addWhere(acc, argmax.data() + o, dy + o, at, C); });
+}
+
+void avgPool(const float* x, const Pool2D& p, float* out) {
+  const int64_t C = p.channels, rowWords = p.outWidth * C;
+  forEachWindow(p, [&](int64_t br, int64_t yc, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    thread_local std::vector<double> acc;
+    acc.assign(static_cast<size_t>(C), 0.0);
+    const int64_t b = br / p.outHeight;
+    for (int64_t xr = r0; xr < r1; ++xr) {
+      for (int64_t xc = c0; xc < c1; ++xc) addInto(acc.data(), x + ((b * p.inHeight + xr) * p.inWidth + xc) * C, C);
+    }
+    const double count = static_cast<double>(std::max<int64_t>(0, r1 - r0) * std::max<int64_t>(0, c1 - c0));
+    float* o = out + br * rowWords + yc * C;
+    for (int64_t d = 0; d < C; ++d) o[d] = static_cast<float>(acc[d] / count);
+  });
+}
+
+void avgPoolGrad(const float* dy, const Pool2D& p, float* dx) {
+  const double scale = 1.0 / static_cast<double>(p.filterHeight * p.filterWidth);
+  gatherWindows(p, scale, dx, [&](double* acc, int64_t o, int32_t) { addInto(acc, dy + o, p.channels); });
 }
 
 }  // namespace cpu

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "channel_blocks.h"
 #include "sacl/bilinear.h"
 #include "sacl/ops.h"
 #include "sacl/parallel.h"
@@ -52,10 +53,6 @@ SACL_CHANNEL_LOOP void scatter(const BilinearTaps& t, const float* __restrict g,
   }
 }
 
-SACL_CHANNEL_LOOP void narrow(const double* __restrict src, int64_t w, float* __restrict dst) {
-  for (int64_t c = 0; c < w; ++c) dst[c] = static_cast<float>(src[c]);
-}
-
 }  // namespace
 
 void roiAlign(const RoiAlignArgs& a, const float* features, float* out) {
@@ -79,10 +76,8 @@ void roiAlign(const RoiAlignArgs& a, const float* features, float* out) {
 
 void roiAlignGrad(const RoiAlignArgs& a, const float* dOut, float* dFeatures) {
   const int64_t C = a.C, HW = a.H * a.W, S2 = a.S * a.S;
-  const int64_t want = 4 * numThreads();
-  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>((want + a.B - 1) / a.B, (C + 15) / 16));
-  const int64_t cb = (C + blocks - 1) / blocks;
-  const int64_t nblocks = (C + cb - 1) / cb;
+  const ChannelBlocks blocks = channelBlocks(a.B, C);
+  const int64_t cb = blocks.width, nblocks = blocks.count;
   parallelFor(a.B * nblocks, 1, [&](int64_t begin, int64_t end) {
     thread_local std::vector<int32_t> slotOf;  // cell → slot in acc, −1 when untouched
     thread_local std::vector<double> acc;

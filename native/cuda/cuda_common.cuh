@@ -116,10 +116,8 @@ inline unsigned blocksFor(int64_t work, unsigned threads) {
   return static_cast<unsigned>((work + threads - 1) / threads);
 }
 
-// dst[t] = Dst(src[t]): the accumulators (double) back to the outputs' type.
-__global__ void narrowKernel(const double* __restrict__ src, int64_t n, float* __restrict__ dst);
-
-// Launches narrowKernel: dst[t] = float(src[t]) for t < n (double accumulators back to float outputs).
+// dst[t] = float(src[t]) for t < n, on the stream: the double accumulators of the backward kernels back to
+// their float outputs (device.cu).
 void narrow(const double* src, int64_t n, float* dst, cudaStream_t stream);
 
 }  // namespace cuda

@@ -1,5 +1,5 @@
-// Device probing for backends() (a binary with CUDA kernels loads on machines without a GPU or driver),
-// and the small kernels every op family shares.
+// Device probing for backends() (sacl/device.h; a binary with CUDA kernels loads on machines without a GPU
+// or driver), kernel timing, and the small kernels every op family shares.
 #include <cmath>
 #include <mutex>
 
@@ -9,12 +9,13 @@
 namespace sacl {
 namespace cuda {
 
+namespace {
+
 __global__ void narrowKernel(const double* __restrict__ src, int64_t n, float* __restrict__ dst) {
   const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (t < n) dst[t] = static_cast<float>(src[t]);
 }
 
-namespace {
 std::mutex kernelTimeMutex;
 double kernelMs = 0;
 bool kernelTimed = false;
@@ -39,6 +40,8 @@ void narrow(const double* src, int64_t n, float* dst, cudaStream_t stream) {
   SACL_CUDA_LAUNCHED(stream);
 }
 
+namespace {
+
 CudaStatus probe() {
   int n = 0;
   const cudaError_t e = cudaGetDeviceCount(&n);
@@ -50,5 +53,13 @@ CudaStatus probe() {
   return CudaStatus{true, true, n, ""};
 }
 
+}  // namespace
 }  // namespace cuda
+
+// Probed once (a binary with CUDA kernels still loads without a GPU).
+const CudaStatus& cudaStatus() {
+  static const CudaStatus status = cuda::probe();
+  return status;
+}
+
 }  // namespace sacl

@@ -35,34 +35,23 @@ constexpr int kBlock = 128;  // threads per block: QB queries × T threads
 constexpr int CT = 32;       // candidates per shared-memory tile
 constexpr int DC = 32;       // dimensions per chunk
 
-struct Key {
-  float d;
-  int32_t j;
-};
+using Key = Neighbour;  // ordered by before() (sacl/knn.h)
 
-__device__ __forceinline__ bool before(Key a, Key b) { return a.d < b.d || (a.d == b.d && a.j < b.j); }
-
-__device__ __forceinline__ float term(int form, float x, float y) {
+__device__ __forceinline__ float term(Metric metric, float x, float y) {
   const float t = y - x;
-  return form == 0 ? t * t : (form == 2 ? fabsf(t) : x * y);
+  return metric == Metric::Euclidean ? t * t : (metric == Metric::Manhattan ? fabsf(t) : x * y);
 }
 
-// L2 inverse norms of rows (double accumulation, like the CPU), and normalized copies when `copy`; the
-// norms are then those of the copies (1, or 0 for a zero row).
+// Inverse norms of rows, and normalized copies when `copy` (sacl/knn.h prepareRow, as on the CPU).
 __global__ void normsKernel(const float* __restrict__ src, int64_t rows, int64_t D, float* __restrict__ inv,
                             float* __restrict__ copy) {
   const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (r >= rows) return;
-  const float* s = src + r * D;
-  double ss = 0;
-  for (int64_t d = 0; d < D; ++d) ss += static_cast<double>(s[d]) * s[d];
-  const double v = ss > 0 ? 1.0 / sqrt(ss) : 0.0;
-  inv[r] = copy ? (ss > 0 ? 1.0f : 0.0f) : static_cast<float>(v);
-  if (copy) {
-    for (int64_t d = 0; d < D; ++d) copy[r * D + d] = static_cast<float>(s[d] * v);
-  }
+  inv[r] = prepareRow(src + r * D, D, copy ? copy + r * D : nullptr);
 }
 
+// The register-resident twin of insertSorted (sacl/knn.h): a fixed CAP and an unrolled network, so the
+// list never leaves registers.
 template <int CAP>
 __device__ __forceinline__ void offer(Key (&list)[CAP], Key k) {
   if (!before(k, list[CAP - 1])) return;
@@ -83,7 +72,7 @@ __device__ __forceinline__ void offer(Key (&list)[CAP], Key k) {
 template <int CAP, int T>
 __global__ void __launch_bounds__(kBlock, 2) knnKernel(const float* __restrict__ x, const float* __restrict__ y,
                                                     const float* __restrict__ xInv, const float* __restrict__ yInv,
-                                                    int64_t N, int64_t M, int64_t D, int form, int64_t kd,
+                                                    int64_t N, int64_t M, int64_t D, Metric metric, int64_t kd,
                                                     int64_t k, int64_t dilation, int32_t* __restrict__ out) {
   constexpr int QB = kBlock / T;
   constexpr int PER = CT / T;  // candidates per thread per tile
@@ -109,7 +98,7 @@ __global__ void __launch_bounds__(kBlock, 2) knnKernel(const float* __restrict__
     for (int m = 0; m < PER; ++m) total[m] = 0.0f;
     for (int64_t d0 = 0; d0 < D; d0 += DC) {
       const int64_t dw = D - d0 < DC ? D - d0 : DC;
-      // stage the chunk: queries and candidates, zero past the ends (zeros add nothing to any form)
+      // stage the chunk: queries and candidates, zero past the ends (zeros add nothing to any metric)
       for (int e = tid; e < QB * DC; e += kBlock) {
         const int r = e / DC, dd = e % DC;
         xs[r][dd] = (i0 + r < N && dd < dw) ? xb[(i0 + r) * D + d0 + dd] : 0.0f;
@@ -126,7 +115,7 @@ __global__ void __launch_bounds__(kBlock, 2) knnKernel(const float* __restrict__
       for (int dd = 0; dd < DC; ++dd) {
         const float xv = xs[q][dd];
         SACL_UNROLL
-        for (int m = 0; m < PER; ++m) part[m] += term(form, xv, ys[lane + T * m][dd]);
+        for (int m = 0; m < PER; ++m) part[m] += term(metric, xv, ys[lane + T * m][dd]);
       }
       SACL_UNROLL
       for (int m = 0; m < PER; ++m) total[m] += part[m];
@@ -137,8 +126,7 @@ __global__ void __launch_bounds__(kBlock, 2) knnKernel(const float* __restrict__
       for (int m = 0; m < PER; ++m) {
         const int64_t j = j0 + lane + T * m;
         float d = total[m];
-        // 1 − x·y/(‖x‖‖y‖), never negative; norms multiply first (symmetric, as on the CPU)
-        if (form == 1 && j < M) d = fmaxf(0.0f, 1.0f - d * (xInv[b * N + i] * yInv[b * M + j]));
+        if (metric == Metric::Cosine && j < M) d = cosineDistance(d, xInv[b * N + i], yInv[b * M + j]);
         if (j < M) offer(list, Key{d, static_cast<int32_t>(j)});
       }
     }
@@ -171,7 +159,7 @@ __global__ void __launch_bounds__(kBlock, 2) knnKernel(const float* __restrict__
 // Long lists: one thread per query, its sorted list in global scratch.
 __global__ void knnGenericKernel(const float* __restrict__ x, const float* __restrict__ y,
                                  const float* __restrict__ xInv, const float* __restrict__ yInv, int64_t B,
-                                 int64_t N, int64_t M, int64_t D, int form, int64_t kd, int64_t k,
+                                 int64_t N, int64_t M, int64_t D, Metric metric, int64_t kd, int64_t k,
                                  int64_t dilation, Key* scratch, int32_t* __restrict__ out) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (row >= B * N) return;
@@ -185,40 +173,30 @@ __global__ void knnGenericKernel(const float* __restrict__ x, const float* __res
     for (int64_t d0 = 0; d0 < D; d0 += DC) {
       float part = 0.0f;
       const int64_t d1 = d0 + DC < D ? d0 + DC : D;
-      for (int64_t d = d0; d < d1; ++d) part += term(form, xr[d], yr[d]);
+      for (int64_t d = d0; d < d1; ++d) part += term(metric, xr[d], yr[d]);
       total += part;
     }
-    if (form == 1) total = fmaxf(0.0f, 1.0f - total * (xInv[row] * yInv[b * M + j]));
-    const Key key{total, static_cast<int32_t>(j)};
-    int64_t t;
-    if (count < kd) {
-      t = count++;
-    } else if (before(key, list[kd - 1])) {
-      t = kd - 1;
-    } else {
-      continue;
-    }
-    for (; t > 0 && before(key, list[t - 1]); --t) list[t] = list[t - 1];
-    list[t] = key;
+    if (metric == Metric::Cosine) total = cosineDistance(total, xInv[row], yInv[b * M + j]);
+    insertSorted(list, count, kd, Key{total, static_cast<int32_t>(j)});
   }
   for (int64_t s = 0; s < k; ++s) out[row * k + s] = list[s * dilation].j;
 }
 
 template <int CAP>
 void launchTiled(const KnnGraphArgs& a, const float* x, const float* y, const float* xInv, const float* yInv,
-                 int form, int32_t* out, cudaStream_t s) {
+                 Metric metric, int32_t* out, cudaStream_t s) {
   // few queries: more threads per query, so the GPU still fills up
   const bool few = a.B * a.N < 8192;
   if (few) {
     constexpr int T = 8;
     const unsigned grid = static_cast<unsigned>(a.B * ((a.N + kBlock / T - 1) / (kBlock / T)));
     const auto kernel = knnKernel<CAP, T>;
-    SACL_LAUNCH(kernel, grid, kBlock, s)(x, y, xInv, yInv, a.N, a.M, a.D, form, a.k * a.dilation, a.k, a.dilation, out);
+    SACL_LAUNCH(kernel, grid, kBlock, s)(x, y, xInv, yInv, a.N, a.M, a.D, metric, a.k * a.dilation, a.k, a.dilation, out);
   } else {
     constexpr int T = 4;
     const unsigned grid = static_cast<unsigned>(a.B * ((a.N + kBlock / T - 1) / (kBlock / T)));
     const auto kernel = knnKernel<CAP, T>;
-    SACL_LAUNCH(kernel, grid, kBlock, s)(x, y, xInv, yInv, a.N, a.M, a.D, form, a.k * a.dilation, a.k, a.dilation, out);
+    SACL_LAUNCH(kernel, grid, kBlock, s)(x, y, xInv, yInv, a.N, a.M, a.D, metric, a.k * a.dilation, a.k, a.dilation, out);
   }
 }
 
@@ -227,8 +205,7 @@ void launchTiled(const KnnGraphArgs& a, const float* x, const float* y, const fl
 void knnGraph(const KnnGraphArgs& a, int32_t* out) {
   const bool self = a.y == a.x;
   const int64_t nx = a.B * a.N * a.D, ny = a.B * a.M * a.D, kd = a.k * a.dilation;
-  const int form = a.metric == Metric::Cosine ? 1 : (a.metric == Metric::Manhattan ? 2 : 0);
-  const bool needNorms = form == 1 || a.normalize;
+  const bool needNorms = a.metric == Metric::Cosine || a.normalize;
   const bool copy = a.normalize;  // cosine too: its dot products then stay in float32's range
   Stream s;
   DeviceBuffer<float> x(nx), y(self ? 0 : ny);
@@ -254,15 +231,15 @@ void knnGraph(const KnnGraphArgs& a, int32_t* out) {
       dy = self ? xn.get() : yn.get();
     }
   }
-  if (kd <= 9) launchTiled<9>(a, dx, dy, dxInv, dyInv, form, o.get(), s.get());
-  else if (kd <= 16) launchTiled<16>(a, dx, dy, dxInv, dyInv, form, o.get(), s.get());
-  else if (kd <= 20) launchTiled<20>(a, dx, dy, dxInv, dyInv, form, o.get(), s.get());
-  else if (kd <= 32) launchTiled<32>(a, dx, dy, dxInv, dyInv, form, o.get(), s.get());
-  else if (kd <= 64) launchTiled<64>(a, dx, dy, dxInv, dyInv, form, o.get(), s.get());
+  if (kd <= 9) launchTiled<9>(a, dx, dy, dxInv, dyInv, a.metric, o.get(), s.get());
+  else if (kd <= 16) launchTiled<16>(a, dx, dy, dxInv, dyInv, a.metric, o.get(), s.get());
+  else if (kd <= 20) launchTiled<20>(a, dx, dy, dxInv, dyInv, a.metric, o.get(), s.get());
+  else if (kd <= 32) launchTiled<32>(a, dx, dy, dxInv, dyInv, a.metric, o.get(), s.get());
+  else if (kd <= 64) launchTiled<64>(a, dx, dy, dxInv, dyInv, a.metric, o.get(), s.get());
   else {
     DeviceBuffer<Key> scratch(a.B * a.N * kd);
     SACL_LAUNCH(knnGenericKernel, blocksFor(a.B * a.N, 128), 128, s.get())
-    (dx, dy, dxInv, dyInv, a.B, a.N, a.M, a.D, form, kd, a.k, a.dilation, scratch.get(), o.get());
+    (dx, dy, dxInv, dyInv, a.B, a.N, a.M, a.D, a.metric, kd, a.k, a.dilation, scratch.get(), o.get());
     SACL_CUDA_LAUNCHED(s.get());
     s.endKernels();
     s.download(out, o);

@@ -1,6 +1,6 @@
 /**
  * The raw N-API addon (src/backends/native.ts, NativeAddon), called directly, without the TypeScript
- * validation in front of it: bad arguments of every kind (argument count, types, sizes that disagree with
+ * validation in front of it: bad arguments of every kind (not one argument object, missing properties, types, sizes that disagree with
  * the typed arrays, negative / non-integer / too large sizes, sizes whose products overflow int32 or wrap
  * to a valid-looking length, outputs too small, indices out of range, non-finite centres, device 1 without
  * CUDA) must throw a TypeError / RangeError (an Error for the missing GPU) before any output is written,
@@ -57,7 +57,7 @@ function runAddonSuites(native) {
   const info0 = native.info();
   const cudaAvailable = Boolean(info0.cuda && info0.cuda.available);
 
-  /** Argument names in call order (src/backends/native.ts). */
+  /** The properties of each op's argument object (src/backends/native.ts, NativeAddon). */
   const POS = {
     knnGraph: ['x', 'y', 'B', 'N', 'M', 'D', 'k', 'dilation', 'metric', 'normalize', 'out', 'device', 'async'],
     maxRelative: ['x', 'y', 'idx', 'B', 'N', 'M', 'C', 'K', 'out', 'argmax', 'device', 'async'],
@@ -85,7 +85,7 @@ function runAddonSuites(native) {
   const VALID = {
     knnGraph: () => {
       const rng = new Rng(7001);
-      return { x: ints(rng, 2 * 7 * 3, -3, 3), y: null, B: 2, N: 7, M: 7, D: 3, k: 3, dilation: 1, metric: 0, normalize: false,
+      return { x: ints(rng, 2 * 7 * 3, -3, 3), y: null, B: 2, N: 7, M: 7, D: 3, k: 3, dilation: 1, metric: 'euclidean', normalize: false,
         out: i32out(2 * 7 * 3), device: 0, async: false };
     },
     maxRelative: () => {
@@ -109,7 +109,8 @@ function runAddonSuites(native) {
         dFeatures: f32out(2 * 5 * 6 * 3), device: 0, async: false };
     },
   };
-  const argsOf = (op, a) => POS[op].map((k) => a[k]);
+  /** The call's argument list: one object with the op's properties, taken from a. */
+  const argsOf = (op, a) => [Object.fromEntries(POS[op].map((k) => [k, a[k]]))];
   /** The valid arguments of op with some replaced (a function of the valid set, or an object). */
   const build = (op, change = {}) => {
     const a = VALID[op]();
@@ -188,10 +189,11 @@ function runAddonSuites(native) {
     ['knnGraph', 'k > M', { k: 8, out: i32out(2 * 7 * 8) }, RangeError, 'k'],
     ['knnGraph', 'k·dilation > M', { dilation: 3 }, RangeError, 'k'],
     ['knnGraph', 'dilation = 0', { dilation: 0 }, RangeError, 'dilation'],
-    ['knnGraph', 'metric = 3', { metric: 3 }, RangeError, 'metric'],
-    ['knnGraph', 'metric = −1', { metric: -1 }, RangeError, 'metric'],
-    ['knnGraph', 'metric = 0.5', { metric: 0.5 }, RangeError, 'metric'],
-    ['knnGraph', 'metric is a string', { metric: 'euclidean' }, TypeError, 'metric'],
+    ['knnGraph', 'metric is "chebyshev"', { metric: 'chebyshev' }, RangeError, 'metric'],
+    ['knnGraph', 'metric is "Euclidean" (case matters)', { metric: 'Euclidean' }, RangeError, 'metric'],
+    ['knnGraph', 'metric is ""', { metric: '' }, RangeError, 'metric'],
+    ['knnGraph', 'metric is a number (0)', { metric: 0 }, TypeError, 'metric'],
+    ['knnGraph', 'metric is undefined', { metric: undefined }, TypeError, 'metric'],
     ['knnGraph', 'normalize is a number', { normalize: 1 }, TypeError, 'normalize'],
     ['knnGraph', 'normalize is a string', { normalize: 'false' }, TypeError, 'normalize'],
     ['knnGraph', 'out is one element short', { out: i32out(41) }, RangeError, 'out.length'],
@@ -358,11 +360,20 @@ function runAddonSuites(native) {
   });
 
   for (const op of Object.keys(POS)) {
-    test(`${op}: wrong argument counts → TypeError (0, 1, one short, one extra)`, () => {
-      const args = argsOf(op, build(op));
-      for (const list of [[], args.slice(0, 1), args.slice(0, -1), [...args, false]]) {
-        const err = assertThrowsWith(() => native[op](...list), TypeError, [], `${op} with ${list.length} arguments`);
-        assert.ok(err.message.length > 0, 'empty message');
+    test(`${op}: not one argument object → TypeError naming arguments; a missing property → TypeError naming it`, () => {
+      const [object] = argsOf(op, build(op));
+      const lists = [[], [object, false], [null], [42], [[...Object.values(object)]], Object.values(object), [object.B]];
+      for (const list of lists) {
+        assertThrowsWith(() => native[op](...list), TypeError, messagePatterns('arguments'), `${op} with ${list.length} arguments`);
+      }
+      for (const key of POS[op]) {
+        const a = build(op);
+        const [partial] = argsOf(op, a);
+        delete partial[key];
+        // y / dy may be null but not missing; the message names a property by its public name
+        const named = { y: 'candidates', S: 'size' }[key] ?? key;
+        assertThrowsWith(() => native[op](partial), TypeError, messagePatterns(named), `${op} without ${key}`);
+        assertUntouched(op, a, `${op} without ${key}`);
       }
     });
   }
@@ -430,6 +441,9 @@ function runAddonSuites(native) {
   // ---------------------------------------------------------------------------------------------------------
 
   const t2 = suite('native addon: info, threads, async lifetime');
+  /** A 9-NN Euclidean call on B batches of 1024 rows of 64 values. */
+  const knnCall = (x, y, B, out, async) =>
+    ({ x, y, B, N: 1024, M: 1024, D: 64, k: 9, dilation: 1, metric: 'euclidean', normalize: false, out, device: 0, async });
 
   t2('info() returns { version, threads, isa, cuda: { compiled, available, devices, reason } }', () => {
     const info = native.info();
@@ -500,26 +514,26 @@ function runAddonSuites(native) {
     const runAll = () => {
       const o = {};
       o.knn = new Int32Array(4 * 300 * 9);
-      native.knnGraph(kx, null, 4, 300, 300, 32, 9, 1, 0, false, o.knn, 0, false);
+      native.knnGraph({ x: kx, y: null, B: 4, N: 300, M: 300, D: 32, k: 9, dilation: 1, metric: 'euclidean', normalize: false, out: o.knn, device: 0, async: false });
       o.knnY = new Int32Array(4 * 300 * 5);
-      native.knnGraph(kx, ky, 4, 300, 350, 32, 5, 2, 1, true, o.knnY, 0, false);
+      native.knnGraph({ x: kx, y: ky, B: 4, N: 300, M: 350, D: 32, k: 5, dilation: 2, metric: 'cosine', normalize: true, out: o.knnY, device: 0, async: false });
       o.knnM = new Int32Array(4 * 300 * 7);
-      native.knnGraph(kx, ky, 4, 300, 350, 32, 7, 1, 2, false, o.knnM, 0, false);
+      native.knnGraph({ x: kx, y: ky, B: 4, N: 300, M: 350, D: 32, k: 7, dilation: 1, metric: 'manhattan', normalize: false, out: o.knnM, device: 0, async: false });
       o.mr = new Float32Array(16 * 18 * 256);
       o.am = new Int32Array(16 * 18 * 256);
-      native.maxRelative(mx, null, midx, 16, 18, 18, 256, 9, o.mr, o.am, 0, false);
+      native.maxRelative({ x: mx, y: null, idx: midx, B: 16, N: 18, M: 18, C: 256, K: 9, out: o.mr, argmax: o.am, device: 0, async: false });
       o.dx = new Float32Array(16 * 18 * 256);
-      native.maxRelativeGrad(dOut, midx, o.am, 16, 18, 18, 256, 9, o.dx, null, 0, false);
+      native.maxRelativeGrad({ dOut, idx: midx, argmax: o.am, B: 16, N: 18, M: 18, C: 256, K: 9, dx: o.dx, dy: null, device: 0, async: false });
       o.mrY = new Float32Array(16 * 18 * 256);
       o.amY = new Int32Array(16 * 18 * 256);
-      native.maxRelative(mx, my, myIdx, 16, 18, 49, 256, 9, o.mrY, o.amY, 0, false);
+      native.maxRelative({ x: mx, y: my, idx: myIdx, B: 16, N: 18, M: 49, C: 256, K: 9, out: o.mrY, argmax: o.amY, device: 0, async: false });
       o.dxY = new Float32Array(16 * 18 * 256);
       o.dyY = new Float32Array(16 * 49 * 256);
-      native.maxRelativeGrad(dOut, myIdx, o.amY, 16, 18, 49, 256, 9, o.dxY, o.dyY, 0, false);
+      native.maxRelativeGrad({ dOut, idx: myIdx, argmax: o.amY, B: 16, N: 18, M: 49, C: 256, K: 9, dx: o.dxY, dy: o.dyY, device: 0, async: false });
       o.roi = new Float32Array(4 * 18 * 8 * 8 * 64);
-      native.roiAlign(feat, 4, 56, 56, 64, centers, 18, 8, 1, o.roi, 0, false);
+      native.roiAlign({ features: feat, B: 4, H: 56, W: 56, C: 64, centers, R: 18, S: 8, step: 1, out: o.roi, device: 0, async: false });
       o.roiG = new Float32Array(4 * 56 * 56 * 64);
-      native.roiAlignGrad(rdOut, 4, 56, 56, 64, centers, 18, 8, 1, o.roiG, 0, false);
+      native.roiAlignGrad({ dOut: rdOut, B: 4, H: 56, W: 56, C: 64, centers, R: 18, S: 8, step: 1, dFeatures: o.roiG, device: 0, async: false });
       return o;
     };
     try {
@@ -553,7 +567,7 @@ function runAddonSuites(native) {
     };
     const want = new Int32Array(4 * 1024 * 9);
     const w = make();
-    native.knnGraph(w.x, w.y, 4, 1024, 1024, 64, 9, 1, 0, false, want, 0, false);
+    native.knnGraph(knnCall(w.x, w.y, 4, want, false));
     const outs = [];
     const pending = [];
     for (let i = 0; i < 3; i++) {
@@ -562,7 +576,7 @@ function runAddonSuites(native) {
       // the only references to x and y are the ones the call keeps
       pending.push((() => {
         const { x, y } = make();
-        return native.knnGraph(x, y, 4, 1024, 1024, 64, 9, 1, 0, false, out, 0, true);
+        return native.knnGraph(knnCall(x, y, 4, out, true));
       })());
     }
     const timer = setInterval(() => {
@@ -584,12 +598,12 @@ function runAddonSuites(native) {
     const outs = [0, 1, 2].map(() => new Int32Array(8 * 1024 * 9));
     let ticked = false;
     setImmediate(() => { ticked = true; });
-    const ps = outs.map((o) => native.knnGraph(x, null, 8, 1024, 1024, 64, 9, 1, 0, false, o, 0, true));
+    const ps = outs.map((o) => native.knnGraph(knnCall(x, null, 8, o, true)));
     assert.ok(ps.every((p) => p instanceof Promise));
     await Promise.all(ps);
     assert.ok(ticked, 'the event loop was blocked until the async calls finished');
     const sync = new Int32Array(8 * 1024 * 9);
-    native.knnGraph(x, null, 8, 1024, 1024, 64, 9, 1, 0, false, sync, 0, false);
+    native.knnGraph(knnCall(x, null, 8, sync, false));
     outs.forEach((o, i) => assertEqualValues(o, sync, `concurrent call ${i}`));
   });
 

@@ -137,11 +137,14 @@ if (addon) {
     const x = randomFloat32(rng, [1, 16, 4]);
     const [xs, twin] = onSharedTwins(x);
     const out = new Int32Array(new SharedArrayBuffer(16 * 2 * 4));
-    assertThrowsWith(() => addon.knnGraph(xs.data, null, 1, 16, 16, 4, 2, 1, 0, false, new Int32Array(twin.data.buffer, 0, 32), 0, false),
+    const knn = (o) => ({ x: xs.data, y: null, B: 1, N: 16, M: 16, D: 4, k: 2, dilation: 1, metric: 'euclidean', normalize: false,
+      out: o, device: 0, async: false });
+    assertThrowsWith(() => addon.knnGraph(knn(new Int32Array(twin.data.buffer, 0, 32))),
       RangeError, [/^Expected an array that shares no memory with the inputs for out but received one that overlaps x$/]);
-    assertThrowsWith(() => addon.roiAlign(xs.data, 1, 4, 4, 4, new Float32Array(2).fill(1), 1, 1, 1, twin.data.subarray(60), 0, true),
+    assertThrowsWith(() => addon.roiAlign({ features: xs.data, B: 1, H: 4, W: 4, C: 4, centers: new Float32Array(2).fill(1), R: 1, S: 1, step: 1,
+      out: twin.data.subarray(60), device: 0, async: true }),
       RangeError, [/for out but received one that overlaps features$/]);
-    addon.knnGraph(xs.data, null, 1, 16, 16, 4, 2, 1, 0, false, out, 0, false); // disjoint shared memory is fine
+    addon.knnGraph(knn(out)); // disjoint shared memory is fine
     assert.equal(Array.from(out), Array.from(knnGraph(x, 2, { backend: 'reference' }).data));
   });
   test.run();

@@ -389,6 +389,24 @@ if (!addon) {
     tf.dispose([x, w, dw]);
   });
 
+  test('depthwiseConv2d and the direct conv2d loops (a non-finite filter) overwrite every output element (seed 4242)', () => {
+    const rng = new Rng(4242);
+    const x = Float32Array.from({ length: 5 * 5 * 2 }, () => rng.uniform(-1, 1));
+    // depthwise with channel multiplier 2; conv2d with ∞ in the filter and taps in the padding (direct loops)
+    const dw = Float32Array.from({ length: 3 * 3 * 2 * 2 }, () => rng.uniform(-1, 1));
+    const cw = Float32Array.from({ length: 3 * 3 * 2 * 3 }, () => rng.uniform(-1, 1));
+    cw[4] = Infinity;
+    const cases = [['depthwiseConv2d', dw, [1, 5, 5, 2, 3, 3, 4, 5, 5, 1, 1, 1, 1], 100], ['conv2d', cw, [1, 5, 5, 2, 3, 3, 3, 5, 5, 1, 1, 1, 1], 75]];
+    for (const [name, w, geom, n] of cases) {
+      const clean = new Float32Array(n);
+      addon[name](x, w, geom, clean);
+      const dirty = new Float32Array(n).fill(12345);
+      addon[name](x, w, geom, dirty);
+      assertBitIdentical(dirty, clean, `${name} into a dirty output`);
+      assert.ok(!dirty.includes(12345), `${name} left an element unwritten`);
+    }
+  });
+
   test('the raw addon refuses geometry and arrays that do not match', () => {
     const geom = [1, 4, 4, 2, 3, 3, 3, 4, 4, 1, 1, 1, 1];
     const x = new Float32Array(32);

@@ -370,12 +370,15 @@ if (!addon) {
     assertThrowsWith(() => addon.reduce(0, x, [65536, 65536], [0], new Float32Array(65536)), RangeError, [/for shape/]);
     assertThrowsWith(() => addon.reduce(0, x, 6, [0], new Float32Array(1)), TypeError, [/for shape/]);
     assertThrowsWith(() => addon.reduce(0, new Int32Array(6), [6], [0], new Float32Array(1)), TypeError, [/Float32Array for x/]);
-    assertThrowsWith(() => addon.softmax(x, new Float32Array(5), 2, 3), RangeError, [/for y\.length/]);
+    assertThrowsWith(() => addon.softmax(x, new Float32Array(5), 2, 3), RangeError,
+      [/^Expected 6 \(the product of \[2, 3\]\) for y\.length but received 5$/]);
+    assertThrowsWith(() => addon.softmax(x, x, 65536, 65536), RangeError, [/^Expected rows·n ≤ 2147483647 for x but received \[65536, 65536\]$/]);
     assertThrowsWith(() => addon.softmax(x, x, 2, 4), RangeError, [/for x\.length/]);
     assertThrowsWith(() => addon.softmax(x, x, 0, 6), RangeError, [/for rows/]);
     assertThrowsWith(() => addon.argReduce(true, x, 2, 3, 1, new Float32Array(2)), TypeError, [/for out/]);
     assertThrowsWith(() => addon.argReduce(true, x, 2, 3, 1, new Int32Array(3)), RangeError, [/for out\.length/]);
-    assertThrowsWith(() => addon.argReduce(true, x, 65536, 65536, 1, new Int32Array(65536)), RangeError, [/for x\.length/]);
+    assertThrowsWith(() => addon.argReduce(true, x, 65536, 65536, 1, new Int32Array(65536)), RangeError,
+      [/^Expected outer·n·inner ≤ 2147483647 for x but received \[65536, 65536, 1\]$/]);
   });
 }
 

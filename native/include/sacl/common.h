@@ -21,8 +21,6 @@ namespace sacl {
 // The largest element count any tensor may have: indices are int32 (docs/ops.md, Errors).
 constexpr int64_t kMaxElements = 2147483647LL;
 
-enum class Metric : int { Euclidean = 0, Cosine = 1, Manhattan = 2 };
-
 enum class Device : int { Cpu = 0, Cuda = 1 };
 
 }  // namespace sacl

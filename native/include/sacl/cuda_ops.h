@@ -1,5 +1,7 @@
 // The CUDA entry points (native/cuda). Same argument structs and host pointers as the CPU kernels: the
-// launchers copy inputs to the device, run the kernels on their stream and copy the outputs back.
+// launchers copy inputs to the device, run the kernels on their stream and copy the outputs back. In a
+// CPU-only build native/cuda/no_cuda.cc defines them: the ops throw (the dispatchers are never asked for
+// CUDA there, cudaStatus().available being false) and the kernel time is NaN.
 #pragma once
 #include <cstdint>
 
@@ -8,9 +10,6 @@
 
 namespace sacl {
 namespace cuda {
-
-// Device presence, probed once at load (a binary with CUDA kernels still loads without a GPU).
-CudaStatus probe();
 
 void knnGraph(const KnnGraphArgs& a, int32_t* out);
 void maxRelative(const MaxRelativeArgs& a, float* out, int32_t* argmax);

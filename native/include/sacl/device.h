@@ -1,5 +1,6 @@
 // Which devices this build can run on. The CUDA runtime is linked statically and probed once at load, so
-// one binary loads (CPU only) on machines without a GPU or a driver.
+// one binary loads (CPU only) on machines without a GPU or a driver. Implemented beside the kernels: by
+// native/cuda/device.cu in CUDA builds, by native/cuda/no_cuda.cc (compiled: false) in CPU-only builds.
 #pragma once
 #include <string>
 

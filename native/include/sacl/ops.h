@@ -1,9 +1,11 @@
-// Argument structs of the three op families and the CPU entry points. Every struct holds validated
-// sizes (see validate.h) and raw pointers the caller keeps alive for the duration of the call.
+// Argument structs of the graph ops and GEMM, each op's dispatcher (device → cpu | cuda, native/ops/) and
+// the CPU entry points (native/cpu/). Every struct holds sizes the caller has checked (the bindings'
+// checks, native/addon/args.h) and raw pointers the caller keeps alive for the duration of the call.
 #pragma once
 #include <cstdint>
 
 #include "sacl/common.h"
+#include "sacl/knn.h"
 
 namespace sacl {
 
@@ -44,6 +46,14 @@ struct GemmArgs {
   int64_t batchA, batchB, M, N, K;
   bool transA, transB;
 };
+
+// The dispatchers: the op on `device` (Device::Cuda only when cudaStatus().available). Same outputs as the
+// entry points below.
+void knnGraph(Device device, const KnnGraphArgs& a, int32_t* out);
+void maxRelative(Device device, const MaxRelativeArgs& a, float* out, int32_t* argmax);
+void maxRelativeGrad(Device device, const MaxRelativeGradArgs& a, float* dx, float* dy);
+void roiAlign(Device device, const RoiAlignArgs& a, const float* features, float* out);
+void roiAlignGrad(Device device, const RoiAlignArgs& a, const float* dOut, float* dFeatures);
 
 namespace cpu {
 
