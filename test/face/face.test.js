@@ -4,8 +4,10 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initTf } from '../../dist/tf/engine.js';
 import { AuModel, modelConfig } from '../../dist/model/index.js';
@@ -81,6 +83,23 @@ test('detectFaces: every face in the package\'s photos, on sacl-au\'s own tfjs, 
   let error;
   await detectFaces(images.get('sample1.jpg'), { detector: 'yolo' }).catch((e) => { error = e; });
   assert.match(String(error), /RangeError: detector: expected ssd or tiny; got "yolo"/);
+});
+
+test('detectFaces on the \'cpu\' backend (sacl-au predict\'s default when the addon is built) finds the same faces', () => {
+  // in a child: this process runs on wasm
+  const face = fileURLToPath(new URL('../../dist/face/index.js', import.meta.url));
+  const engine = fileURLToPath(new URL('../../dist/tf/engine.js', import.meta.url));
+  const script = `
+    const { initTf } = await import(${JSON.stringify(engine)});
+    const { decodeImage, detectFaces } = await import(${JSON.stringify(face)});
+    const { active } = await initTf({ prefer: 'cpu' });
+    const image = await decodeImage(${JSON.stringify(join(demo, 'sample1.jpg'))});
+    const counts = [];
+    for (const detector of ['tiny', 'ssd']) counts.push((await detectFaces(image, { detector })).length);
+    console.log(JSON.stringify({ active, counts }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()), { active: 'cpu', counts: [3, 3] });
 });
 
 test('the 49 points land on the parts docs/model.md names (real faces, upright after alignment)', () => {
