@@ -65,9 +65,9 @@ test('videoFrames: every frame in order with its timestamp; memory flat over 600
   const { n, bad, growth } = JSON.parse(r.stdout);
   assert.is(n, 600);
   assert.is(bad, 0);
-  // the 600 frames are 138 MB of pixels; letting ffmpeg run ahead unpaused shows as 120 MB here, the
-  // bounded read-ahead as about 20 MB (buffers, allocator)
-  assert.ok(growth < 45e6, `rss peaked ${(growth / 1e6).toFixed(1)} MB above its start`);
+  // the 600 frames are 138 MB of pixels: letting ffmpeg run ahead unpaused peaks at about 150 MB here,
+  // the bounded read-ahead at about 60 MB (the reader's worker thread, buffers freed across threads)
+  assert.ok(growth < 100e6, `rss peaked ${(growth / 1e6).toFixed(1)} MB above its start`);
 });
 
 test('videoFrames: the same frames whatever the read-ahead; a bad read-ahead names itself', async () => {
@@ -140,7 +140,7 @@ test('--detect-every 3: faces followed between detections keep their ids, landma
     assert.is(r.status, 0, r.stderr);
     return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   };
-  const every = rows();
+  const every = rows('--detect-every', '1');
   const followed = rows('--detect-every', '3', '--overlay', join(dir, 'overlay'));
   assert.equal(readdirSync(join(dir, 'overlay', 'pan')), Array.from({ length: 12 }, (_, i) => `${String(i + 1).padStart(6, '0')}.jpg`));
   assert.equal(probeVideo(join(dir, 'overlay', 'pan.mp4')), { width: 640, height: 480, fps: 10 });
