@@ -8,9 +8,10 @@
  * `sacl-au predict --detect-every n` does); the "detect" share then covers both.
  *
  * --backend wasm|cpu picks the tfjs backend (default: initTf's choice, as `sacl-au predict`);
- * --tiny-input-size n the tiny detector's input side (default 416).
+ * --tiny-input-size n the tiny detector's input side (default 416); --read-ahead n frames ffmpeg decodes
+ * ahead (default 2, as predict).
  *
- *   node bench/predict.js [--frames 30] [--variants tiny,full] [--detectors tiny,ssd] [--detect-every 10] [--backend wasm] [--tiny-input-size 416]
+ *   node bench/predict.js [--frames 30] [--variants tiny,full] [--detectors tiny,ssd] [--detect-every 10] [--backend wasm] [--tiny-input-size 416] [--read-ahead 2]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +26,7 @@ import { FaceFollower, alignFace, detectFaces, landmarks68To49, predictAligned, 
 
 const { values } = parseArgs({ options: { frames: { type: 'string', default: '30' }, variants: { type: 'string', default: 'tiny,full' },
   detectors: { type: 'string', default: 'tiny,ssd' }, 'detect-every': { type: 'string', default: '10' },
-  backend: { type: 'string' }, 'tiny-input-size': { type: 'string', default: '416' } } });
+  backend: { type: 'string' }, 'tiny-input-size': { type: 'string', default: '416' }, 'read-ahead': { type: 'string', default: '2' } } });
 const tinyInputSize = Number(values['tiny-input-size']);
 const detectEvery = Number(values['detect-every']);
 const frames = Number(values.frames);
@@ -52,7 +53,7 @@ for (const variant of values.variants.split(',')) {
     const follower = new FaceFollower({ detector, detectEvery, tinyInputSize });
     const start = performance.now();
     let t = start;
-    for await (const { image } of videoFrames(video, info)) {
+    for await (const { image } of videoFrames(video, info, { readAhead: Number(values['read-ahead']) })) {
       const t1 = performance.now();
       ms.decode += t1 - t;
       const found = await follower.next(image);

@@ -81,6 +81,12 @@ function contrast(box: DetectedFace['box'], image: RgbImage): number {
   return n ? Math.sqrt(Math.max(0, sq / n - (sum / n) ** 2)) : 0;
 }
 
+/**
+ * `sacl-au predict`'s default for videos: a detection every 10th frame (0.4 s at 25 fps) finds faces
+ * that come in; tracking follows the rest (bench/predict.js; docs/face.md, Speed).
+ */
+export const DEFAULT_DETECT_EVERY = 10;
+
 export interface FollowOptions extends DetectOptions {
   /** Run the detector every n-th frame (1: every frame). */
   detectEvery?: number;

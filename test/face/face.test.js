@@ -13,7 +13,7 @@ import { initTf } from '../../dist/tf/engine.js';
 import { AuModel, modelConfig } from '../../dist/model/index.js';
 import { alignedTemplate, meanPoint, FLIP_PERMUTATION, LANDMARK_GROUPS } from '../../dist/face/landmarks.js';
 import {
-  IBUG68_FOR_49, alignFace, decodeImage, detectFaces, landmarks68To49, overlaySvg, predictFaces, roiQuads,
+  IBUG68_FOR_49, alignFace, decodeImage, detectFaces, landmarks68To49, landmarksInBoxes, overlaySvg, predictFaces, roiQuads,
 } from '../../dist/face/index.js';
 import { alignedSize } from '../../dist/data/loader.js';
 import { roisOf } from '../../dist/face/au.js';
@@ -100,6 +100,24 @@ test('detectFaces on the \'cpu\' backend (sacl-au predict\'s default when the ad
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()), { active: 'cpu', counts: [3, 3] });
+});
+
+test('landmarksInBoxes: all faces in one batch give each face\'s landmarks alone, close to the detector\'s own', async () => {
+  const image = images.get('sample1.jpg');
+  const found = faces.get('sample1.jpg');
+  const boxes = found.map((f) => ({ box: f.box, score: f.score }));
+  const batch = await landmarksInBoxes(image, [...boxes, { box: { x: -50, y: 10, width: 40, height: 40 }, score: 1 }]);
+  assert.is(batch.length, 4);
+  assert.is(batch[3], null, 'a box outside the picture gives null');
+  for (let i = 0; i < found.length; i++) {
+    const [alone] = await landmarksInBoxes(image, [boxes[i]]);
+    const d = (a, b) => Math.max(...Array.from(a, (v, k) => Math.abs(v - b[k])));
+    assert.ok(d(batch[i].landmarks68, alone.landmarks68) < 0.01, `face ${i}: batch vs alone ${d(batch[i].landmarks68, alone.landmarks68)}`);
+    // the detector's crop differs by rounding only: within 2 % of the face's width
+    const off = d(alone.landmarks68, found[i].landmarks68);
+    assert.ok(off < 0.02 * found[i].box.width, `face ${i}: ${off.toFixed(2)} px from the detector's (box ${found[i].box.width.toFixed(0)} px wide)`);
+    assert.is(alone.score, found[i].score);
+  }
 });
 
 test('the 49 points land on the parts docs/model.md names (real faces, upright after alignment)', () => {
