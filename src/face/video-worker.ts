@@ -54,7 +54,9 @@ port.on('message', (m: 'take' | 'stop') => {
   if (m === 'take') {
     inFlight--;
     if (inFlight < readAhead && out.isPaused()) out.resume();
-  } else if (ffmpeg.exitCode === null) {
-    ffmpeg.kill('SIGTERM');
+  } else {
+    // closing the pipe matters: ffmpeg blocked writing to a full pipe would not act on SIGTERM
+    out.destroy();
+    if (ffmpeg.exitCode === null) ffmpeg.kill('SIGTERM');
   }
 });

@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -88,6 +88,27 @@ test('videoFrames: the same frames whatever the read-ahead; a bad read-ahead nam
   let error;
   await videoFrames(join(dir, 'pan.mp4'), undefined, { readAhead: 0 }).next().catch((e) => { error = e; });
   assert.match(String(error), /Expected a positive integer for readAhead but received 0/);
+});
+
+test('videoFrames: stopping early stops ffmpeg; an undecodable file and a missing ffmpeg are errors naming them', async () => {
+  if (!hasFfmpeg) return;
+  const ffmpegChildren = () => spawnSync('pgrep', ['-P', String(process.pid), '-x', 'ffmpeg'], { encoding: 'utf8' }).stdout.trim();
+  let n = 0;
+  for await (const f of videoFrames(join(dir, 'long.mkv'))) if (++n === 5 || f.index > 5) break;
+  assert.is(n, 5);
+  for (let i = 0; i < 40 && ffmpegChildren(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.is(ffmpegChildren(), '', 'ffmpeg still running after the caller stopped');
+  const bad = join(dir, 'bad.mp4');
+  writeFileSync(bad, 'not a video at all');
+  let error;
+  await videoFrames(bad, { width: 8, height: 8, fps: 1 }).next().catch((e) => { error = e; });
+  assert.match(String(error), new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot decode the video \\(.+\\)`));
+  const script = `
+    const { videoFrames } = await import(${JSON.stringify(video)});
+    await videoFrames(${JSON.stringify(join(dir, 'pan.mp4'))}, { width: 640, height: 480, fps: 10 }).next().catch((e) => console.log(e.message));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ffmpeg and ffprobe are needed for video and were not found on PATH/);
 });
 
 test('FaceTracker: ids follow overlapping boxes, survive a short miss, new faces get new ids', () => {
