@@ -7,8 +7,8 @@
  * A tracked face is lost when its box leaves the picture (less than `minInside` of it inside), when its
  * new landmarks collapse or blow up (their extent changes by more than `maxScale` from one frame to the
  * next) or jump (their centre lands more than `maxShift` of the face's width from where the last move
- * predicted it), or when the box holds no
- * picture (its pixels' standard deviation below `minContrast` grey levels: a black or flat frame).
+ * predicted it), or when the box holds no picture (its pixels' standard deviation below `minContrast`
+ * grey levels: a black or flat frame).
  * On a scheduled detection a tracked face the detector missed is kept if it passes the same checks.
  */
 import { iou } from './track.js';
@@ -116,7 +116,10 @@ export class FaceFollower {
     if (!(Number.isInteger(detectEvery) && detectEvery >= 1)) throw new RangeError(`detectEvery: expected a positive integer; got ${detectEvery}`);
     for (const [name, v, ok] of [['minInside', minInside, minInside > 0 && minInside <= 1], ['maxScale', maxScale, maxScale > 1],
       ['maxShift', maxShift, maxShift > 0], ['minContrast', minContrast, minContrast >= 0]] as const) {
-      if (!(ok && Number.isFinite(v))) throw new RangeError(`${name}: expected ${name === 'minInside' ? 'a number in (0, 1]' : name === 'maxScale' ? 'a number > 1' : name === 'minContrast' ? 'a number ≥ 0' : 'a number > 0'}; got ${v}`);
+      if (!(ok && Number.isFinite(v))) {
+        const wanted = { minInside: 'a number in (0, 1]', maxScale: 'a number > 1', maxShift: 'a number > 0', minContrast: 'a number ≥ 0' }[name];
+        throw new RangeError(`Expected ${wanted} for ${name} but received ${v}`);
+      }
     }
     this.detectEvery = detectEvery;
     this.detect = detect;

@@ -106,10 +106,10 @@ test('a cut: tracking loses the face, the detector finds it at its new place in 
 
 test('FaceFollower: bad options name the option, expected and received', () => {
   assert.throws(() => new FaceFollower({ detectEvery: 0 }), /detectEvery: expected a positive integer; got 0/);
-  assert.throws(() => new FaceFollower({ minInside: 0 }), /minInside: expected a number in \(0, 1\]; got 0/);
-  assert.throws(() => new FaceFollower({ maxScale: 1 }), /maxScale: expected a number > 1; got 1/);
-  assert.throws(() => new FaceFollower({ maxShift: Number.NaN }), /maxShift: expected a number > 0; got NaN/);
-  assert.throws(() => new FaceFollower({ minContrast: -1 }), /minContrast: expected a number ≥ 0; got -1/);
+  assert.throws(() => new FaceFollower({ minInside: 0 }), /Expected a number in \(0, 1\] for minInside but received 0/);
+  assert.throws(() => new FaceFollower({ maxScale: 1 }), /Expected a number > 1 for maxScale but received 1/);
+  assert.throws(() => new FaceFollower({ maxShift: Number.NaN }), /Expected a number > 0 for maxShift but received NaN/);
+  assert.throws(() => new FaceFollower({ minContrast: -1 }), /Expected a number ≥ 0 for minContrast but received -1/);
 });
 
 test.run();
