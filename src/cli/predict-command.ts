@@ -11,6 +11,7 @@ import { IMAGE_EXTENSIONS } from '../face/image.js';
 import { DETECTORS } from '../face/detect.js';
 import { checkOneOf } from '../util/validate.js';
 import { VIDEO_EXTENSIONS } from '../face/video.js';
+import { DEFAULT_DETECT_EVERY } from '../face/follow.js';
 import { initTf } from '../tf/engine.js';
 import { expandInputs, runPredict } from '../run/predict.js';
 import { numberFlag } from './flags.js';
@@ -35,8 +36,9 @@ Options:
   --threshold <t>         presence threshold, default 0.5
   --detector ${DETECTORS.join('|')}     face detector, default ssd (tiny: faster, misses small and turned faces)
   --min-confidence <c>    drop detections scoring below c, default 0.5
-  --detect-every <n>      videos: run the detector every n-th frame, and in between only the landmark net
-                          in boxes that follow the faces (default 1: detect in every frame)
+  --detect-every <n>      videos: run the detector every n-th frame (default ${DEFAULT_DETECT_EVERY}; 1: every frame). In
+                          between, faces are tracked: only the landmark net runs, in boxes around their
+                          previous landmarks; a face lost by tracking makes the detector run at once
   --overlay <dir>         also write each picture (each video frame) with every face's box, landmarks,
                           the model's AU ROIs and a bar per AU: <dir>/<name>.jpg, <dir>/<video>/<frame>.jpg,
                           and per video an annotated <dir>/<video>.mp4
@@ -68,8 +70,10 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (threshold > 1) throw usageError('--threshold', 'a number in [0, 1]', JSON.stringify(values.threshold));
   const minConfidence = numberFlag('min-confidence', values['min-confidence']) ?? 0.5;
   if (minConfidence > 1) throw usageError('--min-confidence', 'a number in [0, 1]', JSON.stringify(values['min-confidence']));
-  const detectEvery = numberFlag('detect-every', values['detect-every'], { integer: true, min: 1 }) ?? 1;
-  await initTf();
+  const detectEvery = numberFlag('detect-every', values['detect-every'], { integer: true, min: 1 }) ?? DEFAULT_DETECT_EVERY;
+  // wasm first: face-api's nets and the AU model ran 1.1–1.6× faster on it than on 'cpu' with the addon's
+  // kernels (bench/predict.js, docs/face.md Speed); SACL_TF_BACKEND still decides when set
+  await initTf(process.env.SACL_TF_BACKEND ? {} : { prefer: 'wasm' });
   const model = await AuModel.load(resolve(values.model));
   const out = values.out ? resolve(values.out) : null;
   const tmp = out && `${out}.tmp-${process.pid}`;

@@ -39,15 +39,12 @@ interface FaceApiResult {
   landmarks: { positions: { x: number; y: number }[] };
 }
 interface FaceApiNet { isLoaded: boolean; loadFromDisk(dir: string): Promise<void> }
-interface FaceApiRect { x: number; y: number; width: number; height: number }
 interface FaceApi {
   tf: { engine(): unknown };
   nets: {
     ssdMobilenetv1: FaceApiNet; tinyFaceDetector: FaceApiNet;
-    faceLandmark68Net: FaceApiNet & { detectLandmarks(face: tf.Tensor3D): Promise<{ positions: { x: number; y: number }[] }> };
+    faceLandmark68Net: FaceApiNet & { detectLandmarks(faces: tf.Tensor3D[]): Promise<{ positions: { x: number; y: number }[] }[]> };
   };
-  Rect: new (x: number, y: number, width: number, height: number) => FaceApiRect;
-  extractFaceTensors(image: tf.Tensor3D, boxes: FaceApiRect[]): Promise<tf.Tensor3D[]>;
   SsdMobilenetv1Options: new (o: { minConfidence: number }) => unknown;
   TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => unknown;
   detectAllFaces(input: tf.Tensor3D, options: unknown): { withFaceLandmarks(): Promise<FaceApiResult[]> };
@@ -66,6 +63,24 @@ async function loadFaceApi(): Promise<FaceApi> {
   const api = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
   if (api.tf.engine() !== tf.engine()) throw new Error('@vladmandic/face-api loaded a tfjs other than sacl-au\'s (two @tensorflow/tfjs copies installed?)');
   return api;
+}
+
+/**
+ * The picture as a float32 tensor. face-api casts to float32 anyway; an int32 input makes both detectors
+ * find nothing on the 'cpu' backend with sacl-au's kernels registered (seen with tfjs 4.22).
+ */
+function pixels(image: RgbImage): tf.Tensor3D {
+  return tf.tensor3d(Float32Array.from(image.data), [image.height, image.width, 3], 'float32');
+}
+
+/** The pixels of a box inside the picture (integer corners), as a float32 [h, w, 3] tensor. */
+function crop(image: RgbImage, { x, y, width, height }: DetectedFace['box']): tf.Tensor3D {
+  const out = new Float32Array(width * height * 3);
+  for (let r = 0; r < height; r++) {
+    const from = 3 * ((y + r) * image.width + x);
+    for (let k = 0; k < 3 * width; k++) out[3 * width * r + k] = image.data[from + k]!;
+  }
+  return tf.tensor3d(out, [height, width, 3], 'float32');
 }
 
 async function ready(detector: DetectorName, withDetector = true): Promise<FaceApi> {
@@ -88,7 +103,7 @@ export async function detectFaces(image: RgbImage, { detector = 'ssd', minConfid
   const api = await ready(detector);
   const options = detector === 'ssd' ? new api.SsdMobilenetv1Options({ minConfidence })
     : new api.TinyFaceDetectorOptions({ inputSize: tinyInputSize, scoreThreshold: minConfidence });
-  const input = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
+  const input = pixels(image);
   let results: FaceApiResult[];
   try {
     results = await api.detectAllFaces(input, options).withFaceLandmarks();
@@ -121,19 +136,20 @@ export async function landmarksInBoxes(image: RgbImage, boxes: readonly { box: D
   const usable = clipped.flatMap((b, i) => (b.box.width >= 8 && b.box.height >= 8 ? [i] : []));
   const out: (DetectedFace | null)[] = boxes.map(() => null);
   if (usable.length === 0) return out;
-  const input = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
-  let crops: tf.Tensor3D[] = [];
+  // each box's pixels copied straight into its own tensor: no tensor of the whole frame
+  const crops = usable.map((i) => crop(image, clipped[i]!.box));
   try {
-    crops = await api.extractFaceTensors(input, usable.map((i) => { const { box } = clipped[i]!; return new api.Rect(box.x, box.y, box.width, box.height); }));
+    // one batch for all faces: the net runs once per frame
+    const found = await api.nets.faceLandmark68Net.detectLandmarks(crops);
     for (let c = 0; c < crops.length; c++) {
       const { box, score } = clipped[usable[c]!]!;
-      const { positions } = await api.nets.faceLandmark68Net.detectLandmarks(crops[c]!);
+      const { positions } = found[c]!;
       const landmarks68 = new Float32Array(NUM_LANDMARKS_68 * 2);
       positions.forEach((p, k) => { landmarks68[2 * k] = p.x + box.x; landmarks68[2 * k + 1] = p.y + box.y; });
       out[usable[c]!] = { box, score, landmarks68 };
     }
     return out;
   } finally {
-    tf.dispose([input, ...crops]);
+    tf.dispose(crops);
   }
 }

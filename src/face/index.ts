@@ -7,5 +7,5 @@ export { LANDMARK_GROUPS, NUM_LANDMARKS } from './landmarks.js';
 export { VIDEO_EXTENSIONS, VideoWriter, isVideoFile, probeVideo, videoFrames, type VideoFrame, type VideoInfo } from './video.js';
 export { FaceTracker, iou, type Box } from './track.js';
 export { auColumn, csvHeader, csvRow, jsonRow, type FaceRow } from './openface.js';
-export { FaceFollower } from './follow.js';
+export { DEFAULT_DETECT_EVERY, FaceFollower, type FollowOptions } from './follow.js';
 export { overlaySvg, renderOverlay, roiQuads, writeOverlay, type RoiGeometry } from './overlay.js';

@@ -1,11 +1,14 @@
 /**
  * Video frames streamed from ffmpeg (found on PATH): `ffprobe` reads the size and frame rate, `ffmpeg`
- * writes raw RGB frames to a pipe, and the iterator reads one frame at a time. The pipe's backpressure
- * pauses ffmpeg while a frame is being processed, so memory stays flat however long the video is.
+ * writes raw RGB frames to a pipe read by a worker thread, and the iterator hands them out one at a
+ * time. The worker and ffmpeg run a few frames ahead of the caller (decoding overlaps inference), then
+ * ffmpeg is paused, so memory stays flat however long the video is.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { extname } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { VideoWorkerData, VideoWorkerMessage } from './video-worker.js';
 import type { RgbImage } from './image.js';
 import { rangeError } from '../util/validate.js';
 
@@ -44,44 +47,45 @@ export function probeVideo(path: string): VideoInfo {
 }
 
 /**
- * The frames of a video, in order, as RGB images. Stops ffmpeg when the caller stops early. An
- * unreadable video is an error naming the file, with ffmpeg's first message.
+ * The frames of a video, in order, as RGB images. ffmpeg runs in a worker thread (video-worker.ts) that
+ * reads up to `readAhead` frames (default 2) ahead of the caller, so decoding overlaps the caller's work
+ * on the current frame; then ffmpeg is paused, so memory stays flat however long the video is. Stops
+ * ffmpeg when the caller stops early. An unreadable video is an error naming the file, with ffmpeg's
+ * first message.
  */
-export async function* videoFrames(path: string, info: VideoInfo = probeVideo(path)): AsyncGenerator<VideoFrame> {
+export async function* videoFrames(path: string, info: VideoInfo = probeVideo(path), { readAhead = 2 }: { readAhead?: number } = {}): AsyncGenerator<VideoFrame> {
+  if (!(Number.isInteger(readAhead) && readAhead >= 1)) throw new RangeError(`Expected a positive integer for readAhead but received ${readAhead}`);
   const { width, height, fps } = info;
-  const ffmpeg = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  ffmpeg.stderr.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < 4096) stderr += d; });
-  let spawnError: Error | undefined;
-  ffmpeg.on('error', (e) => { spawnError = e; });
-  const exited = new Promise<number | null>((resolve) => ffmpeg.on('close', (code) => resolve(code)));
   const bytes = width * height * 3;
+  // no node flags: a worker refuses some of its parent's (--input-type, --expose-gc), and needs none
+  const execArgv: string[] = [];
+  const worker = new Worker(new URL('./video-worker.js', import.meta.url), { workerData: { path, bytes, readAhead } satisfies VideoWorkerData, execArgv });
+  const inbox: VideoWorkerMessage[] = [];
+  let failure: Error | undefined;
+  let wake: (() => void) | null = null;
+  const notify = () => { const w = wake; wake = null; w?.(); };
+  worker.on('message', (m: VideoWorkerMessage) => { inbox.push(m); notify(); });
+  worker.on('error', (e) => { failure = e; notify(); });
+  worker.on('exit', () => { failure ??= new Error(`${path}: the video reader stopped`); notify(); });
+  let finished = false;
   try {
-    // The async iterator pulls one chunk at a time, so ffmpeg waits while a frame is being used.
-    let frame = Buffer.allocUnsafe(bytes);
-    let filled = 0;
-    let index = 0;
-    for await (const chunk of ffmpeg.stdout as AsyncIterable<Buffer>) {
-      for (let at = 0; at < chunk.length;) {
-        const n = Math.min(bytes - filled, chunk.length - at);
-        chunk.copy(frame, filled, at, at + n);
-        filled += n;
-        at += n;
-        if (filled === bytes) {
-          yield { index, timestamp: index / fps, image: { data: new Uint8Array(frame.buffer, frame.byteOffset, bytes), width, height } };
-          index++;
-          frame = Buffer.allocUnsafe(bytes);
-          filled = 0;
-        }
+    for (let index = 0; ; index++) {
+      while (inbox.length === 0 && !failure) await new Promise<void>((resolve) => { wake = resolve; });
+      const m = inbox.shift();
+      if (!m) throw failure!;
+      if (m.type === 'spawn-error') throw new Error(m.code === 'ENOENT' ? MISSING : `${path}: ffmpeg failed (${m.message})`);
+      if (m.type === 'end') {
+        finished = true;
+        if (m.truncated) throw new Error(`${path}: the last frame is truncated (${m.truncated} of ${bytes} bytes)`);
+        if (m.code !== 0) throw new Error(`${path}: cannot decode the video (${m.stderr.trim().split('\n')[0] || `ffmpeg exit ${m.code}`})`);
+        return;
       }
+      worker.postMessage('take');
+      yield { index, timestamp: index / fps, image: { data: new Uint8Array(m.buffer, 0, bytes), width, height } };
     }
-    if (filled) throw new Error(`${path}: the last frame is truncated (${filled} of ${bytes} bytes)`);
-    const code = await exited;
-    if (spawnError) throw new Error((spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? MISSING : `${path}: ffmpeg failed (${spawnError.message})`);
-    if (code !== 0) throw new Error(`${path}: cannot decode the video (${stderr.trim().split('\n')[0] || `ffmpeg exit ${code}`})`);
   } finally {
-    if (ffmpeg.exitCode === null) ffmpeg.kill('SIGTERM');
+    if (!finished) worker.postMessage('stop');
+    worker.unref();
   }
 }
 

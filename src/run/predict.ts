@@ -16,7 +16,7 @@ import { alignedSize } from '../data/loader.js';
 import type { AuModel } from '../model/model.js';
 import { AU_SETS } from '../face/au.js';
 import type { DetectOptions } from '../face/detect.js';
-import { FaceFollower } from '../face/follow.js';
+import { DEFAULT_DETECT_EVERY, FaceFollower } from '../face/follow.js';
 import { decodeImage, isImageFile, type RgbImage } from '../face/image.js';
 import { csvHeader, csvRow, jsonRow, type FaceRow } from '../face/openface.js';
 import { writeOverlay } from '../face/overlay.js';
@@ -52,7 +52,10 @@ function expandPath(path: string): string[] {
 export interface PredictRunOptions extends DetectOptions {
   /** Inputs are aligned face crops (no detection). */
   aligned?: boolean;
-  /** In videos, run the face detector every n-th frame and follow the faces in between (default 1). */
+  /**
+   * In videos, run the face detector every n-th frame (default DEFAULT_DETECT_EVERY, 10) and track the
+   * faces in between; tracking that loses a face runs the detector at once.
+   */
   detectEvery?: number;
   /**
    * A folder for pictures with each face's box, landmarks, ROIs and AU bars: <name>.jpg per image
@@ -86,7 +89,7 @@ async function alignedInput(file: string, side: number): Promise<RgbImage> {
  * so a slow consumer holds the run back instead of filling memory.
  */
 export async function runPredict(model: AuModel, files: AsyncIterable<string> | Iterable<string>, write: (text: string) => Promise<void> | void,
-  { aligned = false, threshold = 0.5, json = false, onBadInput, detectEvery = 1, overlay: overlayDir, ...detect }: PredictRunOptions = {}): Promise<PredictRunSummary> {
+  { aligned = false, threshold = 0.5, json = false, onBadInput, detectEvery = DEFAULT_DETECT_EVERY, overlay: overlayDir, ...detect }: PredictRunOptions = {}): Promise<PredictRunSummary> {
   if (!(Number.isInteger(detectEvery) && detectEvery >= 1)) throw rangeError('detectEvery', 'a positive integer', detectEvery);
   if (!(threshold >= 0 && threshold <= 1)) throw rangeError('threshold', 'a number in [0, 1]', threshold);
   const aus = AU_SETS[model.config.auSet];
@@ -132,11 +135,12 @@ export async function runPredict(model: AuModel, files: AsyncIterable<string> | 
 
 /**
  * Rows for every frame of a video, handed to `emit` frame by frame; returns the number of faces. The
- * detector runs every `detectEvery` frames (and whenever no face is being followed); in between, only
- * the landmark net runs, in boxes placed around the previous frame's landmarks. With `pictures`, each
- * frame is also drawn (its own file) and encoded into an annotated video.
+ * detector runs every `detectEvery` frames, whenever no face is tracked and when tracking loses one; in
+ * between, only the landmark net runs, in boxes placed around the previous frame's landmarks (follow.ts).
+ * ffmpeg decodes the next frames meanwhile (video.ts). With `pictures`, each frame is also drawn (its
+ * own file) and encoded into an annotated video.
  */
-async function videoRows(model: AuModel, file: string, { detectEvery = 1, ...detect }: DetectOptions & { detectEvery?: number },
+async function videoRows(model: AuModel, file: string, { detectEvery = DEFAULT_DETECT_EVERY, ...detect }: DetectOptions & { detectEvery?: number },
   emit: (row: FaceRow) => Promise<void>,
   pictures?: { frame: (index: number, image: RgbImage, faces: FacePrediction[]) => Promise<RgbImage>; video: string } | null): Promise<number> {
   const tracker = new FaceTracker();

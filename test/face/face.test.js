@@ -4,14 +4,16 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initTf } from '../../dist/tf/engine.js';
 import { AuModel, modelConfig } from '../../dist/model/index.js';
 import { alignedTemplate, meanPoint, FLIP_PERMUTATION, LANDMARK_GROUPS } from '../../dist/face/landmarks.js';
 import {
-  IBUG68_FOR_49, alignFace, decodeImage, detectFaces, landmarks68To49, overlaySvg, predictFaces, roiQuads,
+  IBUG68_FOR_49, alignFace, decodeImage, detectFaces, landmarks68To49, landmarksInBoxes, overlaySvg, predictFaces, roiQuads,
 } from '../../dist/face/index.js';
 import { alignedSize } from '../../dist/data/loader.js';
 import { roisOf } from '../../dist/face/au.js';
@@ -81,6 +83,41 @@ test('detectFaces: every face in the package\'s photos, on sacl-au\'s own tfjs, 
   let error;
   await detectFaces(images.get('sample1.jpg'), { detector: 'yolo' }).catch((e) => { error = e; });
   assert.match(String(error), /RangeError: Expected one of "ssd", "tiny" for detector but received "yolo"/);
+});
+
+test('detectFaces on the \'cpu\' backend (sacl-au predict\'s default when the addon is built) finds the same faces', () => {
+  // in a child: this process runs on wasm
+  const face = fileURLToPath(new URL('../../dist/face/index.js', import.meta.url));
+  const engine = fileURLToPath(new URL('../../dist/tf/engine.js', import.meta.url));
+  const script = `
+    const { initTf } = await import(${JSON.stringify(engine)});
+    const { decodeImage, detectFaces } = await import(${JSON.stringify(face)});
+    const { active } = await initTf({ prefer: 'cpu' });
+    const image = await decodeImage(${JSON.stringify(join(demo, 'sample1.jpg'))});
+    const counts = [];
+    for (const detector of ['tiny', 'ssd']) counts.push((await detectFaces(image, { detector })).length);
+    console.log(JSON.stringify({ active, counts }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()), { active: 'cpu', counts: [3, 3] });
+});
+
+test('landmarksInBoxes: all faces in one batch give each face\'s landmarks alone, close to the detector\'s own', async () => {
+  const image = images.get('sample1.jpg');
+  const found = faces.get('sample1.jpg');
+  const boxes = found.map((f) => ({ box: f.box, score: f.score }));
+  const batch = await landmarksInBoxes(image, [...boxes, { box: { x: -50, y: 10, width: 40, height: 40 }, score: 1 }]);
+  assert.is(batch.length, 4);
+  assert.is(batch[3], null, 'a box outside the picture gives null');
+  for (let i = 0; i < found.length; i++) {
+    const [alone] = await landmarksInBoxes(image, [boxes[i]]);
+    const d = (a, b) => Math.max(...Array.from(a, (v, k) => Math.abs(v - b[k])));
+    assert.ok(d(batch[i].landmarks68, alone.landmarks68) < 0.01, `face ${i}: batch vs alone ${d(batch[i].landmarks68, alone.landmarks68)}`);
+    // the detector's crop differs by rounding only: within 2 % of the face's width
+    const off = d(alone.landmarks68, found[i].landmarks68);
+    assert.ok(off < 0.02 * found[i].box.width, `face ${i}: ${off.toFixed(2)} px from the detector's (box ${found[i].box.width.toFixed(0)} px wide)`);
+    assert.is(alone.score, found[i].score);
+  }
 });
 
 test('the 49 points land on the parts docs/model.md names (real faces, upright after alignment)', () => {

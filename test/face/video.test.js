@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -50,22 +50,65 @@ test('videoFrames: every frame in order with its timestamp; memory flat over 600
   // in a child with --expose-gc, so what is measured is what is still held
   const script = `
     const { videoFrames } = await import(${JSON.stringify(video)});
-    let n = 0, at100 = 0, bad = 0;
+    let n = 0, peak = 0, bad = 0;
+    gc();
+    const start = process.memoryUsage().rss;
     for await (const f of videoFrames(${JSON.stringify(join(dir, 'long.mkv'))})) {
       if (f.index !== n || Math.abs(f.timestamp - n / 25) > 1e-9 || f.image.data.length !== 320 * 240 * 3) bad++;
       n++;
-      if (n % 50 === 0) { gc(); if (n === 100) at100 = process.memoryUsage().rss; }
-      await new Promise((r) => setImmediate(r));
+      if (n % 25 === 0) { gc(); peak = Math.max(peak, process.memoryUsage().rss); }
+      await new Promise((r) => setTimeout(r, 2)); // slower than ffmpeg: unpaused, frames would pile up
     }
-    gc();
-    console.log(JSON.stringify({ n, bad, growth: process.memoryUsage().rss - at100 }));`;
+    console.log(JSON.stringify({ n, bad, growth: peak - start }));`;
   const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, SACL_TF_BACKEND: 'wasm' } });
   assert.is(r.status, 0, r.stderr);
   const { n, bad, growth } = JSON.parse(r.stdout);
   assert.is(n, 600);
   assert.is(bad, 0);
-  // 500 more frames are 115 MB of pixels; holding them (or letting ffmpeg run ahead unread) would show
-  assert.ok(growth < 30e6, `rss grew ${(growth / 1e6).toFixed(1)} MB from frame 100 to 600`);
+  // the 600 frames are 138 MB of pixels: letting ffmpeg run ahead unpaused peaks at about 150 MB here,
+  // the bounded read-ahead at about 60 MB (the reader's worker thread, buffers freed across threads)
+  assert.ok(growth < 100e6, `rss peaked ${(growth / 1e6).toFixed(1)} MB above its start`);
+});
+
+test('videoFrames: the same frames whatever the read-ahead; a bad read-ahead names itself', async () => {
+  if (!hasFfmpeg) return;
+  const sums = async (readAhead) => {
+    const out = [];
+    for await (const f of videoFrames(join(dir, 'pan.mp4'), undefined, { readAhead })) {
+      let s = 0;
+      for (let i = 0; i < f.image.data.length; i += 97) s = (s * 31 + f.image.data[i]) >>> 0;
+      out.push([f.index, s]);
+      await new Promise((r) => setTimeout(r, 5)); // a consumer slower than ffmpeg
+    }
+    return out;
+  };
+  const one = await sums(1);
+  assert.is(one.length, 12);
+  assert.equal(await sums(4), one);
+  let error;
+  await videoFrames(join(dir, 'pan.mp4'), undefined, { readAhead: 0 }).next().catch((e) => { error = e; });
+  assert.match(String(error), /Expected a positive integer for readAhead but received 0/);
+});
+
+test('videoFrames: stopping early stops ffmpeg; an undecodable file and a missing ffmpeg are errors naming them', async () => {
+  if (!hasFfmpeg) return;
+  const ffmpegChildren = () => spawnSync('pgrep', ['-P', String(process.pid), '-x', 'ffmpeg'], { encoding: 'utf8' }).stdout.trim();
+  let n = 0;
+  for await (const f of videoFrames(join(dir, 'long.mkv'))) if (++n === 5 || f.index > 5) break;
+  assert.is(n, 5);
+  for (let i = 0; i < 40 && ffmpegChildren(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.is(ffmpegChildren(), '', 'ffmpeg still running after the caller stopped');
+  const bad = join(dir, 'bad.mp4');
+  writeFileSync(bad, 'not a video at all');
+  let error;
+  await videoFrames(bad, { width: 8, height: 8, fps: 1 }).next().catch((e) => { error = e; });
+  assert.match(String(error), new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot decode the video \\(.+\\)`));
+  const script = `
+    const { videoFrames } = await import(${JSON.stringify(video)});
+    await videoFrames(${JSON.stringify(join(dir, 'pan.mp4'))}, { width: 640, height: 480, fps: 10 }).next().catch((e) => console.log(e.message));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ffmpeg and ffprobe are needed for video and were not found on PATH/);
 });
 
 test('FaceTracker: ids follow overlapping boxes, survive a short miss, new faces get new ids', () => {
@@ -118,7 +161,7 @@ test('--detect-every 3: faces followed between detections keep their ids, landma
     assert.is(r.status, 0, r.stderr);
     return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   };
-  const every = rows();
+  const every = rows('--detect-every', '1');
   const followed = rows('--detect-every', '3', '--overlay', join(dir, 'overlay'));
   assert.equal(readdirSync(join(dir, 'overlay', 'pan')), Array.from({ length: 12 }, (_, i) => `${String(i + 1).padStart(6, '0')}.jpg`));
   assert.equal(probeVideo(join(dir, 'overlay', 'pan.mp4')), { width: 640, height: 480, fps: 10 });
