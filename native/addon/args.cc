@@ -134,6 +134,13 @@ double requirePositive(Napi::Env env, const Napi::Value& v, const char* name) {
   return d;
 }
 
+double requireFinite(Napi::Env env, const Napi::Value& v, const char* name) {
+  if (!v.IsNumber()) throwType(env, name, "a finite number", describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d)) throwRange(env, name, "a finite number", describe(v));
+  return d;
+}
+
 double requirePositive(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return requirePositive(info.Env(), info[i], name);
 }
@@ -186,6 +193,23 @@ Fields::Fields(const Napi::CallbackInfo& info) : env_(info.Env()) {
   object_ = info[0].As<Napi::Object>();
 }
 
+std::vector<ArrayArg<float>> Fields::floatList(const char* key, bool nullable) const {
+  const Napi::Value v = get(key);
+  if (!v.IsArray()) throwType(env_, key, nullable ? "an array of Float32Array or null" : "an array of Float32Array", describe(v));
+  const auto arr = v.As<Napi::Array>();
+  std::vector<ArrayArg<float>> out(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    out[i] = requireTyped<float>(env_, arr.Get(i), (std::string(key) + "[" + std::to_string(i) + "]").c_str(), nullable);
+  }
+  return out;
+}
+
+Matrix Fields::matrix(const char* rowsKey, int64_t minRows, const char* colsKey, const char* name) const {
+  const Matrix m{integer(rowsKey, minRows, kMaxElements), integer(colsKey, 1, kMaxElements)};
+  checkElements(env_, name, Dims{{{rowsKey, m.rows}, {colsKey, m.cols}}});
+  return m;
+}
+
 int64_t Dims::elements() const {
   int64_t n = 1;
   for (const auto& d : dims) n *= d.second;
@@ -223,12 +247,16 @@ void checkElements(Napi::Env env, const char* name, const Dims& d) {
 }
 
 template <class T>
+void checkLength(Napi::Env env, const char* name, const ArrayArg<T>& arr, int64_t want, const std::string& what) {
+  if (arr.length != want) throwRange(env, std::string(name) + ".length", std::to_string(want) + " (" + what + ")", std::to_string(arr.length));
+}
+template void checkLength<float>(Napi::Env, const char*, const ArrayArg<float>&, int64_t, const std::string&);
+template void checkLength<int32_t>(Napi::Env, const char*, const ArrayArg<int32_t>&, int64_t, const std::string&);
+
+template <class T>
 void checkLength(Napi::Env env, const char* name, const ArrayArg<T>& arr, const Dims& d) {
   const int64_t want = d.elements();
-  if (arr.length != want) {
-    throwRange(env, std::string(name) + ".length", std::to_string(want) + " (the product of " + d.shape() + ")",
-               std::to_string(arr.length));
-  }
+  if (arr.length != want) checkLength(env, name, arr, want, "the product of " + d.shape());
 }
 template void checkLength<float>(Napi::Env, const char*, const ArrayArg<float>&, const Dims&);
 template void checkLength<int32_t>(Napi::Env, const char*, const ArrayArg<int32_t>&, const Dims&);

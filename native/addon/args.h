@@ -5,6 +5,7 @@
 #pragma once
 #include <napi.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,6 +35,7 @@ template <class T>
 ArrayArg<T> requireTyped(Napi::Env env, const Napi::Value& v, const char* name, bool nullable);
 int64_t requireInteger(Napi::Env env, const Napi::Value& v, const char* name, int64_t min, int64_t max);
 double requirePositive(Napi::Env env, const Napi::Value& v, const char* name);
+double requireFinite(Napi::Env env, const Napi::Value& v, const char* name);
 bool requireBool(Napi::Env env, const Napi::Value& v, const char* name);
 // One of kMetricNames (sacl/knn.h): TypeError for a non-string, RangeError for another string.
 Metric requireMetric(Napi::Env env, const Napi::Value& v, const char* name);
@@ -50,7 +52,17 @@ int requireIntList(const Napi::CallbackInfo& info, size_t i, const char* name, c
 bool requireBool(const Napi::CallbackInfo& info, size_t i, const char* name);
 void requireCount(const Napi::CallbackInfo& info, size_t count);
 
-// The one argument of a graph-op binding: an object whose properties are read by name (NativeAddon in
+// arr.length equals want; else RangeError "Expected <want> (<what>) for <name>.length but received <length>".
+template <class T>
+void checkLength(Napi::Env env, const char* name, const ArrayArg<T>& arr, int64_t want, const std::string& what);
+
+// An array viewed as [rows, cols] (Fields::matrix).
+struct Matrix {
+  int64_t rows, cols;
+  int64_t size() const { return rows * cols; }
+};
+
+// The one argument of a binding: an object whose properties are read by name (NativeAddon in
 // src/backends/native.ts). A missing property reads as undefined and is refused like any bad value. A
 // message names the key unless another name is given (the public one, e.g. options.candidates for y).
 class Fields {
@@ -64,7 +76,27 @@ class Fields {
   int64_t integer(const char* key, int64_t min, int64_t max, const char* name = nullptr) const {
     return requireInteger(env_, get(key), name ? name : key, min, max);
   }
+  // The typed array `key` of exactly `length` elements (`what` says where that length comes from, e.g.
+  // "rows·C"); with `nullable`, null gives an empty ArrayArg and no length check.
+  template <class T>
+  ArrayArg<T> sized(const char* key, int64_t length, const std::string& what, bool nullable = false) const {
+    ArrayArg<T> a = array<T>(key, nullptr, nullable);
+    if (!a.value.IsEmpty()) checkLength(env_, key, a, length, what);
+    return a;
+  }
+  // The typed arrays keys[0…N−1], each of `length` elements: const auto [x, y] = sized<float>({"x", "y"}, …).
+  template <class T, size_t N>
+  std::array<ArrayArg<T>, N> sized(const char* const (&keys)[N], int64_t length, const std::string& what, bool nullable = false) const {
+    std::array<ArrayArg<T>, N> out;
+    for (size_t i = 0; i < N; ++i) out[i] = sized<T>(keys[i], length, what, nullable);
+    return out;
+  }
+  // An array of Float32Arrays (with `nullable`, an element may be null); messages name key[i].
+  std::vector<ArrayArg<float>> floatList(const char* key, bool nullable = false) const;
+  // The sizes `rowsKey` (≥ minRows) and `colsKey` (≥ 1) of the array `name`, their product within kMaxElements.
+  Matrix matrix(const char* rowsKey, int64_t minRows, const char* colsKey, const char* name) const;
   double positive(const char* key) const { return requirePositive(env_, get(key), key); }
+  double finite(const char* key) const { return requireFinite(env_, get(key), key); }
   bool boolean(const char* key) const { return requireBool(env_, get(key), key); }
   Metric metric(const char* key) const { return requireMetric(env_, get(key), key); }
 
@@ -87,6 +119,11 @@ void checkElements(Napi::Env env, const char* name, const Dims& d);
 // arr.length equals the product of d.
 template <class T>
 void checkLength(Napi::Env env, const char* name, const ArrayArg<T>& arr, const Dims& d);
+// A nullable array was given (null reads as an empty ArrayArg; a zero-length array is given).
+template <class T>
+bool given(const ArrayArg<T>& a) {
+  return !a.value.IsEmpty();
+}
 // Every element finite; else RangeError naming name[a, b, c].
 void checkFinite(Napi::Env env, const char* name, const ArrayArg<float>& arr, const Dims& d);
 // Every element in [0, limit); else RangeError naming name[a, b, c].

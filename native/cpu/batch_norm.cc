@@ -3,11 +3,7 @@
 // blocks are merged in order with Chan et al.'s pairwise update, so a large mean costs no precision (no
 // E[x²] − E[x]²) and x is read from memory once for them.
 
-// The ReLU selects compile to blends only without -ftrapping-math (which changes no value).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
-
+#include "no_trapping_math.h"  // first: it applies to all that follows
 #include "sacl/batch_norm.h"
 
 #include <algorithm>

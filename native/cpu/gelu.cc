@@ -8,10 +8,7 @@
 // over all x (checked against a float64 oracle in test/tf/gelu.test.js); e^(−x²/2) below e^(−87)
 // (|x| > 13.2) is taken as 0.
 
-// The loops' selects compile to blends only without -ftrapping-math (which changes no value).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
+#include "no_trapping_math.h"  // first: it applies to all that follows
 
 #include <algorithm>
 #include <cmath>

@@ -91,22 +91,40 @@ export interface NativeAddon {
   maxPoolGrad(dy: Float32Array, x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number,
     outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,
     padTop: number, padLeft: number, dx: Float32Array): void;
-  /** out[0] = Σ g² over every gradient (in double, fixed order), out[1 + t] = max |grads[t]| (native/cpu/sgd.cc); synchronous. */
-  sgdStats(grads: Float32Array[], out: Float32Array): void;
-  /** One Nesterov SGD step of every parameter into wOut and bufOut (buf[t] null: its first step); synchronous. */
-  sgdUpdate(w: Float32Array[], g: Float32Array[], buf: (Float32Array | null)[], wOut: Float32Array[], bufOut: Float32Array[],
-    lr: number, momentum: number, weightDecay: number, scale: number): void;
-  /** y = GELU(x + bias), erf form, bias [C] along rows of C or null (native/addon/gelu_binding.cc); synchronous. */
-  gelu(x: Float32Array, bias: Float32Array | null, y: Float32Array): void;
-  /** dx = dy·GELU'(x + bias); synchronous. */
-  geluGrad(dy: Float32Array, x: Float32Array, bias: Float32Array | null, dx: Float32Array): void;
-  /** BatchNorm in training mode over x viewed as [rows, C] (native/addon/batch_norm_binding.cc); synchronous. */
-  batchNorm(x: Float32Array, rows: number, C: number, gamma: Float32Array, beta: Float32Array, eps: number, relu: boolean,
-    y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  // The fused kernels behind src/tf/kernels/{gelu,batch-norm,layer-norm,sgd}.ts: one object each, read by name in
+  // native/addon/*_binding.cc like the graph ops; synchronous (the arrays may be views of a backend's memory).
+  /** out[0] = Σ g² over every gradient (in double, fixed order), out[1 + t] = max |grads[t]| (native/cpu/sgd.cc). */
+  sgdStats(a: { grads: Float32Array[]; out: Float32Array }): void;
+  /** One Nesterov SGD step of every parameter into wOut and bufOut (buf[t] null: its first step). */
+  sgdUpdate(a: {
+    w: Float32Array[]; g: Float32Array[]; buf: (Float32Array | null)[]; wOut: Float32Array[]; bufOut: Float32Array[];
+    lr: number; momentum: number; weightDecay: number; scale: number;
+  }): void;
+  /** y = GELU(x + bias), erf form, bias [C] along rows of C or null. */
+  gelu(a: { x: Float32Array; bias: Float32Array | null; y: Float32Array }): void;
+  /** dx = dy·GELU'(x + bias). */
+  geluGrad(a: { dy: Float32Array; x: Float32Array; bias: Float32Array | null; dx: Float32Array }): void;
+  /** BatchNorm in training mode over x viewed as [rows, C]: y, and the batch mean and biased variance [C]. */
+  batchNorm(a: {
+    x: Float32Array; rows: number; C: number; gamma: Float32Array; beta: Float32Array; eps: number; relu: boolean;
+    y: Float32Array; mean: Float32Array; variance: Float32Array;
+  }): void;
   /** Its backward pass; y (the forward output) is needed with relu only, dMean and dVariance may be null (zero). */
-  batchNormGrad(dy: Float32Array, x: Float32Array, y: Float32Array | null, rows: number, C: number, gamma: Float32Array,
-    mean: Float32Array, variance: Float32Array, dMean: Float32Array | null, dVariance: Float32Array | null, eps: number,
-    relu: boolean, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void;
+  batchNormGrad(a: {
+    dy: Float32Array; x: Float32Array; y: Float32Array | null; rows: number; C: number; gamma: Float32Array;
+    mean: Float32Array; variance: Float32Array; dMean: Float32Array | null; dVariance: Float32Array | null; eps: number;
+    relu: boolean; dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array;
+  }): void;
+  /** LayerNorm over x viewed as [rows, n]; gamma and beta both Float32Array [n] or both null; mean, rstd [rows]. */
+  layerNorm(a: {
+    x: Float32Array; gamma: Float32Array | null; beta: Float32Array | null; eps: number; rows: number; n: number;
+    y: Float32Array; mean: Float32Array; rstd: Float32Array;
+  }): void;
+  /** Its backward pass; dgamma and dbeta are Float32Array [n] exactly when gamma is given. */
+  layerNormGrad(a: {
+    dy: Float32Array; x: Float32Array; mean: Float32Array; rstd: Float32Array; gamma: Float32Array | null; rows: number;
+    n: number; dx: Float32Array; dgamma: Float32Array | null; dbeta: Float32Array | null;
+  }): void;
 }
 
 export interface NativeInfo {

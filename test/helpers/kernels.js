@@ -1,5 +1,28 @@
-/** Swapping a tfjs kernel for the length of a call (to compare a sacl-au kernel with the stock one it replaced). */
+/**
+ * Swapping a tfjs kernel for the length of a call (to compare a sacl-au kernel with the stock one it replaced),
+ * and the suite the fused-kernel tests share.
+ */
+import { suite } from 'uvu';
 import * as tf from '@tensorflow/tfjs';
+import { setNumThreads } from '../../dist/index.js';
+import { registerFastKernels } from '../../dist/tf/index.js';
+
+/**
+ * A uvu suite that runs on tfjs 'cpu' with the sacl-au kernels registered, and afterwards leaves 'cpu' the
+ * backend and the addon on 2 threads (its tests may switch to wasm or change the thread count).
+ */
+export function cpuKernelSuite(title) {
+  const test = suite(title);
+  test.before(async () => {
+    await tf.setBackend('cpu');
+    registerFastKernels('cpu');
+  });
+  test.after(async () => {
+    setNumThreads(2);
+    await tf.setBackend('cpu');
+  });
+  return test;
+}
 
 /** Runs fn() with `config` registered in place of the current kernel of its name and backend, then restores that. */
 export function withKernel(config, fn) {

@@ -428,6 +428,46 @@ function runAddonSuites(native) {
     }
   });
 
+  /** The fused kernels' argument objects (NativeAddon, src/backends/native.ts), valid; outputs filled with SENTINEL. */
+  const f32 = (n) => Float32Array.from({ length: n }, (_, i) => 0.5 + 0.25 * (i % 5));
+  const FUSED = {
+    gelu: () => ({ x: f32(6), bias: f32(3), y: f32out(6) }),
+    geluGrad: () => ({ dy: f32(6), x: f32(6), bias: null, dx: f32out(6) }),
+    batchNorm: () => ({ x: f32(6), rows: 2, C: 3, gamma: f32(3), beta: f32(3), eps: 1e-5, relu: true, y: f32out(6), mean: f32out(3), variance: f32out(3) }),
+    batchNormGrad: () => ({
+      dy: f32(6), x: f32(6), y: f32(6), rows: 2, C: 3, gamma: f32(3), mean: f32(3), variance: f32(3), dMean: null, dVariance: f32(3),
+      eps: 1e-5, relu: true, dx: f32out(6), dGamma: f32out(3), dBeta: f32out(3),
+    }),
+    layerNorm: () => ({ x: f32(6), gamma: f32(3), beta: f32(3), eps: 1e-5, rows: 2, n: 3, y: f32out(6), mean: f32out(2), rstd: f32out(2) }),
+    layerNormGrad: () => ({ dy: f32(6), x: f32(6), mean: f32(2), rstd: f32(2), gamma: f32(3), rows: 2, n: 3, dx: f32out(6), dgamma: f32out(3), dbeta: f32out(3) }),
+    sgdStats: () => ({ grads: [f32(2), f32(3)], out: f32out(3) }),
+    sgdUpdate: () => ({ w: [f32(3)], g: [f32(3)], buf: [null], wOut: [f32out(3)], bufOut: [f32out(3)], lr: 0.1, momentum: 0.9, weightDecay: 0, scale: 1 }),
+  };
+  /** Every output array of a fused call (lists flattened): the f32out ones, which start as SENTINEL. */
+  const FUSED_OUTPUTS = {
+    gelu: ['y'], geluGrad: ['dx'], batchNorm: ['y', 'mean', 'variance'], batchNormGrad: ['dx', 'dGamma', 'dBeta'],
+    layerNorm: ['y', 'mean', 'rstd'], layerNormGrad: ['dx', 'dgamma', 'dbeta'], sgdStats: ['out'], sgdUpdate: ['wOut', 'bufOut'],
+  };
+  const fusedOutputs = (op, a) => FUSED_OUTPUTS[op].filter((k) => a[k]).flatMap((k) => [a[k]].flat());
+
+  for (const [op, make] of Object.entries(FUSED)) {
+    test(`${op}: not one argument object → TypeError naming arguments; a missing property → TypeError naming it, nothing written`, () => {
+      const valid = make();
+      assert.is(native[op](valid), undefined);
+      assert.ok(fusedOutputs(op, valid).some((o) => o.some((v) => v !== SENTINEL)), `${op}: a valid call writes its outputs`);
+      const object = make();
+      for (const list of [[], [object, false], [null], [42], [Object.values(object)], Object.values(object)]) {
+        assertThrowsWith(() => native[op](...list), TypeError, messagePatterns('arguments'), `${op} with ${list.length} arguments`);
+      }
+      for (const key of Object.keys(object)) {
+        const partial = make();
+        delete partial[key];
+        assertThrowsWith(() => native[op](partial), TypeError, messagePatterns(key), `${op} without ${key}`);
+        for (const o of fusedOutputs(op, partial)) assert.ok(o.every((v) => v === SENTINEL), `${op} without ${key}: an output was written`);
+      }
+    });
+  }
+
   test('after every refusal above the addon still works (no corrupted state)', () => {
     const k = build('knnGraph');
     native.knnGraph(...argsOf('knnGraph', k));

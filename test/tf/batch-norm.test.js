@@ -7,7 +7,6 @@
  * through tf.grads; the same bits for 1 and 2 threads; on wasm the same bits as on cpu; the composite where
  * the kernel is missing; bad input refused with a clear message; no tensor leaked.
  */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -17,18 +16,11 @@ import { batchNormTraining, batchNormTrainingComposite } from '../../dist/tf/fus
 import { SaclBatchNorm, SaclBatchNormGrad } from '../../dist/tf/kernel-names.js';
 import { assertBitIdentical, assertClose, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
+import { cpuKernelSuite } from '../helpers/kernels.js';
 import { Rng, numel } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
-const test = suite('fused BatchNorm kernels (training mode)');
-test.before(async () => {
-  await tf.setBackend('cpu');
-  registerFastKernels('cpu');
-});
-test.after(async () => {
-  setNumThreads(2);
-  await tf.setBackend('cpu');
-});
+const test = cpuKernelSuite('fused BatchNorm kernels (training mode)');
 
 const EPS = 1e-5;
 
@@ -242,23 +234,27 @@ test('bad input: a clear error naming the argument', () => {
   assertThrowsWith(() => batchNormTraining(empty, g3, g3), RangeError, [/^Expected rank ≥ 1 \[\.\.\., C\] with no size 0 for x\.shape but received \[0, 3\]$/]);
   tf.dispose([x, g3, g2, i3, empty]);
   const f = (n) => new Float32Array(n);
-  assertThrowsWith(() => addon.batchNorm(f(6), 2, 3, f(3), f(3), 1e-5, false, f(5), f(3), f(3)), RangeError, [/^Expected 6 \(rows·C\) for y\.length but received 5$/]);
-  assertThrowsWith(() => addon.batchNorm(f(6), 2, 3, f(2), f(3), 1e-5, false, f(6), f(3), f(3)), RangeError, [/^Expected 3 \(C\) for gamma\.length but received 2$/]);
-  assertThrowsWith(() => addon.batchNorm(f(6), 0, 3, f(3), f(3), 1e-5, false, f(6), f(3), f(3)), RangeError, [/for rows but received 0$/]);
-  assertThrowsWith(() => addon.batchNormGrad(f(6), f(6), null, 2, 3, f(3), f(3), f(3), null, null, 1e-5, true, f(6), f(3), f(3)), TypeError,
+  const fwd = (over = {}) => Object.assign({ x: f(6), rows: 2, C: 3, gamma: f(3), beta: f(3), eps: 1e-5, relu: false, y: f(6), mean: f(3), variance: f(3) }, over);
+  const bwd = (over = {}) => Object.assign({
+    dy: f(6), x: f(6), y: null, rows: 2, C: 3, gamma: f(3), mean: f(3), variance: f(3), dMean: null, dVariance: null, eps: 1e-5,
+    relu: false, dx: f(6), dGamma: f(3), dBeta: f(3),
+  }, over);
+  assertThrowsWith(() => addon.batchNorm(fwd({ y: f(5) })), RangeError, [/^Expected 6 \(rows·C\) for y\.length but received 5$/]);
+  assertThrowsWith(() => addon.batchNorm(fwd({ gamma: f(2) })), RangeError, [/^Expected 3 \(C\) for gamma\.length but received 2$/]);
+  assertThrowsWith(() => addon.batchNorm(fwd({ rows: 0 })), RangeError, [/for rows but received 0$/]);
+  assertThrowsWith(() => addon.batchNormGrad(bwd({ relu: true })), TypeError,
     [/^Expected a Float32Array \(the forward output\) with relu for y but received null$/]);
-  assertThrowsWith(() => addon.batchNormGrad(f(6), f(6), null, 2, 3, f(3), f(3), f(3), f(2), null, 1e-5, false, f(6), f(3), f(3)), RangeError,
-    [/^Expected 3 \(C\) for dMean\.length but received 2$/]);
+  assertThrowsWith(() => addon.batchNormGrad(bwd({ dMean: f(2) })), RangeError, [/^Expected 3 \(C\) for dMean\.length but received 2$/]);
   // null statistics gradients are zeros
   const rng = new Rng(4);
   const xs = Float32Array.from({ length: 6 }, () => rng.normal());
   const [m, v] = [f(3), f(3)];
-  addon.batchNorm(xs, 2, 3, Float32Array.of(1, 2, 3), f(3), 1e-5, false, f(6), m, v);
+  addon.batchNorm(fwd({ x: xs, gamma: Float32Array.of(1, 2, 3), mean: m, variance: v }));
   const dy = Float32Array.from({ length: 6 }, () => rng.normal());
-  const run = (dMean, dVar) => {
-    const out = [f(6), f(3), f(3)];
-    addon.batchNormGrad(dy, xs, null, 2, 3, Float32Array.of(1, 2, 3), m, v, dMean, dVar, 1e-5, false, ...out);
-    return out;
+  const run = (dMean, dVariance) => {
+    const out = { dx: f(6), dGamma: f(3), dBeta: f(3) };
+    addon.batchNormGrad(bwd(Object.assign({ dy, x: xs, gamma: Float32Array.of(1, 2, 3), mean: m, variance: v, dMean, dVariance }, out)));
+    return Object.values(out);
   };
   run(null, null).forEach((a, i) => assertBitIdentical(a, run(f(3), f(3))[i]));
 });

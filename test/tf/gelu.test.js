@@ -6,7 +6,6 @@
  * bits for 1 and 2 threads, on wasm the same bits as on cpu, the composite used where the kernel is not
  * registered, bad input refused with a clear message, no tensor leaked.
  */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -16,18 +15,11 @@ import { gelu, geluComposite } from '../../dist/tf/fused.js';
 import { SaclBiasGelu, SaclGelu, SaclGeluGrad } from '../../dist/tf/kernel-names.js';
 import { assertBitIdentical, assertClose, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
+import { cpuKernelSuite } from '../helpers/kernels.js';
 import { Rng, numel } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
-const test = suite('fused GELU kernels');
-test.before(async () => {
-  await tf.setBackend('cpu');
-  registerFastKernels('cpu');
-});
-test.after(async () => {
-  setNumThreads(2);
-  await tf.setBackend('cpu');
-});
+const test = cpuKernelSuite('fused GELU kernels');
 
 // ---- float64 oracle: Φ(x) and φ(x) ----
 const SQRT_PI = Math.sqrt(Math.PI);
@@ -250,11 +242,11 @@ test('bad input: a clear error naming the argument', () => {
   assertThrowsWith(() => gelu(tf.scalar(1), b3), RangeError, [/^Expected rank ≥ 1 \[\.\.\., C\] with a bias for x\.shape but received \[\]$/]);
   tf.dispose([x, b3, b4]);
   const f = (n) => new Float32Array(n);
-  assertThrowsWith(() => addon.gelu(f(3), null, f(2)), RangeError, [/^Expected 3 \(x\.length\) for y\.length but received 2$/]);
-  assertThrowsWith(() => addon.gelu(f(6), f(4), f(6)), RangeError, [/^Expected a length ≥ 1 that divides 6 \(x\.length\) for bias\.length but received 4$/]);
-  assertThrowsWith(() => addon.geluGrad(f(3), f(3), null, [0, 0, 0]), TypeError, [/for dx but received/]);
-  assertThrowsWith(() => addon.geluGrad(f(3), f(4), null, f(3)), RangeError, [/^Expected 3 \(dy\.length\) for x\.length but received 4$/]);
-  assertThrowsWith(() => addon.geluGrad(f(6), f(6), f(0), f(6)), RangeError, [/for bias\.length but received 0$/]);
+  assertThrowsWith(() => addon.gelu({ x: f(3), bias: null, y: f(2) }), RangeError, [/^Expected 3 \(x\.length\) for y\.length but received 2$/]);
+  assertThrowsWith(() => addon.gelu({ x: f(6), bias: f(4), y: f(6) }), RangeError, [/^Expected a length ≥ 1 that divides 6 \(x\.length\) for bias\.length but received 4$/]);
+  assertThrowsWith(() => addon.geluGrad({ dy: f(3), x: f(3), bias: null, dx: [0, 0, 0] }), TypeError, [/for dx but received/]);
+  assertThrowsWith(() => addon.geluGrad({ dy: f(3), x: f(4), bias: null, dx: f(3) }), RangeError, [/^Expected 3 \(dy\.length\) for x\.length but received 4$/]);
+  assertThrowsWith(() => addon.geluGrad({ dy: f(6), x: f(6), bias: f(0), dx: f(6) }), RangeError, [/for bias\.length but received 0$/]);
 });
 
 test.run();

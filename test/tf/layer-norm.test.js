@@ -261,16 +261,23 @@ test('bad arguments: the op names them', async () => {
 test('bad arguments: the addon refuses what could corrupt memory', () => {
   if (!addon) return;
   const f = (n) => new Float32Array(n);
-  assertThrowsWith(() => addon.layerNorm(f(6), null, null, 1e-5, 2, 3, f(5), f(2), f(2)), RangeError, [/^Expected 6 \(rows · n\) for y\.length but received 5/]);
-  assertThrowsWith(() => addon.layerNorm(f(6), f(3), null, 1e-5, 2, 3, f(6), f(2), f(2)), TypeError, [/for beta but received null/]);
-  assertThrowsWith(() => addon.layerNorm(f(6), f(2), f(3), 1e-5, 2, 3, f(6), f(2), f(2)), RangeError, [/^Expected 3 \(n\) for gamma\.length but received 2/]);
-  assertThrowsWith(() => addon.layerNorm(f(6), null, null, 1e-5, 2, 3, f(6), f(1), f(2)), RangeError, [/for mean\.length but received 1/]);
-  assertThrowsWith(() => addon.layerNorm(f(6), null, null, -1, 2, 3, f(6), f(2), f(2)), RangeError, [/for eps but received -1/]);
-  assertThrowsWith(() => addon.layerNorm(f(6), null, null, 1e-5, 2, 0, f(6), f(2), f(2)), RangeError, [/for n but received 0/]);
-  assertThrowsWith(() => addon.layerNormGrad(f(6), f(6), f(2), f(2), f(3), 2, 3, f(6), null, f(3)), TypeError, [/for dgamma but received null/]);
-  assertThrowsWith(() => addon.layerNormGrad(f(6), f(6), f(2), f(2), null, 2, 3, f(6), f(3), null), TypeError, [/^Expected null \(gamma is null\) for dgamma/]);
-  assertThrowsWith(() => addon.layerNormGrad(f(6), f(5), f(2), f(2), null, 2, 3, f(6), null, null), RangeError, [/for x\.length but received 5/]);
-  assertThrowsWith(() => addon.layerNormGrad(f(6), f(6), f(2), f(2), null, 2, 3, f(6)), TypeError, [/^Expected 10 arguments/]);
+  const fwd = (over = {}) => Object.assign({ x: f(6), gamma: null, beta: null, eps: 1e-5, rows: 2, n: 3, y: f(6), mean: f(2), rstd: f(2) }, over);
+  const bwd = (over = {}) => Object.assign({ dy: f(6), x: f(6), mean: f(2), rstd: f(2), gamma: null, rows: 2, n: 3, dx: f(6), dgamma: null, dbeta: null }, over);
+  addon.layerNorm(fwd());
+  addon.layerNormGrad(bwd());
+  assertThrowsWith(() => addon.layerNorm(fwd({ y: f(5) })), RangeError, [/^Expected 6 \(rows·n\) for y\.length but received 5/]);
+  assertThrowsWith(() => addon.layerNorm(fwd({ gamma: f(3) })), TypeError, [/^Expected a Float32Array \(gamma is given\) for beta but received null$/]);
+  assertThrowsWith(() => addon.layerNorm(fwd({ beta: f(3) })), TypeError, [/^Expected null \(gamma is null\) for beta but received Float32Array$/]);
+  assertThrowsWith(() => addon.layerNorm(fwd({ gamma: f(2), beta: f(3) })), RangeError, [/^Expected 3 \(n\) for gamma\.length but received 2/]);
+  assertThrowsWith(() => addon.layerNorm(fwd({ gamma: f(3), beta: f(4) })), RangeError, [/^Expected 3 \(n\) for beta\.length but received 4/]);
+  assertThrowsWith(() => addon.layerNorm(fwd({ mean: f(1) })), RangeError, [/for mean\.length but received 1/]);
+  assertThrowsWith(() => addon.layerNorm(fwd({ eps: -1 })), RangeError, [/for eps but received -1/]);
+  assertThrowsWith(() => addon.layerNorm(fwd({ n: 0 })), RangeError, [/for n but received 0/]);
+  assertThrowsWith(() => addon.layerNormGrad(bwd({ gamma: f(3), dbeta: f(3) })), TypeError, [/^Expected a Float32Array \(gamma is given\) for dgamma but received null$/]);
+  assertThrowsWith(() => addon.layerNormGrad(bwd({ dgamma: f(3) })), TypeError, [/^Expected null \(gamma is null\) for dgamma/]);
+  assertThrowsWith(() => addon.layerNormGrad(bwd({ x: f(5) })), RangeError, [/for x\.length but received 5/]);
+  assertThrowsWith(() => addon.layerNormGrad(bwd({ dbeta: undefined })), TypeError, [/^Expected a Float32Array or null for dbeta but received undefined$/]);
+  assertThrowsWith(() => addon.layerNormGrad(...Object.values(bwd())), TypeError, [/^Expected one argument object for arguments but received 10 arguments$/]);
 });
 
 test.run();

@@ -345,8 +345,8 @@ test('the raw addon refuses bad arguments with the argument named', () => {
   if (!addon) return;
   const f = (n) => new Float32Array(n);
   const update = (over = {}) => {
-    const a = { w: [f(3)], g: [f(3)], buf: [null], wOut: [f(3)], bufOut: [f(3)], lr: 0.1, momentum: 0.9, wd: 0, scale: 1, ...over };
-    return () => addon.sgdUpdate(a.w, a.g, a.buf, a.wOut, a.bufOut, a.lr, a.momentum, a.wd, a.scale);
+    const a = Object.assign({ w: [f(3)], g: [f(3)], buf: [null], wOut: [f(3)], bufOut: [f(3)], lr: 0.1, momentum: 0.9, weightDecay: 0, scale: 1 }, over);
+    return () => addon.sgdUpdate(a);
   };
   update()();
   assertThrowsWith(update({ g: [f(4)] }), RangeError, [/^Expected 3 \(w\[0\]\.length\) for g\[0\]\.length but received 4$/]);
@@ -356,8 +356,10 @@ test('the raw addon refuses bad arguments with the argument named', () => {
   assertThrowsWith(update({ g: [new Float64Array(3)] }), TypeError, [/^Expected a Float32Array for g\[0\] but received Float64Array$/]);
   assertThrowsWith(update({ lr: NaN }), RangeError, [/^Expected a finite number for lr but received NaN$/]);
   assertThrowsWith(update({ scale: '1' }), TypeError, [/^Expected a finite number for scale but received "1"$/]);
-  assertThrowsWith(() => addon.sgdStats([f(2), f(3)], f(2)), RangeError, [/^Expected 3 \(1 \+ grads\.length\) for out\.length but received 2$/]);
-  assertThrowsWith(() => addon.sgdStats([f(2), null], f(3)), TypeError, [/^Expected a Float32Array for grads\[1\] but received null$/]);
+  assertThrowsWith(update({ buf: undefined }), TypeError, [/^Expected an array of Float32Array or null for buf but received undefined$/]);
+  assertThrowsWith(update({ buf: [undefined] }), TypeError, [/^Expected a Float32Array or null for buf\[0\] but received undefined$/]);
+  assertThrowsWith(() => addon.sgdStats({ grads: [f(2), f(3)], out: f(2) }), RangeError, [/^Expected 3 \(1 \+ grads\.length\) for out\.length but received 2$/]);
+  assertThrowsWith(() => addon.sgdStats({ grads: [f(2), null], out: f(3) }), TypeError, [/^Expected a Float32Array for grads\[1\] but received null$/]);
   // and the kernel refuses mismatched shapes and dtypes by input name
   const w = tf.zeros([2, 3]);
   const g = tf.zeros([3, 2]);

@@ -21,7 +21,10 @@ export function batchNormKernel(addon: NativeAddon): KernelFunc {
     // every output made before any input view: on wasm, making one may grow the heap
     const outs = [x.shape.slice(), [C], [C]].map((shape) => hostOutputOverwritten(backend, shape, 'float32'));
     const [y, mean, variance] = outs.map((o) => hostInput(backend, o.info));
-    addon.batchNorm(hostInput(backend, x), rows, C, hostInput(backend, gamma), hostInput(backend, beta), eps, relu, y!, mean!, variance!);
+    addon.batchNorm({
+      x: hostInput(backend, x), rows, C, gamma: hostInput(backend, gamma), beta: hostInput(backend, beta), eps, relu,
+      y: y!, mean: mean!, variance: variance!,
+    });
     return outs.map((o) => o.info);
   };
 }
@@ -34,8 +37,10 @@ export function batchNormGradKernel(addon: NativeAddon): KernelFunc {
     const outs = [x!.shape.slice(), [C], [C]].map((shape) => hostOutputOverwritten(backend, shape, 'float32'));
     const [dx, dGamma, dBeta] = outs.map((o) => hostInput(backend, o.info));
     const view = (t: Info) => hostInput(backend, t);
-    addon.batchNormGrad(view(dy!), view(x!), relu ? view(y!) : null, rows, C, view(gamma!), view(mean!), view(variance!),
-      view(dMean!), view(dVariance!), eps, relu, dx!, dGamma!, dBeta!);
+    addon.batchNormGrad({
+      dy: view(dy!), x: view(x!), y: relu ? view(y!) : null, rows, C, gamma: view(gamma!), mean: view(mean!),
+      variance: view(variance!), dMean: view(dMean!), dVariance: view(dVariance!), eps, relu, dx: dx!, dGamma: dGamma!, dBeta: dBeta!,
+    });
     return outs.map((o) => o.info);
   };
 }

@@ -10,7 +10,7 @@ export function geluKernel(addon: NativeAddon): KernelFunc {
   return ({ inputs, backend }) => {
     const { x, bias } = inputs as { x: Info; bias?: Info };
     const y = hostOutputOverwritten(backend, x.shape.slice(), 'float32'); // made before any view (wasm heap growth)
-    addon.gelu(hostInput(backend, x), bias ? hostInput(backend, bias) : null, hostInput(backend, y.info));
+    addon.gelu({ x: hostInput(backend, x), bias: bias ? hostInput(backend, bias) : null, y: hostInput(backend, y.info) });
     return y.info;
   };
 }
@@ -19,7 +19,9 @@ export function geluGradKernel(addon: NativeAddon): KernelFunc {
   return ({ inputs, backend }) => {
     const { dy, x, bias } = inputs as { dy: Info; x: Info; bias?: Info };
     const dx = hostOutputOverwritten(backend, x.shape.slice(), 'float32');
-    addon.geluGrad(hostInput(backend, dy), hostInput(backend, x), bias ? hostInput(backend, bias) : null, hostInput(backend, dx.info));
+    addon.geluGrad({
+      dy: hostInput(backend, dy), x: hostInput(backend, x), bias: bias ? hostInput(backend, bias) : null, dx: hostInput(backend, dx.info),
+    });
     return dx.info;
   };
 }

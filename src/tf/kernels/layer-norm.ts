@@ -7,15 +7,8 @@ import type { NativeAddon } from '../../backends/native.js';
 import { SaclLayerNorm, type SaclLayerNormAttrs, SaclLayerNormGrad, SaclLayerNormNoAffine } from '../kernel-names.js';
 import { type Info, type KernelFunc, hostInput, hostOutputOverwritten } from './host.js';
 
-/** The addon's LayerNorm entry points (native/addon/layer_norm_binding.cc); synchronous. */
-export interface LayerNormAddon {
-  /** x viewed as [rows, n]; gamma and beta both Float32Array [n] or both null. */
-  layerNorm(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, eps: number, rows: number, n: number,
-    y: Float32Array, mean: Float32Array, rstd: Float32Array): void;
-  /** dgamma and dbeta are Float32Array [n] exactly when gamma is given. */
-  layerNormGrad(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array | null,
-    rows: number, n: number, dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null): void;
-}
+/** The addon's LayerNorm entry points (native/addon/layer_norm_binding.cc). */
+type LayerNormAddon = Pick<NativeAddon, 'layerNorm' | 'layerNormGrad'>;
 
 /**
  * Outputs every element of which the kernel writes, then their views: on wasm making an output may grow the
@@ -40,7 +33,7 @@ export function layerNormKernel(addon: LayerNormAddon): KernelFunc {
     const [y, mean, rstd] = view() as [Float32Array, Float32Array, Float32Array];
     const g = gamma ? hostInput(backend, gamma) : null;
     const b = beta ? hostInput(backend, beta) : null;
-    addon.layerNorm(hostInput(backend, x), g, b, eps, rows, n, y, mean, rstd);
+    addon.layerNorm({ x: hostInput(backend, x), gamma: g, beta: b, eps, rows, n, y, mean, rstd });
     return infos;
   };
 }
@@ -59,8 +52,10 @@ export function layerNormGradKernel(addon: LayerNormAddon): KernelFunc {
       dbeta?.fill(0);
       return infos;
     }
-    addon.layerNormGrad(hostInput(backend, dy), hostInput(backend, x), hostInput(backend, mean), hostInput(backend, rstd),
-      gamma ? hostInput(backend, gamma) : null, rows, n, dx, dgamma ?? null, dbeta ?? null);
+    addon.layerNormGrad({
+      dy: hostInput(backend, dy), x: hostInput(backend, x), mean: hostInput(backend, mean), rstd: hostInput(backend, rstd),
+      gamma: gamma ? hostInput(backend, gamma) : null, rows, n, dx, dgamma: dgamma ?? null, dbeta: dbeta ?? null,
+    });
     return infos;
   };
 }

@@ -31,7 +31,7 @@ export function sgdStatsKernel(addon: NativeAddon): KernelFunc {
     const count = Object.keys(inputs).length;
     const grads = listed(SaclSgdStats, inputs, 'g', count);
     const { infos: [info], data: [out] } = outputs(backend, [[count + 1]]);
-    addon.sgdStats(grads.map((g) => hostInput(backend, g)), out!);
+    addon.sgdStats({ grads: grads.map((g) => hostInput(backend, g)), out: out! });
     return info!;
   };
 }
@@ -53,8 +53,10 @@ export function sgdUpdateKernel(addon: NativeAddon): KernelFunc {
     });
     const { infos, data } = outputs(backend, shapes);
     const view = (t: Info) => hostInput(backend, t);
-    addon.sgdUpdate(w.map(view), g.map(view), buf.map((b) => (b ? view(b) : null)),
-      data.filter((_, k) => k % 2 === 0), data.filter((_, k) => k % 2 === 1), lr, momentum, weightDecay, scale);
+    addon.sgdUpdate({
+      w: w.map(view), g: g.map(view), buf: buf.map((b) => (b ? view(b) : null)),
+      wOut: data.filter((_, k) => k % 2 === 0), bufOut: data.filter((_, k) => k % 2 === 1), lr, momentum, weightDecay, scale,
+    });
     return infos;
   };
 }
