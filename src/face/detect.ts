@@ -66,8 +66,8 @@ async function loadFaceApi(): Promise<FaceApi> {
 }
 
 /**
- * The picture as a float32 tensor. face-api casts to float32 anyway; an int32 input makes both detectors
- * find nothing on the 'cpu' backend with sacl-au's kernels registered (seen with tfjs 4.22).
+ * The picture as a float32 tensor: face-api casts to float32 anyway. (An int32 input once made both
+ * detectors find nothing on 'cpu': the native Concat read the cast's shared Int32Array as float bits.)
  */
 function pixels(image: RgbImage): tf.Tensor3D {
   return tf.tensor3d(Float32Array.from(image.data), [image.height, image.width, 3], 'float32');

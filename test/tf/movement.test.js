@@ -579,4 +579,23 @@ if (!addon) {
   });
 }
 
+test('float32 tensors the cpu backend keeps in an Int32Array or Uint8Array (a cast from int32 or bool shares it) are copied as numbers', () => {
+  // tfjs-cpu's Cast to a wider type is an identity: the float32 result keeps the int32 or bool storage
+  const ints = tf.tensor([[3, -7, 21], [0, 1024, -1]], [2, 3], 'int32');
+  const asFloat = tf.cast(ints, 'float32');
+  const fromBool = tf.cast(tf.tensor([[1, 0, 1], [0, 0, 1]], [2, 3], 'bool'), 'float32');
+  const plain = tf.tensor([[0.5, 1.5, 2.5], [3.5, 4.5, 5.5]]);
+  const cases = [
+    () => tf.concat([asFloat, plain], 0), () => tf.concat([plain, fromBool], 1), () => tf.transpose(asFloat),
+    () => tf.stack([asFloat, fromBool]), () => tf.pad(asFloat, [[1, 0], [0, 2]], 9), () => tf.tile(fromBool, [2, 1]),
+    () => tf.gather(asFloat, tf.tensor1d([1, 0, 1], 'int32')), () => tf.slice(asFloat, [0, 1], [2, 2]),
+  ];
+  for (const [i, make] of cases.entries()) {
+    const got = make();
+    const want = withStockKernels('cpu', make);
+    assert.is(got.dtype, 'float32');
+    assert.equal(Array.from(got.dataSync()), Array.from(want.dataSync()), `case ${i}`);
+  }
+});
+
 test.run();

@@ -36,12 +36,19 @@ function stridesOf(shape: readonly number[]): number[] {
 const copyable = (t: Info) => (t.dtype === 'float32' || t.dtype === 'int32') && t.shape.length <= MAX_RANK && !t.shape.includes(0);
 const isFloat = (t: Info) => t.dtype === 'float32' && !t.shape.includes(0);
 
-/** A float32 or int32 tensor's values as 4-byte words (an Int32Array is viewed as a Float32Array). */
+/**
+ * A float32 or int32 tensor's values as 4-byte words: int32 bits viewed as a Float32Array. The cpu
+ * backend's Cast to a wider type shares the input's storage, so a float32 tensor may hold an Int32Array
+ * or a Uint8Array (from int32 or bool), and an int32 one a Uint8Array (from bool): those are converted as
+ * numbers, never reinterpreted.
+ */
 function words(backend: unknown, t: Info): Float32Array {
   const v = (backend as CpuBackendLike).readSync(t.dataId);
-  if (v instanceof Float32Array) return v;
-  if (v instanceof Int32Array) return new Float32Array(v.buffer, v.byteOffset, v.length);
-  throw new Error(`sacl-au: expected float32 or int32 values for a ${t.dtype} tensor`);
+  if (typeof v[0] === 'string') throw new Error(`sacl-au: expected numeric values for a ${t.dtype} tensor`);
+  const numbers = v as Float32Array | Int32Array | Uint8Array;
+  if (t.dtype === 'float32') return numbers instanceof Float32Array ? numbers : Float32Array.from(numbers);
+  const ints = numbers instanceof Int32Array ? numbers : Int32Array.from(numbers);
+  return new Float32Array(ints.buffer, ints.byteOffset, ints.length);
 }
 
 /** A new output tensor the cpu backend adopts, with its words to fill (zeroed). */
