@@ -3,7 +3,7 @@
  *
  *   node bench/train-step.js [--model full|tiny] [--batch 16] [--threads 2 | 1,2] [--backend cpu|wasm|both]
  *                            [--steps 3] [--torch-anchor <path> | none] [--python <exe>] [--no-profile]
- *                            [--epoch-images 97000] [--json-only]
+ *                            [--epoch-images 97000] [--gc single|concurrent] [--json-only]
  *
  * What is timed is the trainer's own step, trainStep() of src/train/trainer.ts: the paper's losses
  * (weighted asymmetric + dice + 0.5 × landmark), global-norm clipping at 5, SGD with Nesterov momentum 0.9
@@ -12,7 +12,8 @@
  * [0.3 s, 0.7 s]) instead of the loader's (decoding and augmentation are not timed).
  *
  * Every (backend, threads) configuration runs in its own child process (one after another), so its peak
- * RSS (VmHWM of /proc/self/status) is its own; the PyTorch anchor (train_step_torch.py, outside this
+ * RSS (VmHWM of /proc/self/status) is its own; that process runs with node --single-threaded-gc, as the
+ * sacl-au CLI does (--gc concurrent: V8's default background GC threads, which take cores from the kernels); the PyTorch anchor (train_step_torch.py, outside this
  * repository: by default shared/anchors/ beside the checkout or one of its parents; skipped with a line
  * when absent) runs the same preset, batch and threads the
  * same way, when /usr/bin/python3 can import torch. Its step differs from ours in the loss (BCE + 1e-3 ×
@@ -49,6 +50,7 @@ const FLAGS = {
   python: { type: 'string', default: '/usr/bin/python3' },
   'no-profile': { type: 'boolean', default: false },
   'epoch-images': { type: 'string', default: '97000' },
+  gc: { type: 'string', default: 'single' },
   'json-only': { type: 'boolean', default: false },
   worker: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -112,6 +114,7 @@ function parseOptions(argv) {
     python: values.python,
     profile: !values['no-profile'],
     epochImages: positive(values, 'epoch-images'),
+    gc: values.gc === 'single' || values.gc === 'concurrent' ? values.gc : fail(`--gc expects single or concurrent, got ${JSON.stringify(values.gc)}`),
     jsonOnly: values['json-only'],
   };
 }
@@ -214,7 +217,9 @@ async function worker({ model: variant, batch: B, threads, backend, steps, profi
 
 /** Runs this script as a worker for one configuration; returns its JSON result or { error }. */
 function runWorker(job) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--worker', JSON.stringify(job)],
+  // V8's concurrent GC threads compete with the kernels' threads for the cores (--gc, docs/training.md)
+  const gcFlags = job.gc === 'single' ? ['--single-threaded-gc'] : [];
+  const r = spawnSync(process.execPath, [...gcFlags, fileURLToPath(import.meta.url), '--worker', JSON.stringify(job)],
     { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, SACL_TF_BACKEND: job.backend } });
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (r.status === 0 && line) return JSON.parse(line);
@@ -289,7 +294,7 @@ async function main() {
   for (const threads of opts.threads) {
     for (const backend of opts.backends) {
       progress(`train-step: ${opts.model} batch ${opts.batch} on ${backend}, ${threads} thread(s)…`);
-      rows.push({ config: `sacl-au ${backend}`, ...runWorker({ model: opts.model, batch: opts.batch, threads, backend, steps: opts.steps, profile: opts.profile }) });
+      rows.push({ config: `sacl-au ${backend}`, ...runWorker({ model: opts.model, batch: opts.batch, threads, backend, steps: opts.steps, profile: opts.profile, gc: opts.gc }) });
     }
     progress(`train-step: PyTorch anchor, ${threads} thread(s)…`);
     const a = runAnchor(opts, threads, torch);
@@ -316,6 +321,7 @@ async function main() {
   log(`# sacl-au bench: train-step   ${date}`);
   log(`# CPU: ${machine.model}, ${machine.cpus} cores, load average ${machine.loadavg.join(' ')}   node ${process.version}   tfjs ${tfjsVersion}`);
   log(`# model ${opts.model}, batch ${opts.batch} (whole), the trainer's step (trainStep), median of ${opts.steps} step(s) after 1 warm-up`);
+  log(`# V8 GC: ${opts.gc === 'single' ? 'node --single-threaded-gc (as sacl-au\'s CLI runs; --gc concurrent for V8\'s default)' : 'V8\'s default concurrent GC threads'}`);
   log(`# PyTorch: ${torch.ok ? `torch ${torch.version} via ${opts.python}, ${opts.anchor}` : rows.find((r) => r.skipped)?.skipped ?? 'not run'}\n`);
   printTable([
     { title: 'config', get: (r) => r.config, left: true },

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
 /** The sacl-au command line. */
 import { readFileSync } from 'node:fs';
 import { backends, getDefaultBackend } from '../index.js';
