@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDataset } from '../data/open.js';
-import { initTf, tinyModelBackend } from '../tf/engine.js';
+import { initTf } from '../tf/engine.js';
 import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
 import { reproduce, tableRows, TABLES, type TableNumber, type VariantSize } from '../run/reproduce.js';
 import { modelConfig, type ConfigOverrides } from '../model/config.js';
@@ -72,7 +72,7 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
   const training = trainOptionsFrom(values, synthetic ? SYNTHETIC_TRAINING : PAPER_TRAINING);
   const out = resolve(values.out!);
   const started = Date.now();
-  const tfReport = await initTf(size === 'tiny' ? tinyModelBackend() : {});
+  const tfReport = await initTf();
   process.stderr.write(`tfjs backend: ${tfReport.active} (${tfReport.reason})\n`);
   let dataset;
   if (synthetic) {

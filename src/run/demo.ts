@@ -6,7 +6,7 @@
 import { AuModel } from '../model/model.js';
 import { modelConfig } from '../model/config.js';
 import { openDataset } from '../data/open.js';
-import { initTf, tinyModelBackend } from '../tf/engine.js';
+import { initTf } from '../tf/engine.js';
 import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
 import { Progress } from '../util/progress.js';
 import { stderrLine, trainAndEvaluate, type RunResult } from './pipeline.js';
@@ -26,7 +26,7 @@ export async function demoRun({ out, options = DEMO_TRAINING, resume = false, lo
   out: string; options?: TrainOptions; resume?: boolean; log?: (line: string) => void;
 }): Promise<RunResult & { minutes: number }> {
   const started = Date.now();
-  const tfReport = await initTf(tinyModelBackend());
+  const tfReport = await initTf();
   log(`tfjs backend: ${tfReport.active} (${tfReport.reason})`);
   const total = DEMO_DATA.subjects * DEMO_DATA.tasks * DEMO_DATA.framesPerTask;
   const bar = new Progress('synthetic faces', total, 'images');

@@ -42,19 +42,11 @@ const CANDIDATES: Candidate[] = [
 /**
  * With the native addon loaded, 'cpu' comes before 'wasm': the addon's multi-threaded kernels run the
  * training step on the cpu backend's own arrays, and 'cpu' has no 4 GB heap (wasm's is 32-bit, too small
- * for the full model at batch 16). false puts wasm first again (set it from bench/train-step.js figures).
+ * for the full model at batch 16). Measured with bench/train-step.js on 2 cores: the tiny model's step of
+ * 16 takes 196 ms on cpu against 306 on wasm, the full model's 199 ms an image at batch 16 (wasm cannot
+ * hold that batch). false puts wasm first again.
  */
 export const NATIVE_CPU_BEFORE_WASM = true;
-
-/**
- * initTf's options for training models at the `tiny` preset's size (the demo, the synthetic tables): wasm
- * first, since at that size wasm's kernels are faster than the native cpu ones today (bench/train-step.js
- * --model tiny: 590 against 892 ms a step of 16) and a batch of 16 fits its heap. SACL_TF_BACKEND still
- * decides when set.
- */
-export function tinyModelBackend(): { prefer?: TfBackendName } {
-  return process.env.SACL_TF_BACKEND ? {} : { prefer: 'wasm' };
-}
 
 /**
  * The candidates in the order initTf tries them, and the rule that made the order. `wanted` (prefer or
