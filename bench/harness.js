@@ -38,9 +38,28 @@ function usage() {
   return text.slice(text.indexOf(' * Flags'), text.indexOf(' */')).replace(/^ \* ?/gm, '');
 }
 
-function fail(message) {
+/** Ends a bench run with a message on stderr and exit status 1. */
+export function fail(message) {
   console.error(`bench: ${message}`);
   process.exit(1);
+}
+
+/**
+ * A bench's command line parsed strictly against its flags: --help prints usageText and exits 0; an
+ * unknown or malformed flag ends the run with the message and usageText.
+ */
+export function parseCommand(argv, options, usageText) {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true }));
+  } catch (e) {
+    fail(`${e.message}\n\n${usageText}`);
+  }
+  if (values.help) {
+    console.log(usageText);
+    process.exit(0);
+  }
+  return values;
 }
 
 function numberFlag(values, name, fallback) {
@@ -52,16 +71,7 @@ function numberFlag(values, name, fallback) {
 
 /** Command-line options of this run. */
 export function parseFlags(argv = process.argv.slice(2)) {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true }));
-  } catch (e) {
-    fail(`${e.message}\n\n${usage()}`);
-  }
-  if (values.help) {
-    console.log(usage());
-    process.exit(0);
-  }
+  const values = parseCommand(argv, FLAGS, usage());
   const quick = values.quick;
   const only = values.backends?.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = only?.filter((n) => !BACKEND_NAMES.includes(n)) ?? [];

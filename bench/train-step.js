@@ -33,8 +33,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { fmt, printTable } from './harness.js';
+import { fail, fmt, parseCommand, printTable } from './harness.js';
 import { FAMILIES, groupProfile } from './kernel-families.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -61,10 +60,6 @@ function usage() {
   return text.slice(text.indexOf('/**') + 4, text.indexOf(' */')).replace(/^ \* ?/gm, '');
 }
 
-function fail(message) {
-  console.error(`bench: ${message}`);
-  process.exit(1);
-}
 
 function positive(values, name) {
   const n = Number(values[name]);
@@ -84,16 +79,7 @@ function findAnchor() {
 }
 
 function parseOptions(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true }));
-  } catch (e) {
-    fail(`${e.message}\n\n${usage()}`);
-  }
-  if (values.help) {
-    console.log(usage());
-    process.exit(0);
-  }
+  const values = parseCommand(argv, FLAGS, usage());
   if (values.worker) return { worker: JSON.parse(values.worker) };
   if (!['full', 'tiny'].includes(values.model)) fail(`--model expects full or tiny, got ${JSON.stringify(values.model)}`);
   if (!['cpu', 'wasm', 'both'].includes(values.backend)) fail(`--backend expects cpu, wasm or both, got ${JSON.stringify(values.backend)}`);

@@ -90,45 +90,37 @@ Napi::Value copyStrided(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value resizeBilinear(const Napi::CallbackInfo& info) {
+namespace {
+
+// resizeBilinear (x → out) and its gradient (dy → dx) take the same ten arguments: the source array, the
+// sizes, the two flags, the destination array. `grad` says which side has the input image's shape.
+template <typename Kernel>
+Napi::Value resizeCall(const Napi::CallbackInfo& info, const char* srcName, const char* dstName, bool grad, Kernel kernel) {
   Napi::Env env = info.Env();
   requireCount(info, 10);
   constexpr int64_t kMax = kMaxElements;
-  const auto x = requireFloat32(info, 0, "x");
+  const auto src = requireFloat32(info, 0, srcName);
   const int64_t B = requireInteger(info, 1, "batch", 1, kMax), H = requireInteger(info, 2, "inHeight", 1, kMax);
   const int64_t W = requireInteger(info, 3, "inWidth", 1, kMax), C = requireInteger(info, 4, "channels", 1, kMax);
   const int64_t outH = requireInteger(info, 5, "outHeight", 1, kMax), outW = requireInteger(info, 6, "outWidth", 1, kMax);
   const bool alignCorners = requireBool(info, 7, "alignCorners");
   const bool halfPixelCenters = requireBool(info, 8, "halfPixelCenters");
-  const auto out = requireFloat32(info, 9, "out");
+  const auto dst = requireFloat32(info, 9, dstName);
   const Dims in{{{"B", B}, {"H", H}, {"W", W}, {"C", C}}}, o{{{"B", B}, {"outH", outH}, {"outW", outW}, {"C", C}}};
-  checkElements(env, "x", in);
-  checkElements(env, "out", o);
-  checkLength(env, "x", x, in);
-  checkLength(env, "out", out, o);
-  cpu::resizeBilinear(x.data, B, H, W, C, outH, outW, alignCorners, halfPixelCenters, out.data);
+  const Dims& srcDims = grad ? o : in;
+  const Dims& dstDims = grad ? in : o;
+  checkElements(env, srcName, srcDims);
+  checkElements(env, dstName, dstDims);
+  checkLength(env, srcName, src, srcDims);
+  checkLength(env, dstName, dst, dstDims);
+  kernel(src.data, B, H, W, C, outH, outW, alignCorners, halfPixelCenters, dst.data);
   return env.Undefined();
 }
 
-Napi::Value resizeBilinearGrad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  requireCount(info, 10);
-  constexpr int64_t kMax = kMaxElements;
-  const auto dy = requireFloat32(info, 0, "dy");
-  const int64_t B = requireInteger(info, 1, "batch", 1, kMax), H = requireInteger(info, 2, "inHeight", 1, kMax);
-  const int64_t W = requireInteger(info, 3, "inWidth", 1, kMax), C = requireInteger(info, 4, "channels", 1, kMax);
-  const int64_t outH = requireInteger(info, 5, "outHeight", 1, kMax), outW = requireInteger(info, 6, "outWidth", 1, kMax);
-  const bool alignCorners = requireBool(info, 7, "alignCorners");
-  const bool halfPixelCenters = requireBool(info, 8, "halfPixelCenters");
-  const auto dx = requireFloat32(info, 9, "dx");
-  const Dims in{{{"B", B}, {"H", H}, {"W", W}, {"C", C}}}, o{{{"B", B}, {"outH", outH}, {"outW", outW}, {"C", C}}};
-  checkElements(env, "dx", in);
-  checkElements(env, "dy", o);
-  checkLength(env, "dy", dy, o);
-  checkLength(env, "dx", dx, in);
-  cpu::resizeBilinearGrad(dy.data, B, H, W, C, outH, outW, alignCorners, halfPixelCenters, dx.data);
-  return env.Undefined();
-}
+}  // namespace
+
+Napi::Value resizeBilinear(const Napi::CallbackInfo& info) { return resizeCall(info, "x", "out", false, cpu::resizeBilinear); }
+Napi::Value resizeBilinearGrad(const Napi::CallbackInfo& info) { return resizeCall(info, "dy", "dx", true, cpu::resizeBilinearGrad); }
 
 Napi::Value maxPool(const Napi::CallbackInfo& info) { return poolCall(info, "x", "out", false, cpu::maxPool); }
 Napi::Value avgPool(const Napi::CallbackInfo& info) { return poolCall(info, "x", "out", false, cpu::avgPool); }
