@@ -141,14 +141,17 @@ const mat5 = (...elements) => Buffer.concat([HEADER, ...elements]);
 /**
  * readMatFile(file) in a child process bounded by `ms` (a reader that loops or allocates without bound
  * fails the test instead of stalling it): { error } with its message, { names } read, or { hung }; `rss`
- * the child's peak resident memory in MB.
+ * the child's own peak resident memory in MB.
  */
 function readInChild(file, ms = 20_000, env = {}) {
   const script = `
     const { readMatFile } = await import(${JSON.stringify(new URL('../../dist/data/mat/index.js', import.meta.url).href)});
     let out;
     try { out = { names: [...(await readMatFile(process.argv[1])).keys()] }; } catch (e) { out = { error: e.message, type: e.constructor.name }; }
-    out.rss = Math.round(process.resourceUsage().maxRSS / 1024);
+    // the peak of this process's own memory since exec: VmHWM (ru_maxrss also counts the parent's resident
+    // pages at fork, which the child reported as its own when the test process had grown past 300 MB)
+    const hwm = (await import('node:fs')).readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\\s+(\\d+) kB/);
+    out.rss = Math.round((hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS) / 1024);
     console.log(JSON.stringify(out));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, file], { encoding: 'utf8', timeout: ms, cwd: join(fileURLToPath(import.meta.url), '../../..'), env: { ...process.env, ...env } });
   if (r.error?.code === 'ETIMEDOUT' || r.signal) return { hung: `no answer within ${ms} ms (${r.signal})` };
