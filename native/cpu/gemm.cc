@@ -169,7 +169,8 @@ void gemm(const GemmArgs& g, float* c) {
   for (int64_t r = fewestBlocks; r <= std::max(fewestBlocks, std::min(microRows, perItem)); r++) {
     const int64_t rows = (microRows + r - 1) / r * MR;
     const int64_t blocks = (g.M + rows - 1) / rows;
-    const int64_t per = (panels + std::min(panels, (perItem + blocks - 1) / blocks) - 1) / std::min(panels, (perItem + blocks - 1) / blocks);
+    const int64_t wantGroups = std::min(panels, (perItem + blocks - 1) / blocks);
+    const int64_t per = (panels + wantGroups - 1) / wantGroups;
     const int64_t grps = (panels + per - 1) / per;
     // an A element costs more to pack (gathered 6-wide) than a B element (copied 32-wide)
     const double packed = static_cast<double>(blocks) * g.N + 4.0 * static_cast<double>(grps) * g.M;

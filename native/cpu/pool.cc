@@ -91,6 +91,17 @@ inline void window(int64_t o, int64_t stride, int64_t pad, int64_t filter, int64
 // floor(a / b) for b > 0.
 inline int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+// Adds v's share 1 − f into lo and f into hi: the two taps of one bilinear sample along one axis (at the
+// border both are the same pixel, so lo and hi may alias).
+template <typename T>
+void splitInto(double* lo, double* hi, const T* v, double f, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double x = v[i];
+    lo[i] += x - x * f;
+    hi[i] += x * f;
+  }
+}
+
 }  // namespace
 
 void resizeBilinear(const float* x, int64_t batch, int64_t inHeight, int64_t inWidth, int64_t channels,
@@ -146,23 +157,9 @@ void resizeBilinearGrad(const float* dy, int64_t batch, int64_t inHeight, int64_
       for (int64_t r = 0; r < outHeight; ++r) {
         std::fill(row.begin(), row.end(), 0.0);
         for (int64_t c = 0; c < outWidth; ++c, g += channels) {
-          double* left = row.data() + cols[c].lo * channels;
-          double* right = row.data() + cols[c].hi * channels;
-          const double f = cols[c].frac;
-          for (int64_t d = 0; d < channels; ++d) {
-            const double v = g[d];
-            left[d] += v - v * f;
-            right[d] += v * f;
-          }
+          splitInto(row.data() + cols[c].lo * channels, row.data() + cols[c].hi * channels, g, cols[c].frac, channels);
         }
-        double* top = acc.data() + rows[r].lo * rowWords;
-        double* bottom = acc.data() + rows[r].hi * rowWords;
-        const double f = rows[r].frac;
-        for (int64_t i = 0; i < rowWords; ++i) {
-          const double v = row[i];
-          top[i] += v - v * f;
-          bottom[i] += v * f;
-        }
+        splitInto(acc.data() + rows[r].lo * rowWords, acc.data() + rows[r].hi * rowWords, row.data(), rows[r].frac, rowWords);
       }
       float* o = dx + b * inHeight * rowWords;
       for (int64_t i = 0; i < inHeight * rowWords; ++i) o[i] = static_cast<float>(acc[i]);
