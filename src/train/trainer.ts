@@ -15,6 +15,7 @@ import {
   type CheckpointRecord as CheckpointFile, type TrainerStateFile,
 } from '../model/checkpoint.js';
 import { UsageError, usageError } from '../util/errors.js';
+import { variableGradsReleasing } from '../tf/backprop.js';
 import { PAPER_LOSS_WEIGHTS, trainingLoss, type LossWeights } from './losses.js';
 import { NesterovSgd } from './optimizer.js';
 import { accumulateGradients, microBatches } from './accumulate.js';
@@ -191,7 +192,7 @@ export function batchGradients(ctx: StepContext, batch: StepBatch): { grads: tf.
   // the gradients of images [start, start + n), their loss weighted by share = n / B
   const gradsOf = (start: number, n: number, share: number) => tf.tidy(() => {
     const { images, ...targets } = batchTensors(batch, model.config.inputSize, start, n);
-    return tf.variableGrads(() => {
+    return variableGradsReleasing(() => {
       const { total, asymmetric, dice, landmarks } = trainingLoss(model.apply(images, { training: true }), targets, weights, lossWeights);
       const weigh = (t: tf.Scalar) => (share === 1 ? t : tf.mul(t, share) as tf.Scalar); // whole batch: untouched
       parts.push(...[total, asymmetric, dice, landmarks].map((t) => tf.keep(weigh(t))));
