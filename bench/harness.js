@@ -128,7 +128,7 @@ async function timeCall(fn) {
 }
 
 /**
- * Warm up, then time repeated calls until at least minRuns and either maxRuns or the budget is reached.
+ * Warm up (at least `warmups` calls and a tenth of the budget), then time repeated calls until at least minRuns and either maxRuns or the budget is reached.
  * A call slower than the whole budget is timed once more (in quick mode, its warm-up stands as the only
  * sample), so a slow backend on a large shape costs about two calls, not minRuns.
  */
@@ -142,7 +142,9 @@ export async function measure(fn, { budgetMs, maxRuns, minRuns, warmups }, quick
     note = quick ? '1 call, cold' : '1 call';
     sample();
   } else {
-    for (let w = 1, spent = first; w < warmups && spent < budgetMs / 4; w++) spent += await timeCall(fn);
+    // JIT-warm too: a small op's JS (argument checks, output allocation) runs ~4× slower for its first few
+    // hundred calls, before V8 optimises it, which a training loop never sees
+    for (let w = 1, spent = first; (w < warmups || spent < budgetMs / 10) && spent < budgetMs / 4; w++) spent += await timeCall(fn);
     samples = [];
     const start = nowMs();
     while (samples.length < maxRuns && (samples.length < minRuns || nowMs() - start < budgetMs)) {
@@ -385,9 +387,15 @@ async function runCell(spec, opts, c, flops, form, backend) {
  *   external memory are recorded per cell, and a native row whose peak grew by half that (and at least
  *   SUSPECT_FLOOR) is flagged.
  * spec.peers: { [name]: 'description' } for the legend.
+ * spec.measurePeers?(opts) → { peers: { [name]: 'description' }, byCase: { [label]: { [name]: ms } } } | null: a
+ *   peer timed in this run, before our cells (not in --quick); it replaces the fixed peers and their legend.
  */
 export async function runBench(spec) {
   const opts = parseFlags();
+  const measured = opts.quick ? null : (spec.measurePeers?.(opts) ?? null);
+  if (measured) {
+    spec = { ...spec, peers: measured.peers, cases: spec.cases.map((c) => ({ ...c, peers: measured.byCase[c.label] ?? c.peers })) };
+  }
   const { lib, versions } = await loadLibrary(opts);
   const { all, use } = listBackends(lib, opts);
   const cpus = os.cpus();
