@@ -115,6 +115,8 @@ export interface NativeAddon {
     mean: Float32Array; variance: Float32Array; dMean: Float32Array | null; dVariance: Float32Array | null; eps: number;
     relu: boolean; dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array;
   }): void;
+  /** Frees an ArrayBuffer's memory now (detaches it: its views read as empty after). */
+  detachBuffer(buffer: ArrayBuffer): void;
   /** LayerNorm over x viewed as [rows, n]; gamma and beta both Float32Array [n] or both null; mean, rstd [rows]. */
   layerNorm(a: {
     x: Float32Array; gamma: Float32Array | null; beta: Float32Array | null; eps: number; rows: number; n: number;

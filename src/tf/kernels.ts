@@ -25,6 +25,7 @@ import { resizeBilinearGrad } from './kernels/resize-bilinear-grad.js';
 import { SGD_KERNEL_FUNCS } from './kernels/sgd.js';
 import { splitVByBlocks } from './kernels/split.js';
 import { unsortedSegmentSum } from './kernels/segment-sum.js';
+import { setBufferRelease } from './kernels/release.js';
 
 /** The sacl-au kernels active per backend. */
 const registered = new Map<string, string[]>();
@@ -79,6 +80,7 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
   replaceKernel(tf.Conv2DBackpropFilter, backendName, (stock) => conv2DBackpropFilterViaConv(backendName, stock));
   replaceKernel(tf.SplitV, backendName, (stock) => splitVByBlocks(stock!));
   const { addon } = loadNative();
+  if (addon && backendName === 'cpu') setBufferRelease((buffer) => addon.detachBuffer(buffer));
   replaceKernel(tf.ResizeBilinearGrad, backendName, () => resizeBilinearGrad(backendName, addon));
   if (backendName === 'wasm') {
     const missing: [string, KernelFunc][] = [

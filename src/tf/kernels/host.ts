@@ -1,5 +1,6 @@
 /** What the sacl-au tfjs kernels share: kernel lookup, and reading/writing tensor memory on the host. */
 import * as tf from '@tensorflow/tfjs';
+import { adoptOutput } from './release.js';
 
 export type Info = tf.TensorInfo;
 export type KernelFunc = (params: { inputs: Record<string, Info>; backend: unknown; attrs?: Record<string, unknown> }) => Info | Info[];
@@ -24,7 +25,6 @@ export interface WasmBackendLike {
 
 interface CpuBackendLike {
   readSync(dataId: object): ArrayLike<number>;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
 }
 
 function isWasm(backend: unknown): backend is WasmBackendLike {
@@ -47,7 +47,7 @@ export function hostOutput(backend: unknown, shape: number[], zero = true): { in
   }
   if (!zero) return hostOutputOverwritten(backend, shape, 'float32') as { info: Info; data: Float32Array };
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  return { info: (backend as CpuBackendLike).makeTensorInfo(shape, 'float32', data), data };
+  return { info: adoptOutput(backend, shape, 'float32', data), data };
 }
 
 /**
@@ -81,6 +81,5 @@ export function hostOutputOverwritten(backend: unknown, shape: number[], dtype: 
   const n = shape.reduce((a, b) => a * b, 1);
   const buffer = Buffer.allocUnsafeSlow(n * 4).buffer as ArrayBuffer;
   const data = dtype === 'int32' ? new Int32Array(buffer, 0, n) : new Float32Array(buffer, 0, n);
-  const cpu = backend as { makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): Info };
-  return { info: cpu.makeTensorInfo(shape, dtype, data), data };
+  return { info: adoptOutput(backend, shape, dtype, data), data };
 }

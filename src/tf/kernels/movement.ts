@@ -11,10 +11,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from '../../backends/native.js';
 import type { Info, KernelFunc } from './host.js';
+import { adoptOutput } from './release.js';
 
 interface CpuBackendLike {
   readSync(dataId: object): Float32Array | Int32Array | Uint8Array | string[];
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): Info;
 }
 
 const MAX_RANK = 16; // kMaxCopyRank (native/include/sacl/movement.h)
@@ -56,10 +56,10 @@ function output(backend: unknown, shape: number[], dtype: tf.DataType): { info: 
   const n = prod(shape);
   if (dtype === 'int32') {
     const values = new Int32Array(n);
-    return { info: (backend as CpuBackendLike).makeTensorInfo(shape, dtype, values), data: new Float32Array(values.buffer) };
+    return { info: adoptOutput(backend, shape, dtype, values), data: new Float32Array(values.buffer) };
   }
   const values = new Float32Array(n);
-  return { info: (backend as CpuBackendLike).makeTensorInfo(shape, dtype, values), data: values };
+  return { info: adoptOutput(backend, shape, dtype, values), data: values };
 }
 
 export function nativeTranspose(addon: NativeAddon, fallback: KernelFunc): KernelFunc {

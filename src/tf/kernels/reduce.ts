@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from '../../backends/native.js';
 import { hostInput, hostOutput, type Info, type KernelFunc } from './host.js';
+import { adoptOutput } from './release.js';
 
 /** tfjs kernel name → the addon's ReduceOp code (native/include/sacl/reduce.h; order is the contract). */
 export const REDUCE_OPS: Readonly<Record<string, number>> = {
@@ -17,9 +18,6 @@ const MAX_RANK = 8; // kMaxReduceRank
 /** Shapes the native kernels take: float32, no empty axis, rank ≤ 8. */
 const covered = (t: Info) => t.dtype === 'float32' && t.shape.length <= MAX_RANK && !t.shape.includes(0);
 
-interface CpuBackendLike {
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Int32Array): Info;
-}
 
 /** Sum, Mean, Max (its axis attribute is `reductionIndices`), Min, Prod; attrs as tfjs-core declares them. */
 export function nativeReduce(addon: NativeAddon, op: number, fallback: KernelFunc): KernelFunc {
@@ -67,6 +65,6 @@ export function nativeArgReduce(addon: NativeAddon, isMax: boolean, fallback: Ke
     const out = new Int32Array(outer * inner);
     addon.argReduce(isMax, hostInput(params.backend, x), outer, x.shape[a], inner, out);
     const outShape = x.shape.filter((_, i) => i !== a);
-    return (params.backend as CpuBackendLike).makeTensorInfo(outShape, 'int32', out);
+    return adoptOutput(params.backend, outShape, 'int32', out);
   };
 }

@@ -1,0 +1,108 @@
+/**
+ * Prompt release of our kernels' outputs on the cpu backend. That backend keeps a tensor's values in a JS
+ * typed array, freed only when V8 next collects the array; while a training step runs, V8's incremental
+ * marking does not finish, so disposed outputs piled up (about 1.4 GB at the backward's peak, full model at
+ * batch 16). An output a sacl-au kernel allocated is freed at once (its ArrayBuffer detached) when the last
+ * tensor on it is disposed, unless its values were handed to a reader (dataSync, data, array…), who may
+ * still hold them: those are left to the GC, as before.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Info } from './host.js';
+
+interface CpuStorage {
+  has(dataId: object): boolean;
+  get(dataId: object): { values?: ArrayBufferView } | undefined;
+  set(dataId: object, value: { values?: ArrayBufferView }): void;
+  delete(dataId: object): boolean;
+}
+
+interface CpuBackendLike {
+  data: CpuStorage;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): Info;
+}
+
+/** The buffers our kernels allocated → how many data ids hold them now. */
+const holders = new WeakMap<ArrayBuffer, number>();
+/** Buffers whose values a reader has been given. */
+const exposed = new WeakSet<ArrayBuffer>();
+const installed = new WeakSet<object>();
+let detach: ((buffer: ArrayBuffer) => void) | null = null;
+
+/** Sets the function that frees a buffer now (the addon's detachBuffer); null turns the release off. */
+export function setBufferRelease(release: ((buffer: ArrayBuffer) => void) | null): void {
+  detach = release;
+}
+
+const bufferOf = (value: { values?: ArrayBufferView } | undefined): ArrayBuffer | undefined => {
+  const b = value?.values?.buffer;
+  return b instanceof ArrayBuffer ? b : undefined;
+};
+
+function count(buffer: ArrayBuffer | undefined, delta: number): void {
+  if (buffer === undefined || !holders.has(buffer)) return;
+  const n = holders.get(buffer)! + delta;
+  holders.set(buffer, n);
+  if (n === 0 && !exposed.has(buffer) && detach !== null) {
+    holders.delete(buffer);
+    detach(buffer);
+  }
+}
+
+/** Marks what a read through the engine returns (the route of dataSync, data, array, buffer…). */
+function markRead(values: unknown): void {
+  const b = (values as ArrayBufferView | undefined)?.buffer;
+  if (b instanceof ArrayBuffer) exposed.add(b);
+}
+
+/** Wraps the backend's storage (to count holders) and the engine's reads (to mark exposure), once each. */
+function install(backend: CpuBackendLike): void {
+  if (!installed.has(backend)) {
+    installed.add(backend);
+    const { data } = backend;
+    const set = data.set.bind(data);
+    const del = data.delete.bind(data);
+    // (get on an id it lacks would make the engine look for it on another backend)
+    const held = (dataId: object) => (data.has(dataId) ? bufferOf(data.get(dataId)) : undefined);
+    data.set = (dataId, value) => {
+      const before = held(dataId);
+      set(dataId, value);
+      count(bufferOf(value), +1);
+      count(before, -1);
+    };
+    data.delete = (dataId) => {
+      const before = held(dataId);
+      const deleted = del(dataId);
+      if (deleted) count(before, -1);
+      return deleted;
+    };
+  }
+  const engine = tf.engine() as unknown as { readSync(dataId: object): unknown; read(dataId: object): Promise<unknown> };
+  if (!installed.has(engine)) {
+    installed.add(engine);
+    const readSync = engine.readSync.bind(engine);
+    const read = engine.read.bind(engine);
+    engine.readSync = (dataId) => {
+      const v = readSync(dataId);
+      markRead(v);
+      return v;
+    };
+    engine.read = async (dataId) => {
+      const v = await read(dataId);
+      markRead(v);
+      return v;
+    };
+  }
+}
+
+/**
+ * A cpu-backend tensor on values a sacl-au kernel has just allocated (nothing else holds them): their
+ * buffer is freed when the last tensor on it is disposed, unless read out before.
+ */
+export function adoptOutput(backend: unknown, shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): Info {
+  const cpu = backend as CpuBackendLike;
+  if (detach !== null && cpu.data !== undefined && values.buffer instanceof ArrayBuffer) {
+    install(cpu);
+    holders.set(values.buffer, 0);
+  }
+  return cpu.makeTensorInfo(shape, dtype, values);
+}

@@ -1,0 +1,98 @@
+/**
+ * Prompt release of our kernels' outputs on the cpu backend (src/tf/kernels/release.ts): freed (detached)
+ * when the last tensor on them is disposed; kept while another tensor shares them; never once read out
+ * (dataSync, data, array), and never for values a user handed in.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs';
+import { registerFastKernels } from '../../dist/tf/index.js';
+
+const test = suite('cpu kernel outputs released on dispose');
+
+/** The values array the cpu backend holds for t, looked up without a read (which would mark it). */
+const held = (t) => tf.backend().data.get(t.dataId).values;
+
+/** A native matMul output (BatchMatMul is ours on cpu). */
+function nativeOutput() {
+  const a = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+  const b = tf.tensor2d([1, 0, 0, 1, 1, 1], [3, 2]);
+  const y = tf.matMul(a, b);
+  tf.dispose([a, b]);
+  return y;
+}
+
+test.before(async () => {
+  await tf.setBackend('cpu');
+  assert.ok(registerFastKernels('cpu').includes(tf.BatchMatMul));
+});
+
+test('the last dispose frees the buffer (its views read empty)', () => {
+  const y = nativeOutput();
+  const values = held(y);
+  assert.is(values.length, 4);
+  y.dispose();
+  assert.is(values.length, 0, 'detached');
+});
+
+test('a reshape shares the buffer: freed only when both are disposed', () => {
+  const y = nativeOutput();
+  const r = tf.reshape(y, [4]);
+  const values = held(y);
+  y.dispose();
+  assert.is(values.length, 4);
+  assert.equal([...held(r)], [4, 5, 10, 11]);
+  r.dispose();
+  assert.is(values.length, 0);
+});
+
+test('a slice and a clone keep what they share alive', () => {
+  const y = nativeOutput();
+  const s = tf.slice(tf.reshape(y, [4]), [1], [2]);
+  const c = tf.clone(y);
+  y.dispose();
+  assert.equal([...s.dataSync()], [5, 10]);
+  assert.equal([...c.dataSync()], [4, 5, 10, 11]);
+  tf.dispose([s, c]);
+});
+
+test('values read out before the dispose stay with the reader', async () => {
+  const y = nativeOutput();
+  const read = y.dataSync();
+  y.dispose();
+  assert.equal([...read], [4, 5, 10, 11]);
+  const z = nativeOutput();
+  const asyncRead = await z.data();
+  z.dispose();
+  assert.equal([...asyncRead], [4, 5, 10, 11]);
+  const w = nativeOutput();
+  const nested = w.arraySync();
+  const values = held(w);
+  w.dispose();
+  assert.equal(nested, [[4, 5], [10, 11]]);
+  assert.is(values.length, 4, 'arraySync reads through the engine: left to the GC');
+});
+
+test("a user's own values are never freed", () => {
+  const mine = new Float32Array([1, 2, 3]);
+  const t = tf.tensor1d(mine);
+  const doubled = tf.add(t, t);
+  tf.dispose([t, doubled]);
+  assert.equal([...mine], [1, 2, 3]);
+});
+
+test('a training-style round: nothing read, everything disposed, every native buffer freed', () => {
+  const before = tf.memory().numTensors;
+  const kept = [];
+  tf.tidy(() => {
+    let x = tf.ones([8, 8]);
+    for (let i = 0; i < 5; i++) {
+      x = tf.matMul(x, tf.eye(8));
+      kept.push(held(x));
+    }
+  });
+  assert.is(tf.memory().numTensors, before);
+  for (const v of kept) assert.is(v.length, 0);
+});
+
+test.run();
