@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from '../../backends/native.js';
-import type { Info, KernelFunc } from './host.js';
+import { hostOutputOverwritten, type Info, type KernelFunc } from './host.js';
 import { adoptOutput } from './release.js';
 
 interface CpuBackendLike {
@@ -51,8 +51,15 @@ function words(backend: unknown, t: Info): Float32Array {
   return new Float32Array(ints.buffer, ints.byteOffset, ints.length);
 }
 
-/** A new output tensor the cpu backend adopts, with its words to fill (zeroed). */
-function output(backend: unknown, shape: number[], dtype: tf.DataType): { info: Info; data: Float32Array } {
+/**
+ * A new output tensor the cpu backend adopts, with its words to fill: zeroed, or (zero = false, for the
+ * kernels that write every element) left as the allocator gives them, which saves a serial pass.
+ */
+function output(backend: unknown, shape: number[], dtype: tf.DataType, zero = true): { info: Info; data: Float32Array } {
+  if (!zero && (dtype === 'float32' || dtype === 'int32')) {
+    const { info, data } = hostOutputOverwritten(backend, shape, dtype);
+    return { info, data: data instanceof Float32Array ? data : new Float32Array(data.buffer, data.byteOffset, data.length) };
+  }
   const n = prod(shape);
   if (dtype === 'int32') {
     const values = new Int32Array(n);
@@ -69,7 +76,7 @@ export function nativeTranspose(addon: NativeAddon, fallback: KernelFunc): Kerne
     if (!copyable(x)) return fallback(params);
     const xs = stridesOf(x.shape);
     const shape = perm.map((p) => x.shape[p]!);
-    const { info, data } = output(params.backend, shape, x.dtype);
+    const { info, data } = output(params.backend, shape, x.dtype, false);
     addon.copyStrided(words(params.backend, x), 0, perm.map((p) => xs[p]!), data, 0, stridesOf(shape), shape);
     return info;
   };
@@ -85,7 +92,7 @@ export function nativeSlice(addon: NativeAddon, fallback: KernelFunc): KernelFun
     // the stock kernel answers a contiguous slice with a view
     if (s.includes(0) || tf.slice_util.isSliceContinous(x.shape, b, s)) return fallback(params);
     const xs = stridesOf(x.shape);
-    const { info, data } = output(params.backend, s, x.dtype);
+    const { info, data } = output(params.backend, s, x.dtype, false);
     addon.copyStrided(words(params.backend, x), b.reduce((o, v, a) => o + v * xs[a]!, 0), xs, data, 0, stridesOf(s), s);
     return info;
   };
@@ -112,7 +119,7 @@ export function nativeConcat(addon: NativeAddon, fallback: KernelFunc): KernelFu
     const ax = tf.util.parseAxisParam(axis, first.shape)[0]!;
     tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), ax);
     const shape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), ax);
-    const { info, data } = output(params.backend, shape, first.dtype);
+    const { info, data } = output(params.backend, shape, first.dtype, false);
     concatInto(addon, params.backend, nonEmpty, prod(shape.slice(0, ax)), prod(shape.slice(ax)), data);
     return info;
   };
@@ -130,7 +137,7 @@ export function nativePack(addon: NativeAddon, fallback: KernelFunc): KernelFunc
     const ax = axis < 0 ? axis + rank + 1 : axis;
     if (ax < 0 || ax > rank) return fallback(params);
     const shape = [...first.shape.slice(0, ax), inputs.length, ...first.shape.slice(ax)];
-    const { info, data } = output(params.backend, shape, first.dtype);
+    const { info, data } = output(params.backend, shape, first.dtype, false);
     concatInto(addon, params.backend, inputs, prod(first.shape.slice(0, ax)), prod(shape.slice(ax)), data);
     return info;
   };
@@ -147,7 +154,7 @@ export function nativeUnpack(addon: NativeAddon, fallback: KernelFunc): KernelFu
     const xs = stridesOf(value.shape);
     const shape = value.shape.filter((_, a) => a !== ax);
     const srcStrides = xs.filter((_, a) => a !== ax);
-    const outs = Array.from({ length: value.shape[ax]! }, () => output(params.backend, shape, value.dtype));
+    const outs = Array.from({ length: value.shape[ax]! }, () => output(params.backend, shape, value.dtype, false));
     const src = words(params.backend, value);
     const dstStrides = stridesOf(shape);
     outs.forEach(({ data }, i) => addon.copyStrided(src, i * xs[ax]!, srcStrides, data, 0, dstStrides, shape));
@@ -183,7 +190,7 @@ export function nativeTile(addon: NativeAddon, fallback: KernelFunc): KernelFunc
     const copyShape = x.shape.flatMap((n, a) => [reps[a]!, n]);
     const src = x.shape.flatMap((_, a) => [0, xs[a]!]);
     const dst = x.shape.flatMap((n, a) => [n * os[a]!, os[a]!]);
-    const { info, data } = output(params.backend, shape, x.dtype);
+    const { info, data } = output(params.backend, shape, x.dtype, false);
     addon.copyStrided(words(params.backend, x), 0, src, data, 0, dst, copyShape);
     return info;
   };
@@ -202,7 +209,7 @@ export function nativeSplitV(addon: NativeAddon, fallback: KernelFunc): KernelFu
     const src = words(params.backend, x);
     let offset = 0;
     return sizes.map((s) => {
-      const { info, data } = output(params.backend, [...x.shape.slice(0, ax), s, ...x.shape.slice(ax + 1)], x.dtype);
+      const { info, data } = output(params.backend, [...x.shape.slice(0, ax), s, ...x.shape.slice(ax + 1)], x.dtype, false);
       addon.copyStrided(src, offset, [run, 1], data, 0, [s * inner, 1], [outer, s * inner]);
       offset += s * inner;
       return info;
@@ -222,7 +229,7 @@ export function nativeGatherV2(addon: NativeAddon, fallback: KernelFunc): Kernel
     if (!(idx instanceof Int32Array) || idx.some((i) => i < 0 || i >= dimSize)) return fallback(params);
     const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as unknown as tf.Tensor, indices as unknown as tf.Tensor, ax, batchDims ?? 0);
     const count = idx.length / info.batchSize;
-    const out = output(params.backend, info.outputShape, x.dtype);
+    const out = output(params.backend, info.outputShape, x.dtype, false);
     addon.gather(words(params.backend, x), idx, info.batchSize, info.outerSize, info.dimSize, info.sliceSize, count, out.data);
     return out.info;
   };
@@ -251,7 +258,7 @@ export function nativeResizeBilinear(addon: NativeAddon, fallback: KernelFunc): 
     const { alignCorners, halfPixelCenters, size } = params.attrs as { alignCorners: boolean; halfPixelCenters: boolean; size: [number, number] };
     if (!isFloat(images) || images.shape.length !== 4 || size[0] < 1 || size[1] < 1) return fallback(params);
     const [B, H, W, C] = images.shape as [number, number, number, number];
-    const { info, data } = output(params.backend, [B, size[0], size[1], C], 'float32');
+    const { info, data } = output(params.backend, [B, size[0], size[1], C], 'float32', false);
     addon.resizeBilinear(words(params.backend, images), B, H, W, C, size[0], size[1], !!alignCorners, !!halfPixelCenters, data);
     return info;
   };
@@ -279,7 +286,7 @@ export function nativeMaxPool(addon: NativeAddon, fallback: KernelFunc): KernelF
     const g = poolGeometry(x, params.attrs as unknown as PoolAttrs);
     // a 1×1 pool that keeps the shape is the stock kernel's identity
     if (!g || (g[6] === 1 && g[7] === 1 && g[4] === g[1] && g[5] === g[2])) return fallback(params);
-    const { info, data } = output(params.backend, [g[0]!, g[4]!, g[5]!, g[3]!], 'float32');
+    const { info, data } = output(params.backend, [g[0]!, g[4]!, g[5]!, g[3]!], 'float32', false);
     addon.maxPool(words(params.backend, x), ...(g as Geometry), data);
     return info;
   };
@@ -301,7 +308,7 @@ export function nativeAvgPool(addon: NativeAddon, fallback: KernelFunc): KernelF
     const { x } = params.inputs as { x: Info };
     const g = poolGeometry(x, params.attrs as unknown as PoolAttrs);
     if (!g || (g[6] === 1 && g[7] === 1 && g[4] === g[1] && g[5] === g[2])) return fallback(params);
-    const { info, data } = output(params.backend, [g[0]!, g[4]!, g[5]!, g[3]!], 'float32');
+    const { info, data } = output(params.backend, [g[0]!, g[4]!, g[5]!, g[3]!], 'float32', false);
     addon.avgPool(words(params.backend, x), ...(g as Geometry), data);
     return info;
   };
