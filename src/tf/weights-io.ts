@@ -76,7 +76,7 @@ export function fileSystem(dir: string): tf.io.IOHandler {
       const specs = groups.flatMap((g) => g.weights);
       const size = files.reduce((n, f) => n + f.size, 0);
       const expected = specs.reduce((n, s) => n + specBytes(s), 0);
-      if (size !== expected) throw new Error(`The weights named by ${file} hold ${size} bytes; the manifest needs ${expected}`);
+      if (size !== expected) throw new Error(message(`the weights files named by ${file}`, `${expected} bytes (what its manifest lists)`, `${size} bytes`));
       const parts: Uint8Array[] = [];
       for (const f of files) {
         let bytes: Uint8Array;
