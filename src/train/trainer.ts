@@ -7,9 +7,9 @@
  * position), the schedule from the step, the optimizer from its saved buffers).
  */
 import * as tf from '@tensorflow/tfjs';
+import { join, resolve } from 'node:path';
 import { classWeights, type AuSample } from '../data/dataset.js';
 import { batchTensors, batches, type Batch } from '../data/loader.js';
-import { join, resolve } from 'node:path';
 import { AuModel } from '../model/model.js';
 import {
   checkpointDir, checkpointPaths, hasCheckpoint, readCheckpoint as readCheckpointFile, readCheckpointDir, removeCheckpoints, writeCheckpoint,
@@ -159,9 +159,9 @@ function checkSameConfig(path: string, saved: ModelConfig, wanted: ModelConfig):
   if (JSON.stringify(saved) === JSON.stringify(wanted)) return;
   const s = saved as unknown as Record<string, unknown>;
   const w = wanted as unknown as Record<string, unknown>;
-  const key = Object.keys({ ...s, ...w }).find((k) => JSON.stringify(s[k]) !== JSON.stringify(w[k]))!;
-  throw new ConfigMismatch(message(`the model config of the checkpoint ${path}`, `the config of the model trained (${key} ${JSON.stringify(w[key])})`,
-    `another model config (${key} ${JSON.stringify(s[key])})`));
+  const key = Object.keys({ ...s, ...w }).find((k) => JSON.stringify(s[k]) !== JSON.stringify(w[k]));
+  const field = (c: Record<string, unknown>) => (key ? `${key} ${JSON.stringify(c[key])}` : JSON.stringify(c)); // no key: the same fields in another order
+  throw new ConfigMismatch(message(`the model config of the checkpoint ${path}`, `the config of the model trained (${field(w)})`, `another model config (${field(s)})`));
 }
 
 /**
