@@ -289,6 +289,12 @@ test('a checkpoint of another model config, or whose weights do not fit its conf
   try { await openResumePoint(dir, { config: modelConfig('tiny', { inputSize: 64 }) }); } catch (e) { error = e; }
   assert.instance(error, RangeError);
   assert.match(error.message, /^Expected the config of the model trained \(inputSize 64\) for the model config of the checkpoint .*checkpoint but received another model config \(inputSize 48\)$/);
+  // the same fields in another order differ as JSON, so they are refused too; the message then shows the whole configs
+  const reordered = Object.fromEntries(Object.entries(config()).reverse());
+  error = undefined;
+  try { await openResumePoint(dir, { config: reordered }); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /^Expected the config of the model trained \(\{"classifier":.*\) for the model config of the checkpoint .* but received another model config \(\{"variant":"tiny",.*\)$/);
 
   const file = join(dir, 'checkpoint', 'model', 'model.json');
   const json = JSON.parse(readFileSync(file, 'utf8'));
