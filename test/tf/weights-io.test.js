@@ -68,6 +68,41 @@ test('optimizer state round-trips with its metadata', async () => {
   tensors.forEach((t, i) => assertBitIdentical(values(t.tensor), values(state[i].tensor), t.name));
 });
 
+test('loading copies the weights at most once (a file read whole is used as read); weights split over several files are joined in manifest order', async () => {
+  const dir = path.join(scratch, 'copies');
+  const w = tf.range(0, 3000, 1, 'float32');
+  const b = tf.tensor1d([-1, -2, -3]);
+  await saveTensors(dir, { w, b });
+  const slice = ArrayBuffer.prototype.slice;
+  const set = Uint8Array.prototype.set;
+  let copied = 0;
+  ArrayBuffer.prototype.slice = function (...args) { const out = slice.apply(this, args); copied += out.byteLength; return out; };
+  Uint8Array.prototype.set = function (source, ...rest) { copied += source.byteLength ?? source.length; return set.call(this, source, ...rest); };
+  let artifacts;
+  try {
+    artifacts = await fileSystem(dir).load();
+  } finally {
+    ArrayBuffer.prototype.slice = slice;
+    Uint8Array.prototype.set = set;
+  }
+  assert.is(artifacts.weightData.byteLength, 4 * 3003);
+  assert.ok(copied <= artifacts.weightData.byteLength, `${copied} bytes copied for ${artifacts.weightData.byteLength}`);
+
+  // the same bytes in two files, listed in order: the values load unchanged
+  const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  const [file] = json.weightsManifest[0].paths;
+  const bytes = readFileSync(path.join(dir, file));
+  writeFileSync(path.join(dir, 'part-1.bin'), bytes.subarray(0, 5000));
+  writeFileSync(path.join(dir, 'part-2.bin'), bytes.subarray(5000));
+  json.weightsManifest[0].paths = ['part-1.bin', 'part-2.bin'];
+  writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+  const { tensors } = await loadTensors(dir);
+  assert.equal(tensors.map((t) => t.name), ['w', 'b']);
+  assert.equal(Array.from(tensors[0].tensor.dataSync()), Array.from(w.dataSync()));
+  assert.equal(Array.from(tensors[1].tensor.dataSync()), [-1, -2, -3]);
+  tf.dispose([w, b, ...tensors.map((t) => t.tensor)]);
+});
+
 test('missing and corrupt files give errors naming them', async () => {
   const dir = path.join(scratch, 'bad');
   await model(4).save(fileSystem(dir));
