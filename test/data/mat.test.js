@@ -179,15 +179,15 @@ test('Level 5: struct field-name lengths that are not positive integers are refu
     writeFileSync(file, mat5(el(14, arrayBody(2, [1, 1], 's', lengthElement, el(1, Buffer.from('a\0\0\0\0\0\0\0'))))));
     const out = readInChild(file, 10_000);
     assert.is(out.type, 'RangeError', `${label}: ${JSON.stringify(out)}`);
-    assert.match(out.error, new RegExp(`^Expected an integer from 1 to 8 \\(the bytes of its field names\\) for the field-name length of a struct at byte \\d+ of the MAT-file ${escape(file)} but received ${escape(value)}$`));
+    assert.match(out.error, new RegExp(`^Expected an integer from 1 to 8 \\(the bytes of its field names\\) for the field-name length of a struct in the MAT-file ${escape(file)} \\(byte \\d+ of the array element holding it\\) but received ${escape(value)}$`));
   }
 });
 
 test('Level 5: dims that are not two or more integers ≥ 0, and a cell item that is not an array, name the part, the file and both values', async () => {
   const d = tmp();
   for (const [name, bytes, pattern] of [
-    ['onedim.mat', mat5(el(14, arrayBody(6, [3], 'x', el(9, f64(1, 2, 3))))), '^Expected two or more integers ≥ 0 for the dims of an array at byte \\d+ of the MAT-file FILE but received \\[3\\]$'],
-    ['item.mat', mat5(el(14, arrayBody(1, [1, 1], 'c', el(9, f64(7))))), '^Expected an array \\(element type 14\\) for a cell item or struct field at byte \\d+ of the MAT-file FILE but received element type 9$'],
+    ['onedim.mat', mat5(el(14, arrayBody(6, [3], 'x', el(9, f64(1, 2, 3))))), '^Expected two or more integers ≥ 0 for the dims of an array in the MAT-file FILE \\(byte 48 of the array element holding it\\) but received \\[3\\]$'],
+    ['item.mat', mat5(el(14, arrayBody(1, [1, 1], 'c', el(9, f64(7))))), '^Expected an array \\(element type 14\\) for a cell item or struct field in the MAT-file FILE \\(byte \\d+ of the array element holding it\\) but received element type 9$'],
   ]) {
     const file = join(d, name);
     writeFileSync(file, bytes);
@@ -212,7 +212,7 @@ test('Level 5: counts are bounded by the bytes that back them (fieldless struct 
     writeFileSync(file, bytes);
     const out = readInChild(file);
     assert.is(out.type, 'RangeError', `${name}: ${JSON.stringify(out)}`);
-    assert.ok(out.error.startsWith(`${file}: `) || out.error.includes(` of the MAT-file ${file} but received `), out.error);
+    assert.ok(out.error.startsWith(`${file}: `) || out.error.includes(` in the MAT-file ${file} (byte `), out.error);
     assert.ok(out.rss < 300, `${name}: peak memory ${out.rss} MB`);
   }
 });

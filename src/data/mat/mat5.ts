@@ -30,9 +30,9 @@ class Cursor {
     throw new RangeError(`${this.file}: not a readable MAT-file (${what} at byte ${this.pos})`);
   }
 
-  /** A part that holds what the format does not allow. */
+  /** A part of an array element that holds what the format does not allow (the position counts from that element's data). */
   wrong(part: string, expected: string, actual: string): never {
-    throw rangeError(`${part} at byte ${this.pos} of the MAT-file ${this.file}`, expected, actual);
+    throw rangeError(`${part} in the MAT-file ${this.file} (byte ${this.pos} of the array element holding it)`, expected, actual);
   }
 
   /** The next data element's type, byte count and the cursor over its data; moves past it (and its padding). */
