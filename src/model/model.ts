@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { roiAlign } from '../tf/ops.js';
 import { join } from 'node:path';
-import { readModelDir, writeModelDir, type NamedTensor } from './checkpoint.js';
+import { readModelDir, writeModelDir, type FitCheck, type NamedTensor, type SavedModel } from './checkpoint.js';
 import { AU_SETS } from '../face/au.js';
 import { inputTemplate } from '../face/landmarks.js';
 import { auCentresTensor } from './au-centres.js';
@@ -145,24 +145,39 @@ export class AuModel {
   }
 
   /**
+   * The check a saved model passes before anything is allocated: the weights' names and shapes against a
+   * shapes-only model of the saved config. Errors name `file` (the model.json read).
+   */
+  static fits(file: string): FitCheck {
+    return (config, seed, specs) => {
+      try {
+        new AuModel(config, seed, { shapesOnly: true }).store.checkFits(specs);
+      } catch (e) {
+        const error = e as Error;
+        throw new (error instanceof TypeError ? TypeError : RangeError)(`${file}: model config: ${error.message}`);
+      }
+    };
+  }
+
+  /**
+   * A model whose parameters are the saved tensors (checked by {@link fits}): nothing drawn, nothing
+   * copied. The tensors are disposed here; the parameters keep their data.
+   */
+  static fromSaved(saved: SavedModel): AuModel {
+    try {
+      return new AuModel(saved.config, saved.seed, { saved: new Map(saved.tensors.map((t) => [t.name, t.tensor])) });
+    } finally {
+      tf.dispose(saved.tensors.map((t) => t.tensor));
+    }
+  }
+
+  /**
    * Rebuilds a model from {@link save}'s directory (any format version); predictions are bit-identical.
    * The saved config and the weights' names and shapes are checked against each other before anything is
    * allocated; the parameters are then made from the file's tensors (no initial values drawn).
    */
   static async load(dir: string): Promise<AuModel> {
-    const saved = await readModelDir(dir, (config, seed, specs) => {
-      try {
-        new AuModel(config, seed, { shapesOnly: true }).store.checkFits(specs);
-      } catch (e) {
-        const error = e as Error;
-        throw new (error instanceof TypeError ? TypeError : RangeError)(`${join(dir, 'model.json')}: model config: ${error.message}`);
-      }
-    });
-    try {
-      return new AuModel(saved.config, saved.seed, { saved: new Map(saved.tensors.map((t) => [t.name, t.tensor])) });
-    } finally {
-      tf.dispose(saved.tensors.map((t) => t.tensor)); // the parameters hold their own references
-    }
+    return AuModel.fromSaved(await readModelDir(dir, AuModel.fits(join(dir, 'model.json'))));
   }
 
   dispose(): void {

@@ -55,7 +55,7 @@ export class ParamStore {
     if (this.saved) {
       const t = this.saved.get(name);
       if (!t) throw new RangeError(`weights do not fit this model: ${name} is missing`);
-      if (t.shape.join() !== shape.join()) throw new RangeError(`weights: ${name} has shape [${t.shape}], the model expects [${shape}]`);
+      if (t.shape.join() !== shape.join()) throw rangeError(`the weights of ${name}`, `shape [${shape}]`, `[${t.shape}]`);
       const variable = tf.variable(t, trainable, `${this.prefix}${name}`); // shares t's data: no copy
       this.entries.set(name, { variable, trainable });
       return variable;

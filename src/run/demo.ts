@@ -7,7 +7,7 @@ import { AuModel } from '../model/model.js';
 import { modelConfig } from '../model/config.js';
 import { openDataset } from '../data/open.js';
 import { initTf } from '../tf/engine.js';
-import { PAPER_TRAINING, type TrainOptions } from '../train/trainer.js';
+import { PAPER_TRAINING, openResumePoint, type TrainOptions } from '../train/trainer.js';
 import { Progress } from '../util/progress.js';
 import { stderrLine, trainAndEvaluate, type RunResult } from './pipeline.js';
 
@@ -33,13 +33,16 @@ export async function demoRun({ out, options = DEMO_TRAINING, resume = false, lo
   let drew = false;
   const dataset = await openDataset('synthetic', `${out}/data`, { ...DEMO_DATA, onProgress: (d) => { drew = true; bar.update(d); } });
   if (drew) bar.finish();
-  const model = new AuModel(modelConfig('tiny'), options.seed);
+  // resumed: the model allocated from the checkpoint's weights (none yet: a new run)
+  const point = resume ? await openResumePoint(`${out}/run`, { config: modelConfig('tiny') }) : null;
+  const model = point ? point.model : new AuModel(modelConfig('tiny'), options.seed);
   try {
-    const r = await trainAndEvaluate({ model, dataset, fold: 1, options, out: `${out}/run`, resume,
+    const r = await trainAndEvaluate({ model, dataset, fold: 1, options, out: `${out}/run`, resume: point ?? resume,
       overwrite: !resume, evaluate: true, // the demo's folder is its own: a new demo replaces the last
       title: 'sacl-au demo: tiny model on the synthetic AU set (fold 1, held-out subjects)', log });
     return { ...r, minutes: (Date.now() - started) / 60000 };
   } finally {
-    model.dispose();
+    if (point) point.dispose();
+    else model.dispose();
   }
 }

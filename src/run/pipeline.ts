@@ -11,7 +11,7 @@ import type { ModelConfig } from '../model/config.js';
 import { foldSplit, type AuDataset, type AuSample } from '../data/dataset.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { evaluatePredictions, graphsOnSamples, predictSamples } from '../train/evaluate.js';
-import { train, type CheckpointInfo, type History, type RunRecord, type TrainOptions } from '../train/trainer.js';
+import { train, type CheckpointInfo, type History, type ResumePoint, type RunRecord, type TrainOptions } from '../train/trainer.js';
 import { writeReport } from '../report/report.js';
 import { Progress } from '../util/progress.js';
 
@@ -73,7 +73,9 @@ export async function initFrom(model: AuModel, dir: string, log: (line: string) 
 /** Trains (with progress), saves the model, evaluates into `<out>/report`. */
 export async function trainAndEvaluate({ model, dataset, fold, options, out, resume, overwrite = false, run, evaluate, title, skipBad = false, stopAfterEpochs,
   checkpointEvery = DEFAULT_CHECKPOINT_EVERY, stop, extra = {}, log = stderrLine }: {
-  model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; resume: boolean; evaluate: boolean; title: string; skipBad?: boolean;
+  model: AuModel; dataset: AuDataset; fold: number; options: TrainOptions; out: string; evaluate: boolean; title: string; skipBad?: boolean;
+  /** Continue the checkpoint in `out`: read into `model` (true), or opened already with `model` as its model (as train's `resume`). */
+  resume: boolean | ResumePoint;
   /** Without resume, replace a checkpoint already in `out` (else that is refused). */
   overwrite?: boolean;
   /** What the run trains on, saved with its checkpoints and checked on resume (default: the fold). */

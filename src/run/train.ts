@@ -12,7 +12,7 @@ import { readStateDict } from '../tf/state-dict.js';
 import { initTf } from '../tf/engine.js';
 import { foldSplit, type AuDataset } from '../data/dataset.js';
 import { openDataset } from '../data/open.js';
-import { PAPER_TRAINING, hasCheckpoint, readCheckpoint, type CheckpointRecord, type TrainOptions } from '../train/trainer.js';
+import { PAPER_TRAINING, hasCheckpoint, openResumePoint, readCheckpoint, type CheckpointRecord, type TrainOptions } from '../train/trainer.js';
 import { asUsage, UsageError } from '../util/errors.js';
 import { lateProgress } from '../util/progress.js';
 import { badImageLog, configForDataset, evaluateInto, initFrom, stderrLine, trainAndEvaluate, type RunResult } from './pipeline.js';
@@ -147,7 +147,10 @@ export async function trainRun(req: TrainRequest): Promise<RunResult> {
       + 'resume without model flags, or train into another --out');
   }
   if (saved) log(`resuming ${saved.path}: ${kind} under ${root}, fold ${fold}, ${config.variant} model, ${saved.state.epochsDone} of ${options.epochs} epochs done`);
-  const model = new AuModel(config, options.seed);
+  // a resumed run's model is allocated from the checkpoint's weights: no initial values drawn, none overwritten
+  const point = saved ? await openResumePoint(out, { config }) : null;
+  if (saved && !point) throw new UsageError(`--resume: ${out} holds no checkpoint to resume (train without --resume to start)`); // removed since it was read
+  const model = point ? point.model : new AuModel(config, options.seed);
   try {
     if (pretrained) log(backboneSummary(loadBackboneWeights(model.store, pretrained)).trimEnd());
     const init = req.init && !saved ? resolve(req.init) : null;
@@ -155,12 +158,13 @@ export async function trainRun(req: TrainRequest): Promise<RunResult> {
       await initFrom(model, init, log);
       log(`fine-tuning: ${options.epochs} epochs, peak lr ${options.lr}, ${options.warmupEpochs} warm-up epochs (--epochs, --lr, --warmup-epochs)`);
     }
-    return await trainAndEvaluate({ model, dataset, fold, options, out, resume: Boolean(saved), overwrite: Boolean(req.overwrite),
+    return await trainAndEvaluate({ model, dataset, fold, options, out, resume: point ?? false, overwrite: Boolean(req.overwrite),
       run: { dataset: kind, root, fold }, evaluate: req.evaluate ?? true, title: `sacl-au ${config.variant} on ${dataset.name}, fold ${fold}`,
       skipBad: Boolean(req.skipBad), ...(req.init && { extra: { init: resolve(req.init) } }),
       ...(req.checkpointEvery !== undefined && { checkpointEvery: req.checkpointEvery }), ...(req.stop && { stop: req.stop }), log });
   } finally {
-    model.dispose();
+    if (point) point.dispose();
+    else model.dispose();
   }
 }
 

@@ -11,6 +11,7 @@
  * than the file's own size (plus a deflated entry's declared size, bounded by deflate's 1032:1 limit).
  */
 import { inflateRawSync } from 'node:zlib';
+import { message } from '../util/validate.js';
 import { DTYPE_BYTES, decodeElements, type StateDict, type StoredDtype, type StoredTensor } from './state-dict.js';
 
 interface ZipEntry {
@@ -82,25 +83,27 @@ function zipEntries(file: string, bytes: Uint8Array): Map<string, ZipEntry> {
 }
 
 function entryBytes(file: string, bytes: Uint8Array, e: ZipEntry): Uint8Array {
-  const fail = (what: string): never => { throw new Error(`${file}: archive entry ${e.name}: ${what}`); };
+  const fail = (expected: string, actual: string): never => { throw new Error(message(`the archive entry ${e.name} in ${file}`, expected, actual)); };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (e.localOffset + 30 > bytes.length || view.getUint32(e.localOffset, true) !== 0x04034b50) fail('local header missing');
+  if (e.localOffset + 30 > bytes.length || view.getUint32(e.localOffset, true) !== 0x04034b50) fail(`a zip local header at byte ${e.localOffset}`, 'none');
   const start = e.localOffset + 30 + view.getUint16(e.localOffset + 26, true) + view.getUint16(e.localOffset + 28, true);
-  if (start + e.compressedSize > bytes.length) fail(`expected ${e.compressedSize} bytes at ${start}; the file ends at ${bytes.length}`);
+  if (start + e.compressedSize > bytes.length) fail(`${e.compressedSize} bytes from byte ${start}`, `a file that ends at byte ${bytes.length}`);
   const raw = bytes.subarray(start, start + e.compressedSize);
   if (e.method === 0) {
-    if (e.size !== e.compressedSize) fail(`stored entry with sizes ${e.compressedSize} and ${e.size}`);
+    if (e.size !== e.compressedSize) fail('equal sizes before and after compression (a stored entry)', `${e.compressedSize} and ${e.size}`);
     return raw;
   }
-  if (e.method !== 8) fail(`expected compression method 0 (stored) or 8 (deflate); got ${e.method}`);
-  if (e.size > e.compressedSize * 1032 + 1024) fail(`declared size ${e.size} is impossible for ${e.compressedSize} deflated bytes`);
+  if (e.method !== 8) fail('compression method 0 (stored) or 8 (deflate)', String(e.method));
+  if (e.size > e.compressedSize * 1032 + 1024) {
+    fail(`at most ${e.compressedSize * 1032 + 1024} bytes once inflated (deflate's limit for ${e.compressedSize} bytes)`, `a declared size of ${e.size}`);
+  }
   let out: Uint8Array;
   try {
     out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
   } catch (err) {
-    return fail(`cannot inflate (${(err as Error).message})`);
+    return fail('deflated data', `data that does not inflate (${(err as Error).message})`);
   }
-  if (out.length !== e.size) fail(`expected ${e.size} bytes once inflated; got ${out.length}`);
+  if (out.length !== e.size) fail(`${e.size} bytes once inflated`, String(out.length));
   return out;
 }
 
@@ -121,9 +124,28 @@ const isGlobal = (v: Value, module: string, name: string): boolean =>
   typeof v === 'object' && v !== null && !(v instanceof Map) && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Set)
   && v.kind === 'global' && v.module === module && v.name === name;
 
+/** A pickled value, for a message: numbers and strings as written, containers and objects by kind. */
+function describeValue(v: Value): string {
+  if (v === null) return 'None';
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v instanceof Uint8Array) return `bytes of length ${v.length}`;
+  if (Array.isArray(v)) return v.length > 8 ? `a list or tuple of ${v.length} items` : `[${v.map(describeValue).join(', ')}]`;
+  if (v instanceof Map) return `a dict of ${v.size} items`;
+  if (v instanceof Set) return `a set of ${v.size} items`;
+  switch (v.kind) {
+    case 'global': return `${v.module}.${v.name}`;
+    case 'object': return `an object of class ${v.cls}`;
+    case 'storage': return `a ${v.dtype} storage`;
+    default: return 'a tensor';
+  }
+}
+
 /** Runs the pickle `data` (protocols 2–5, binary opcodes) and returns the object it builds. */
 function unpickle(file: string, data: Uint8Array, persistent: (pid: Value) => Value): Value {
   const fail = (what: string): never => { throw new Error(`${file}: data.pkl: ${what}`); };
+  const wrong = (part: string, expected: string, actual: string): never => { throw new Error(message(`${part} in the data.pkl of ${file}`, expected, actual)); };
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const utf8 = new TextDecoder('utf-8');
   const latin1 = new TextDecoder('latin1');
@@ -178,15 +200,15 @@ function unpickle(file: string, data: Uint8Array, persistent: (pid: Value) => Va
   const rebuildTensor = (a: Value[]): TensorRef => {
     const [storage, offset, shape, stride] = a;
     const s = storage as Storage;
-    if (!s || typeof s !== 'object' || (s as { kind?: string }).kind !== 'storage') fail('_rebuild_tensor_v2: expected a storage as first argument');
+    if (!s || typeof s !== 'object' || (s as { kind?: string }).kind !== 'storage') wrong('the first argument of _rebuild_tensor_v2', 'a storage', describeValue(storage ?? null));
     const ints = (v: Value, what: string): number[] => {
-      if (!Array.isArray(v) || v.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) fail(`_rebuild_tensor_v2: expected ${what} a tuple of integers ≥ 0; got ${String(v)}`);
+      if (!Array.isArray(v) || v.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) wrong(`the ${what} argument of _rebuild_tensor_v2`, 'a tuple of integers ≥ 0', describeValue(v));
       return v as number[];
     };
     const size = ints(shape ?? null, 'size');
     const strides = ints(stride ?? null, 'stride');
     if (size.length !== strides.length) fail(`_rebuild_tensor_v2: size [${size}] and stride [${strides}] differ in length`);
-    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) fail(`_rebuild_tensor_v2: expected an offset ≥ 0; got ${String(offset)}`);
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) wrong('the storage offset argument of _rebuild_tensor_v2', 'an integer ≥ 0', describeValue(offset ?? null));
     return { kind: 'tensor', storage: s, offset: offset as number, shape: size, stride: strides };
   };
 
@@ -248,7 +270,7 @@ function unpickle(file: string, data: Uint8Array, persistent: (pid: Value) => Va
         break;
       }
       default:
-        fail(`expected a pickle opcode of a PyTorch state dict; got 0x${op.toString(16)} at byte ${pos - 1}`);
+        wrong(`the opcode at byte ${pos - 1}`, 'a pickle opcode of a PyTorch state dict', `0x${op.toString(16)}`);
     }
   }
 }
@@ -260,10 +282,10 @@ function viewReader(file: string, name: string, t: TensorRef, storageBytes: Uint
   let last = offset;
   for (let d = 0; d < shape.length; d++) if (shape[d]! > 0) last += (shape[d]! - 1) * stride[d]!;
   if (count > 0 && last >= storage.numel) {
-    throw new Error(`${file}: ${name}: expected a view inside its storage of ${storage.numel} elements; got offset ${offset}, size [${shape}], stride [${stride}]`);
+    throw new Error(message(`tensor ${name} in ${file}`, `a view inside its storage of ${storage.numel} elements`, `offset ${offset}, size [${shape.join(', ')}], stride [${stride.join(', ')}]`));
   }
   // a state dict's tensors never repeat elements: more elements than the storage holds means a forged stride
-  if (count > storage.numel) throw new Error(`${file}: ${name}: expected at most ${storage.numel} elements (its storage); got size [${shape}]`);
+  if (count > storage.numel) throw new Error(message(`tensor ${name} in ${file}`, `at most ${storage.numel} elements (its storage)`, `size [${shape.join(', ')}]`));
   const contiguous = shape.every((_, d) => stride[d] === shape.slice(d + 1).reduce((a, b) => a * b, 1) || shape[d] === 1);
   const read = (): Float32Array => {
     if (contiguous) return decodeElements(storageBytes.subarray(offset * DTYPE_BYTES[storage.dtype]), storage.dtype, count);
@@ -289,7 +311,7 @@ export function readPth(file: string, bytes: Uint8Array): StateDict {
   const pkl = [...entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pkl.length !== 1) {
     const torchScript = [...entries.keys()].some((n) => /\/constants\.pkl$/.test(n));
-    throw new Error(`${file}: expected one <dir>/data.pkl in the torch.save archive; got ${pkl.length}${torchScript ? ' (this is a TorchScript archive: save model.state_dict() instead)' : ''}`);
+    throw new Error(message(`the torch.save archive ${file}`, 'one <dir>/data.pkl', `${pkl.length}${torchScript ? ' (this is a TorchScript archive: save model.state_dict() instead)' : ''}`));
   }
   const dir = pkl[0]!.slice(0, -'data.pkl'.length);
   const byteorder = entries.get(`${dir}byteorder`);
@@ -302,7 +324,7 @@ export function readPth(file: string, bytes: Uint8Array): StateDict {
     if (!e) throw new Error(`${file}: storage ${s.key} is named by data.pkl but ${dir}data/${s.key} is missing`);
     b = entryBytes(file, bytes, e);
     const size = DTYPE_BYTES[s.dtype];
-    if (b.length < s.numel * size) throw new Error(`${file}: storage ${s.key}: expected ${s.numel * size} bytes; got ${b.length}`);
+    if (b.length < s.numel * size) throw new Error(message(`storage ${s.key} in ${file}`, `${s.numel * size} bytes (${s.numel} elements)`, `${b.length} bytes`));
     if (bigEndian && size > 1) {
       b = b.slice(0, s.numel * size);
       for (let i = 0; i < b.length; i += size) b.subarray(i, i + size).reverse();
@@ -312,12 +334,12 @@ export function readPth(file: string, bytes: Uint8Array): StateDict {
   };
   const root = unpickle(file, entryBytes(file, bytes, entries.get(pkl[0]!)!), (pid) => {
     // ('storage', storage class, key, location, numel)
-    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new Error(`${file}: data.pkl: expected a ('storage', …) persistent id; got ${String(pid)}`);
+    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new Error(message(`a persistent id in the data.pkl of ${file}`, "a ('storage', class, key, location, size) tuple", describeValue(pid)));
     const cls = pid[1] as Global;
     const dtype = cls && (cls as { kind?: string }).kind === 'global' && cls.module === 'torch' ? STORAGES[cls.name] : undefined;
-    if (!dtype) throw new Error(`${file}: data.pkl: expected a storage type of ${Object.keys(STORAGES).join(', ')}; got ${cls?.module}.${cls?.name}`);
+    if (!dtype) throw new Error(message(`the storage type in the data.pkl of ${file}`, `one of torch.${Object.keys(STORAGES).join(', torch.')}`, describeValue(cls ?? null)));
     const numel = pid[4];
-    if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) throw new Error(`${file}: data.pkl: storage ${String(pid[2])}: expected a size ≥ 0; got ${String(numel)}`);
+    if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) throw new Error(message(`the size of storage ${String(pid[2])} in the data.pkl of ${file}`, 'an integer ≥ 0', describeValue(numel ?? null)));
     return { kind: 'storage', dtype, key: String(pid[2]), numel };
   });
   // the state dict itself, or a training checkpoint holding it
@@ -325,7 +347,7 @@ export function readPth(file: string, bytes: Uint8Array): StateDict {
   for (const key of ['model', 'state_dict', 'model_state', 'module']) {
     if (isMap(dict) && isMap(dict.get(key) ?? null) && ![...dict.values()].some(isTensor)) dict = dict.get(key)!;
   }
-  if (!isMap(dict)) throw new Error(`${file}: expected a state dict (a dict of tensors, or {model: …} / {state_dict: …}); got ${Array.isArray(dict) ? 'a list or tuple' : typeof dict}`);
+  if (!isMap(dict)) throw new Error(message(file, 'a state dict (a dict of tensors, or {model: …} / {state_dict: …})', describeValue(dict)));
   const tensors: StoredTensor[] = [];
   const others: string[] = [];
   for (const [key, value] of dict) {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { readPth } from './pth.js';
 import { readSafetensors } from './safetensors.js';
+import { message } from '../util/validate.js';
 
 /** Element types a stored tensor may have; all read as float32. */
 export type StoredDtype = 'f64' | 'f32' | 'f16' | 'bf16' | 'i64' | 'i32' | 'i16' | 'i8' | 'u8' | 'bool';
@@ -88,10 +89,13 @@ export function readStateDict(file: string): StateDict {
   else if (safetensorsHeader) dict = readSafetensors(file, bytes);
   else if (head[0] === 0x80 && head[1] === 0x02 && head[2] === 0x8a && head[3] === 0x0a) {
     // pickle protocol 2 opening with the 10-byte magic number of PyTorch's pre-1.6 format
-    throw new Error(`${file}: expected a torch.save zip archive (PyTorch ≥ 1.6) or a .safetensors file; got a legacy (pre-1.6) torch file. `
-      + 'Re-save it with a current PyTorch: torch.save(torch.load(f), g), or write a .safetensors file (safetensors.torch.save_file)');
+    throw new Error(message(file, 'a torch.save zip archive (PyTorch ≥ 1.6) or a .safetensors file', 'a legacy (pre-1.6) torch file: '
+      + 're-save it with a current PyTorch, torch.save(torch.load(f), g), or write a .safetensors file (safetensors.torch.save_file)'));
   } else if (bytes.length >= 9 && bytes[8] === 0x7b) dict = readSafetensors(file, bytes); // its header size is wrong: say so
-  else throw new Error(`${file}: expected a torch.save zip archive or a .safetensors file; got neither (first bytes ${[...head].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+  else {
+    const first = [...head].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new Error(message(file, 'a torch.save zip archive or a .safetensors file', `neither (first bytes ${first || 'none: an empty file'})`));
+  }
   for (const t of dict.tensors) if (t.name.startsWith('module.')) t.name = t.name.slice('module.'.length);
   return dict;
 }

@@ -35,6 +35,19 @@ function concat(weightData: tf.io.WeightData): Uint8Array {
   return out;
 }
 
+/** The weights files' bytes as one buffer: one file read into a buffer of its own is used as it is, several are joined (one copy). */
+function joinFiles(parts: Uint8Array[]): ArrayBuffer {
+  const only = parts.length === 1 ? parts[0]! : null;
+  if (only && only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) return only.buffer as ArrayBuffer;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out.buffer;
+}
+
 async function readJson(file: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
@@ -76,7 +89,7 @@ export function fileSystem(dir: string): tf.io.IOHandler {
       const specs = groups.flatMap((g) => g.weights);
       const size = files.reduce((n, f) => n + f.size, 0);
       const expected = specs.reduce((n, s) => n + specBytes(s), 0);
-      if (size !== expected) throw new Error(`The weights named by ${file} hold ${size} bytes; the manifest needs ${expected}`);
+      if (size !== expected) throw new Error(message(`the weights files named by ${file}`, `${expected} bytes (what its manifest lists)`, `${size} bytes`));
       const parts: Uint8Array[] = [];
       for (const f of files) {
         let bytes: Uint8Array;
@@ -88,9 +101,8 @@ export function fileSystem(dir: string): tf.io.IOHandler {
         if (bytes.byteLength !== f.size) throw new Error(`${f.path} changed size while ${file} was loading`);
         parts.push(bytes);
       }
-      const data = concat(parts.map((p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer));
       const { weightsManifest: _m, ...rest } = json;
-      return { ...(rest as tf.io.ModelArtifacts), weightSpecs: specs, weightData: data.buffer as ArrayBuffer };
+      return { ...(rest as tf.io.ModelArtifacts), weightSpecs: specs, weightData: joinFiles(parts) };
     },
   };
 }

@@ -7,14 +7,17 @@
  * position), the schedule from the step, the optimizer from its saved buffers).
  */
 import * as tf from '@tensorflow/tfjs';
+import { join, resolve } from 'node:path';
 import { classWeights, type AuSample } from '../data/dataset.js';
 import { batchTensors, batches, type Batch } from '../data/loader.js';
-import type { AuModel } from '../model/model.js';
+import { AuModel } from '../model/model.js';
 import {
   checkpointDir, checkpointPaths, hasCheckpoint, readCheckpoint as readCheckpointFile, readCheckpointDir, removeCheckpoints, writeCheckpoint,
-  type CheckpointRecord as CheckpointFile, type TrainerStateFile,
+  type CheckpointRecord as CheckpointFile, type FitCheck, type NamedTensor, type SavedModel, type TrainerStateFile,
 } from '../model/checkpoint.js';
+import type { ModelConfig } from '../model/config.js';
 import { UsageError, usageError } from '../util/errors.js';
+import { message, rangeError, typeError } from '../util/validate.js';
 import { variableGradsReleasing } from '../tf/backprop.js';
 import { PAPER_LOSS_WEIGHTS, trainingLoss, type LossWeights } from './losses.js';
 import { NesterovSgd } from './optimizer.js';
@@ -71,8 +74,12 @@ export interface TrainArgs {
   options: TrainOptions;
   /** Where checkpoints go (`<dir>/checkpoint`); none when omitted. */
   dir?: string;
-  /** Continue from the newest intact checkpoint in `dir`; its options (and `run`) must equal these. */
-  resume?: boolean;
+  /**
+   * Continue from the newest intact checkpoint in `dir`; its options (and `run`) must equal these. `true`
+   * reads it into `model` (built by the caller, its initial values overwritten); a {@link ResumePoint}
+   * (openResumePoint) is a checkpoint already read, whose own `model` must be the one given.
+   */
+  resume?: boolean | ResumePoint;
   /** Without `resume`, a checkpoint already in `dir` is an error unless this is set (it is then removed). */
   overwrite?: boolean;
   /** What the run trains on (dataset, root, fold, …), saved with every checkpoint and checked on resume. */
@@ -146,21 +153,98 @@ export function readCheckpoint(dir: string, onWarning: (message: string) => void
 
 const warn = (message: string) => { process.stderr.write(`warning: ${message}\n`); };
 
-/** Restores model weights, optimizer buffers and the loop's state from a checkpoint directory. */
-async function restore(path: string, model: AuModel, optimizer: NesterovSgd): Promise<TrainerState> {
-  const saved = await readCheckpointDir<TrainerState>(path, (config, _seed, specs) => {
-    if (JSON.stringify(config) !== JSON.stringify(model.config)) {
-      throw new RangeError(`${path}: the checkpoint was trained with another model config (variant ${config.variant})`);
+/** A checkpoint's model config differs from the one being trained: the caller's mistake, not a damaged checkpoint. */
+class ConfigMismatch extends RangeError {}
+
+function checkSameConfig(path: string, saved: ModelConfig, wanted: ModelConfig): void {
+  if (JSON.stringify(saved) === JSON.stringify(wanted)) return;
+  const s = saved as unknown as Record<string, unknown>;
+  const w = wanted as unknown as Record<string, unknown>;
+  const key = Object.keys({ ...s, ...w }).find((k) => JSON.stringify(s[k]) !== JSON.stringify(w[k]));
+  const field = (c: Record<string, unknown>) => (key ? `${key} ${JSON.stringify(c[key])}` : JSON.stringify(c)); // no key: the same fields in another order
+  throw new ConfigMismatch(message(`the model config of the checkpoint ${path}`, `the config of the model trained (${field(w)})`, `another model config (${field(s)})`));
+}
+
+/**
+ * The newest checkpoint in `dir` that reads, `fits` checked; a damaged one is reported and the previous
+ * one read, a config mismatch thrown. Null when there is none. The caller disposes the tensors.
+ */
+async function readNewest(dir: string, fits: (path: string) => FitCheck, onWarning: (m: string) => void):
+  Promise<{ path: string; state: TrainerState; model: SavedModel; optimizer: NamedTensor[] } | null> {
+  const paths = checkpointPaths(dir);
+  for (const [i, path] of paths.entries()) {
+    try {
+      return { path, ...await readCheckpointDir<TrainerState>(path, fits(path)) };
+    } catch (e) {
+      if (e instanceof ConfigMismatch) throw e;
+      onWarning(`checkpoint ${path} is unreadable (${(e as Error).message}); ${i + 1 < paths.length ? `resuming from ${paths[i + 1]} instead` : 'no other checkpoint to resume from'}`);
     }
-    model.store.checkFits(specs);
-  });
-  try {
-    model.store.assign(saved.model.tensors);
-    optimizer.loadState(saved.optimizer);
-  } finally {
-    tf.dispose([...saved.model.tensors, ...saved.optimizer].map((t) => t.tensor));
   }
-  return saved.state;
+  if (paths.length) throw new Error(`${dir}: no checkpoint could be read (see the warnings above)`);
+  return null;
+}
+
+/**
+ * A run's checkpoint opened to resume it: the model allocated from the saved weights (no initial values
+ * drawn, no weights copied over others), the optimizer's buffers and the loop's state. Give it to one
+ * `train` call as `resume`, with `model` as the model; dispose it (the model with it) afterwards.
+ */
+export interface ResumePoint {
+  /** The run's folder (train's `dir`, resolved). */
+  dir: string;
+  /** The checkpoint directory read. */
+  path: string;
+  model: AuModel;
+  state: TrainerState;
+  optimizer: NamedTensor[];
+  dispose(): void;
+}
+
+/**
+ * Opens the newest checkpoint in `dir` that reads (a damaged one is reported to `onWarning` and the
+ * previous one opened), or returns null when there is none. With `config`, a checkpoint of another model
+ * config is refused (a RangeError naming the first field that differs).
+ */
+export async function openResumePoint(dir: string, { config, onWarning = warn }: { config?: ModelConfig; onWarning?: (message: string) => void } = {}):
+  Promise<ResumePoint | null> {
+  const found = await readNewest(dir, (path) => (saved, seed, specs) => {
+    if (config) checkSameConfig(path, saved, config);
+    AuModel.fits(join(path, 'model', 'model.json'))(saved, seed, specs);
+  }, onWarning);
+  if (!found) return null;
+  const { path, state, optimizer } = found;
+  let model: AuModel;
+  try {
+    model = AuModel.fromSaved(found.model);
+  } catch (e) {
+    tf.dispose(optimizer.map((t) => t.tensor));
+    throw e;
+  }
+  return { dir: resolve(dir), path, model, state, optimizer, dispose: () => { model.dispose(); tf.dispose(optimizer.map((t) => t.tensor)); } };
+}
+
+/** Reads the newest checkpoint that loads into a model built by the caller (weights assigned over its own) and the optimizer; null when there is none. */
+async function restoreInto(dir: string, model: AuModel, optimizer: NesterovSgd, onWarning: (m: string) => void): Promise<TrainerState | null> {
+  const found = await readNewest(dir, (path) => (config, _seed, specs) => {
+    checkSameConfig(path, config, model.config);
+    model.store.checkFits(specs);
+  }, onWarning);
+  if (!found) return null;
+  try {
+    model.store.assign(found.model.tensors);
+    optimizer.loadState(found.optimizer);
+  } finally {
+    tf.dispose([...found.model.tensors, ...found.optimizer].map((t) => t.tensor));
+  }
+  return found.state;
+}
+
+/** The optimizer's buffers and the loop's state from a resume point opened for this model and folder. */
+function resumeFrom(point: ResumePoint, model: AuModel, dir: string | undefined, optimizer: NesterovSgd): TrainerState {
+  if (point.model !== model) throw typeError('model', `the model of the resume point ${point.path}`, 'another AuModel');
+  if (dir === undefined || resolve(dir) !== point.dir) throw rangeError('dir', `the run folder of the resume point (${point.dir})`, dir === undefined ? 'undefined' : dir);
+  optimizer.loadState(point.optimizer);
+  return point.state;
 }
 
 /** What one optimizer step needs besides the batch and the learning rate (train() builds it once per run). */
@@ -235,22 +319,6 @@ function checkSame(kind: string, saved: Record<string, unknown>, given: Record<s
   }
 }
 
-/** Restores the newest checkpoint that loads; a damaged one is reported and the previous one used. */
-async function restoreNewest(dir: string, model: AuModel, optimizer: NesterovSgd, onWarning: (m: string) => void, fresh: TrainerState): Promise<TrainerState> {
-  const paths = checkpointPaths(dir);
-  for (const [i, path] of paths.entries()) {
-    try {
-      return await restore(path, model, optimizer);
-    } catch (e) {
-      // another model config is the caller's mistake, not a damaged checkpoint
-      if (e instanceof RangeError && /another model config/.test(e.message)) throw e;
-      onWarning(`checkpoint ${path} is unreadable (${(e as Error).message}); ${i + 1 < paths.length ? `resuming from ${paths[i + 1]} instead` : 'no other checkpoint to resume from'}`);
-    }
-  }
-  if (paths.length) throw new Error(`${dir}: no checkpoint could be read (see the warnings above)`);
-  return fresh;
-}
-
 export async function train({ model, samples, options, dir, resume = false, overwrite = false, run, onWarning = warn, onStep, onEpoch, stopAfterEpochs,
   checkpointEvery = 0, stop, onCheckpoint, onBadImage }: TrainArgs): Promise<History> {
   if (samples.length === 0) throw new RangeError('train: no training samples');
@@ -265,7 +333,8 @@ export async function train({ model, samples, options, dir, resume = false, over
   const fresh: TrainerState = { format: 'sacl-au-trainer', epochsDone: 0, step: 0, options, ...(run && { run }), history: { steps: [], epochs: [] } };
   let state = fresh;
   try {
-    if (resume && dir) state = await restoreNewest(dir, model, optimizer, onWarning, fresh);
+    if (resume && typeof resume === 'object') state = resumeFrom(resume, model, dir, optimizer);
+    else if (resume && dir) state = await restoreInto(dir, model, optimizer, onWarning) ?? fresh;
     else if (dir && hasCheckpoint(dir)) {
       if (!overwrite) throw new UsageError(`${checkpointDir(dir)} exists: resume it (--resume) or replace it (--overwrite)`);
       await removeCheckpoints(dir);

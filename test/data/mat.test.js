@@ -137,6 +137,7 @@ const el = (type, data) => Buffer.concat([u32(type, data.length), data, Buffer.a
 const arrayBody = (cls, dims, name, ...rest) => Buffer.concat([el(6, u32(cls, 0)), el(5, i32(...dims)), el(1, Buffer.from(name)), ...rest]);
 const HEADER = (() => { const h = Buffer.alloc(128, 0x20); h.write('MATLAB 5.0 MAT-file, hand-made'); h.writeUInt16LE(0x0100, 124); h.write('IM', 126); return h; })();
 const mat5 = (...elements) => Buffer.concat([HEADER, ...elements]);
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * readMatFile(file) in a child process bounded by `ms` (a reader that loops or allocates without bound
@@ -171,13 +172,28 @@ async function rejection(promise, ms = 10_000) {
 
 test('Level 5: struct field-name lengths that are not positive integers are refused, not looped on', () => {
   const d = tmp();
-  for (const [label, lengthElement] of [['1e-300 (a double)', el(9, f64(1e-300))], ['0', el(5, i32(0))], ['0.5 (a double)', el(9, f64(0.5))], ['-8', el(5, i32(-8))]]) {
+  for (const [label, lengthElement, value] of [['1e-300 (a double)', el(9, f64(1e-300)), '1e-300'], ['0', el(5, i32(0)), '0'], ['0.5 (a double)', el(9, f64(0.5)), '0.5'],
+    ['-8', el(5, i32(-8)), '-8']]) {
     const file = join(d, `len${label.replace(/\W/g, '')}.mat`);
     // a 1×1 struct with 8 bytes of field names: 'a' padded
     writeFileSync(file, mat5(el(14, arrayBody(2, [1, 1], 's', lengthElement, el(1, Buffer.from('a\0\0\0\0\0\0\0'))))));
     const out = readInChild(file, 10_000);
     assert.is(out.type, 'RangeError', `${label}: ${JSON.stringify(out)}`);
-    assert.ok(out.error.startsWith(`${file}: `) && /field-name length/.test(out.error), out.error);
+    assert.match(out.error, new RegExp(`^Expected an integer from 1 to 8 \\(the bytes of its field names\\) for the field-name length of a struct in the MAT-file ${escape(file)} \\(byte \\d+ of the array element holding it\\) but received ${escape(value)}$`));
+  }
+});
+
+test('Level 5: dims that are not two or more integers ≥ 0, and a cell item that is not an array, name the part, the file and both values', async () => {
+  const d = tmp();
+  for (const [name, bytes, pattern] of [
+    ['onedim.mat', mat5(el(14, arrayBody(6, [3], 'x', el(9, f64(1, 2, 3))))), '^Expected two or more integers ≥ 0 for the dims of an array in the MAT-file FILE \\(byte 48 of the array element holding it\\) but received \\[3\\]$'],
+    ['item.mat', mat5(el(14, arrayBody(1, [1, 1], 'c', el(9, f64(7))))), '^Expected an array \\(element type 14\\) for a cell item or struct field in the MAT-file FILE \\(byte \\d+ of the array element holding it\\) but received element type 9$'],
+  ]) {
+    const file = join(d, name);
+    writeFileSync(file, bytes);
+    const error = await rejection(readMatFile(file));
+    assert.instance(error, RangeError, String(error));
+    assert.match(error.message, new RegExp(pattern.replace('FILE', escape(file))));
   }
 });
 
@@ -196,7 +212,7 @@ test('Level 5: counts are bounded by the bytes that back them (fieldless struct 
     writeFileSync(file, bytes);
     const out = readInChild(file);
     assert.is(out.type, 'RangeError', `${name}: ${JSON.stringify(out)}`);
-    assert.ok(out.error.startsWith(`${file}: `), out.error);
+    assert.ok(out.error.startsWith(`${file}: `) || out.error.includes(` in the MAT-file ${file} (byte `), out.error);
     assert.ok(out.rss < 300, `${name}: peak memory ${out.rss} MB`);
   }
 });

@@ -142,9 +142,9 @@ test('broken, legacy, hostile and foreign torch files fail with the file named',
   writeFileSync(file('truncated.pth'), whole.subarray(0, whole.length >> 1));
   const cases = [
     ['truncated.pth', /truncated\.pth: not a valid torch\.save zip archive: no end-of-central-directory record/],
-    ['legacy.pth', /legacy\.pth: expected a torch\.save zip archive .* got a legacy \(pre-1\.6\) torch file\. Re-save it/],
-    ['stride.pth', /stride\.pth: stem\.conv1\.weight: expected at most 4 elements \(its storage\); got size \[1000000000\]/],
-    ['storage.pth', /storage\.pth: storage 0: expected 4000000000 bytes; got 16/],
+    ['legacy.pth', /^Expected a torch\.save zip archive \(PyTorch ≥ 1\.6\) or a \.safetensors file for .*legacy\.pth but received a legacy \(pre-1\.6\) torch file: re-save it/],
+    ['stride.pth', /^Expected at most 4 elements \(its storage\) for tensor stem\.conv1\.weight in .*stride\.pth but received size \[1000000000\]$/],
+    ['storage.pth', /^Expected 4000000000 bytes \(1000000000 elements\) for storage 0 in .*storage\.pth but received 16 bytes$/],
     ['long.pth', /long\.pth: data\.pkl: an integer of 101 bytes at byte \d+: state dicts hold none that large/],
     ['other.pth', /Expected ResT backbone weights .* for .*other\.pth but received none of the 111 backbone names among its 1 tensors \(fc\.weight/],
   ];
@@ -194,13 +194,22 @@ test('malformed .safetensors files and unknown formats: errors name the file and
   writeFileSync(f, Buffer.concat([Buffer.from([0x80, 0x01, 0, 0, 0, 0, 0, 0]), padded, Buffer.from(new Float32Array([1.5, -2]).buffer)]));
   assert.equal([...readStateDict(f).tensors[0].read()], [1.5, -2]);
   const cases = [
-    [safetensors(good, Buffer.alloc(8), 1e9), /bad\.safetensors: not a valid \.safetensors file: expected a header of at most \d+ bytes; got a header size of 1000000000/],
-    [safetensors({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, Buffer.alloc(4)), /bad\.safetensors: .*a: expected data_offsets within the 4 data bytes; got \[0, 8\]/],
-    [safetensors({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, Buffer.alloc(8)), /a: expected 12 bytes for F32 \[3\]; got 8/],
-    [safetensors({ a: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, Buffer.alloc(8)), /a: expected dtype one of F64, F32, F16, BF16, .*; got "C64"/],
-    [safetensors({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, Buffer.alloc(4)), /a: expected shape a list of integers ≥ 0; got \[-1\]/],
-    [Buffer.concat([Buffer.from([10, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a": nope')]), /not a valid \.safetensors file: the header is not valid JSON/],
-    [Buffer.from('hello, world, not weights'), /bad\.safetensors: expected a torch\.save zip archive or a \.safetensors file; got neither/],
+    [safetensors(good, Buffer.alloc(8), 1e9), /^Expected at most \d+ \(the bytes after it\) for the \.safetensors header size in .*bad\.safetensors but received 1000000000$/],
+    [safetensors({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, Buffer.alloc(4)),
+      /^Expected begin ≤ end ≤ 4 \(the data bytes\) for the data_offsets of tensor a in .*bad\.safetensors but received \[0, 8\]$/],
+    [safetensors({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, Buffer.alloc(8)),
+      /^Expected a span of 12 bytes \(F32 \[3\]\) for the data_offsets of tensor a in .*bad\.safetensors but received \[0, 8\] \(8 bytes\)$/],
+    [safetensors({ a: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, Buffer.alloc(8)),
+      /^Expected one of F64, F32, F16, BF16, .* for the dtype of tensor a in .*bad\.safetensors but received "C64"$/],
+    [safetensors({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, Buffer.alloc(4)),
+      /^Expected a list of integers ≥ 0 for the shape of tensor a in .*bad\.safetensors but received \[-1\]$/],
+    [safetensors({ a: { dtype: 'F32', shape: [1], data_offsets: [4] } }, Buffer.alloc(4)),
+      /^Expected a pair \[begin, end\] of integers ≥ 0 for the data_offsets of tensor a in .*bad\.safetensors but received \[4\]$/],
+    [Buffer.concat([Buffer.from([10, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a": nope')]),
+      /^Expected JSON for the \.safetensors header in .*bad\.safetensors but received text that does not parse \(/],
+    [Buffer.from('hello, world, not weights'),
+      /^Expected a torch\.save zip archive or a \.safetensors file for .*bad\.safetensors but received neither \(first bytes 68 65 6c 6c 6f 2c 20 77\)$/],
+    [Buffer.alloc(0), /^Expected a torch\.save zip archive or a \.safetensors file for .*bad\.safetensors but received neither \(first bytes none: an empty file\)$/],
   ];
   for (const [bytes, pattern] of cases) {
     writeFileSync(f, bytes);

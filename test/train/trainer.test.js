@@ -14,7 +14,8 @@ import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
 import { readBp4dLayout } from '../../dist/data/bp4d-layout.js';
 import { foldSplit } from '../../dist/data/dataset.js';
 import { AuModel, auCentresTensor, modelConfig } from '../../dist/model/index.js';
-import { PAPER_TRAINING, readCheckpoint, train } from '../../dist/train/trainer.js';
+import { PAPER_TRAINING, openResumePoint, readCheckpoint, train } from '../../dist/train/trainer.js';
+import { Random } from '../../dist/util/random.js';
 import { useWasm } from '../model/helpers.js';
 
 const test = suite('trainer');
@@ -32,6 +33,25 @@ test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })
 const config = () => modelConfig('tiny', { inputSize: 48 });
 const options = { ...PAPER_TRAINING, epochs: 3, batchSize: 4, lr: 0.02 };
 const weightsOf = (m) => m.store.named().map((p) => Array.from(p.tensor.dataSync()));
+
+/**
+ * Runs fn counting the normal draws of every Random (weight initialization is their only user outside the
+ * synthetic data's generation) and the bytes the tfjs backend is given to hold.
+ */
+async function counting(fn) {
+  const counts = { draws: 0, written: 0 };
+  const normal = Random.prototype.normal;
+  const backend = tf.backend();
+  const write = backend.write;
+  Random.prototype.normal = function (...args) { counts.draws++; return normal.apply(this, args); };
+  backend.write = function (values, ...rest) { counts.written += values?.byteLength ?? 0; return write.call(this, values, ...rest); };
+  try {
+    return { result: await fn(), ...counts };
+  } finally {
+    Random.prototype.normal = normal;
+    backend.write = write;
+  }
+}
 
 test('a short run lowers the loss', async () => {
   const model = new AuModel(config(), 2);
@@ -210,6 +230,83 @@ test('stopped mid-epoch (stop signal), or crashed after a --checkpoint-every che
   assert.is(bad.message, 'Expected a non-negative integer for checkpointEvery but received 1.5');
   [straight, resumed, again].forEach((m) => m.dispose());
   assert.is(tf.memory().numTensors, tensorsBefore, 'training leaked tensors');
+});
+
+test('a resume point: the model allocated from the checkpoint (no value drawn, each saved value written once), then resumed mid-epoch = uninterrupted, bit for bit', async () => {
+  const tensorsBefore = tf.memory().numTensors;
+  const straight = new AuModel(config(), 6);
+  const h1 = await train({ model: straight, samples, options, dir: tmp() });
+  const dir = tmp();
+  const controller = new AbortController();
+  const first = new AuModel(config(), 6);
+  await train({ model: first, samples, options, dir, stop: controller.signal, onStep: (r) => { if (r.step === 4) controller.abort(); } });
+  const paramBytes = first.store.named().reduce((n, p) => n + 4 * p.tensor.size, 0);
+  first.dispose();
+
+  const drawn = await counting(async () => new AuModel(config(), 1));
+  assert.ok(drawn.draws > 0 && drawn.written === paramBytes, 'a new model draws its values (the spies see it)');
+  drawn.result.dispose();
+  const opened = await counting(() => openResumePoint(dir));
+  const point = opened.result;
+  assert.is(opened.draws, 0, 'no initial value drawn');
+  const optimizerBytes = point.optimizer.reduce((n, t) => n + 4 * t.tensor.size, 0);
+  assert.ok(optimizerBytes > 0);
+  assert.is(opened.written, paramBytes + optimizerBytes, 'every saved value written to the backend once');
+  assert.equal([point.path, point.state.step, point.state.batchesDone], [join(dir, 'checkpoint'), 5, 2]);
+
+  // the point resumes its own model in its own folder only
+  const other = new AuModel(config(), 6);
+  for (const [args, ErrorClass, pattern] of [
+    [{ model: other, dir }, TypeError, /^Expected the model of the resume point .*checkpoint for model but received another AuModel$/],
+    [{ model: point.model, dir: tmp() }, RangeError, /^Expected the run folder of the resume point \(.*\) for dir but received .*sacl-train-/],
+    [{ model: point.model }, RangeError, /^Expected the run folder of the resume point \(.*\) for dir but received undefined$/],
+  ]) {
+    let error;
+    try { await train({ samples, options, resume: point, ...args }); } catch (e) { error = e; }
+    assert.instance(error, ErrorClass, String(pattern));
+    assert.match(error.message, pattern);
+  }
+  other.dispose();
+
+  const resumed = await counting(() => train({ model: point.model, samples, options, dir, resume: point }));
+  assert.is(resumed.draws, 0, 'training on draws no initial values either');
+  assert.equal(resumed.result.steps.map((s) => s.loss), h1.steps.map((s) => s.loss));
+  assert.equal(resumed.result.epochs.map((e) => e.loss), h1.epochs.map((e) => e.loss));
+  assert.equal(weightsOf(point.model), weightsOf(straight));
+  point.dispose();
+  straight.dispose();
+  assert.is(tf.memory().numTensors, tensorsBefore, 'resuming leaked tensors');
+  assert.is(await openResumePoint(tmp()), null, 'a folder without a checkpoint');
+});
+
+test('a checkpoint of another model config, or whose weights do not fit its config, is refused naming the field or the weight', async () => {
+  const dir = tmp();
+  const first = new AuModel(config(), 4);
+  await train({ model: first, samples, options: { ...options, epochs: 2 }, dir, stopAfterEpochs: 1 });
+  first.dispose();
+  const tensorsBefore = tf.memory().numTensors;
+  let error;
+  try { await openResumePoint(dir, { config: modelConfig('tiny', { inputSize: 64 }) }); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /^Expected the config of the model trained \(inputSize 64\) for the model config of the checkpoint .*checkpoint but received another model config \(inputSize 48\)$/);
+  // the same fields in another order differ as JSON, so they are refused too; the message then shows the whole configs
+  const reordered = Object.fromEntries(Object.entries(config()).reverse());
+  error = undefined;
+  try { await openResumePoint(dir, { config: reordered }); } catch (e) { error = e; }
+  assert.instance(error, RangeError);
+  assert.match(error.message, /^Expected the config of the model trained \(\{"classifier":.*\) for the model config of the checkpoint .* but received another model config \(\{"variant":"tiny",.*\)$/);
+
+  const file = join(dir, 'checkpoint', 'model', 'model.json');
+  const json = JSON.parse(readFileSync(file, 'utf8'));
+  json.userDefinedMetadata.config.classifier.hidden = 33;
+  writeFileSync(file, JSON.stringify(json));
+  const warnings = [];
+  error = undefined;
+  try { await openResumePoint(dir, { onWarning: (m) => warnings.push(m) }); } catch (e) { error = e; }
+  assert.match(error?.message, /sacl-train-.*: no checkpoint could be read \(see the warnings above\)/);
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0], /model\.json: model config: Expected shape \[12,\d+,33\] for the weights of classifier\.heads\.fc1\.weight but received \[12,\d+,32\]\); no other checkpoint/);
+  assert.is(tf.memory().numTensors, tensorsBefore, 'nothing left allocated');
 });
 
 test('a checkpoint whose model config an older version wrote (no sacl.fbg, sbgThreshold) resumes: its config is read one way, as the model loader reads it', async () => {

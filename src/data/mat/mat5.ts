@@ -7,6 +7,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { constants as zlibConstants, inflateSync } from 'node:zlib';
 import { MAX_NESTING, numel, textFromCodes, type MatValue } from './value.js';
+import { rangeError } from '../../util/validate.js';
 
 const MI = { INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9, INT64: 12, UINT64: 13,
   MATRIX: 14, COMPRESSED: 15, UTF8: 16, UTF16: 17, UTF32: 18 } as const;
@@ -27,6 +28,11 @@ class Cursor {
 
   fail(what: string): never {
     throw new RangeError(`${this.file}: not a readable MAT-file (${what} at byte ${this.pos})`);
+  }
+
+  /** A part of an array element that holds what the format does not allow (the position counts from that element's data). */
+  wrong(part: string, expected: string, actual: string): never {
+    throw rangeError(`${part} in the MAT-file ${this.file} (byte ${this.pos} of the array element holding it)`, expected, actual);
   }
 
   /** The next data element's type, byte count and the cursor over its data; moves past it (and its padding). */
@@ -111,7 +117,7 @@ function readMatrix(c: Cursor, depth: number, name?: string, want?: (name: strin
   if (want && !want(varName)) return null;
   const className = CLASS_NAMES[classCode];
   if (!className) c.fail(`unknown array class ${classCode}`);
-  if (dims.length < 2 || dims.some((d) => !Number.isInteger(d) || d < 0)) c.fail(`dims [${dims.join(', ')}] (expected two or more non-negative integers)`);
+  if (dims.length < 2 || dims.some((d) => !Number.isInteger(d) || d < 0)) c.wrong('the dims of an array', 'two or more integers ≥ 0', `[${dims.join(', ')}]`);
   const count = numel(dims);
   const where = `${c.file}: ${varName || 'an element'}`;
   if (className === 'sparse' || className === 'function_handle') {
@@ -138,7 +144,7 @@ function readMatrix(c: Cursor, depth: number, name?: string, want?: (name: strin
     const namesEl = c.element();
     const raw = new Uint8Array(namesEl.data.view.buffer, namesEl.data.view.byteOffset, namesEl.data.view.byteLength);
     if (raw.length > 0 && !(Number.isInteger(nameLength) && nameLength! >= 1 && nameLength! <= raw.length)) {
-      c.fail(`field-name length ${nameLength} (expected an integer from 1 to the ${raw.length} bytes of field names)`);
+      c.wrong('the field-name length of a struct', `an integer from 1 to ${raw.length} (the bytes of its field names)`, String(nameLength));
     }
     const fields: string[] = [];
     for (let o = 0; raw.length > 0 && o + nameLength! <= raw.length; o += nameLength!) {
@@ -165,7 +171,7 @@ function readMatrix(c: Cursor, depth: number, name?: string, want?: (name: strin
 /** A nested array (cell item or struct field): a miMATRIX element, possibly empty. */
 function matrixElement(c: Cursor, depth: number): MatValue {
   const el = c.element();
-  if (el.type !== MI.MATRIX) c.fail(`element of type ${el.type} where an array was expected`);
+  if (el.type !== MI.MATRIX) c.wrong('a cell item or struct field', `an array (element type ${MI.MATRIX})`, `element type ${el.type}`);
   return readMatrix(el.data, depth, '')!.value;
 }
 
