@@ -1,8 +1,9 @@
 /**
  * Swapping a tfjs kernel for the length of a call (to compare a sacl-au kernel with the stock one it replaced),
- * and the suite the fused-kernel tests share.
+ * the suite the fused-kernel tests share, and the registration checks the native-kernel suites open with.
  */
 import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { setNumThreads } from '../../dist/index.js';
 import { registerFastKernels } from '../../dist/tf/index.js';
@@ -35,5 +36,30 @@ export function withKernel(config, fn) {
   } finally {
     tf.unregisterKernel(kernelName, backendName);
     if (current) tf.registerKernel(current);
+  }
+}
+
+/**
+ * Adds the test a native-kernel suite on 'cpu' opens with: with the addon, registerFastKernels('cpu')
+ * lists every kernel in `names` once; without it, the stock `stock` kernel stays.
+ */
+export function testFastKernelRegistration(test, addon, { what, names, stock }) {
+  if (!addon) {
+    test(`without the addon the stock ${what} kernels stay`, () => {
+      assert.not.ok(registerFastKernels('cpu').includes(stock));
+    });
+    return;
+  }
+  test(`registers the ${what} kernels on cpu`, () => {
+    const active = registerFastKernels('cpu');
+    for (const name of names) assert.is(active.filter((n) => n === name).length, 1, `${name} once in ${active.join(', ')}`);
+  });
+}
+
+/** Registers the sacl-au kernels on each backend, setting each first so that its stock kernels' setup has run. */
+export async function registerFastKernelsOn(backends) {
+  for (const b of backends) {
+    await tf.setBackend(b);
+    registerFastKernels(b);
   }
 }
