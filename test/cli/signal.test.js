@@ -5,23 +5,16 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
+import { CLI, WASM_ENV, runCli as run, syntheticDataFolder } from '../helpers/cli.js';
 
-const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-const env = { ...process.env, SACL_TF_BACKEND: 'wasm' };
-const run = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env });
 const test = suite('sacl-au train: signals and --checkpoint-every');
 let dir;
 let data;
 test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sacl-signal-'));
-  data = join(dir, 'data');
-  await generateSynthetic({ root: data, seed: 4, subjects: 3, tasks: 1, framesPerTask: 6, size: 64 });
+  ({ dir, data } = await syntheticDataFolder('sacl-signal-'));
 });
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -34,7 +27,7 @@ const args = () => ['--dataset', 'bp4d', '--root', data, '--fold', '1', '--varia
  */
 function interrupted(signal, twice, ...more) {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [cli, 'train', ...more], { env });
+    const child = spawn(process.execPath, [CLI, 'train', ...more], { env: WASM_ENV });
     let stderr = '';
     let sent = false;
     child.stderr.setEncoding('utf8');
