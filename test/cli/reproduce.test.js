@@ -1,14 +1,14 @@
 /** `sacl-au reproduce`: the tables' rows and configs, the paper's numbers, and small runs (layout, skip when done, resume). */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBp4dLayout } from '../../dist/data/bp4d-layout.js';
 import { modelConfig } from '../../dist/model/index.js';
 import { reproduce, rowConfig, tableRows } from '../../dist/run/reproduce.js';
 import { PAPER_TABLE7, PAPER_TABLE9 } from '../../dist/report/paper.js';
 import { useWasm } from '../model/helpers.js';
-import { runCli as run, syntheticDataFolder } from '../helpers/cli.js';
+import { runCli as run, withSyntheticData } from '../helpers/cli.js';
 
 const small = ['--variant-size', 'tiny', '--input', '48', '--batch-size', '4', '--lr', '0.05'];
 
@@ -70,10 +70,7 @@ rows.run();
 const runs = suite('sacl-au reproduce: small runs');
 let dir;
 let data;
-runs.before(async () => {
-  ({ dir, data } = await syntheticDataFolder('sacl-reproduce-'));
-});
-runs.after(() => rmSync(dir, { recursive: true, force: true }));
+withSyntheticData(runs, 'sacl-reproduce-', (folder) => ({ dir, data } = folder));
 
 runs('Table 7, two rows: run folders, the table in the paper\'s layout, JSON and SVG; a second call skips both', () => {
   const out = join(dir, 'out');

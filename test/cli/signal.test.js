@@ -6,17 +6,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, WASM_ENV, runCli as run, syntheticDataFolder } from '../helpers/cli.js';
+import { CLI, WASM_ENV, runCli as run, withSyntheticData } from '../helpers/cli.js';
 
 const test = suite('sacl-au train: signals and --checkpoint-every');
 let dir;
 let data;
-test.before(async () => {
-  ({ dir, data } = await syntheticDataFolder('sacl-signal-'));
-});
-test.after(() => rmSync(dir, { recursive: true, force: true }));
+withSyntheticData(test, 'sacl-signal-', (folder) => ({ dir, data } = folder));
 
 // fold 1 trains 12 frames: 6 steps per epoch at batch 2
 const args = () => ['--dataset', 'bp4d', '--root', data, '--fold', '1', '--variant', 'tiny', '--input', '48', '--batch-size', '2', '--lr', '0.05', '--epochs', '2', '--no-eval'];

@@ -5,16 +5,13 @@ import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeF
 import { join } from 'node:path';
 import { AuModel, modelConfig } from '../../dist/model/index.js';
 import { assertEqualValues } from '../helpers/assert.js';
-import { runCli as run, syntheticDataFolder } from '../helpers/cli.js';
+import { runCli as run, withSyntheticData } from '../helpers/cli.js';
 import { PY_TORCH, writeRestFiles } from '../helpers/torch.js';
 
 const test = suite('sacl-au train / eval / predict');
 let dir;
 let data;
-test.before(async () => {
-  ({ dir, data } = await syntheticDataFolder('sacl-cli-'));
-});
-test.after(() => rmSync(dir, { recursive: true, force: true }));
+withSyntheticData(test, 'sacl-cli-', (folder) => ({ dir, data } = folder));
 
 const small = ['--variant', 'tiny', '--input', '48', '--batch-size', '4', '--lr', '0.05'];
 

@@ -1,6 +1,6 @@
 /** The sacl-au command line in a child process, and the small data and model folders its tests start from. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,17 @@ export async function syntheticDataFolder(prefix) {
   const data = join(dir, 'data');
   await generateSynthetic({ root: data, seed: 4, subjects: 3, tasks: 1, framesPerTask: 6, size: 64 });
   return { dir, data };
+}
+
+/** On a suite: before it, a syntheticDataFolder(prefix) handed to use({ dir, data }); after it, the folder removed. */
+export function withSyntheticData(test, prefix, use) {
+  let dir;
+  test.before(async () => {
+    const folder = await syntheticDataFolder(prefix);
+    dir = folder.dir;
+    use(folder);
+  });
+  test.after(() => dir && rmSync(dir, { recursive: true, force: true }));
 }
 
 /** A new temporary folder `dir` with `model` = dir/model: an untrained tiny model for 48-px crops. Sets tfjs up first. */

@@ -195,27 +195,24 @@ test.after.each(() => setNumThreads(2));
 
 testFastKernelRegistration(test, addon, { what: 'convolution', names: CONV_KERNELS, stock: 'DepthwiseConv2dNative' });
 if (addon) {
-  test('Conv2D and both its gradients equal the float64 oracle and the stock kernels to rounding', () => {
-    const rng = new Rng(11);
-    for (const c of CASES) {
+  /** Every kernel of every case against the float64 oracle, then against the stock kernel with vsStock. */
+  function checkCases(cases, seed, vsStock) {
+    const rng = new Rng(seed);
+    for (const c of cases) {
       for (const [name, ours, want] of calls(c, rng)) {
         const got = ours();
         want().expect(got, `${name} ${label(c)} vs oracle`);
-        const stock = withStockKernels('cpu', ours);
-        assertClose(got, stock, { rtol: 1e-5, atol: 1e-5 }, `${name} ${label(c)} vs stock`);
+        vsStock(got, withStockKernels('cpu', ours), `${name} ${label(c)} vs stock`);
       }
     }
+  }
+
+  test('Conv2D and both its gradients equal the float64 oracle and the stock kernels to rounding', () => {
+    checkCases(CASES, 11, (got, stock, msg) => assertClose(got, stock, { rtol: 1e-5, atol: 1e-5 }, msg));
   });
 
   test('the depthwise kernels equal the float64 oracle, and the stock kernels bit for bit', () => {
-    const rng = new Rng(12);
-    for (const c of DEPTHWISE_CASES) {
-      for (const [name, ours, want] of calls(c, rng)) {
-        const got = ours();
-        want().expect(got, `${name} ${label(c)} vs oracle`);
-        assertBitIdentical(got, withStockKernels('cpu', ours), `${name} ${label(c)} vs stock`);
-      }
-    }
+    checkCases(DEPTHWISE_CASES, 12, assertBitIdentical);
   });
 
   test('60 random geometries: every kernel equals the float64 oracle', () => {
