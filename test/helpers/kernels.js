@@ -1,9 +1,11 @@
 /**
  * Swapping a tfjs kernel for the length of a call (to compare a sacl-au kernel with the stock one it replaced),
- * the suite the fused-kernel tests share, and the registration checks the native-kernel suites open with.
+ * the suite the fused-kernel tests share, the registration checks the native-kernel suites open with, and
+ * the same-bits-for-1-and-2-threads check.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { assertBitIdentical } from './assert.js';
 import * as tf from '@tensorflow/tfjs';
 import { setNumThreads } from '../../dist/index.js';
 import { registerFastKernels } from '../../dist/tf/index.js';
@@ -62,4 +64,21 @@ export async function registerFastKernelsOn(backends) {
     await tf.setBackend(b);
     registerFastKernels(b);
   }
+}
+
+const isOutput = (t) => ArrayBuffer.isView(t) || ArrayBuffer.isView(t?.data);
+
+/**
+ * Runs run() on 1 thread, then on 2: each output (one tensor or typed array, or an array or object of them)
+ * must carry the same bits. Returns the 2-thread outputs.
+ */
+export function assertSameBitsForThreads(run, msg = '') {
+  setNumThreads(1);
+  const one = run();
+  setNumThreads(2);
+  const two = run();
+  const at = (key) => `${[msg, key].filter((part) => part !== '').join(' ')}: 2 threads vs 1`;
+  if (isOutput(one)) assertBitIdentical(two, one, at(''));
+  else for (const key of Object.keys(one)) assertBitIdentical(two[key], one[key], at(key));
+  return two;
 }

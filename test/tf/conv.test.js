@@ -14,7 +14,7 @@ import { setNumThreads } from '../../dist/index.js';
 import { withStockKernels } from '../../dist/tf/index.js';
 import { assertBitIdentical, assertClose, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
-import { cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
+import { assertSameBitsForThreads, cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
 import { Rng, numel } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
@@ -246,11 +246,7 @@ if (addon) {
     const rng = new Rng(13);
     for (const c of LARGE) {
       for (const [name, ours, want] of calls(c, rng)) {
-        setNumThreads(1);
-        const one = ours();
-        setNumThreads(2);
-        const two = ours();
-        assertBitIdentical(two, one, `${name} ${label(c)}: 2 threads vs 1`);
+        const two = assertSameBitsForThreads(ours, `${name} ${label(c)}`);
         want().expect(two, `${name} ${label(c)} vs oracle`);
       }
     }
@@ -286,11 +282,7 @@ if (addon) {
           oracle.depthwiseFilter(x, dyd, g, 2)],
       ];
       for (const [i, [ours, want]] of cases.entries()) {
-        setNumThreads(1);
-        const one = ours();
-        setNumThreads(2);
-        const got = ours();
-        assertBitIdentical(got, one, `${CONV_KERNELS[i]} pad ${pad}: 2 threads vs 1`);
+        const got = assertSameBitsForThreads(ours, `${CONV_KERNELS[i]} pad ${pad}`);
         const nanAt = (a) => Array.from(a, Number.isNaN);
         assert.equal(nanAt(got.data), nanAt(Float32Array.from(want.sum)), `${CONV_KERNELS[i]} pad ${pad}: NaN positions`);
         assert.ok(nanAt(got.data).some((v) => !v), `${CONV_KERNELS[i]} pad ${pad}: not all NaN`);

@@ -12,14 +12,13 @@
  */
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { setNumThreads } from '../../dist/index.js';
 import { AuModel, modelConfig } from '../../dist/model/index.js';
 import { stockKernel, withStockKernels } from '../../dist/tf/index.js';
 import { MOVEMENT_KERNELS } from '../../dist/tf/kernels/movement.js';
 import { splitVByBlocks } from '../../dist/tf/kernels/split.js';
 import { assertBitIdentical, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
-import { cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
+import { assertSameBitsForThreads, cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
 import { Rng } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
@@ -473,10 +472,7 @@ if (addon) {
         tf.gather(t, tf.tensor2d(Int32Array.from({ length: 4 * 200 }, (_, i) => (i * 7) % 56), [4, 200], 'int32'), 1, 1),
         tf.unsortedSegmentSum(tf.reshape(t, [224, 1344]), tf.tensor1d(Int32Array.from({ length: 224 }, (_, i) => (i * 5) % 17), 'int32'), 17)];
     });
-    setNumThreads(1);
-    const one = run();
-    setNumThreads(2);
-    run().forEach((r, i) => assertBitIdentical(r, one[i], `output ${i}`));
+    assertSameBitsForThreads(run, 'output');
   });
 
   test('a tiny-model training step: the same loss and gradients, bit for bit, as with the stock kernels in their place', () => {

@@ -8,11 +8,10 @@
  */
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { setNumThreads } from '../../dist/index.js';
 import { withStockKernels } from '../../dist/tf/index.js';
 import { assertBitIdentical, assertClose, assertEqualValues, assertThrowsWith, assertUlps, ulpDistance } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
-import { cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
+import { assertSameBitsForThreads, cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
 import { Rng, numel } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
@@ -325,11 +324,7 @@ if (addon) {
       run((x) => tf.softmax(tf.reshape(x, [-1, shape[shape.length - 1]])), shape, inputs[k]).data,
       Float32Array.from(run((x) => tf.argMax(x, 0), shape, inputs[k]).data),
     ]);
-    setNumThreads(1);
-    const one = all();
-    setNumThreads(2);
-    const two = all();
-    one.forEach((d, i) => assertBitIdentical(two[i], d, `output ${i}`));
+    assertSameBitsForThreads(all, 'output');
   });
 
   test('int32, bool, empty tensors, repeated axes and a softmax over another axis go to the stock kernels', () => {
