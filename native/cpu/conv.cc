@@ -105,12 +105,9 @@ void conv2dDirect(const ConvGeometry& g, const float* x, const float* w, float* 
   forEachOutputRow(g, y, [&](int64_t b, int64_t oh, float* yRow) {
     for (int64_t ow = 0; ow < g.OW; ++ow) {
       for (int64_t kh = 0; kh < g.KH; ++kh) {
-        const int64_t ih = tapRow(g, oh, kh);
-        if (ih < 0 || ih >= g.H) continue;
         for (int64_t kw = 0; kw < g.KW; ++kw) {
-          const int64_t iw = tapCol(g, ow, kw);
-          if (iw < 0 || iw >= g.W) continue;
-          const float* xp = x + ((b * g.H + ih) * g.W + iw) * g.Ci;
+          const float* xp = tapPixel(g, x, b, oh, ow, kh, kw);
+          if (!xp) continue;
           const float* wt = w + (kh * g.KW + kw) * g.Ci * g.Co;
           for (int64_t ci = 0; ci < g.Ci; ++ci) addScaled(yRow + ow * g.Co, xp[ci], wt + ci * g.Co, g.Co);
         }
@@ -131,12 +128,9 @@ void conv2dBackpropFilterDirect(const ConvGeometry& g, const float* x, const flo
       std::fill(out, out + g.Co, 0.f);
       for (int64_t b = 0; b < g.B; ++b) {
         for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const int64_t ih = tapRow(g, oh, kh);
-          if (ih < 0 || ih >= g.H) continue;
           for (int64_t ow = 0; ow < g.OW; ++ow) {
-            const int64_t iw = tapCol(g, ow, kw);
-            if (iw < 0 || iw >= g.W) continue;
-            addScaled(out, x[((b * g.H + ih) * g.W + iw) * g.Ci + ci], dy + ((b * g.OH + oh) * g.OW + ow) * g.Co, g.Co);
+            const float* xp = tapPixel(g, x, b, oh, ow, kh, kw);
+            if (xp) addScaled(out, xp[ci], dy + ((b * g.OH + oh) * g.OW + ow) * g.Co, g.Co);
           }
         }
       }

@@ -14,6 +14,16 @@ namespace cpu {
 inline int64_t tapRow(const ConvGeometry& g, int64_t oh, int64_t kh) { return oh * g.strideH - g.padTop + kh; }
 inline int64_t tapCol(const ConvGeometry& g, int64_t ow, int64_t kw) { return ow * g.strideW - g.padLeft + kw; }
 
+// The input pixel x[b, ih, iw, :] (Ci floats) that tap (kh, kw) of output cell (b, oh, ow) reads, or null
+// where it reads padding.
+inline const float* tapPixel(const ConvGeometry& g, const float* x, int64_t b, int64_t oh, int64_t ow, int64_t kh,
+                             int64_t kw) {
+  const int64_t ih = tapRow(g, oh, kh);
+  const int64_t iw = tapCol(g, ow, kw);
+  if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) return nullptr;
+  return x + ((b * g.H + ih) * g.W + iw) * g.Ci;
+}
+
 // Runs row(b, oh, yRow) for every output row y[b, oh, :, :] (zeroed first), in parallel; each row has one
 // owner.
 template <class Row>

@@ -42,12 +42,12 @@ const TileSet& selectTiles() {
   const char* env = std::getenv("SACL_CPU_ISA");
   const std::string cap = env ? env : "";
 #if defined(SACL_HAVE_AVX512)
-  if ((cap.empty() || cap == "avx512") && cpuHas("avx512f") && cpuHas("avx2")) return knn::tilesAvx512();
+  if ((cap.empty() || cap == "avx512") && cpuHas("avx512f") && cpuHas("avx2")) return knn::kTilesAvx512;
 #endif
 #if defined(SACL_HAVE_AVX2)
-  if ((cap.empty() || cap == "avx512" || cap == "avx2") && cpuHas("avx2")) return knn::tilesAvx2();
+  if ((cap.empty() || cap == "avx512" || cap == "avx2") && cpuHas("avx2")) return knn::kTilesAvx2;
 #endif
-  return knn::tilesGeneric();
+  return knn::kTilesGeneric;
 }
 
 const TileSet& tiles() {

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "sacl/knn.h"
 
@@ -57,13 +58,48 @@ struct TileSet {
   RowTileKernel rows[kMetricCount];  // indexed by Metric
 };
 
-const TileSet& tilesGeneric();
-const TileSet& tilesAvx2();
-const TileSet& tilesAvx512();
+// One per instruction set, each defined in its own file (knn_tile_<isa>.cc) and constant-initialized.
+extern const TileSet kTilesGeneric;
+extern const TileSet kTilesAvx2;
+extern const TileSet kTilesAvx512;
 
 constexpr int64_t kChunk = 128;
 
-// T provides: using V (a vector of L floats); L; load(p); splat(s); abs(v); max0(v); leMask(a, b); hsum(v).
+// The vector arithmetic of the tiles over a GCC/Clang vector type of L floats, which each instruction set's
+// file names and compiles to its own registers (4 floats: SSE2 or NEON; 8: AVX2; 16: AVX-512F), with its
+// leMask: bit i set when a[i] <= b[i] (clear for NaN), the one operation vector types do not spell.
+// Unnamed namespace: the instantiations stay in the file that made them, each compiled for its
+// instruction set.
+namespace {
+template <class Vector, uint32_t (*LeMask)(Vector, Vector)>
+struct Vec {
+  using V = Vector;
+  using I = decltype(V{} <= V{});  // the int32 lanes of a comparison
+  static constexpr int L = sizeof(V) / sizeof(float);
+  static V load(const float* p) {
+    V v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static V splat(float s) { return splatLanes(s, std::make_index_sequence<L>()); }
+  template <std::size_t... i>
+  static V splatLanes(float s, std::index_sequence<i...>) {
+    return V{((void)i, s)...};
+  }
+  static V abs(V v) { return reinterpret_cast<V>(reinterpret_cast<I>(v) & 0x7fffffff); }
+  // as cosineDistance (sacl/knn.h): NaN gives 0
+  static V max0(V v) { return v > 0.0f ? v : splat(0.0f); }
+  // lane i += lane i + n for n = L/2, L/4, …, 1 (the order of _mm512_reduce_add_ps)
+  static float hsum(V v) {
+    for (int n = L / 2; n >= 1; n /= 2)
+      for (int i = 0; i < n; ++i) v[i] += v[i + n];
+    return v[0];
+  }
+  static uint32_t leMask(V a, V b) { return LeMask(a, b); }
+};
+}  // namespace
+
+// T: a Vec.
 template <class T, int MR, int NV, Metric F>
 void tile(const float* const* rows, const float* panel, int64_t D, const float* rowAux, const float* colAux,
           const float* thr, const float* thrCol, float* dist, uint32_t* mask, uint32_t* colMask) {
@@ -155,7 +191,7 @@ void rowTile(const float* const* rows, const float* const* cands, int64_t D, flo
 
 // NV vectors of candidates per panel; MR_DIRECT rows for the direct forms, MR_DOT for cosine.
 template <class T, int NV, int MR_DIRECT, int MR_DOT, int ROW_MR, int ROW_NC>
-TileSet makeTileSet(const char* isa) {
+constexpr TileSet makeTileSet(const char* isa) {
   constexpr int NR = NV * T::L;
   return TileSet{isa,
                  {{MR_DIRECT, NR, &tile<T, MR_DIRECT, NV, Metric::Euclidean>},

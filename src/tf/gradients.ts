@@ -15,6 +15,16 @@ const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) =>
   tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as unknown as tf.Tensor | tf.Tensor[];
 const first = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t[0]! : t);
 
+/** A function that registers these gradients on its first call and does nothing after. */
+function registerOnce(configs: tf.GradConfig[]): () => void {
+  let registered = false;
+  return () => {
+    if (registered) return;
+    configs.forEach((c) => tf.registerGradient(c));
+    registered = true;
+  };
+}
+
 /** The neighbour indices and the argmax slots get no gradient (tfjs wants float32 zeros of their shape). */
 const none = (t: tf.Tensor) => () => tf.zeros(t.shape, 'float32');
 
@@ -49,15 +59,8 @@ const roiAlignGradConfig: tf.GradConfig = {
   },
 };
 
-let registered = false;
-
 /** Registers the graph kernels' gradients (once). */
-export function registerGraphGradients(): void {
-  if (registered) return;
-  tf.registerGradient(maxRelativeGradConfig);
-  tf.registerGradient(roiAlignGradConfig);
-  registered = true;
-}
+export const registerGraphGradients = registerOnce([maxRelativeGradConfig, roiAlignGradConfig]);
 
 // ---- LayerNorm: the backward pass is one kernel (SaclLayerNormGrad) from x, γ and the saved mean and rstd ----
 
@@ -86,15 +89,8 @@ const layerNormNoAffineGradConfig: tf.GradConfig = {
   },
 };
 
-let layerNormRegistered = false;
-
 /** Registers the LayerNorm kernels' gradients (once). */
-export function registerLayerNormGradients(): void {
-  if (layerNormRegistered) return;
-  tf.registerGradient(layerNormGradConfig);
-  tf.registerGradient(layerNormNoAffineGradConfig);
-  layerNormRegistered = true;
-}
+export const registerLayerNormGradients = registerOnce([layerNormGradConfig, layerNormNoAffineGradConfig]);
 
 /** GELU's backward kernel from the forward input alone. */
 const geluGradConfig: tf.GradConfig = {
@@ -136,13 +132,5 @@ const batchNormGradConfig: tf.GradConfig = {
   },
 };
 
-let fusedRegistered = false;
-
 /** Registers the gradients of the fused kernels SaclGelu, SaclBiasGelu and SaclBatchNorm (once). */
-export function registerGeluBatchNormGradients(): void {
-  if (fusedRegistered) return;
-  tf.registerGradient(geluGradConfig);
-  tf.registerGradient(biasGeluGradConfig);
-  tf.registerGradient(batchNormGradConfig);
-  fusedRegistered = true;
-}
+export const registerGeluBatchNormGradients = registerOnce([geluGradConfig, biasGeluGradConfig, batchNormGradConfig]);

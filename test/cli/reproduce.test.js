@@ -1,20 +1,15 @@
 /** `sacl-au reproduce`: the tables' rows and configs, the paper's numbers, and small runs (layout, skip when done, resume). */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
 import { readBp4dLayout } from '../../dist/data/bp4d-layout.js';
 import { modelConfig } from '../../dist/model/index.js';
 import { reproduce, rowConfig, tableRows } from '../../dist/run/reproduce.js';
 import { PAPER_TABLE7, PAPER_TABLE9 } from '../../dist/report/paper.js';
 import { useWasm } from '../model/helpers.js';
+import { runCli as run, withSyntheticData } from '../helpers/cli.js';
 
-const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-const run = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, SACL_TF_BACKEND: 'wasm' } });
 const small = ['--variant-size', 'tiny', '--input', '48', '--batch-size', '4', '--lr', '0.05'];
 
 /** Leaf paths where two configs differ (a null against an object counts once, at its own path). */
@@ -75,12 +70,7 @@ rows.run();
 const runs = suite('sacl-au reproduce: small runs');
 let dir;
 let data;
-runs.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sacl-reproduce-'));
-  data = join(dir, 'data');
-  await generateSynthetic({ root: data, seed: 4, subjects: 3, tasks: 1, framesPerTask: 6, size: 64 });
-});
-runs.after(() => rmSync(dir, { recursive: true, force: true }));
+withSyntheticData(runs, 'sacl-reproduce-', (folder) => ({ dir, data } = folder));
 
 runs('Table 7, two rows: run folders, the table in the paper\'s layout, JSON and SVG; a second call skips both', () => {
   const out = join(dir, 'out');

@@ -5,25 +5,15 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
+import { CLI, WASM_ENV, runCli as run, withSyntheticData } from '../helpers/cli.js';
 
-const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-const env = { ...process.env, SACL_TF_BACKEND: 'wasm' };
-const run = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env });
 const test = suite('sacl-au train: signals and --checkpoint-every');
 let dir;
 let data;
-test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sacl-signal-'));
-  data = join(dir, 'data');
-  await generateSynthetic({ root: data, seed: 4, subjects: 3, tasks: 1, framesPerTask: 6, size: 64 });
-});
-test.after(() => rmSync(dir, { recursive: true, force: true }));
+withSyntheticData(test, 'sacl-signal-', (folder) => ({ dir, data } = folder));
 
 // fold 1 trains 12 frames: 6 steps per epoch at batch 2
 const args = () => ['--dataset', 'bp4d', '--root', data, '--fold', '1', '--variant', 'tiny', '--input', '48', '--batch-size', '2', '--lr', '0.05', '--epochs', '2', '--no-eval'];
@@ -34,7 +24,7 @@ const args = () => ['--dataset', 'bp4d', '--root', data, '--fold', '1', '--varia
  */
 function interrupted(signal, twice, ...more) {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [cli, 'train', ...more], { env });
+    const child = spawn(process.execPath, [CLI, 'train', ...more], { env: WASM_ENV });
     let stderr = '';
     let sent = false;
     child.stderr.setEncoding('utf8');

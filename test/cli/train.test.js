@@ -1,27 +1,17 @@
 /** `sacl-au train | eval | predict` end to end on a small synthetic set (BP4D layout), and their errors. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
 import { AuModel, modelConfig } from '../../dist/model/index.js';
 import { assertEqualValues } from '../helpers/assert.js';
+import { runCli as run, withSyntheticData } from '../helpers/cli.js';
 import { PY_TORCH, writeRestFiles } from '../helpers/torch.js';
 
-const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-const run = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, SACL_TF_BACKEND: 'wasm' } });
 const test = suite('sacl-au train / eval / predict');
 let dir;
 let data;
-test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sacl-cli-'));
-  data = join(dir, 'data');
-  await generateSynthetic({ root: data, seed: 4, subjects: 3, tasks: 1, framesPerTask: 6, size: 64 });
-});
-test.after(() => rmSync(dir, { recursive: true, force: true }));
+withSyntheticData(test, 'sacl-cli-', (folder) => ({ dir, data } = folder));
 
 const small = ['--variant', 'tiny', '--input', '48', '--batch-size', '4', '--lr', '0.05'];
 

@@ -6,32 +6,22 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { initTf } from '../../dist/tf/engine.js';
-import { AuModel, modelConfig } from '../../dist/model/index.js';
+import { CLI, WASM_ENV, tinyModelFolder } from '../helpers/cli.js';
 
 const require = createRequire(import.meta.url);
 const demo = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
-const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-const run = (args, input) => spawnSync(process.execPath, [cli, 'predict', '--model', model, ...args],
-  { encoding: 'utf8', input, env: { ...process.env, SACL_TF_BACKEND: 'wasm' } });
+const run = (args, input) => spawnSync(process.execPath, [CLI, 'predict', '--model', model, ...args], { encoding: 'utf8', input, env: WASM_ENV });
 const test = suite('sacl-au predict (faces)');
 let dir;
 let model;
 const BP4D = ['01', '02', '04', '06', '07', '10', '12', '14', '15', '17', '23', '24'];
 
 test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sacl-face-'));
-  model = join(dir, 'model');
-  await initTf(process.env.SACL_TF_BACKEND ? {} : { prefer: 'wasm' }); // leaves process.env alone for later files
-  const m = new AuModel(modelConfig('tiny', { inputSize: 48 }));
-  await m.save(model);
-  m.dispose();
+  ({ dir, model } = await tinyModelFolder('sacl-face-'));
   mkdirSync(join(dir, 'photos', 'b'), { recursive: true });
   mkdirSync(join(dir, 'photos', 'a'), { recursive: true });
   await sharp(join(demo, 'sample1.jpg')).resize(960).jpeg({ quality: 95 }).toFile(join(dir, 'photos', 'b', 'one.jpg'));
@@ -104,7 +94,7 @@ test('--json lines; - reads paths from stdin; --overlay pictures; --out writes t
 });
 
 test('rows are streamed: a photo\'s rows come out before the next path is even read from stdin', async () => {
-  const child = spawn(process.execPath, [cli, 'predict', '--model', model, '-'], { env: { ...process.env, SACL_TF_BACKEND: 'wasm' } });
+  const child = spawn(process.execPath, [CLI, 'predict', '--model', model, '-'], { env: WASM_ENV });
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => { err += d; });

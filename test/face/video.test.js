@@ -5,18 +5,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initTf } from '../../dist/tf/engine.js';
-import { AuModel, modelConfig } from '../../dist/model/index.js';
+import { CLI as cli, tinyModelFolder } from '../helpers/cli.js';
 import { FaceTracker, probeVideo, videoFrames } from '../../dist/face/index.js';
 
 const require = createRequire(import.meta.url);
 const demo = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
-const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const video = fileURLToPath(new URL('../../dist/face/video.js', import.meta.url));
 const test = suite('sacl-au predict (video)');
 const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
@@ -30,12 +27,7 @@ const ffmpeg = (...args) => {
 
 test.before(async () => {
   if (!hasFfmpeg) return;
-  dir = mkdtempSync(join(tmpdir(), 'sacl-video-'));
-  model = join(dir, 'model');
-  await initTf(process.env.SACL_TF_BACKEND ? {} : { prefer: 'wasm' }); // leaves process.env alone for later files
-  const m = new AuModel(modelConfig('tiny', { inputSize: 48 }));
-  await m.save(model);
-  m.dispose();
+  ({ dir, model } = await tinyModelFolder('sacl-video-'));
   // 12 frames at 10 fps of a photo panned right and slowly zoomed; frames 5 and 6 (1-based) blacked out
   ffmpeg('-loop', '1', '-framerate', '10', '-i', join(demo, 'sample1.jpg'), '-vf',
     "scale=1280:-2,crop=w=640-4*n:h=480-3*n:x=200+5*n:y=50+2*n,scale=640:480,drawbox=enable='between(n,4,5)':color=black:t=fill",

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import {
   assertBitIdentical, assertClose, assertEqualValues, assertRejectsWith, assertThrowsWith, assertUlps, ulpDistance,
 } from './assert.js';
+import { assertSameBitsForThreads } from './kernels.js';
 import { checkKnn, knnOracle } from './knn.js';
 import { Rng, f32, i32, mulberry32, randomFloat32 } from './random.js';
 
@@ -154,6 +155,16 @@ helpers('KNN oracle honours dilation, candidates and the metrics', () => {
   const cos = knnOracle(x, 3, { candidates: y, metric: 'cosine' });
   assert.equal(Array.from(cos.idx.data), [0, 1, 2]);
   assert.equal(Array.from(cos.dist), [1, 1, 1]);
+});
+
+helpers('assertSameBitsForThreads rejects outputs whose bits change with the thread count', () => {
+  let calls = 0;
+  const differs = () => Float32Array.of(1, calls++ === 0 ? 0 : -0);
+  mustFail(() => assertSameBitsForThreads(differs, 'one'), /one: 2 threads vs 1: not bit-identical at \[1\]/);
+  calls = 0;
+  mustFail(() => assertSameBitsForThreads(() => ({ a: Float32Array.of(1), b: differs() }), 'pair'), /pair b: 2 threads vs 1/);
+  const same = assertSameBitsForThreads(() => [Float32Array.of(NaN, -0)]);
+  assert.is(Object.is(same[0][1], -0), true);
 });
 
 helpers.run();

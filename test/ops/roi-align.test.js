@@ -273,21 +273,16 @@ forEachBackend((name) => {
   const on = { backend: name };
   const withStep = (step) => (step === undefined ? on : { ...on, step });
 
-  function checkForward(features, centers, S, step, what, exactPositions = false) {
-    const got = roiAlign(features, centers, S, withStep(step));
-    const want = oracleForward(features, centers, S, step ?? 1, { exactPositions });
-    assert.ok(got.data instanceof Float32Array, `${what}: output must be a Float32Array`);
-    assertClose(got, want.out, { rtol: 0, atol: want.tol }, what);
+  /** op(input, centers, size) on this backend against the oracle's float32 result (picked) within its tolerance. */
+  const checker = (op, oracle, pick, noun) => (input, centers, size, step, what, exactPositions = false) => {
+    const got = op(input, centers, size, withStep(step));
+    const want = oracle(input, centers, size, step ?? 1, { exactPositions });
+    assert.ok(got.data instanceof Float32Array, `${what}: ${noun} must be a Float32Array`);
+    assertClose(got, pick(want), { rtol: 0, atol: want.tol }, what);
     return got;
-  }
-
-  function checkGrad(dOut, centers, featureShape, step, what, exactPositions = false) {
-    const got = roiAlignGrad(dOut, centers, featureShape, withStep(step));
-    const want = oracleGrad(dOut, centers, featureShape, step ?? 1, { exactPositions });
-    assert.ok(got.data instanceof Float32Array, `${what}: gradient must be a Float32Array`);
-    assertClose(got, want.value, { rtol: 0, atol: want.tol }, what);
-    return got;
-  }
+  };
+  const checkForward = checker(roiAlign, oracleForward, (want) => want.out, 'output');
+  const checkGrad = checker(roiAlignGrad, oracleGrad, (want) => want.value, 'gradient');
 
   test('the contract oracle equals torchvision RoIAlign (aligned, sampling_ratio 1) on the contract box (seed 3001)', () => {
     const rng = new Rng(3001);

@@ -4,24 +4,21 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateSynthetic } from '../../dist/data/synthetic/generate.js';
 import { modelConfig } from '../../dist/model/index.js';
 import { initTf } from '../../dist/tf/engine.js';
 import { evaluateRun, trainRun } from '../../dist/run/train.js';
 import { Random } from '../../dist/util/random.js';
 import * as publicRun from 'sacl-au/run';
+import { syntheticDataFolder } from '../helpers/cli.js';
 
 const test = suite('run: trainRun, evaluateRun');
 let dir;
 let data;
 test.before(async () => {
   await initTf({ prefer: 'wasm' });
-  dir = mkdtempSync(join(tmpdir(), 'sacl-run-'));
-  data = join(dir, 'data');
-  await generateSynthetic({ root: data, seed: 4, subjects: 3, tasks: 1, framesPerTask: 6, size: 64 });
+  ({ dir, data } = await syntheticDataFolder('sacl-run-'));
 });
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -10,13 +10,12 @@
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { setNumThreads } from '../../dist/index.js';
 import { registerFastKernels } from '../../dist/tf/index.js';
 import { batchNormTraining, batchNormTrainingComposite } from '../../dist/tf/fused.js';
 import { SaclBatchNorm, SaclBatchNormGrad } from '../../dist/tf/kernel-names.js';
 import { assertBitIdentical, assertClose, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
-import { cpuKernelSuite } from '../helpers/kernels.js';
+import { assertSameBitsForThreads, cpuKernelSuite } from '../helpers/kernels.js';
 import { Rng, numel } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
@@ -153,11 +152,7 @@ test('forward and gradients equal the composite of stock ops (tf.moments + arith
 test('the same bits for 1 and 2 threads (forward and backward, many row blocks)', () => {
   for (const [shape, relu] of [[[2, 112, 112, 32], true], [[40001, 3], false], [[3, 1000, 1], false]]) {
     const d = caseData(shape, 0.5, 2, 7);
-    setNumThreads(1);
-    const one = fusedRun(d.xs, shape, d.gs, d.bs, relu, d.dy, d.dMean, d.dVar);
-    setNumThreads(2);
-    const two = fusedRun(d.xs, shape, d.gs, d.bs, relu, d.dy, d.dMean, d.dVar);
-    for (const key of Object.keys(one)) assertBitIdentical(two[key], one[key], `${key} ${JSON.stringify(shape)}`);
+    assertSameBitsForThreads(() => fusedRun(d.xs, shape, d.gs, d.bs, relu, d.dy, d.dMean, d.dVar), JSON.stringify(shape));
   }
   // ±1e18 at the ends of each channel, which cancel: the small values that the statistics' double sums
   // keep then depend on how the rows are grouped (a block size that followed the thread count fails here)
@@ -167,11 +162,7 @@ test('the same bits for 1 and 2 threads (forward and backward, many row blocks)'
     d.xs[c] = 1e18;
     d.xs[4999 * 64 + c] = -1e18;
   }
-  setNumThreads(1);
-  const one = fusedRun(d.xs, shape, d.gs, d.bs, false, d.dy, d.dMean, d.dVar);
-  setNumThreads(2);
-  const two = fusedRun(d.xs, shape, d.gs, d.bs, false, d.dy, d.dMean, d.dVar);
-  for (const key of Object.keys(one)) assertBitIdentical(two[key], one[key], `${key} (outliers)`);
+  assertSameBitsForThreads(() => fusedRun(d.xs, shape, d.gs, d.bs, false, d.dy, d.dMean, d.dVar), '(outliers)');
 });
 
 test('a step runs the two kernels only, and leaks no tensor', async () => {

@@ -8,17 +8,17 @@
  * threads; plus special values (NaN, ±∞, −0), the same bits for 1 and 2 threads, the cases left to the stock
  * kernels, and the raw addon refusing bad geometry.
  */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { setNumThreads } from '../../dist/index.js';
-import { registerFastKernels, withStockKernels } from '../../dist/tf/index.js';
+import { withStockKernels } from '../../dist/tf/index.js';
 import { assertBitIdentical, assertClose, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
+import { assertSameBitsForThreads, cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
 import { Rng, numel } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
-const test = suite('native convolution tfjs kernels (cpu)');
+const test = cpuKernelSuite('native convolution tfjs kernels (cpu)');
 
 const CONV_KERNELS = ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput',
   'DepthwiseConv2dNativeBackpropFilter'];
@@ -83,65 +83,46 @@ class Sums {
   }
 }
 
+/** visit(xi, wi, yi) for each product x[xi]·w[wi] that a convolution adds into y[yi] (flat indices; w HWIO). */
+function denseTerms(g, Co, visit) {
+  forEachTap(g, (b, oh, ow, kh, kw, ih, iw) => {
+    for (let ci = 0; ci < g.C; ci++) {
+      for (let co = 0; co < Co; co++) visit(((b * g.H + ih) * g.W + iw) * g.C + ci, ((kh * g.KW + kw) * g.C + ci) * Co + co, ((b * g.OH + oh) * g.OW + ow) * Co + co);
+    }
+  });
+}
+
+/** The same for a depthwise convolution with channel multiplier M (w [KH, KW, C, M], output channel j from x's j / M). */
+function depthwiseTerms(g, M, visit) {
+  forEachTap(g, (b, oh, ow, kh, kw, ih, iw) => {
+    for (let j = 0; j < g.C * M; j++) {
+      visit(((b * g.H + ih) * g.W + iw) * g.C + Math.floor(j / M), (kh * g.KW + kw) * g.C * M + j, ((b * g.OH + oh) * g.OW + ow) * g.C * M + j);
+    }
+  });
+}
+
+/**
+ * The forward sum and both gradients of one convolution, from its products: y = Σ x·w, dx = Σ w·dy and
+ * dw = Σ x·dy over the same (xi, wi, yi). shapes(g, n) gives x's, w's and y's shapes.
+ */
+function adjoints(terms, shapes) {
+  const total = (shape, g, n, add) => {
+    const r = new Sums(shape);
+    terms(g, n, (xi, wi, yi) => add(r, xi, wi, yi));
+    return r;
+  };
+  return {
+    forward: (x, w, g, n) => total(shapes(g, n).y, g, n, (r, xi, wi, yi) => r.add(yi, x[xi] * w[wi])),
+    input: (dy, w, g, n) => total(shapes(g, n).x, g, n, (r, xi, wi, yi) => r.add(xi, w[wi] * dy[yi])),
+    filter: (x, dy, g, n) => total(shapes(g, n).w, g, n, (r, xi, wi, yi) => r.add(wi, x[xi] * dy[yi])),
+  };
+}
+
+const dense = adjoints(denseTerms, (g, Co) => ({ x: [g.B, g.H, g.W, g.C], w: [g.KH, g.KW, g.C, Co], y: [g.B, g.OH, g.OW, Co] }));
+const depthwise = adjoints(depthwiseTerms, (g, M) => ({ x: [g.B, g.H, g.W, g.C], w: [g.KH, g.KW, g.C, M], y: [g.B, g.OH, g.OW, g.C * M] }));
 const oracle = {
-  conv2d(x, w, g, Co) {
-    const r = new Sums([g.B, g.OH, g.OW, Co]);
-    forEachTap(g, (b, oh, ow, kh, kw, ih, iw) => {
-      for (let ci = 0; ci < g.C; ci++) {
-        const xv = x[((b * g.H + ih) * g.W + iw) * g.C + ci];
-        for (let co = 0; co < Co; co++) r.add(((b * g.OH + oh) * g.OW + ow) * Co + co, xv * w[((kh * g.KW + kw) * g.C + ci) * Co + co]);
-      }
-    });
-    return r;
-  },
-  conv2dFilter(x, dy, g, Co) {
-    const r = new Sums([g.KH, g.KW, g.C, Co]);
-    forEachTap(g, (b, oh, ow, kh, kw, ih, iw) => {
-      for (let ci = 0; ci < g.C; ci++) {
-        const xv = x[((b * g.H + ih) * g.W + iw) * g.C + ci];
-        for (let co = 0; co < Co; co++) r.add(((kh * g.KW + kw) * g.C + ci) * Co + co, xv * dy[((b * g.OH + oh) * g.OW + ow) * Co + co]);
-      }
-    });
-    return r;
-  },
-  conv2dInput(dy, w, g, Co) {
-    const r = new Sums([g.B, g.H, g.W, g.C]);
-    forEachTap(g, (b, oh, ow, kh, kw, ih, iw) => {
-      for (let ci = 0; ci < g.C; ci++) {
-        for (let co = 0; co < Co; co++) {
-          r.add(((b * g.H + ih) * g.W + iw) * g.C + ci, w[((kh * g.KW + kw) * g.C + ci) * Co + co] * dy[((b * g.OH + oh) * g.OW + ow) * Co + co]);
-        }
-      }
-    });
-    return r;
-  },
-  depthwise(x, w, g, M) {
-    const r = new Sums([g.B, g.OH, g.OW, g.C * M]);
-    forEachTap(g, (b, oh, ow, kh, kw, ih, iw) => {
-      for (let j = 0; j < g.C * M; j++) {
-        r.add(((b * g.OH + oh) * g.OW + ow) * g.C * M + j, x[((b * g.H + ih) * g.W + iw) * g.C + Math.floor(j / M)] * w[(kh * g.KW + kw) * g.C * M + j]);
-      }
-    });
-    return r;
-  },
-  depthwiseInput(dy, w, g, M) {
-    const r = new Sums([g.B, g.H, g.W, g.C]);
-    forEachTap(g, (b, oh, ow, kh, kw, ih, iw) => {
-      for (let j = 0; j < g.C * M; j++) {
-        r.add(((b * g.H + ih) * g.W + iw) * g.C + Math.floor(j / M), w[(kh * g.KW + kw) * g.C * M + j] * dy[((b * g.OH + oh) * g.OW + ow) * g.C * M + j]);
-      }
-    });
-    return r;
-  },
-  depthwiseFilter(x, dy, g, M) {
-    const r = new Sums([g.KH, g.KW, g.C, M]);
-    forEachTap(g, (b, oh, ow, kh, kw, ih, iw) => {
-      for (let j = 0; j < g.C * M; j++) {
-        r.add((kh * g.KW + kw) * g.C * M + j, x[((b * g.H + ih) * g.W + iw) * g.C + Math.floor(j / M)] * dy[((b * g.OH + oh) * g.OW + ow) * g.C * M + j]);
-      }
-    });
-    return r;
-  },
+  conv2d: dense.forward, conv2dFilter: dense.filter, conv2dInput: dense.input,
+  depthwise: depthwise.forward, depthwiseInput: depthwise.input, depthwiseFilter: depthwise.filter,
 };
 
 const random = (rng, shape) => Float32Array.from({ length: numel(shape) }, () => rng.uniform(-1, 1));
@@ -210,45 +191,28 @@ const DEPTHWISE_CASES = [
 
 const label = (c) => `x ${JSON.stringify(c.xShape)} filter ${JSON.stringify(c.fShape)} strides ${JSON.stringify(c.strides)} pad ${JSON.stringify(c.pad)}`;
 
-test.before(async () => {
-  await tf.setBackend('cpu');
-  registerFastKernels('cpu');
-});
-
 test.after.each(() => setNumThreads(2));
 
-if (!addon) {
-  test('without the addon the stock convolutions stay', () => {
-    assert.not.ok(registerFastKernels('cpu').includes('DepthwiseConv2dNative'));
-  });
-} else {
-  test('registers the convolution kernels on cpu', () => {
-    const active = registerFastKernels('cpu');
-    for (const name of CONV_KERNELS) assert.ok(active.includes(name), `${name} missing from ${active.join(', ')}`);
-    assert.is(active.filter((n) => n === 'Conv2DBackpropFilter').length, 1);
-  });
-
-  test('Conv2D and both its gradients equal the float64 oracle and the stock kernels to rounding', () => {
-    const rng = new Rng(11);
-    for (const c of CASES) {
+testFastKernelRegistration(test, addon, { what: 'convolution', names: CONV_KERNELS, stock: 'DepthwiseConv2dNative' });
+if (addon) {
+  /** Every kernel of every case against the float64 oracle, then against the stock kernel with vsStock. */
+  function checkCases(cases, seed, vsStock) {
+    const rng = new Rng(seed);
+    for (const c of cases) {
       for (const [name, ours, want] of calls(c, rng)) {
         const got = ours();
         want().expect(got, `${name} ${label(c)} vs oracle`);
-        const stock = withStockKernels('cpu', ours);
-        assertClose(got, stock, { rtol: 1e-5, atol: 1e-5 }, `${name} ${label(c)} vs stock`);
+        vsStock(got, withStockKernels('cpu', ours), `${name} ${label(c)} vs stock`);
       }
     }
+  }
+
+  test('Conv2D and both its gradients equal the float64 oracle and the stock kernels to rounding', () => {
+    checkCases(CASES, 11, (got, stock, msg) => assertClose(got, stock, { rtol: 1e-5, atol: 1e-5 }, msg));
   });
 
   test('the depthwise kernels equal the float64 oracle, and the stock kernels bit for bit', () => {
-    const rng = new Rng(12);
-    for (const c of DEPTHWISE_CASES) {
-      for (const [name, ours, want] of calls(c, rng)) {
-        const got = ours();
-        want().expect(got, `${name} ${label(c)} vs oracle`);
-        assertBitIdentical(got, withStockKernels('cpu', ours), `${name} ${label(c)} vs stock`);
-      }
-    }
+    checkCases(DEPTHWISE_CASES, 12, assertBitIdentical);
   });
 
   test('60 random geometries: every kernel equals the float64 oracle', () => {
@@ -282,11 +246,7 @@ if (!addon) {
     const rng = new Rng(13);
     for (const c of LARGE) {
       for (const [name, ours, want] of calls(c, rng)) {
-        setNumThreads(1);
-        const one = ours();
-        setNumThreads(2);
-        const two = ours();
-        assertBitIdentical(two, one, `${name} ${label(c)}: 2 threads vs 1`);
+        const two = assertSameBitsForThreads(ours, `${name} ${label(c)}`);
         want().expect(two, `${name} ${label(c)} vs oracle`);
       }
     }
@@ -322,11 +282,7 @@ if (!addon) {
           oracle.depthwiseFilter(x, dyd, g, 2)],
       ];
       for (const [i, [ours, want]] of cases.entries()) {
-        setNumThreads(1);
-        const one = ours();
-        setNumThreads(2);
-        const got = ours();
-        assertBitIdentical(got, one, `${CONV_KERNELS[i]} pad ${pad}: 2 threads vs 1`);
+        const got = assertSameBitsForThreads(ours, `${CONV_KERNELS[i]} pad ${pad}`);
         const nanAt = (a) => Array.from(a, Number.isNaN);
         assert.equal(nanAt(got.data), nanAt(Float32Array.from(want.sum)), `${CONV_KERNELS[i]} pad ${pad}: NaN positions`);
         assert.ok(nanAt(got.data).some((v) => !v), `${CONV_KERNELS[i]} pad ${pad}: not all NaN`);

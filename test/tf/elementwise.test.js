@@ -5,17 +5,15 @@
  * broadcasting, rank 0 and rank 6, sizes that span several thread chunks), the same bits for 1 and 2
  * threads, other dtypes left to the stock kernels, and the raw addon refusing bad shapes.
  */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { setNumThreads } from '../../dist/index.js';
-import { registerFastKernels } from '../../dist/tf/index.js';
 import { assertBitIdentical, assertThrowsWith, assertUlps } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
+import { assertSameBitsForThreads, cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
 import { Rng } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
-const test = suite('native element-wise tfjs kernels (cpu)');
+const test = cpuKernelSuite('native element-wise tfjs kernels (cpu)');
 
 const erf = (x) => {
   // float64 erf by its Maclaurin series near 0 and the continued fraction of erfc beyond: ~1e-15 relative
@@ -54,23 +52,9 @@ function f32(values) {
 /** The oracle's value rounded to float32, as the kernel must give it. */
 const oracle = (fn, data) => f32(Array.from(data, (v) => fn(v)));
 
-test.before(async () => {
-  await tf.setBackend('cpu');
-  registerFastKernels('cpu');
-});
 
-if (!addon) {
-  test('without the addon the stock kernels stay', () => {
-    assert.not.ok(registerFastKernels('cpu').includes('Multiply'));
-  });
-} else {
-  test('registers the element-wise kernels on cpu', () => {
-    const active = registerFastKernels('cpu');
-    for (const name of ['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'SquaredDifference', 'Exp', 'Sigmoid', 'Relu', 'Erf']) {
-      assert.ok(active.includes(name), `${name} missing from ${active.join(', ')}`);
-    }
-  });
-
+testFastKernelRegistration(test, addon, { what: 'element-wise', names: ['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'SquaredDifference', 'Exp', 'Sigmoid', 'Relu', 'Erf'], stock: 'Multiply' });
+if (addon) {
   for (const [name, fn, ulps, lo = -20, hi = 20] of UNARY) {
     test(`${name}: random and special values within ${ulps} ulps of float64`, () => {
       const rng = new Rng(name.length * 7919);
@@ -160,10 +144,7 @@ if (!addon) {
       const r = tf.sigmoid(tf.mul(tf.tensor(a, [3, 50000]), tf.tensor(b, [50000])));
       return { shape: r.shape, data: r.dataSync().slice() };
     });
-    setNumThreads(1);
-    const one = run();
-    setNumThreads(2);
-    assertBitIdentical(run(), one);
+    assertSameBitsForThreads(run);
   });
 
   test('int32 and bool inputs go to the stock kernels', () => {

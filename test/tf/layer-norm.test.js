@@ -14,6 +14,7 @@ import { setNumThreads } from '../../dist/index.js';
 import { layerNorm, layerNormComposite, registerFastKernels, withStockKernels } from '../../dist/tf/index.js';
 import { assertBitIdentical, assertClose, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
+import { assertSameBitsForThreads } from '../helpers/kernels.js';
 import { Rng, numel } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
@@ -198,11 +199,7 @@ test('the same bits for 1 and 2 threads', async () => {
     for (const shape of [[1100, 64], [2300, 960], [40, 1500], [3, 16385], [16, 150001]]) {
       const c = makeCase(rng, shape, 1, 2);
       for (const affine of [true, false]) {
-        setNumThreads(1);
-        const one = runFused(c, affine);
-        setNumThreads(2);
-        const two = runFused(c, affine);
-        one.forEach((a, i) => assertBitIdentical(two[i], a, `${shape} affine ${affine} output ${i}`));
+        assertSameBitsForThreads(() => runFused(c, affine), `${shape} affine ${affine} output`);
       }
     }
   } finally {

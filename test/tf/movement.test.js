@@ -10,20 +10,19 @@
  * gradients equal to the bit with this family's stock kernels; the same bits for 1 and 2 threads; other dtypes
  * left to the stock kernels; and the raw addon refusing arguments that would reach outside its arrays.
  */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { setNumThreads } from '../../dist/index.js';
 import { AuModel, modelConfig } from '../../dist/model/index.js';
-import { registerFastKernels, stockKernel, withStockKernels } from '../../dist/tf/index.js';
+import { stockKernel, withStockKernels } from '../../dist/tf/index.js';
 import { MOVEMENT_KERNELS } from '../../dist/tf/kernels/movement.js';
 import { splitVByBlocks } from '../../dist/tf/kernels/split.js';
 import { assertBitIdentical, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
+import { assertSameBitsForThreads, cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
 import { Rng } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
-const test = suite('native data movement, resize and pooling tfjs kernels (cpu)');
+const test = cpuKernelSuite('native data movement, resize and pooling tfjs kernels (cpu)');
 
 const size = (shape) => shape.reduce((a, b) => a * b, 1);
 const stridesOf = (shape) => {
@@ -85,25 +84,12 @@ function gatherOracle(x, xShape, outShape, source, dtype) {
   return { shape: outShape, data: out };
 }
 
-test.before(async () => {
-  await tf.setBackend('cpu');
-  registerFastKernels('cpu');
-});
 
 
-if (!addon) {
-  test('without the addon the stock kernels stay', () => {
-    assert.not.ok(registerFastKernels('cpu').includes('Transpose'));
-  });
-} else {
-  test('registers the movement, resize and pooling kernels on cpu', () => {
-    const active = registerFastKernels('cpu');
-    for (const name of ['Transpose', 'Slice', 'Concat', 'Pack', 'Unpack', 'PadV2', 'Tile', 'SplitV', 'GatherV2', 'UnsortedSegmentSum',
-      'ResizeBilinear', 'MaxPool', 'MaxPoolGrad', 'AvgPool', 'AvgPoolGrad']) {
-      assert.ok(active.includes(name), `${name} missing from ${active.join(', ')}`);
-    }
-  });
-
+testFastKernelRegistration(test, addon, { what: 'movement, resize and pooling', names: [
+  'Transpose', 'Slice', 'Concat', 'Pack', 'Unpack', 'PadV2', 'Tile', 'SplitV', 'GatherV2', 'UnsortedSegmentSum', 'ResizeBilinear', 'MaxPool',
+  'MaxPoolGrad', 'AvgPool', 'AvgPoolGrad'], stock: 'Transpose' });
+if (addon) {
   test('Transpose: any permutation, rank 0 to 6, float32 and int32', () => {
     const rng = new Rng(11);
     const CASES = [
@@ -486,10 +472,7 @@ if (!addon) {
         tf.gather(t, tf.tensor2d(Int32Array.from({ length: 4 * 200 }, (_, i) => (i * 7) % 56), [4, 200], 'int32'), 1, 1),
         tf.unsortedSegmentSum(tf.reshape(t, [224, 1344]), tf.tensor1d(Int32Array.from({ length: 224 }, (_, i) => (i * 5) % 17), 'int32'), 17)];
     });
-    setNumThreads(1);
-    const one = run();
-    setNumThreads(2);
-    run().forEach((r, i) => assertBitIdentical(r, one[i], `output ${i}`));
+    assertSameBitsForThreads(run, 'output');
   });
 
   test('a tiny-model training step: the same loss and gradients, bit for bit, as with the stock kernels in their place', () => {

@@ -6,17 +6,16 @@
  * rank 6 and sizes that span several thread chunks; the same bits for 1 and 2 threads; other dtypes left
  * to the stock kernels; the raw addon refusing bad arguments.
  */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { setNumThreads } from '../../dist/index.js';
-import { registerFastKernels, withStockKernels } from '../../dist/tf/index.js';
+import { withStockKernels } from '../../dist/tf/index.js';
 import { assertBitIdentical, assertClose, assertEqualValues, assertThrowsWith, assertUlps, ulpDistance } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
+import { assertSameBitsForThreads, cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
 import { Rng, numel } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
-const test = suite('native reduction tfjs kernels (cpu)');
+const test = cpuKernelSuite('native reduction tfjs kernels (cpu)');
 
 const U32 = 2 ** -24; // float32 unit roundoff
 const U64 = 2 ** -53; // float64 unit roundoff
@@ -99,23 +98,9 @@ const OPS = {
   min: (x, axis, keepDims) => tf.min(x, axis, keepDims),
 };
 
-test.before(async () => {
-  await tf.setBackend('cpu');
-  registerFastKernels('cpu');
-});
 
-if (!addon) {
-  test('without the addon the stock kernels stay', () => {
-    assert.not.ok(registerFastKernels('cpu').includes('Sum'));
-  });
-} else {
-  test('registers the reduction kernels on cpu', () => {
-    const active = registerFastKernels('cpu');
-    for (const name of ['Sum', 'Mean', 'Max', 'Min', 'Prod', 'Softmax', 'ArgMax', 'ArgMin']) {
-      assert.ok(active.includes(name), `${name} missing from ${active.join(', ')}`);
-    }
-  });
-
+testFastKernelRegistration(test, addon, { what: 'reduction', names: ['Sum', 'Mean', 'Max', 'Min', 'Prod', 'Softmax', 'ArgMax', 'ArgMin'], stock: 'Sum' });
+if (addon) {
   // Sum and Mean add in double and round once. Any order of n − 1 double additions is within
   // (n − 1)·u64·Σ|x| of the exact sum, and the rounding to float32 adds u32·|sum|: the tolerance is that
   // bound (a float32 accumulator, off by up to (n − 1)·u32·Σ|x|, fails it on the large cases).
@@ -339,11 +324,7 @@ if (!addon) {
       run((x) => tf.softmax(tf.reshape(x, [-1, shape[shape.length - 1]])), shape, inputs[k]).data,
       Float32Array.from(run((x) => tf.argMax(x, 0), shape, inputs[k]).data),
     ]);
-    setNumThreads(1);
-    const one = all();
-    setNumThreads(2);
-    const two = all();
-    one.forEach((d, i) => assertBitIdentical(two[i], d, `output ${i}`));
+    assertSameBitsForThreads(all, 'output');
   });
 
   test('int32, bool, empty tensors, repeated axes and a softmax over another axis go to the stock kernels', () => {

@@ -12,19 +12,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerFastKernels, stockKernel } from '../../dist/tf/index.js';
+import { stockKernel } from '../../dist/tf/index.js';
 import { assertClose } from '../helpers/assert.js';
-import { withKernel } from '../helpers/kernels.js';
+import { registerFastKernelsOn, withKernel } from '../helpers/kernels.js';
 
 const test = suite('ResizeBilinearGrad');
 const BACKENDS = ['cpu', 'wasm'];
-test.before(async () => {
-  // initialize each backend before replacing its kernel, so the stock wasm kernel's setup has run
-  for (const b of BACKENDS) {
-    await tf.setBackend(b);
-    registerFastKernels(b);
-  }
-});
+test.before(() => registerFastKernelsOn(BACKENDS));
 test.after(async () => { await tf.setBackend('cpu'); });
 
 const FLAGS = [

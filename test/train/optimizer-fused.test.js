@@ -13,11 +13,12 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { setNumThreads } from '../../dist/index.js';
 import { AuModel, modelConfig } from '../../dist/model/index.js';
-import { SGD_KERNELS, SaclSgdStats, SaclSgdUpdate, registerFastKernels } from '../../dist/tf/index.js';
+import { SGD_KERNELS, SaclSgdStats, SaclSgdUpdate } from '../../dist/tf/index.js';
 import { NesterovSgd } from '../../dist/train/optimizer.js';
 import { PAPER_TRAINING, trainStep } from '../../dist/train/trainer.js';
 import { assertBitIdentical, assertClose, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
+import { registerFastKernelsOn } from '../helpers/kernels.js';
 import { Rng } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
@@ -25,10 +26,7 @@ const test = suite('optimizer: fused kernels');
 const BACKENDS = ['cpu', 'wasm'];
 
 test.before(async () => {
-  for (const b of BACKENDS) {
-    await tf.setBackend(b);
-    registerFastKernels(b);
-  }
+  await registerFastKernelsOn(BACKENDS);
   await tf.setBackend('cpu');
 });
 const threadsBefore = addon?.info().threads ?? 2;

@@ -6,7 +6,7 @@
  * the inputs (a copy), run the same code on host arrays, upload the outputs.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { OpsBackend } from '../../backends/backend.js';
+import type { OpsBackend, RoiAlignGeometry } from '../../backends/backend.js';
 import { resolveBackend } from '../../backends/registry.js';
 import { knnGraph as knnGraphOp } from '../../ops/knn-graph.js';
 import { maxRelative as maxRelativeOp, maxRelativeGrad as maxRelativeGradOp } from '../../ops/max-relative.js';
@@ -143,20 +143,28 @@ function maxRelativeGradKernel(mem: Memory, inputs: Inputs, attrs: Record<string
   return infos;
 }
 
+/**
+ * What both ROI kernels hand a native backend besides their one tensor: the feature map's [B, H, W, C], the
+ * R centres (a view: take it after the outputs are made), S × S samples and the step.
+ */
+function roiGeometry(mem: Memory, featureShape: number[], centers: Info, S: number, step: number): RoiAlignGeometry {
+  const [B, H, W, C] = featureShape as [number, number, number, number];
+  return { B, H, W, C, centers: mem.f32(centers), R: centers.shape[1]!, S, step };
+}
+
 function roiAlignKernel(mem: Memory, inputs: Inputs, attrs: Record<string, unknown>): Info[] {
   const { size: S, step, backend } = attrs as unknown as SaclRoiAlignAttrs;
   const { features, centers } = inputs as { features: Info; centers: Info };
-  const [B, H, W, C] = features.shape as [number, number, number, number];
-  const R = centers.shape[1]!;
+  const outShape = [features.shape[0]!, centers.shape[1]!, S, S, features.shape[3]!];
   const ops = opsBackend(backend);
-  const { infos, data: [out] } = mem.outputs([[[B, R, S, S, C], 'float32']]);
+  const { infos, data: [out] } = mem.outputs([[outShape, 'float32']]);
   const f = mem.f32(features);
-  const c = mem.f32(centers);
+  const geometry = roiGeometry(mem, features.shape, centers, S, step);
   if (validatesItself(ops)) {
-    ops.roiAlign({ features: f, B, H, W, C, centers: c, R, S, step }, out as Float32Array, false);
+    ops.roiAlign({ ...geometry, features: f }, out as Float32Array, false);
   } else {
-    roiAlignOp({ shape: features.shape, data: f }, { shape: centers.shape, data: c }, S, {
-      step, ...backendOption(backend), into: { shape: [B, R, S, S, C], data: out as Float32Array },
+    roiAlignOp({ shape: features.shape, data: f }, { shape: centers.shape, data: geometry.centers }, S, {
+      step, ...backendOption(backend), into: { shape: outShape, data: out as Float32Array },
     });
   }
   return infos;
@@ -165,17 +173,14 @@ function roiAlignKernel(mem: Memory, inputs: Inputs, attrs: Record<string, unkno
 function roiAlignGradKernel(mem: Memory, inputs: Inputs, attrs: Record<string, unknown>): Info[] {
   const { featureShape, step, backend } = attrs as unknown as SaclRoiAlignGradAttrs;
   const { dy, centers } = inputs as { dy: Info; centers: Info };
-  const [B, H, W, C] = featureShape as [number, number, number, number];
-  const R = centers.shape[1]!;
-  const S = dy.shape[2]!;
   const ops = opsBackend(backend);
   const { infos, data: [dF] } = mem.outputs([[featureShape.slice(), 'float32']]);
   const g = mem.f32(dy);
-  const c = mem.f32(centers);
+  const geometry = roiGeometry(mem, featureShape, centers, dy.shape[2]!, step);
   if (validatesItself(ops)) {
-    ops.roiAlignGrad({ dOut: g, B, H, W, C, centers: c, R, S, step }, dF as Float32Array, false);
+    ops.roiAlignGrad({ ...geometry, dOut: g }, dF as Float32Array, false);
   } else {
-    roiAlignGradOp({ shape: dy.shape, data: g }, { shape: centers.shape, data: c }, featureShape, {
+    roiAlignGradOp({ shape: dy.shape, data: g }, { shape: centers.shape, data: geometry.centers }, featureShape, {
       step, ...backendOption(backend), into: { shape: featureShape.slice(), data: dF as Float32Array },
     });
   }

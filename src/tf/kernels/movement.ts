@@ -271,8 +271,11 @@ interface PoolAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
+/** Batch, input height, width, channels, output height, width, filter height, width, strides, top and left padding. */
+type Geometry = [number, number, number, number, number, number, number, number, number, number, number, number];
+
 /** The pool geometry as the stock kernels compute it, or null where the native kernels do not apply. */
-function poolGeometry(x: Info, attrs: PoolAttrs): number[] | null {
+function poolGeometry(x: Info, attrs: PoolAttrs): Geometry | null {
   if (!isFloat(x) || x.shape.length !== 4) return null;
   const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   if (info.outShape.includes(0) || info.padInfo.top < 0 || info.padInfo.left < 0) return null;
@@ -280,36 +283,38 @@ function poolGeometry(x: Info, attrs: PoolAttrs): number[] | null {
     info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left];
 }
 
-export function nativeMaxPool(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
-  return (params) => {
+/** A pool's output shape [batch, outHeight, outWidth, channels]. */
+const pooledShape = (g: Geometry) => [g[0], g[4], g[5], g[3]];
+
+/** The geometry of a pool gradient, or null where the native kernels do not apply (dy must have the pooled shape). */
+function poolGradGeometry(dy: Info, input: Info, attrs: PoolAttrs): Geometry | null {
+  const g = poolGeometry(input, attrs);
+  return g && isFloat(dy) && tf.util.arraysEqual(dy.shape, pooledShape(g)) ? g : null;
+}
+
+/** MaxPool or AvgPool: the addon entry point of that name. */
+function nativePool(entry: 'maxPool' | 'avgPool') {
+  return (addon: NativeAddon, fallback: KernelFunc): KernelFunc => (params) => {
     const { x } = params.inputs as { x: Info };
     const g = poolGeometry(x, params.attrs as unknown as PoolAttrs);
     // a 1×1 pool that keeps the shape is the stock kernel's identity
     if (!g || (g[6] === 1 && g[7] === 1 && g[4] === g[1] && g[5] === g[2])) return fallback(params);
-    const { info, data } = output(params.backend, [g[0]!, g[4]!, g[5]!, g[3]!], 'float32', false);
-    addon.maxPool(words(params.backend, x), ...(g as Geometry), data);
+    const { info, data } = output(params.backend, pooledShape(g), 'float32', false);
+    addon[entry](words(params.backend, x), ...g, data);
     return info;
   };
 }
+
+export const nativeMaxPool = nativePool('maxPool');
+export const nativeAvgPool = nativePool('avgPool');
 
 export function nativeMaxPoolGrad(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
   return (params) => {
     const { dy, input } = params.inputs as { dy: Info; input: Info };
-    const g = poolGeometry(input, params.attrs as unknown as PoolAttrs);
-    if (!g || !isFloat(dy) || !tf.util.arraysEqual(dy.shape, [g[0]!, g[4]!, g[5]!, g[3]!])) return fallback(params);
+    const g = poolGradGeometry(dy, input, params.attrs as unknown as PoolAttrs);
+    if (!g) return fallback(params);
     const { info, data } = output(params.backend, input.shape.slice(), 'float32');
-    addon.maxPoolGrad(words(params.backend, dy), words(params.backend, input), ...(g as Geometry), data);
-    return info;
-  };
-}
-
-export function nativeAvgPool(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
-  return (params) => {
-    const { x } = params.inputs as { x: Info };
-    const g = poolGeometry(x, params.attrs as unknown as PoolAttrs);
-    if (!g || (g[6] === 1 && g[7] === 1 && g[4] === g[1] && g[5] === g[2])) return fallback(params);
-    const { info, data } = output(params.backend, [g[0]!, g[4]!, g[5]!, g[3]!], 'float32', false);
-    addon.avgPool(words(params.backend, x), ...(g as Geometry), data);
+    addon.maxPoolGrad(words(params.backend, dy), words(params.backend, input), ...g, data);
     return info;
   };
 }
@@ -318,15 +323,13 @@ export function nativeAvgPoolGrad(addon: NativeAddon, fallback: KernelFunc): Ker
   return (params) => {
     const { dy, input } = params.inputs as { dy: Info; input: Info };
     // tfjs-cpu's AvgPoolGrad ignores dimRoundingMode
-    const g = poolGeometry(input, { ...(params.attrs as unknown as PoolAttrs), dimRoundingMode: undefined });
-    if (!g || !isFloat(dy) || !tf.util.arraysEqual(dy.shape, [g[0]!, g[4]!, g[5]!, g[3]!])) return fallback(params);
+    const g = poolGradGeometry(dy, input, { ...(params.attrs as unknown as PoolAttrs), dimRoundingMode: undefined });
+    if (!g) return fallback(params);
     const { info, data } = output(params.backend, input.shape.slice(), 'float32');
-    addon.avgPoolGrad(words(params.backend, dy), ...(g as Geometry), data);
+    addon.avgPoolGrad(words(params.backend, dy), ...g, data);
     return info;
   };
 }
-
-type Geometry = [number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** The kernels of this file by tfjs kernel name, for registerFastKernels (cpu). */
 export const MOVEMENT_KERNELS: Readonly<Record<string, (addon: NativeAddon, fallback: KernelFunc) => KernelFunc>> = {
