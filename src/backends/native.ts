@@ -22,9 +22,10 @@ type Maybe<T> = T | Promise<void>;
 type NativeCall<Outputs> = Outputs & { device: number; async: boolean };
 
 /**
- * The addon's raw surface (native/addon/addon.cc). A graph op takes one object: its arguments as the ops
- * declare them (src/backends/backend.ts), read by name in native/addon/*_binding.cc, plus its outputs,
- * device and async. It re-validates sizes, indices and values itself.
+ * The addon's raw surface (native/addon/addon.cc). Every kernel takes one object, read by name in
+ * native/addon/*_binding.cc (only setNumThreads takes a plain number). A graph op's object holds its
+ * arguments as the ops declare them (src/backends/backend.ts) plus its outputs, device and async. The
+ * addon re-validates sizes, indices and values itself.
  */
 export interface NativeAddon {
   knnGraph(a: KnnGraphArgs & NativeCall<{ out: Int32Array }>): Maybe<void>;
@@ -38,7 +39,10 @@ export interface NativeAddon {
   cudaKernelMs(): number;
   // The tfjs kernels' bindings (src/tf/kernels/*.ts): one object each too, read by name in
   // native/addon/{gemm,elementwise,reduce,conv,movement}_binding.cc; synchronous.
-  /** out = op(a)·op(b), batched: a [batchA, M, K], b [batchB, K, N] (op = transpose with transA / transB). */
+  /**
+   * out [batch, M, N] = op(a)·op(b): op(a) [batchA, M, K], op(b) [batchB, K, N] (op transposes with transA /
+   * transB; a batch of 1 broadcasts).
+   */
   matMul(a: {
     a: Float32Array; b: Float32Array; batchA: number; batchB: number; M: number; N: number; K: number; transA: boolean;
     transB: boolean; out: Float32Array;
