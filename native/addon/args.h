@@ -63,6 +63,7 @@ void checkElements(Napi::Env env, const char* name, const Dims& d);
 // arr.length equals the product of d.
 template <class T>
 void checkLength(Napi::Env env, const char* name, const ArrayArg<T>& arr, const Dims& d);
+
 // An array viewed as [rows, cols] (Fields::matrix).
 struct Matrix {
   int64_t rows, cols;
@@ -129,7 +130,6 @@ class Fields {
   Napi::Value get(const char* key) const;
   Napi::Env env_;
   Napi::Object object_;
-
 };
 
 // A nullable array was given (null reads as an empty ArrayArg; a zero-length array is given).

@@ -1,6 +1,8 @@
 // matMul({ a, b, batchA, batchB, M, N, K, transA, transB, out }): the batched matrix product behind the tfjs
 // BatchMatMul kernel. Synchronous only: tfjs kernels are synchronous, and the arrays may be views of the
 // wasm backend's heap, valid only until JavaScript runs again.
+#include <algorithm>
+
 #include "args.h"
 #include "bindings.h"
 #include "sacl/ops.h"

@@ -1,7 +1,7 @@
-// copyStrided, gather, unsortedSegmentSum, resizeBilinear, resizeBilinearGrad, maxPool, maxPoolGrad, avgPool and avgPoolGrad,
-// each taking one object of named fields (NativeAddon in src/backends/native.ts): the data movement, resizing and pooling kernels
-// behind src/tf/kernels/movement.ts. Synchronous only, like every tfjs kernel: the arrays may be views of
-// a tfjs backend's memory that stay valid only until JavaScript runs again.
+// copyStrided, gather, unsortedSegmentSum, resizeBilinear, resizeBilinearGrad, maxPool, maxPoolGrad, avgPool and
+// avgPoolGrad, each taking one object read by name (NativeAddon in src/backends/native.ts): the data movement,
+// resizing and pooling kernels behind src/tf/kernels/movement.ts. Synchronous only, like every tfjs kernel: the
+// arrays may be views of a tfjs backend's memory that stay valid only until JavaScript runs again.
 #include <string>
 
 #include "args.h"
