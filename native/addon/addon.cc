@@ -74,12 +74,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("reduce", Napi::Function::New(env, reduce, "reduce"));
   exports.Set("softmax", Napi::Function::New(env, softmax, "softmax"));
   exports.Set("argReduce", Napi::Function::New(env, argReduce, "argReduce"));
-  exports.Set("conv2d", Napi::Function::New(env, conv2d, "conv2d"));
-  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, conv2dBackpropFilter, "conv2dBackpropFilter"));
-  exports.Set("conv2dBackpropInput", Napi::Function::New(env, conv2dBackpropInput, "conv2dBackpropInput"));
-  exports.Set("depthwiseConv2d", Napi::Function::New(env, depthwiseConv2d, "depthwiseConv2d"));
-  exports.Set("depthwiseBackpropInput", Napi::Function::New(env, depthwiseBackpropInput, "depthwiseBackpropInput"));
-  exports.Set("depthwiseBackpropFilter", Napi::Function::New(env, depthwiseBackpropFilter, "depthwiseBackpropFilter"));
+  exportConvolutions(env, exports);
   exports.Set("copyStrided", Napi::Function::New(env, copyStrided, "copyStrided"));
   exports.Set("gather", Napi::Function::New(env, gather, "gather"));
   exports.Set("unsortedSegmentSum", Napi::Function::New(env, unsortedSegmentSum, "unsortedSegmentSum"));

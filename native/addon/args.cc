@@ -84,18 +84,13 @@ ArrayArg<T> requireTyped(Napi::Env env, const Napi::Value& v, const char* name, 
   const char* typeName = TypedArrayKind<T>::name;
   ArrayArg<T> out;
   if (nullable && v.IsNull()) return out;
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != TypedArrayKind<T>::type) {
-    throwType(env, name, std::string("a ") + typeName + (nullable ? " or null" : ""), describe(v));
-  }
-  // the C API gives the first element's address directly (also for views on a SharedArrayBuffer);
-  // a detached buffer reports length 0, which the length checks then refuse
+  // one call checks the kind and gives the first element's address (also for views on a
+  // SharedArrayBuffer); a detached buffer reports length 0, which the length checks then refuse
   napi_typedarray_type actual;
   size_t length = 0;
   void* data = nullptr;
-  napi_value buffer;
-  size_t byteOffset = 0;
-  if (napi_get_typedarray_info(env, v, &actual, &length, &data, &buffer, &byteOffset) != napi_ok) {
-    throwType(env, name, std::string("a ") + typeName, describe(v));
+  if (napi_get_typedarray_info(env, v, &actual, &length, &data, nullptr, nullptr) != napi_ok || actual != TypedArrayKind<T>::type) {
+    throwType(env, name, std::string("a ") + typeName + (nullable ? " or null" : ""), describe(v));
   }
   out.length = data ? static_cast<int64_t>(length) : 0;
   out.data = static_cast<T*>(data);
@@ -106,17 +101,10 @@ ArrayArg<T> requireTyped(Napi::Env env, const Napi::Value& v, const char* name, 
 template ArrayArg<float> requireTyped<float>(Napi::Env, const Napi::Value&, const char*, bool);
 template ArrayArg<int32_t> requireTyped<int32_t>(Napi::Env, const Napi::Value&, const char*, bool);
 
-ArrayArg<float> requireFloat32(const Napi::CallbackInfo& info, size_t i, const char* name, bool nullable) {
-  return requireTyped<float>(info.Env(), info[i], name, nullable);
-}
-
-ArrayArg<int32_t> requireInt32(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return requireTyped<int32_t>(info.Env(), info[i], name, false);
-}
-
+// (each read below is one N-API call: it fails on a value of another type)
 int64_t requireInteger(Napi::Env env, const Napi::Value& v, const char* name, int64_t min, int64_t max) {
-  if (!v.IsNumber()) throwType(env, name, "an integer", describe(v));
-  const double d = v.As<Napi::Number>().DoubleValue();
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) throwType(env, name, "an integer", describe(v));
   if (!(d == std::floor(d)) || d < static_cast<double>(min) || d > static_cast<double>(max)) {
     throwRange(env, name, "an integer between " + std::to_string(min) + " and " + std::to_string(max), describe(v));
   }
@@ -141,37 +129,10 @@ double requireFinite(Napi::Env env, const Napi::Value& v, const char* name) {
   return d;
 }
 
-double requirePositive(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return requirePositive(info.Env(), info[i], name);
-}
-
-int requireIntList(const Napi::CallbackInfo& info, size_t i, const char* name, const std::string& arrayWhat,
-                   const std::string& elementWhat, int64_t min, int64_t max, int maxLength, int64_t* out) {
-  const Napi::Value v = info[i];
-  if (!v.IsArray()) throwType(info.Env(), name, "an array of " + arrayWhat, describe(v));
-  const auto arr = v.As<Napi::Array>();
-  const uint32_t n = arr.Length();
-  if (n > static_cast<uint32_t>(maxLength)) {
-    throwRange(info.Env(), std::string(name) + ".length", "at most " + std::to_string(maxLength), std::to_string(n));
-  }
-  for (uint32_t a = 0; a < n; ++a) {
-    const Napi::Value e = arr.Get(a);
-    const double x = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : std::nan("");
-    if (!(x >= static_cast<double>(min) && x <= static_cast<double>(max) && x == static_cast<double>(static_cast<int64_t>(x)))) {
-      throwRange(info.Env(), std::string(name) + "[" + std::to_string(a) + "]", elementWhat, describe(e));
-    }
-    out[a] = static_cast<int64_t>(x);
-  }
-  return static_cast<int>(n);
-}
-
 bool requireBool(Napi::Env env, const Napi::Value& v, const char* name) {
-  if (!v.IsBoolean()) throwType(env, name, "a boolean", describe(v));
-  return v.As<Napi::Boolean>().Value();
-}
-
-bool requireBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return requireBool(info.Env(), info[i], name);
+  bool b;
+  if (napi_get_value_bool(env, v, &b) != napi_ok) throwType(env, name, "a boolean", describe(v));
+  return b;
 }
 
 Metric requireMetric(Napi::Env env, const Napi::Value& v, const char* name) {
@@ -183,6 +144,15 @@ Metric requireMetric(Napi::Env env, const Napi::Value& v, const char* name) {
     if (s == kMetricNames[m]) return static_cast<Metric>(m);
   }
   throwRange(env, name, "one of " + names, describe(v));
+}
+
+// napi_get_named_property, not Object::Get: the same read without a wrapper per call. (A key string
+// made once and kept saves little: N-API keeps only objects in references before version 10, and reading
+// a kept string back costs as much as building it.)
+Napi::Value Fields::get(const char* key) const {
+  napi_value v;
+  if (napi_get_named_property(env_, object_, key, &v) != napi_ok) throw Napi::Error::New(env_);
+  return Napi::Value(env_, v);
 }
 
 Fields::Fields(const Napi::CallbackInfo& info) : env_(info.Env()) {
@@ -202,6 +172,26 @@ std::vector<ArrayArg<float>> Fields::floatList(const char* key, bool nullable) c
     out[i] = requireTyped<float>(env_, arr.Get(i), (std::string(key) + "[" + std::to_string(i) + "]").c_str(), nullable);
   }
   return out;
+}
+
+int Fields::intList(const char* key, const std::string& arrayWhat, const std::string& elementWhat, int64_t min, int64_t max,
+                    int maxLength, int64_t* out) const {
+  const Napi::Value v = get(key);
+  if (!v.IsArray()) throwType(env_, key, "an array of " + arrayWhat, describe(v));
+  const auto arr = v.As<Napi::Array>();
+  const uint32_t n = arr.Length();
+  if (n > static_cast<uint32_t>(maxLength)) {
+    throwRange(env_, std::string(key) + ".length", "at most " + std::to_string(maxLength), std::to_string(n));
+  }
+  for (uint32_t a = 0; a < n; ++a) {
+    const Napi::Value e = arr.Get(a);
+    const double x = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : std::nan("");
+    if (!(x >= static_cast<double>(min) && x <= static_cast<double>(max) && x == static_cast<double>(static_cast<int64_t>(x)))) {
+      throwRange(env_, std::string(key) + "[" + std::to_string(a) + "]", elementWhat, describe(e));
+    }
+    out[a] = static_cast<int64_t>(x);
+  }
+  return static_cast<int>(n);
 }
 
 Matrix Fields::matrix(const char* rowsKey, int64_t minRows, const char* colsKey, const char* name) const {

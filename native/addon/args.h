@@ -7,9 +7,11 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "sacl/common.h"
 #include "sacl/knn.h"
 
 namespace sacl {
@@ -28,7 +30,7 @@ struct ArrayArg {
   Napi::Value value;  // the JavaScript array; empty for a null optional argument
 };
 
-// The checks on one value, which the positional forms (info[i]) and Fields (a property) share.
+// The checks on one value (a property Fields reads, or setNumThreads' one argument).
 // requireTyped<T>: a Float32Array (T = float) or Int32Array (T = int32_t); with `nullable`, null gives an
 // empty ArrayArg.
 template <class T>
@@ -40,21 +42,27 @@ bool requireBool(Napi::Env env, const Napi::Value& v, const char* name);
 // One of kMetricNames (sacl/knn.h): TypeError for a non-string, RangeError for another string.
 Metric requireMetric(Napi::Env env, const Napi::Value& v, const char* name);
 
-// The typed array at info[i] (Float32Array / Int32Array); with `nullable`, null gives an empty ArrayArg.
-ArrayArg<float> requireFloat32(const Napi::CallbackInfo& info, size_t i, const char* name, bool nullable = false);
-ArrayArg<int32_t> requireInt32(const Napi::CallbackInfo& info, size_t i, const char* name);
+// info[i] as an integer in [min, max] (setNumThreads(n), the one positional binding), after requireCount.
 int64_t requireInteger(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max);
-double requirePositive(const Napi::CallbackInfo& info, size_t i, const char* name);
-// info[i] as a JavaScript array of at most maxLength integers, each in [min, max], into out; returns its
-// length. Messages: "an array of <arrayWhat>" for a non-array, <elementWhat> for a bad element.
-int requireIntList(const Napi::CallbackInfo& info, size_t i, const char* name, const std::string& arrayWhat,
-                   const std::string& elementWhat, int64_t min, int64_t max, int maxLength, int64_t* out);
-bool requireBool(const Napi::CallbackInfo& info, size_t i, const char* name);
 void requireCount(const Napi::CallbackInfo& info, size_t count);
 
 // arr.length equals want; else RangeError "Expected <want> (<what>) for <name>.length but received <length>".
 template <class T>
 void checkLength(Napi::Env env, const char* name, const ArrayArg<T>& arr, int64_t want, const std::string& what);
+
+// A named size list such as {{"B", 2}, {"N", 9}, {"D", 4}}.
+struct Dims {
+  std::vector<std::pair<const char*, int64_t>> dims;
+  int64_t elements() const;   // the product (callers check it with checkElements first)
+  std::string shape() const;  // "[2, 9, 4]"
+  std::string position(int64_t flat) const;
+};
+
+// The product of the sizes fits kMaxElements (no int32 / size_t overflow), else RangeError on `name`.
+void checkElements(Napi::Env env, const char* name, const Dims& d);
+// arr.length equals the product of d.
+template <class T>
+void checkLength(Napi::Env env, const char* name, const ArrayArg<T>& arr, const Dims& d);
 
 // An array viewed as [rows, cols] (Fields::matrix).
 struct Matrix {
@@ -76,6 +84,12 @@ class Fields {
   int64_t integer(const char* key, int64_t min, int64_t max, const char* name = nullptr) const {
     return requireInteger(env_, get(key), name ? name : key, min, max);
   }
+  // A size in [1, kMaxElements].
+  int64_t size(const char* key) const { return integer(key, 1, kMaxElements); }
+  // Sizes in [1, kMaxElements], each read into its field, in the order listed.
+  void sizes(std::initializer_list<std::pair<const char*, int64_t*>> list) const {
+    for (const auto& [key, field] : list) *field = size(key);
+  }
   // The typed array `key` of exactly `length` elements (`what` says where that length comes from, e.g.
   // "rows·C"); with `nullable`, null gives an empty ArrayArg and no length check.
   template <class T>
@@ -91,6 +105,18 @@ class Fields {
     for (size_t i = 0; i < N; ++i) out[i] = sized<T>(keys[i], length, what, nullable);
     return out;
   }
+  // The typed array `key` holding exactly the elements of dims (their product checked first, then the length).
+  template <class T>
+  ArrayArg<T> shaped(const char* key, const Dims& dims) const {
+    ArrayArg<T> a = array<T>(key);
+    checkElements(env_, key, dims);
+    checkLength(env_, key, a, dims);
+    return a;
+  }
+  // An array of at most maxLength integers, each in [min, max], into out; returns its length. Messages:
+  // "an array of <arrayWhat>" for a non-array, <elementWhat> for a bad element key[i].
+  int intList(const char* key, const std::string& arrayWhat, const std::string& elementWhat, int64_t min, int64_t max,
+              int maxLength, int64_t* out) const;
   // An array of Float32Arrays (with `nullable`, an element may be null); messages name key[i].
   std::vector<ArrayArg<float>> floatList(const char* key, bool nullable = false) const;
   // The sizes `rowsKey` (≥ minRows) and `colsKey` (≥ 1) of the array `name`, their product within kMaxElements.
@@ -101,24 +127,11 @@ class Fields {
   Metric metric(const char* key) const { return requireMetric(env_, get(key), key); }
 
  private:
-  Napi::Value get(const char* key) const { return object_.Get(key); }
+  Napi::Value get(const char* key) const;
   Napi::Env env_;
   Napi::Object object_;
 };
 
-// A named size list such as {{"B", 2}, {"N", 9}, {"D", 4}}.
-struct Dims {
-  std::vector<std::pair<const char*, int64_t>> dims;
-  int64_t elements() const;   // the product (callers check it with checkElements first)
-  std::string shape() const;  // "[2, 9, 4]"
-  std::string position(int64_t flat) const;
-};
-
-// The product of the sizes fits kMaxElements (no int32 / size_t overflow), else RangeError on `name`.
-void checkElements(Napi::Env env, const char* name, const Dims& d);
-// arr.length equals the product of d.
-template <class T>
-void checkLength(Napi::Env env, const char* name, const ArrayArg<T>& arr, const Dims& d);
 // A nullable array was given (null reads as an empty ArrayArg; a zero-length array is given).
 template <class T>
 bool given(const ArrayArg<T>& a) {

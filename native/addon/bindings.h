@@ -16,12 +16,8 @@ Napi::Value binary(const Napi::CallbackInfo& info);
 Napi::Value reduce(const Napi::CallbackInfo& info);
 Napi::Value softmax(const Napi::CallbackInfo& info);
 Napi::Value argReduce(const Napi::CallbackInfo& info);
-Napi::Value conv2d(const Napi::CallbackInfo& info);
-Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info);
-Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info);
-Napi::Value depthwiseConv2d(const Napi::CallbackInfo& info);
-Napi::Value depthwiseBackpropInput(const Napi::CallbackInfo& info);
-Napi::Value depthwiseBackpropFilter(const Napi::CallbackInfo& info);
+// conv2d, conv2dBackpropFilter, conv2dBackpropInput, depthwiseConv2d, depthwiseBackpropInput, depthwiseBackpropFilter
+void exportConvolutions(Napi::Env env, Napi::Object exports);
 Napi::Value copyStrided(const Napi::CallbackInfo& info);
 Napi::Value gather(const Napi::CallbackInfo& info);
 Napi::Value unsortedSegmentSum(const Napi::CallbackInfo& info);

@@ -1,7 +1,7 @@
 // conv2d, conv2dBackpropFilter, conv2dBackpropInput, depthwiseConv2d, depthwiseBackpropInput, depthwiseBackpropFilter: the
-// convolutions behind the tfjs kernels of src/tf/kernels/conv-native.ts. Each takes two Float32Arrays, the
-// geometry [B, H, W, Ci, KH, KW, Co, OH, OW, strideH, strideW, padTop, padLeft] and the output array.
-// Synchronous only, like every tfjs kernel.
+// convolutions behind the tfjs kernels of src/tf/kernels/conv-native.ts. Each takes one object: its two input
+// Float32Arrays and output array (named as below), and the geometry B, H, W, Ci, KH, KW, Co, OH, OW, strideH,
+// strideW, padTop, padLeft. Synchronous only, like every tfjs kernel.
 #include "args.h"
 #include "bindings.h"
 #include "sacl/common.h"
@@ -12,31 +12,13 @@ namespace addon {
 
 namespace {
 
-constexpr uint32_t kGeometryLength = 13;
-const char* const kGeometryNames[kGeometryLength] = {"B",  "H",  "W",       "Ci",      "KH",     "KW",     "Co",
-                                                     "OH", "OW", "strideH", "strideW", "padTop", "padLeft"};
-
-ConvGeometry readGeometry(const Napi::CallbackInfo& info, size_t i) {
-  Napi::Env env = info.Env();
-  const Napi::Value v = info[i];
-  if (!v.IsArray()) throwType(env, "geometry", "an array of " + std::to_string(kGeometryLength) + " integers", describe(v));
-  const auto arr = v.As<Napi::Array>();
-  if (arr.Length() != kGeometryLength) {
-    throwRange(env, "geometry.length", std::to_string(kGeometryLength), std::to_string(arr.Length()));
-  }
-  int64_t n[kGeometryLength];
-  for (uint32_t a = 0; a < kGeometryLength; ++a) {
-    const Napi::Value d = arr.Get(a);
-    const int64_t min = a >= 11 ? 0 : 1;  // pads may be 0; sizes and strides not
-    const double x = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1;
-    if (!(x >= static_cast<double>(min) && x <= static_cast<double>(kMaxElements) &&
-          x == static_cast<double>(static_cast<int64_t>(x)))) {
-      throwRange(env, std::string("geometry[") + std::to_string(a) + "] (" + kGeometryNames[a] + ")",
-                 "an integer ≥ " + std::to_string(min), describe(d));
-    }
-    n[a] = static_cast<int64_t>(x);
-  }
-  return ConvGeometry{n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9], n[10], n[11], n[12]};
+ConvGeometry readGeometry(const Fields& f) {
+  ConvGeometry g{};
+  f.sizes({{"B", &g.B}, {"H", &g.H}, {"W", &g.W}, {"Ci", &g.Ci}, {"KH", &g.KH}, {"KW", &g.KW}, {"Co", &g.Co},
+           {"OH", &g.OH}, {"OW", &g.OW}, {"strideH", &g.strideH}, {"strideW", &g.strideW}});
+  g.padTop = f.integer("padTop", 0, kMaxElements);  // pads may be 0; sizes and strides not
+  g.padLeft = f.integer("padLeft", 0, kMaxElements);
+  return g;
 }
 
 enum class Role { X, Filter, DepthwiseFilter, Y };
@@ -51,84 +33,49 @@ Dims dimsOf(const ConvGeometry& g, Role role) {
   return Dims{{{"B", g.B}, {"OH", g.OH}, {"OW", g.OW}, {"Co", g.Co}}};
 }
 
-struct Call {
-  ConvGeometry g;
-  float* in[2];
-  float* out;
+// One array of a call: its key and the shape it has.
+struct Slot {
+  const char* key;
+  Role role;
 };
 
-// Validates (first, second, geometry, out) whose shapes have the given roles.
-Call readCall(const Napi::CallbackInfo& info, const char* const names[3], const Role roles[3], bool depthwise) {
-  Napi::Env env = info.Env();
-  requireCount(info, 4);
-  const auto a = requireFloat32(info, 0, names[0]);
-  const auto b = requireFloat32(info, 1, names[1]);
-  Call c{};
-  c.g = readGeometry(info, 2);
-  const auto out = requireFloat32(info, 3, names[2]);
-  if (depthwise && c.g.Co % c.g.Ci != 0) {
-    throwRange(env, "geometry[6] (Co)", "a multiple of Ci (" + std::to_string(c.g.Ci) + ")", std::to_string(c.g.Co));
+// A convolution binding: in0, in1 → out through kernel(geometry, in0, in1, out); depthwise ones need Co a
+// multiple of Ci.
+struct ConvOp {
+  const char* name;
+  Slot in0, in1, out;
+  bool depthwise;
+  void (*kernel)(const ConvGeometry&, const float*, const float*, float*);
+};
+
+const ConvOp kConvOps[] = {
+    {"conv2d", {"x", Role::X}, {"filter", Role::Filter}, {"y", Role::Y}, false, cpu::conv2d},
+    {"conv2dBackpropFilter", {"x", Role::X}, {"dy", Role::Y}, {"dw", Role::Filter}, false, cpu::conv2dBackpropFilter},
+    {"conv2dBackpropInput", {"dy", Role::Y}, {"filter", Role::Filter}, {"dx", Role::X}, false, cpu::conv2dBackpropInput},
+    {"depthwiseConv2d", {"x", Role::X}, {"filter", Role::DepthwiseFilter}, {"y", Role::Y}, true, cpu::depthwiseConv2d},
+    {"depthwiseBackpropInput", {"dy", Role::Y}, {"filter", Role::DepthwiseFilter}, {"dx", Role::X}, true, cpu::depthwiseBackpropInput},
+    {"depthwiseBackpropFilter", {"x", Role::X}, {"dy", Role::Y}, {"dw", Role::DepthwiseFilter}, true, cpu::depthwiseBackpropFilter},
+};
+
+// Every convolution binding: its ConvOp is the function's data.
+Napi::Value convCall(const Napi::CallbackInfo& info) {
+  const ConvOp& op = *static_cast<const ConvOp*>(info.Data());
+  const Fields f(info);
+  const ConvGeometry g = readGeometry(f);
+  if (op.depthwise && g.Co % g.Ci != 0) {
+    throwRange(f.env(), "Co", "a multiple of Ci (" + std::to_string(g.Ci) + ")", std::to_string(g.Co));
   }
-  const ArrayArg<float>* arrays[3] = {&a, &b, &out};
-  for (int k = 0; k < 3; ++k) {
-    const Dims d = dimsOf(c.g, roles[k]);
-    checkElements(env, names[k], d);
-    checkLength(env, names[k], *arrays[k], d);
-  }
-  c.in[0] = a.data;
-  c.in[1] = b.data;
-  c.out = out.data;
-  return c;
+  const auto a = f.shaped<float>(op.in0.key, dimsOf(g, op.in0.role));
+  const auto b = f.shaped<float>(op.in1.key, dimsOf(g, op.in1.role));
+  const auto out = f.shaped<float>(op.out.key, dimsOf(g, op.out.role));
+  op.kernel(g, a.data, b.data, out.data);
+  return f.env().Undefined();
 }
 
 }  // namespace
 
-Napi::Value conv2d(const Napi::CallbackInfo& info) {
-  static const char* const names[3] = {"x", "filter", "y"};
-  static const Role roles[3] = {Role::X, Role::Filter, Role::Y};
-  const Call c = readCall(info, names, roles, false);
-  cpu::conv2d(c.g, c.in[0], c.in[1], c.out);
-  return info.Env().Undefined();
-}
-
-Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
-  static const char* const names[3] = {"x", "dy", "dw"};
-  static const Role roles[3] = {Role::X, Role::Y, Role::Filter};
-  const Call c = readCall(info, names, roles, false);
-  cpu::conv2dBackpropFilter(c.g, c.in[0], c.in[1], c.out);
-  return info.Env().Undefined();
-}
-
-Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
-  static const char* const names[3] = {"dy", "filter", "dx"};
-  static const Role roles[3] = {Role::Y, Role::Filter, Role::X};
-  const Call c = readCall(info, names, roles, false);
-  cpu::conv2dBackpropInput(c.g, c.in[0], c.in[1], c.out);
-  return info.Env().Undefined();
-}
-
-Napi::Value depthwiseConv2d(const Napi::CallbackInfo& info) {
-  static const char* const names[3] = {"x", "filter", "y"};
-  static const Role roles[3] = {Role::X, Role::DepthwiseFilter, Role::Y};
-  const Call c = readCall(info, names, roles, true);
-  cpu::depthwiseConv2d(c.g, c.in[0], c.in[1], c.out);
-  return info.Env().Undefined();
-}
-
-Napi::Value depthwiseBackpropInput(const Napi::CallbackInfo& info) {
-  static const char* const names[3] = {"dy", "filter", "dx"};
-  static const Role roles[3] = {Role::Y, Role::DepthwiseFilter, Role::X};
-  const Call c = readCall(info, names, roles, true);
-  cpu::depthwiseBackpropInput(c.g, c.in[0], c.in[1], c.out);
-  return info.Env().Undefined();
-}
-
-Napi::Value depthwiseBackpropFilter(const Napi::CallbackInfo& info) {
-  static const char* const names[3] = {"x", "dy", "dw"};
-  static const Role roles[3] = {Role::X, Role::Y, Role::DepthwiseFilter};
-  const Call c = readCall(info, names, roles, true);
-  cpu::depthwiseBackpropFilter(c.g, c.in[0], c.in[1], c.out);
-  return info.Env().Undefined();
+void exportConvolutions(Napi::Env env, Napi::Object exports) {
+  for (const ConvOp& op : kConvOps) exports.Set(op.name, Napi::Function::New(env, convCall, op.name, const_cast<ConvOp*>(&op)));
 }
 
 }  // namespace addon

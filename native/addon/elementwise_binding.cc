@@ -1,4 +1,4 @@
-// unary(op, x, y) and binary(op, a, aShape, b, bShape, out, outShape): the element-wise kernels behind the
+// unary({ op, x, y }) and binary({ op, a, aShape, b, bShape, out, outShape }): the element-wise kernels behind the
 // tfjs kernels of src/tf/kernels/elementwise.ts. Synchronous only, like every tfjs kernel: the arrays may
 // be views of a tfjs backend's memory that stay valid only until JavaScript runs again.
 #include "args.h"
@@ -29,27 +29,28 @@ void align(const int64_t* dims, int from, int64_t* out, int rank) {
 }  // namespace
 
 Napi::Value unary(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  requireCount(info, 3);
-  const auto op = static_cast<UnaryOp>(requireInteger(info, 0, "op", 0, static_cast<int>(UnaryOp::Count) - 1));
-  const auto x = requireFloat32(info, 1, "x");
-  const auto y = requireFloat32(info, 2, "y");
-  if (y.length != x.length) throwRange(env, "y.length", std::to_string(x.length) + " (x.length)", std::to_string(y.length));
+  const Fields f(info);
+  const auto op = static_cast<UnaryOp>(f.integer("op", 0, static_cast<int>(UnaryOp::Count) - 1));
+  const auto x = f.array<float>("x");
+  const auto y = f.sized<float>("y", x.length, "x.length");
   cpu::unary(op, x.data, y.data, x.length);
-  return env.Undefined();
+  return f.env().Undefined();
 }
 
 Napi::Value binary(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  requireCount(info, 7);
-  const auto op = static_cast<BinaryOp>(requireInteger(info, 0, "op", 0, static_cast<int>(BinaryOp::Count) - 1));
-  const auto a = requireFloat32(info, 1, "a");
+  const Fields f(info);
+  Napi::Env env = f.env();
+  const auto op = static_cast<BinaryOp>(f.integer("op", 0, static_cast<int>(BinaryOp::Count) - 1));
   int64_t aDims[kMaxBroadcastRank], bDims[kMaxBroadcastRank], oDims[kMaxBroadcastRank];
-  const int ra = requireIntList(info, 2, "aShape", "sizes", "an integer size ≥ 1", 1, kMaxElements, kMaxBroadcastRank, aDims);
-  const auto b = requireFloat32(info, 3, "b");
-  const int rb = requireIntList(info, 4, "bShape", "sizes", "an integer size ≥ 1", 1, kMaxElements, kMaxBroadcastRank, bDims);
-  const auto out = requireFloat32(info, 5, "out");
-  const int ro = requireIntList(info, 6, "outShape", "sizes", "an integer size ≥ 1", 1, kMaxElements, kMaxBroadcastRank, oDims);
+  const auto sizes = [&](const char* key, int64_t* out) {
+    return f.intList(key, "sizes", "an integer size ≥ 1", 1, kMaxElements, kMaxBroadcastRank, out);
+  };
+  const auto a = f.array<float>("a");
+  const int ra = sizes("aShape", aDims);
+  const auto b = f.array<float>("b");
+  const int rb = sizes("bShape", bDims);
+  const auto out = f.array<float>("out");
+  const int ro = sizes("outShape", oDims);
   if (ro < ra || ro < rb) throwRange(env, "outShape.length", "at least the inputs' ranks", std::to_string(ro));
   int64_t aa[kMaxBroadcastRank], ab[kMaxBroadcastRank];
   align(aDims, ra, aa, ro);

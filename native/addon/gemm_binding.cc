@@ -1,6 +1,8 @@
-// matMul(a, b, batchA, batchB, M, N, K, transA, transB, out): the batched matrix product behind the tfjs
+// matMul({ a, b, batchA, batchB, M, N, K, transA, transB, out }): the batched matrix product behind the tfjs
 // BatchMatMul kernel. Synchronous only: tfjs kernels are synchronous, and the arrays may be views of the
 // wasm backend's heap, valid only until JavaScript runs again.
+#include <algorithm>
+
 #include "args.h"
 #include "bindings.h"
 #include "sacl/ops.h"
@@ -9,36 +11,22 @@ namespace sacl {
 namespace addon {
 
 Napi::Value matMul(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  requireCount(info, 10);
-  const auto a = requireFloat32(info, 0, "a");
-  const auto b = requireFloat32(info, 1, "b");
+  const Fields f(info);
   GemmArgs g{};
-  g.batchA = requireInteger(info, 2, "batchA", 1, kMaxElements);
-  g.batchB = requireInteger(info, 3, "batchB", 1, kMaxElements);
-  g.M = requireInteger(info, 4, "M", 1, kMaxElements);
-  g.N = requireInteger(info, 5, "N", 1, kMaxElements);
-  g.K = requireInteger(info, 6, "K", 0, kMaxElements);
-  g.transA = requireBool(info, 7, "transA");
-  g.transB = requireBool(info, 8, "transB");
-  const auto out = requireFloat32(info, 9, "out");
+  f.sizes({{"batchA", &g.batchA}, {"batchB", &g.batchB}, {"M", &g.M}, {"N", &g.N}});
+  g.K = f.integer("K", 0, kMaxElements);
+  g.transA = f.boolean("transA");
+  g.transB = f.boolean("transB");
   if (g.batchA != g.batchB && g.batchA != 1 && g.batchB != 1) {
-    throwRange(env, "batchB", "a batch equal to batchA or 1 (broadcast)", std::to_string(g.batchB));
+    throwRange(f.env(), "batchB", "a batch equal to batchA or 1 (broadcast)", std::to_string(g.batchB));
   }
-  const int64_t batch = std::max(g.batchA, g.batchB);
-  const Dims da{{{"batchA", g.batchA}, {"M", g.M}, {"K", g.K}}};
-  const Dims db{{{"batchB", g.batchB}, {"K", g.K}, {"N", g.N}}};
-  const Dims dc{{{"batch", batch}, {"M", g.M}, {"N", g.N}}};
-  checkElements(env, "a", da);
-  checkElements(env, "b", db);
-  checkElements(env, "out", dc);
-  checkLength(env, "a", a, da);
-  checkLength(env, "b", b, db);
-  checkLength(env, "out", out, dc);
+  const auto a = f.shaped<float>("a", Dims{{{"batchA", g.batchA}, {"M", g.M}, {"K", g.K}}});
+  const auto b = f.shaped<float>("b", Dims{{{"batchB", g.batchB}, {"K", g.K}, {"N", g.N}}});
+  const auto out = f.shaped<float>("out", Dims{{{"batch", std::max(g.batchA, g.batchB)}, {"M", g.M}, {"N", g.N}}});
   g.a = a.data;
   g.b = b.data;
   cpu::gemm(g, out.data);
-  return env.Undefined();
+  return f.env().Undefined();
 }
 
 }  // namespace addon

@@ -38,9 +38,7 @@ class OpCall {
     return fields.integer(key, 1, max, name);
   }
   // Sizes in [1, kMaxElements], each read into its field, in the order listed.
-  void sizes(std::initializer_list<std::pair<const char*, int64_t*>> list) const {
-    for (const auto& [key, field] : list) *field = size(key);
-  }
+  void sizes(std::initializer_list<std::pair<const char*, int64_t*>> list) const { fields.sizes(list); }
 
   // The property `key` as an input / output of shape dims (null too with `nullable`), staged for the
   // kernel; name is the one messages use. Inputs come first: each output is checked for overlap with

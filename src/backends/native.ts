@@ -22,9 +22,10 @@ type Maybe<T> = T | Promise<void>;
 type NativeCall<Outputs> = Outputs & { device: number; async: boolean };
 
 /**
- * The addon's raw surface (native/addon/addon.cc). A graph op takes one object: its arguments as the ops
- * declare them (src/backends/backend.ts), read by name in native/addon/*_binding.cc, plus its outputs,
- * device and async. It re-validates sizes, indices and values itself.
+ * The addon's raw surface (native/addon/addon.cc). Every kernel takes one object, read by name in
+ * native/addon/*_binding.cc (only setNumThreads takes a plain number). A graph op's object holds its
+ * arguments as the ops declare them (src/backends/backend.ts) plus its outputs, device and async. The
+ * addon re-validates sizes, indices and values itself.
  */
 export interface NativeAddon {
   knnGraph(a: KnnGraphArgs & NativeCall<{ out: Int32Array }>): Maybe<void>;
@@ -36,61 +37,60 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   /** Milliseconds of CUDA kernels since the last read, host↔device copies excluded; NaN when none ran. */
   cudaKernelMs(): number;
-  /** C = op(A)·op(B), batched (native/addon/gemm_binding.cc); synchronous. */
-  matMul(a: Float32Array, b: Float32Array, batchA: number, batchB: number, M: number, N: number, K: number,
-    transA: boolean, transB: boolean, out: Float32Array): void;
-  /** y = op(x) element-wise (native/addon/elementwise_binding.cc); synchronous. */
-  unary(op: number, x: Float32Array, y: Float32Array): void;
-  /** out = op(a, b) with broadcasting; shapes as arrays of sizes; synchronous. */
-  binary(op: number, a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[],
-    out: Float32Array, outShape: readonly number[]): void;
-  /** out = op(x) over `axes` (native/addon/reduce_binding.cc); out holds the kept axes in order; synchronous. */
-  reduce(op: number, x: Float32Array, shape: readonly number[], axes: readonly number[], out: Float32Array): void;
-  /** y = softmax of x over its last axis, x viewed as [rows, n]; synchronous. */
-  softmax(x: Float32Array, y: Float32Array, rows: number, n: number): void;
-  /** out = index of the first max (isMax) or min along n, x viewed as [outer, n, inner]; synchronous. */
-  argReduce(isMax: boolean, x: Float32Array, outer: number, n: number, inner: number, out: Int32Array): void;
+  // The tfjs kernels' bindings (src/tf/kernels/*.ts): one object each too, read by name in
+  // native/addon/{gemm,elementwise,reduce,conv,movement}_binding.cc; synchronous.
   /**
-   * The convolutions of native/addon/conv_binding.cc, NHWC float32, synchronous; geometry is [B, H, W, Ci, KH, KW,
-   * Co, OH, OW, strideH, strideW, padTop, padLeft].
+   * out [batch, M, N] = op(a)·op(b): op(a) [batchA, M, K], op(b) [batchB, K, N] (op transposes with transA /
+   * transB; a batch of 1 broadcasts).
    */
-  conv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): void;
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, geometry: readonly number[], dw: Float32Array): void;
-  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, geometry: readonly number[], dx: Float32Array): void;
-  depthwiseConv2d(x: Float32Array, filter: Float32Array, geometry: readonly number[], y: Float32Array): void;
-  depthwiseBackpropInput(dy: Float32Array, filter: Float32Array, geometry: readonly number[], dx: Float32Array): void;
-  depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, geometry: readonly number[], dw: Float32Array): void;
-  /** Strided copy of 4-byte words (native/addon/movement_binding.cc): for every index i within shape,
-   *  dst[dstOffset + Σ i·dstStrides] = src[srcOffset + Σ i·srcStrides]; synchronous. */
-  copyStrided(src: Float32Array, srcOffset: number, srcStrides: readonly number[], dst: Float32Array, dstOffset: number,
-    dstStrides: readonly number[], shape: readonly number[]): void;
-  /** out[b, o, i, :] = x[b, o, indices[b, i], :] on 4-byte words (GatherV2); synchronous. */
-  gather(x: Float32Array, indices: Int32Array, batch: number, outer: number, dimSize: number, slice: number, count: number,
-    out: Float32Array): void;
-  /** tfjs-cpu's UnsortedSegmentSum over rows of x ([rows, inner]); synchronous. */
-  unsortedSegmentSum(x: Float32Array, segmentIds: Int32Array, rows: number, inner: number, numSegments: number, out: Float32Array): void;
-  /** tfjs-cpu's ResizeBilinear on NHWC float32; synchronous. */
-  resizeBilinear(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number,
-    outWidth: number, alignCorners: boolean, halfPixelCenters: boolean, out: Float32Array): void;
-  /** dx from dy: the adjoint of resizeBilinear (native/cpu/pool.cc); synchronous. */
-  resizeBilinearGrad(dy: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number,
-    outWidth: number, alignCorners: boolean, halfPixelCenters: boolean, dx: Float32Array): void;
-  /** tfjs-cpu's MaxPool on NHWC float32 (geometry from computePool2DInfo); synchronous. */
-  maxPool(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number, outWidth: number,
-    filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number, padTop: number, padLeft: number,
-    out: Float32Array): void;
-  /** tfjs-cpu's AvgPool on NHWC float32 (geometry from computePool2DInfo); synchronous. */
-  avgPool(x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number, outWidth: number,
-    filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number, padTop: number, padLeft: number,
-    out: Float32Array): void;
-  /** tfjs-cpu's AvgPoolGrad; synchronous. */
-  avgPoolGrad(dy: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number,
-    outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number, padTop: number,
-    padLeft: number, dx: Float32Array): void;
-  /** tfjs-cpu's MaxPoolGrad (first maximum wins); synchronous. */
-  maxPoolGrad(dy: Float32Array, x: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number,
-    outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,
-    padTop: number, padLeft: number, dx: Float32Array): void;
+  matMul(a: {
+    a: Float32Array; b: Float32Array; batchA: number; batchB: number; M: number; N: number; K: number; transA: boolean;
+    transB: boolean; out: Float32Array;
+  }): void;
+  /** y = op(x) element-wise. */
+  unary(a: { op: number; x: Float32Array; y: Float32Array }): void;
+  /** out = op(a, b) with broadcasting; shapes as arrays of sizes. */
+  binary(a: {
+    op: number; a: Float32Array; aShape: readonly number[]; b: Float32Array; bShape: readonly number[]; out: Float32Array;
+    outShape: readonly number[];
+  }): void;
+  /** out = op(x) over `axes`; out holds the kept axes in order. */
+  reduce(a: { op: number; x: Float32Array; shape: readonly number[]; axes: readonly number[]; out: Float32Array }): void;
+  /** y = softmax of x over its last axis, x viewed as [rows, n]. */
+  softmax(a: { x: Float32Array; y: Float32Array; rows: number; n: number }): void;
+  /** out = index of the first max (isMax) or min along n, x viewed as [outer, n, inner]. */
+  argReduce(a: { isMax: boolean; x: Float32Array; outer: number; n: number; inner: number; out: Int32Array }): void;
+  /** The convolutions, NHWC float32. */
+  conv2d(a: ConvGeometry & { x: Float32Array; filter: Float32Array; y: Float32Array }): void;
+  conv2dBackpropFilter(a: ConvGeometry & { x: Float32Array; dy: Float32Array; dw: Float32Array }): void;
+  conv2dBackpropInput(a: ConvGeometry & { dy: Float32Array; filter: Float32Array; dx: Float32Array }): void;
+  depthwiseConv2d(a: ConvGeometry & { x: Float32Array; filter: Float32Array; y: Float32Array }): void;
+  depthwiseBackpropInput(a: ConvGeometry & { dy: Float32Array; filter: Float32Array; dx: Float32Array }): void;
+  depthwiseBackpropFilter(a: ConvGeometry & { x: Float32Array; dy: Float32Array; dw: Float32Array }): void;
+  /** Strided copy of 4-byte words: for every index i within shape,
+   *  dst[dstOffset + Σ i·dstStrides] = src[srcOffset + Σ i·srcStrides]. */
+  copyStrided(a: {
+    src: Float32Array; srcOffset: number; srcStrides: readonly number[]; dst: Float32Array; dstOffset: number;
+    dstStrides: readonly number[]; shape: readonly number[];
+  }): void;
+  /** out[b, o, i, :] = x[b, o, indices[b, i], :] on 4-byte words (GatherV2). */
+  gather(a: {
+    x: Float32Array; indices: Int32Array; batch: number; outer: number; dimSize: number; slice: number; count: number;
+    out: Float32Array;
+  }): void;
+  /** tfjs-cpu's UnsortedSegmentSum over rows of x ([rows, inner]). */
+  unsortedSegmentSum(a: {
+    x: Float32Array; segmentIds: Int32Array; rows: number; inner: number; numSegments: number; out: Float32Array;
+  }): void;
+  /** tfjs-cpu's ResizeBilinear on NHWC float32. */
+  resizeBilinear(a: ResizeGeometry & { x: Float32Array; out: Float32Array }): void;
+  /** dx from dy: the adjoint of resizeBilinear (native/cpu/pool.cc). */
+  resizeBilinearGrad(a: ResizeGeometry & { dy: Float32Array; dx: Float32Array }): void;
+  /** tfjs-cpu's MaxPool, AvgPool and their gradients (MaxPoolGrad: first maximum wins) on NHWC float32. */
+  maxPool(a: PoolGeometry & { x: Float32Array; out: Float32Array }): void;
+  avgPool(a: PoolGeometry & { x: Float32Array; out: Float32Array }): void;
+  avgPoolGrad(a: PoolGeometry & { dy: Float32Array; dx: Float32Array }): void;
+  maxPoolGrad(a: PoolGeometry & { dy: Float32Array; x: Float32Array; dx: Float32Array }): void;
   // The fused kernels behind src/tf/kernels/{gelu,batch-norm,layer-norm,sgd}.ts: one object each, read by name in
   // native/addon/*_binding.cc like the graph ops; synchronous (the arrays may be views of a backend's memory).
   /** out[0] = Σ g² over every gradient (in double, fixed order), out[1 + t] = max |grads[t]| (native/cpu/sgd.cc). */
@@ -127,6 +127,24 @@ export interface NativeAddon {
     dy: Float32Array; x: Float32Array; mean: Float32Array; rstd: Float32Array; gamma: Float32Array | null; rows: number;
     n: number; dx: Float32Array; dgamma: Float32Array | null; dbeta: Float32Array | null;
   }): void;
+}
+
+/** A convolution's geometry: x [B, H, W, Ci], filter [KH, KW, Ci, Co] (depthwise [KH, KW, Ci, Co / Ci]), y [B, OH, OW, Co]. */
+export interface ConvGeometry {
+  B: number; H: number; W: number; Ci: number; KH: number; KW: number; Co: number; OH: number; OW: number;
+  strideH: number; strideW: number; padTop: number; padLeft: number;
+}
+
+/** A 2-D pool's geometry as tfjs' computePool2DInfo gives it (dilation 1): x [batch, inHeight, inWidth, channels]. */
+export interface PoolGeometry {
+  batch: number; inHeight: number; inWidth: number; channels: number; outHeight: number; outWidth: number;
+  filterHeight: number; filterWidth: number; strideHeight: number; strideWidth: number; padTop: number; padLeft: number;
+}
+
+/** A bilinear resize of [batch, inHeight, inWidth, channels] to [batch, outHeight, outWidth, channels]. */
+export interface ResizeGeometry {
+  batch: number; inHeight: number; inWidth: number; channels: number; outHeight: number; outWidth: number;
+  alignCorners: boolean; halfPixelCenters: boolean;
 }
 
 export interface NativeInfo {

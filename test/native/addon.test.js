@@ -428,9 +428,16 @@ function runAddonSuites(native) {
     }
   });
 
-  /** The fused kernels' argument objects (NativeAddon, src/backends/native.ts), valid; outputs filled with SENTINEL. */
+  /**
+   * The synchronous bindings' argument objects (NativeAddon, src/backends/native.ts): the fused kernels and
+   * the tfjs kernels' (matMul … avgPoolGrad), valid; outputs filled with SENTINEL.
+   */
   const f32 = (n) => Float32Array.from({ length: n }, (_, i) => 0.5 + 0.25 * (i % 5));
-  const FUSED = {
+  const CONV = { B: 1, H: 4, W: 4, Ci: 2, KH: 3, KW: 3, Co: 3, OH: 2, OW: 2, strideH: 1, strideW: 1, padTop: 0, padLeft: 0 };
+  const RESIZE = { batch: 1, inHeight: 2, inWidth: 2, channels: 1, outHeight: 3, outWidth: 3, alignCorners: false, halfPixelCenters: false };
+  const POOL = { batch: 1, inHeight: 2, inWidth: 2, channels: 1, outHeight: 1, outWidth: 1, filterHeight: 2, filterWidth: 2, strideHeight: 2,
+    strideWidth: 2, padTop: 0, padLeft: 0 };
+  const SYNC = {
     gelu: () => ({ x: f32(6), bias: f32(3), y: f32out(6) }),
     geluGrad: () => ({ dy: f32(6), x: f32(6), bias: null, dx: f32out(6) }),
     batchNorm: () => ({ x: f32(6), rows: 2, C: 3, gamma: f32(3), beta: f32(3), eps: 1e-5, relu: true, y: f32out(6), mean: f32out(3), variance: f32out(3) }),
@@ -442,19 +449,44 @@ function runAddonSuites(native) {
     layerNormGrad: () => ({ dy: f32(6), x: f32(6), mean: f32(2), rstd: f32(2), gamma: f32(3), rows: 2, n: 3, dx: f32out(6), dgamma: f32out(3), dbeta: f32out(3) }),
     sgdStats: () => ({ grads: [f32(2), f32(3)], out: f32out(3) }),
     sgdUpdate: () => ({ w: [f32(3)], g: [f32(3)], buf: [null], wOut: [f32out(3)], bufOut: [f32out(3)], lr: 0.1, momentum: 0.9, weightDecay: 0, scale: 1 }),
+    matMul: () => ({ a: f32(4), b: f32(6), batchA: 1, batchB: 1, M: 2, N: 3, K: 2, transA: false, transB: false, out: f32out(6) }),
+    unary: () => ({ op: 0, x: f32(5), y: f32out(5) }),
+    binary: () => ({ op: 0, a: f32(6), aShape: [2, 3], b: f32(3), bShape: [3], out: f32out(6), outShape: [2, 3] }),
+    reduce: () => ({ op: 0, x: f32(6), shape: [2, 3], axes: [1], out: f32out(2) }),
+    softmax: () => ({ x: f32(6), y: f32out(6), rows: 2, n: 3 }),
+    argReduce: () => ({ isMax: true, x: f32(6), outer: 2, n: 3, inner: 1, out: i32out(2) }),
+    conv2d: () => ({ ...CONV, x: f32(32), filter: f32(54), y: f32out(12) }),
+    conv2dBackpropFilter: () => ({ ...CONV, x: f32(32), dy: f32(12), dw: f32out(54) }),
+    conv2dBackpropInput: () => ({ ...CONV, dy: f32(12), filter: f32(54), dx: f32out(32) }),
+    depthwiseConv2d: () => ({ ...CONV, Co: 4, x: f32(32), filter: f32(36), y: f32out(16) }),
+    depthwiseBackpropInput: () => ({ ...CONV, Co: 4, dy: f32(16), filter: f32(36), dx: f32out(32) }),
+    depthwiseBackpropFilter: () => ({ ...CONV, Co: 4, x: f32(32), dy: f32(16), dw: f32out(36) }),
+    copyStrided: () => ({ src: f32(6), srcOffset: 0, srcStrides: [3, 1], dst: f32out(6), dstOffset: 0, dstStrides: [1, 2], shape: [2, 3] }),
+    gather: () => ({ x: f32(6), indices: Int32Array.from([2, 0]), batch: 1, outer: 2, dimSize: 3, slice: 1, count: 2, out: f32out(4) }),
+    unsortedSegmentSum: () => ({ x: f32(6), segmentIds: Int32Array.from([1, 0, 1]), rows: 3, inner: 2, numSegments: 2, out: f32out(4) }),
+    resizeBilinear: () => ({ ...RESIZE, x: f32(4), out: f32out(9) }),
+    resizeBilinearGrad: () => ({ ...RESIZE, dy: f32(9), dx: f32out(4) }),
+    maxPool: () => ({ ...POOL, x: f32(4), out: f32out(1) }),
+    avgPool: () => ({ ...POOL, x: f32(4), out: f32out(1) }),
+    avgPoolGrad: () => ({ ...POOL, dy: f32(1), dx: f32out(4) }),
+    maxPoolGrad: () => ({ ...POOL, dy: f32(1), x: f32(4), dx: f32out(4) }),
   };
   /** Every output array of a fused call (lists flattened): the f32out ones, which start as SENTINEL. */
-  const FUSED_OUTPUTS = {
+  const SYNC_OUTPUTS = {
     gelu: ['y'], geluGrad: ['dx'], batchNorm: ['y', 'mean', 'variance'], batchNormGrad: ['dx', 'dGamma', 'dBeta'],
     layerNorm: ['y', 'mean', 'rstd'], layerNormGrad: ['dx', 'dgamma', 'dbeta'], sgdStats: ['out'], sgdUpdate: ['wOut', 'bufOut'],
+    matMul: ['out'], unary: ['y'], binary: ['out'], reduce: ['out'], softmax: ['y'], argReduce: ['out'], conv2d: ['y'],
+    conv2dBackpropFilter: ['dw'], conv2dBackpropInput: ['dx'], depthwiseConv2d: ['y'], depthwiseBackpropInput: ['dx'],
+    depthwiseBackpropFilter: ['dw'], copyStrided: ['dst'], gather: ['out'], unsortedSegmentSum: ['out'], resizeBilinear: ['out'],
+    resizeBilinearGrad: ['dx'], maxPool: ['out'], avgPool: ['out'], avgPoolGrad: ['dx'], maxPoolGrad: ['dx'],
   };
-  const fusedOutputs = (op, a) => FUSED_OUTPUTS[op].filter((k) => a[k]).flatMap((k) => [a[k]].flat());
+  const syncOutputs = (op, a) => SYNC_OUTPUTS[op].filter((k) => a[k]).flatMap((k) => [a[k]].flat());
 
-  for (const [op, make] of Object.entries(FUSED)) {
+  for (const [op, make] of Object.entries(SYNC)) {
     test(`${op}: not one argument object → TypeError naming arguments; a missing property → TypeError naming it, nothing written`, () => {
       const valid = make();
       assert.is(native[op](valid), undefined);
-      assert.ok(fusedOutputs(op, valid).some((o) => o.some((v) => v !== SENTINEL)), `${op}: a valid call writes its outputs`);
+      assert.ok(syncOutputs(op, valid).some((o) => o.some((v) => v !== SENTINEL)), `${op}: a valid call writes its outputs`);
       const object = make();
       for (const list of [[], [object, false], [null], [42], [Object.values(object)], Object.values(object)]) {
         assertThrowsWith(() => native[op](...list), TypeError, messagePatterns('arguments'), `${op} with ${list.length} arguments`);
@@ -463,7 +495,15 @@ function runAddonSuites(native) {
         const partial = make();
         delete partial[key];
         assertThrowsWith(() => native[op](partial), TypeError, messagePatterns(key), `${op} without ${key}`);
-        for (const o of fusedOutputs(op, partial)) assert.ok(o.every((v) => v === SENTINEL), `${op} without ${key}: an output was written`);
+        for (const o of syncOutputs(op, partial)) assert.ok(o.every((v) => v === SENTINEL), `${op} without ${key}: an output was written`);
+      }
+    });
+
+    test(`${op}: a property of the wrong type → TypeError naming it, expected vs received, nothing written`, () => {
+      for (const key of Object.keys(make())) {
+        const bad = { ...make(), [key]: 'wrong' };
+        assertThrowsWith(() => native[op](bad), TypeError, [...messagePatterns(key), /but received "wrong"$/], `${op} with a string ${key}`);
+        for (const o of syncOutputs(op, { ...bad, [key]: null })) assert.ok(o.every((v) => v === SENTINEL), `${op} with a string ${key}: an output was written`);
       }
     });
   }

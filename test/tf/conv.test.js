@@ -352,46 +352,49 @@ if (addon) {
     const dw = Float32Array.from({ length: 3 * 3 * 2 * 2 }, () => rng.uniform(-1, 1));
     const cw = Float32Array.from({ length: 3 * 3 * 2 * 3 }, () => rng.uniform(-1, 1));
     cw[4] = Infinity;
-    const cases = [['depthwiseConv2d', dw, [1, 5, 5, 2, 3, 3, 4, 5, 5, 1, 1, 1, 1], 100], ['conv2d', cw, [1, 5, 5, 2, 3, 3, 3, 5, 5, 1, 1, 1, 1], 75]];
-    for (const [name, w, geom, n] of cases) {
+    const geom = (Co) => ({ B: 1, H: 5, W: 5, Ci: 2, KH: 3, KW: 3, Co, OH: 5, OW: 5, strideH: 1, strideW: 1, padTop: 1, padLeft: 1 });
+    const cases = [['depthwiseConv2d', dw, geom(4), 100], ['conv2d', cw, geom(3), 75]];
+    for (const [name, w, g, n] of cases) {
       const clean = new Float32Array(n);
-      addon[name](x, w, geom, clean);
+      addon[name]({ ...g, x, filter: w, y: clean });
       const dirty = new Float32Array(n).fill(12345);
-      addon[name](x, w, geom, dirty);
+      addon[name]({ ...g, x, filter: w, y: dirty });
       assertBitIdentical(dirty, clean, `${name} into a dirty output`);
       assert.ok(!dirty.includes(12345), `${name} left an element unwritten`);
     }
   });
 
   test('the raw addon refuses geometry and arrays that do not match', () => {
-    const geom = [1, 4, 4, 2, 3, 3, 3, 4, 4, 1, 1, 1, 1];
+    const geom = { B: 1, H: 4, W: 4, Ci: 2, KH: 3, KW: 3, Co: 3, OH: 4, OW: 4, strideH: 1, strideW: 1, padTop: 1, padLeft: 1 };
     const x = new Float32Array(32);
     const w = new Float32Array(54);
     const y = new Float32Array(48);
-    addon.conv2d(x, w, geom, y);
-    assertThrowsWith(() => addon.conv2d(x, w, geom.slice(0, 12), y), RangeError, [/^Expected 13 for geometry\.length but received 12$/]);
-    assertThrowsWith(() => addon.conv2d(x, w, [1, 4, 4, 2, 3, 3, 3, 4, 4, 0, 1, 1, 1], y), RangeError,
-      [/^Expected an integer ≥ 1 for geometry\[9\] \(strideH\) but received 0$/]);
-    assertThrowsWith(() => addon.conv2d(x, w, [1, 4, 4, 2, 3, 3, 3, 4, 4, 1, 1, -1, 1], y), RangeError, [/geometry\[11\] \(padTop\)/]);
-    assertThrowsWith(() => addon.conv2d(x, w, [1, 4, 4, 2.5, 3, 3, 3, 4, 4, 1, 1, 1, 1], y), RangeError, [/geometry\[3\] \(Ci\)/]);
-    assertThrowsWith(() => addon.conv2d(x, w, 'geometry', y), TypeError, [/for geometry but received "geometry"/]);
-    assertThrowsWith(() => addon.conv2d(new Float32Array(31), w, geom, y), RangeError, [/^Expected 32 \(the product of \[1, 4, 4, 2\]\) for x\.length but received 31$/]);
-    assertThrowsWith(() => addon.conv2d(x, new Float32Array(53), geom, y), RangeError, [/for filter\.length/]);
-    assertThrowsWith(() => addon.conv2d(x, w, geom, new Float32Array(47)), RangeError, [/for y\.length/]);
-    assertThrowsWith(() => addon.conv2dBackpropFilter(x, y, geom, new Float32Array(53)), RangeError, [/for dw\.length/]);
-    assertThrowsWith(() => addon.conv2dBackpropInput(y, w, geom, new Float32Array(33)), RangeError, [/for dx\.length/]);
-    assertThrowsWith(() => addon.conv2d(new Int32Array(32), w, geom, y), TypeError, [/Float32Array for x/]);
-    assertThrowsWith(() => addon.depthwiseConv2d(x, w, geom, y), RangeError, [/^Expected a multiple of Ci \(2\) for geometry\[6\] \(Co\) but received 3$/]);
-    const dgeom = [1, 4, 4, 2, 3, 3, 4, 4, 4, 1, 1, 1, 1];
-    assertThrowsWith(() => addon.depthwiseBackpropInput(new Float32Array(64), new Float32Array(36), dgeom, new Float32Array(31)), RangeError, [/for dx\.length/]);
-    assertThrowsWith(() => addon.depthwiseBackpropFilter(x, new Float32Array(63), dgeom, new Float32Array(36)), RangeError, [/for dy\.length/]);
-    assertThrowsWith(() => addon.conv2d(x, w, [65536, 65536, 4, 2, 3, 3, 3, 4, 4, 1, 1, 1, 1], y), RangeError, [/for x/]);
+    addon.conv2d({ ...geom, x, filter: w, y });
+    const conv = (changes) => () => addon.conv2d({ ...geom, x, filter: w, y, ...changes });
+    assertThrowsWith(conv({ strideH: 0 }), RangeError, [/^Expected an integer between 1 and 2147483647 for strideH but received 0$/]);
+    assertThrowsWith(conv({ padTop: -1 }), RangeError, [/^Expected an integer between 0 and 2147483647 for padTop but received -1$/]);
+    assertThrowsWith(conv({ Ci: 2.5 }), RangeError, [/for Ci but received 2\.5$/]);
+    assertThrowsWith(conv({ KW: '3' }), TypeError, [/^Expected an integer for KW but received "3"$/]);
+    assertThrowsWith(conv({ OW: undefined }), TypeError, [/^Expected an integer for OW but received undefined$/]);
+    assertThrowsWith(conv({ x: new Float32Array(31) }), RangeError, [/^Expected 32 \(the product of \[1, 4, 4, 2\]\) for x\.length but received 31$/]);
+    assertThrowsWith(conv({ filter: new Float32Array(53) }), RangeError, [/for filter\.length/]);
+    assertThrowsWith(conv({ y: new Float32Array(47) }), RangeError, [/for y\.length/]);
+    assertThrowsWith(() => addon.conv2dBackpropFilter({ ...geom, x, dy: y, dw: new Float32Array(53) }), RangeError, [/for dw\.length/]);
+    assertThrowsWith(() => addon.conv2dBackpropInput({ ...geom, dy: y, filter: w, dx: new Float32Array(33) }), RangeError, [/for dx\.length/]);
+    assertThrowsWith(conv({ x: new Int32Array(32) }), TypeError, [/Float32Array for x/]);
+    assertThrowsWith(() => addon.depthwiseConv2d({ ...geom, x, filter: w, y }), RangeError, [/^Expected a multiple of Ci \(2\) for Co but received 3$/]);
+    const dgeom = { ...geom, Co: 4 };
+    assertThrowsWith(() => addon.depthwiseBackpropInput({ ...dgeom, dy: new Float32Array(64), filter: new Float32Array(36), dx: new Float32Array(31) }),
+      RangeError, [/for dx\.length/]);
+    assertThrowsWith(() => addon.depthwiseBackpropFilter({ ...dgeom, x, dy: new Float32Array(63), dw: new Float32Array(36) }), RangeError, [/for dy\.length/]);
+    assertThrowsWith(conv({ B: 65536, H: 65536 }), RangeError, [/for x/]);
     // padding beyond the input reads nothing outside it
     const far = new Float32Array(3 * 3 * 2 * 3).fill(1);
     const out = new Float32Array(1 * 2 * 2 * 3).fill(7);
-    addon.conv2d(x, far, [1, 4, 4, 2, 3, 3, 3, 2, 2, 1, 1, 100, 100], out);
+    addon.conv2d({ ...geom, OH: 2, OW: 2, padTop: 100, padLeft: 100, x, filter: far, y: out });
     assert.ok(out.every((v) => v === 0));
-    addon.depthwiseBackpropFilter(x, new Float32Array(16), [1, 4, 4, 2, 3, 3, 2, 2, 4, 5, 5, 1000, 7], new Float32Array(18));
+    addon.depthwiseBackpropFilter({ ...geom, Co: 2, OH: 2, OW: 4, strideH: 5, strideW: 5, padTop: 1000, padLeft: 7, x, dy: new Float32Array(16),
+      dw: new Float32Array(18) });
   });
 }
 

@@ -159,16 +159,20 @@ if (addon) {
   test('the raw addon refuses shapes that do not broadcast or do not match the arrays', () => {
     const a = new Float32Array(6);
     const out = new Float32Array(6);
-    assertThrowsWith(() => addon.binary(2, a, [2, 3], new Float32Array(2), [2], out, [2, 3]), RangeError,
+    const binary = (changes) => () => addon.binary({ op: 2, a, aShape: [2, 3], b: a, bShape: [2, 3], out, outShape: [2, 3], ...changes });
+    assertThrowsWith(binary({ b: new Float32Array(2), bShape: [2] }), RangeError,
       [/^Expected the broadcast of aShape and bShape for outShape\[1\] but received 3 \(a: 3, b: 2\)$/]);
-    assertThrowsWith(() => addon.binary(2, new Float32Array(5), [2, 3], a, [2, 3], out, [2, 3]), RangeError, [/for a\.length/]);
-    assertThrowsWith(() => addon.binary(2, a, [2, 3], a, [2, 3], new Float32Array(5), [2, 3]), RangeError, [/for out\.length/]);
-    assertThrowsWith(() => addon.binary(2, a, [2, 0, 3], a, [2, 3], out, [2, 3]), RangeError, [/for aShape\[1\]/]);
-    assertThrowsWith(() => addon.binary(9, a, [6], a, [6], out, [6]), RangeError, [/for op/]);
-    assertThrowsWith(() => addon.binary(2, a, [1, 1, 1, 1, 1, 1, 1, 1, 6], a, [6], out, [6]), RangeError, [/for aShape\.length/]);
-    assertThrowsWith(() => addon.unary(0, a, new Float32Array(5)), RangeError, [/for y\.length/]);
-    assertThrowsWith(() => addon.unary(0, a, new Int32Array(6)), TypeError, [/Float32Array for y/]);
-    assertThrowsWith(() => addon.binary(2, a, [65536, 65536], a, [65536, 65536], out, [65536, 65536]), RangeError, [/for a\.length/]);
+    assertThrowsWith(binary({ a: new Float32Array(5) }), RangeError, [/for a\.length/]);
+    assertThrowsWith(binary({ out: new Float32Array(5) }), RangeError, [/for out\.length/]);
+    assertThrowsWith(binary({ aShape: [2, 0, 3] }), RangeError, [/for aShape\[1\]/]);
+    assertThrowsWith(binary({ op: 9 }), RangeError, [/for op/]);
+    assertThrowsWith(binary({ aShape: [1, 1, 1, 1, 1, 1, 1, 1, 6], bShape: [6], outShape: [6] }), RangeError, [/for aShape\.length/]);
+    assertThrowsWith(binary({ bShape: 6 }), TypeError, [/^Expected an array of sizes for bShape but received 6$/]);
+    assertThrowsWith(() => addon.unary({ op: 0, x: a, y: new Float32Array(5) }), RangeError, [/^Expected 6 \(x\.length\) for y\.length but received 5$/]);
+    assertThrowsWith(() => addon.unary({ op: 0, x: a, y: new Int32Array(6) }), TypeError, [/Float32Array for y/]);
+    assertThrowsWith(() => addon.unary({ op: 0, x: a }), TypeError, [/^Expected a Float32Array for y but received undefined$/]);
+    assertThrowsWith(() => addon.unary(0, a, a), TypeError, [/^Expected one argument object for arguments but received 3 arguments$/]);
+    assertThrowsWith(binary({ aShape: [65536, 65536], bShape: [65536, 65536], outShape: [65536, 65536] }), RangeError, [/for a\.length/]);
   });
 }
 

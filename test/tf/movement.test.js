@@ -532,32 +532,44 @@ if (addon) {
 
   test('the raw addon refuses arguments that would reach outside its arrays', () => {
     const a = new Float32Array(12);
-    assertThrowsWith(() => addon.copyStrided(a, 0, [4, 1], new Float32Array(11), 0, [4, 1], [3, 4]), RangeError,
+    const copy = (changes) => () => addon.copyStrided({ src: a, srcOffset: 0, srcStrides: [4, 1], dst: a.slice(), dstOffset: 0, dstStrides: [4, 1],
+      shape: [3, 4], ...changes });
+    assertThrowsWith(copy({ dst: new Float32Array(11) }), RangeError,
       [/^Expected more than 11 \(the last word the copy reaches\) for dst\.length but received 11$/]);
-    assertThrowsWith(() => addon.copyStrided(a, 1, [4, 1], a.slice(), 0, [4, 1], [3, 4]), RangeError, [/for src\.length/]);
-    assertThrowsWith(() => addon.copyStrided(a, 0, [4, -1], a.slice(), 0, [4, 1], [3, 4]), RangeError, [/for srcStrides\[1\]/]);
-    assertThrowsWith(() => addon.copyStrided(a, 0, [4], a.slice(), 0, [4, 1], [3, 4]), RangeError, [/for srcStrides\.length/]);
-    assertThrowsWith(() => addon.copyStrided(a, 0, [4, 1], new Int32Array(12), 0, [4, 1], [3, 4]), TypeError, [/Float32Array for dst/]);
-    assertThrowsWith(() => addon.copyStrided(a, 0, Array(17).fill(0), a.slice(), 0, Array(17).fill(0), Array(17).fill(1)), RangeError,
+    assertThrowsWith(copy({ srcOffset: 1 }), RangeError, [/for src\.length/]);
+    assertThrowsWith(copy({ srcStrides: [4, -1] }), RangeError, [/for srcStrides\[1\]/]);
+    assertThrowsWith(copy({ srcStrides: [4] }), RangeError, [/for srcStrides\.length/]);
+    assertThrowsWith(copy({ dst: new Int32Array(12) }), TypeError, [/Float32Array for dst/]);
+    assertThrowsWith(copy({ dstOffset: -1 }), RangeError, [/^Expected an integer between 0 and 2147483647 for dstOffset but received -1$/]);
+    assertThrowsWith(copy({ srcStrides: Array(17).fill(0), dstStrides: Array(17).fill(0), shape: Array(17).fill(1) }), RangeError,
       [/for srcStrides\.length/]);
-    addon.copyStrided(a, 0, [4, 1], new Float32Array(0), 0, [4, 1], [0, 4]); // nothing to copy
-    assertThrowsWith(() => addon.gather(a, Int32Array.from([0, 4]), 1, 1, 4, 3, 2, new Float32Array(6)), RangeError,
+    copy({ dst: new Float32Array(0), shape: [0, 4] })(); // nothing to copy
+    const gather = (changes) => () => addon.gather({ x: a, indices: Int32Array.from([0, 3]), batch: 1, outer: 1, dimSize: 4, slice: 3, count: 2,
+      out: new Float32Array(6), ...changes });
+    assertThrowsWith(gather({ indices: Int32Array.from([0, 4]) }), RangeError,
       [/^Expected an index in \[0, 4\) \(dimSize\) for indices\[0, 1\] but received 4$/]);
-    assertThrowsWith(() => addon.gather(a, Int32Array.from([0, 3]), 1, 1, 4, 3, 2, new Float32Array(5)), RangeError, [/for out\.length/]);
-    assertThrowsWith(() => addon.gather(a, Int32Array.from([0, 3]), 1, 1, 4, 4, 2, new Float32Array(8)), RangeError, [/for x\.length/]);
-    assertThrowsWith(() => addon.unsortedSegmentSum(a, new Int32Array(5), 4, 3, 2, new Float32Array(6)), RangeError, [/for segmentIds\.length/]);
-    assertThrowsWith(() => addon.unsortedSegmentSum(a, new Int32Array(4), 4, 3, 2, new Float32Array(5)), RangeError, [/for out\.length/]);
-    assertThrowsWith(() => addon.resizeBilinear(a, 1, 2, 3, 2, 4, 4, false, false, new Float32Array(31)), RangeError, [/for out\.length/]);
-    assertThrowsWith(() => addon.resizeBilinear(a, 1, 2, 3, 3, 4, 4, false, false, new Float32Array(48)), RangeError, [/for x\.length/]);
-    assertThrowsWith(() => addon.resizeBilinear(a, 1, 2, 3, 2, 0, 4, false, false, a), RangeError, [/for outHeight/]);
-    assertThrowsWith(() => addon.maxPool(a, 1, 2, 3, 2, 1, 1, 2, 2, 2, 2, -1, 0, new Float32Array(2)), RangeError, [/for padTop/]);
-    assertThrowsWith(() => addon.maxPool(a, 1, 2, 3, 2, 1, 2, 2, 2, 2, 2, 0, 0, new Float32Array(2)), RangeError, [/for out\.length/]);
-    assertThrowsWith(() => addon.avgPool(a, 1, 2, 3, 2, 1, 1, 2, 2, 2, 2, 0, 0, new Float32Array(3)), RangeError, [/for out\.length/]);
-    assertThrowsWith(() => addon.avgPoolGrad(new Float32Array(2), 1, 2, 3, 2, 1, 1, 2, 2, 2, 2, 0, 0, new Float32Array(13)), RangeError,
-      [/for dx\.length/]);
-    assertThrowsWith(() => addon.maxPoolGrad(new Float32Array(2), a, 1, 2, 3, 2, 1, 1, 2, 2, 0, 2, 0, 0, a.slice()), RangeError,
+    assertThrowsWith(gather({ out: new Float32Array(5) }), RangeError, [/for out\.length/]);
+    assertThrowsWith(gather({ slice: 4, out: new Float32Array(8) }), RangeError, [/for x\.length/]);
+    assertThrowsWith(gather({ indices: [0, 3] }), TypeError, [/^Expected a Int32Array for indices but received array$/]);
+    const segmentSum = (changes) => () => addon.unsortedSegmentSum({ x: a, segmentIds: new Int32Array(4), rows: 4, inner: 3, numSegments: 2,
+      out: new Float32Array(6), ...changes });
+    assertThrowsWith(segmentSum({ segmentIds: new Int32Array(5) }), RangeError, [/for segmentIds\.length/]);
+    assertThrowsWith(segmentSum({ out: new Float32Array(5) }), RangeError, [/for out\.length/]);
+    const resize = (changes) => () => addon.resizeBilinear({ x: a, batch: 1, inHeight: 2, inWidth: 3, channels: 2, outHeight: 4, outWidth: 4,
+      alignCorners: false, halfPixelCenters: false, out: new Float32Array(32), ...changes });
+    assertThrowsWith(resize({ out: new Float32Array(31) }), RangeError, [/for out\.length/]);
+    assertThrowsWith(resize({ channels: 3, out: new Float32Array(48) }), RangeError, [/for x\.length/]);
+    assertThrowsWith(resize({ outHeight: 0, out: a }), RangeError, [/for outHeight/]);
+    assertThrowsWith(resize({ alignCorners: 'no' }), TypeError, [/^Expected a boolean for alignCorners but received "no"$/]);
+    const pool = { batch: 1, inHeight: 2, inWidth: 3, channels: 2, outHeight: 1, outWidth: 1, filterHeight: 2, filterWidth: 2, strideHeight: 2,
+      strideWidth: 2, padTop: 0, padLeft: 0 };
+    assertThrowsWith(() => addon.maxPool({ ...pool, padTop: -1, x: a, out: new Float32Array(2) }), RangeError, [/for padTop/]);
+    assertThrowsWith(() => addon.maxPool({ ...pool, outWidth: 2, x: a, out: new Float32Array(2) }), RangeError, [/for out\.length/]);
+    assertThrowsWith(() => addon.avgPool({ ...pool, x: a, out: new Float32Array(3) }), RangeError, [/for out\.length/]);
+    assertThrowsWith(() => addon.avgPoolGrad({ ...pool, dy: new Float32Array(2), dx: new Float32Array(13) }), RangeError, [/for dx\.length/]);
+    assertThrowsWith(() => addon.maxPoolGrad({ ...pool, strideHeight: 0, dy: new Float32Array(2), x: a, dx: a.slice() }), RangeError,
       [/for strideHeight/]);
-    assertThrowsWith(() => addon.maxPoolGrad(new Float32Array(2), a, 1, 2, 3, 2, 1, 1, 2, 2, 2, 2, 0, 0, new Float32Array(11)), RangeError,
+    assertThrowsWith(() => addon.maxPoolGrad({ ...pool, dy: new Float32Array(2), x: a, dx: new Float32Array(11) }), RangeError,
       [/for dx\.length/]);
   });
 }

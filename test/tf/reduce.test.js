@@ -341,24 +341,28 @@ if (addon) {
 
   test('the raw addon refuses bad arguments with the shared message shape', () => {
     const x = new Float32Array(6);
-    assertThrowsWith(() => addon.reduce(9, x, [2, 3], [0], new Float32Array(3)), RangeError, [/^Expected .* for op but received 9$/]);
-    assertThrowsWith(() => addon.reduce(0, x, [2, 0, 3], [0], new Float32Array(3)), RangeError, [/for shape\[1\]/]);
-    assertThrowsWith(() => addon.reduce(0, x, [2, 3], [2], new Float32Array(3)), RangeError, [/^Expected an axis of shape for axes\[0\] but received 2$/]);
-    assertThrowsWith(() => addon.reduce(0, x, [2, 3], [1, 1], new Float32Array(2)), RangeError, [/for axes\[1\]/]);
-    assertThrowsWith(() => addon.reduce(0, x, [2, 3], [0], new Float32Array(2)), RangeError, [/^Expected 3 \(the product of the kept sizes\) for out\.length but received 2$/]);
-    assertThrowsWith(() => addon.reduce(0, new Float32Array(5), [2, 3], [0], new Float32Array(3)), RangeError, [/for x\.length/]);
-    assertThrowsWith(() => addon.reduce(0, x, [1, 1, 1, 1, 1, 1, 1, 1, 6], [0], x), RangeError, [/for shape\.length/]);
-    assertThrowsWith(() => addon.reduce(0, x, [65536, 65536], [0], new Float32Array(65536)), RangeError, [/for shape/]);
-    assertThrowsWith(() => addon.reduce(0, x, 6, [0], new Float32Array(1)), TypeError, [/for shape/]);
-    assertThrowsWith(() => addon.reduce(0, new Int32Array(6), [6], [0], new Float32Array(1)), TypeError, [/Float32Array for x/]);
-    assertThrowsWith(() => addon.softmax(x, new Float32Array(5), 2, 3), RangeError,
+    const reduce = (changes) => () => addon.reduce({ op: 0, x, shape: [2, 3], axes: [0], out: new Float32Array(3), ...changes });
+    assertThrowsWith(reduce({ op: 9 }), RangeError, [/^Expected .* for op but received 9$/]);
+    assertThrowsWith(reduce({ shape: [2, 0, 3] }), RangeError, [/for shape\[1\]/]);
+    assertThrowsWith(reduce({ axes: [2] }), RangeError, [/^Expected an axis of shape for axes\[0\] but received 2$/]);
+    assertThrowsWith(reduce({ axes: [1, 1], out: new Float32Array(2) }), RangeError, [/for axes\[1\]/]);
+    assertThrowsWith(reduce({ out: new Float32Array(2) }), RangeError, [/^Expected 3 \(the product of the kept sizes\) for out\.length but received 2$/]);
+    assertThrowsWith(reduce({ x: new Float32Array(5) }), RangeError, [/for x\.length/]);
+    assertThrowsWith(reduce({ shape: [1, 1, 1, 1, 1, 1, 1, 1, 6], out: x }), RangeError, [/for shape\.length/]);
+    assertThrowsWith(reduce({ shape: [65536, 65536], out: new Float32Array(65536) }), RangeError, [/for shape/]);
+    assertThrowsWith(reduce({ shape: 6, out: new Float32Array(1) }), TypeError, [/for shape/]);
+    assertThrowsWith(reduce({ x: new Int32Array(6), shape: [6], out: new Float32Array(1) }), TypeError, [/Float32Array for x/]);
+    assertThrowsWith(() => addon.softmax({ x, y: new Float32Array(5), rows: 2, n: 3 }), RangeError,
       [/^Expected 6 \(the product of \[2, 3\]\) for y\.length but received 5$/]);
-    assertThrowsWith(() => addon.softmax(x, x, 65536, 65536), RangeError, [/^Expected rows·n ≤ 2147483647 for x but received \[65536, 65536\]$/]);
-    assertThrowsWith(() => addon.softmax(x, x, 2, 4), RangeError, [/for x\.length/]);
-    assertThrowsWith(() => addon.softmax(x, x, 0, 6), RangeError, [/for rows/]);
-    assertThrowsWith(() => addon.argReduce(true, x, 2, 3, 1, new Float32Array(2)), TypeError, [/for out/]);
-    assertThrowsWith(() => addon.argReduce(true, x, 2, 3, 1, new Int32Array(3)), RangeError, [/for out\.length/]);
-    assertThrowsWith(() => addon.argReduce(true, x, 65536, 65536, 1, new Int32Array(65536)), RangeError,
+    assertThrowsWith(() => addon.softmax({ x, y: x, rows: 65536, n: 65536 }), RangeError, [/^Expected rows·n ≤ 2147483647 for x but received \[65536, 65536\]$/]);
+    assertThrowsWith(() => addon.softmax({ x, y: x, rows: 2, n: 4 }), RangeError, [/for x\.length/]);
+    assertThrowsWith(() => addon.softmax({ x, y: x, rows: 0, n: 6 }), RangeError, [/for rows/]);
+    assertThrowsWith(() => addon.softmax({ x, y: x, rows: 2, m: 3 }), TypeError, [/^Expected an integer for n but received undefined$/]);
+    const argReduce = (changes) => () => addon.argReduce({ isMax: true, x, outer: 2, n: 3, inner: 1, out: new Int32Array(2), ...changes });
+    assertThrowsWith(argReduce({ out: new Float32Array(2) }), TypeError, [/^Expected a Int32Array for out but received Float32Array$/]);
+    assertThrowsWith(argReduce({ out: new Int32Array(3) }), RangeError, [/for out\.length/]);
+    assertThrowsWith(argReduce({ isMax: 1 }), TypeError, [/^Expected a boolean for isMax but received 1$/]);
+    assertThrowsWith(argReduce({ outer: 65536, n: 65536, out: new Int32Array(65536) }), RangeError,
       [/^Expected outer·n·inner ≤ 2147483647 for x but received \[65536, 65536, 1\]$/]);
   });
 }

@@ -7,7 +7,7 @@
  * only: the rest goes to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { NativeAddon } from '../../backends/native.js';
+import type { ConvGeometry, NativeAddon } from '../../backends/native.js';
 import { hostInput, hostOutput, type Info, type KernelFunc } from './host.js';
 
 type Pad = tf.backend_util.ExplicitPadding | 'valid' | 'same' | number;
@@ -30,10 +30,10 @@ function covered(a: ConvAttrs, ...inputs: Info[]): boolean {
   return (a.dataFormat ?? 'NHWC') === 'NHWC' && dilationOne && inputs.every((t) => t.dtype === 'float32');
 }
 
-/** [B, H, W, Ci, KH, KW, Co, OH, OW, strideH, strideW, padTop, padLeft] (native/addon/conv_binding.cc). */
-function geometry(c: tf.backend_util.Conv2DInfo): number[] {
-  return [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth, c.outChannels, c.outHeight,
-    c.outWidth, c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.left];
+/** The geometry fields of the addon's convolutions (native/addon/conv_binding.cc). */
+function geometry(c: tf.backend_util.Conv2DInfo): ConvGeometry {
+  return { B: c.batchSize, H: c.inHeight, W: c.inWidth, Ci: c.inChannels, KH: c.filterHeight, KW: c.filterWidth, Co: c.outChannels,
+    OH: c.outHeight, OW: c.outWidth, strideH: c.strideHeight, strideW: c.strideWidth, padTop: c.padInfo.top, padLeft: c.padInfo.left };
 }
 
 function convInfo(xShape: number[], filterShape: number[], a: ConvAttrs, depthwise: boolean): tf.backend_util.Conv2DInfo {
@@ -46,7 +46,7 @@ function nativeConv(
   fallback: KernelFunc,
   shapes: (inputs: Record<string, Info>, a: ConvAttrs) => { inputs: [Info, Info]; xShape: number[]; filterShape: number[]; outShape: 'x' | 'filter' | 'y' },
   depthwise: boolean,
-  run: (u: Float32Array, v: Float32Array, geometry: number[], out: Float32Array) => void,
+  run: (u: Float32Array, v: Float32Array, geometry: ConvGeometry, out: Float32Array) => void,
 ): KernelFunc {
   return (params) => {
     const a = params.attrs as unknown as ConvAttrs;
@@ -63,32 +63,32 @@ function nativeConv(
 
 export function nativeConv2D(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
   return nativeConv(fallback, ({ x, filter }) => ({ inputs: [x!, filter!], xShape: x!.shape, filterShape: filter!.shape, outShape: 'y' }),
-    false, (x, w, g, y) => addon.conv2d(x, w, g, y));
+    false, (x, w, g, y) => addon.conv2d(Object.assign({ x, filter: w, y }, g)));
 }
 
 export function nativeConv2DBackpropFilter(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
   return nativeConv(fallback, ({ x, dy }, a) => ({ inputs: [x!, dy!], xShape: x!.shape, filterShape: a.filterShape!, outShape: 'filter' }),
-    false, (x, dy, g, dw) => addon.conv2dBackpropFilter(x, dy, g, dw));
+    false, (x, dy, g, dw) => addon.conv2dBackpropFilter(Object.assign({ x, dy, dw }, g)));
 }
 
 export function nativeConv2DBackpropInput(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
   return nativeConv(fallback, ({ dy, filter }, a) => ({ inputs: [dy!, filter!], xShape: a.inputShape!, filterShape: filter!.shape, outShape: 'x' }),
-    false, (dy, w, g, dx) => addon.conv2dBackpropInput(dy, w, g, dx));
+    false, (dy, w, g, dx) => addon.conv2dBackpropInput(Object.assign({ dy, filter: w, dx }, g)));
 }
 
 export function nativeDepthwiseConv2D(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
   return nativeConv(fallback, ({ x, filter }) => ({ inputs: [x!, filter!], xShape: x!.shape, filterShape: filter!.shape, outShape: 'y' }),
-    true, (x, w, g, y) => addon.depthwiseConv2d(x, w, g, y));
+    true, (x, w, g, y) => addon.depthwiseConv2d(Object.assign({ x, filter: w, y }, g)));
 }
 
 export function nativeDepthwiseBackpropInput(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
   return nativeConv(fallback, ({ dy, filter }, a) => ({ inputs: [dy!, filter!], xShape: a.inputShape!, filterShape: filter!.shape, outShape: 'x' }),
-    true, (dy, w, g, dx) => addon.depthwiseBackpropInput(dy, w, g, dx));
+    true, (dy, w, g, dx) => addon.depthwiseBackpropInput(Object.assign({ dy, filter: w, dx }, g)));
 }
 
 export function nativeDepthwiseBackpropFilter(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
   return nativeConv(fallback, ({ x, dy }, a) => ({ inputs: [x!, dy!], xShape: x!.shape, filterShape: a.filterShape!, outShape: 'filter' }),
-    true, (x, dy, g, dw) => addon.depthwiseBackpropFilter(x, dy, g, dw));
+    true, (x, dy, g, dw) => addon.depthwiseBackpropFilter(Object.assign({ x, dy, dw }, g)));
 }
 
 /** tfjs kernel name → its native kernel, for registerFastKernels on cpu. */

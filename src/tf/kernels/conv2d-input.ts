@@ -35,7 +35,8 @@ export function conv2DBackpropInputViaGemm(addon: NativeAddon, fallback: KernelF
     const col = new Float32Array(cells * taps * Ci);
     const image = { ...info, batchSize: 1 };
     for (let b = 0; b < batchSize; b++) {
-      addon.matMul(g.subarray(b * cells * Co, (b + 1) * cells * Co), w, 1, 1, cells, taps * Ci, Co, false, true, col);
+      const rows = g.subarray(b * cells * Co, (b + 1) * cells * Co);
+      addon.matMul({ a: rows, b: w, batchA: 1, batchB: 1, M: cells, N: taps * Ci, K: Co, transA: false, transB: true, out: col });
       const base = b * inHeight * inWidth * Ci;
       forEachTap(image, (xo, dyo, tap) => {
         const c = (dyo / Co) * taps * Ci + tap * Ci;

@@ -27,7 +27,7 @@ export function nativeUnary(addon: NativeAddon, op: number, fallback: KernelFunc
     const { x } = params.inputs as { x: Info };
     if (!covered(x)) return fallback(params);
     const { info, data } = hostOutput(params.backend, x.shape.slice(), false); // every element is written
-    addon.unary(op, hostInput(params.backend, x), data);
+    addon.unary({ op, x: hostInput(params.backend, x), y: data });
     return info;
   };
 }
@@ -38,7 +38,7 @@ export function nativeBinary(addon: NativeAddon, op: number, fallback: KernelFun
     if (!covered(a) || !covered(b)) return fallback(params);
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const { info, data } = hostOutput(params.backend, shape, false);
-    addon.binary(op, hostInput(params.backend, a), a.shape, hostInput(params.backend, b), b.shape, data, shape);
+    addon.binary({ op, a: hostInput(params.backend, a), aShape: a.shape, b: hostInput(params.backend, b), bShape: b.shape, out: data, outShape: shape });
     return info;
   };
 }

@@ -29,7 +29,7 @@ export function nativeBatchMatMul(addon: NativeAddon, fallback: KernelFunc): Ker
     // Only "same batch" or "one side is a single matrix"; let the stock kernel own every other case and its errors.
     if (K !== K2 || M === 0 || N === 0 || (batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return fallback(params);
     const { info, data } = hostOutput(backend, [...outer, M, N], false); // the GEMM writes every element
-    addon.matMul(hostInput(backend, a), hostInput(backend, b), batchA, batchB, M, N, K, transposeA, transposeB, data);
+    addon.matMul({ a: hostInput(backend, a), b: hostInput(backend, b), batchA, batchB, M, N, K, transA: transposeA, transB: transposeB, out: data });
     return info;
   };
 }

@@ -9,7 +9,7 @@
  * stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { NativeAddon } from '../../backends/native.js';
+import type { NativeAddon, PoolGeometry } from '../../backends/native.js';
 import { hostOutputOverwritten, type Info, type KernelFunc } from './host.js';
 import { adoptOutput } from './release.js';
 
@@ -77,7 +77,8 @@ export function nativeTranspose(addon: NativeAddon, fallback: KernelFunc): Kerne
     const xs = stridesOf(x.shape);
     const shape = perm.map((p) => x.shape[p]!);
     const { info, data } = output(params.backend, shape, x.dtype, false);
-    addon.copyStrided(words(params.backend, x), 0, perm.map((p) => xs[p]!), data, 0, stridesOf(shape), shape);
+    addon.copyStrided({ src: words(params.backend, x), srcOffset: 0, srcStrides: perm.map((p) => xs[p]!), dst: data, dstOffset: 0,
+      dstStrides: stridesOf(shape), shape });
     return info;
   };
 }
@@ -93,7 +94,8 @@ export function nativeSlice(addon: NativeAddon, fallback: KernelFunc): KernelFun
     if (s.includes(0) || tf.slice_util.isSliceContinous(x.shape, b, s)) return fallback(params);
     const xs = stridesOf(x.shape);
     const { info, data } = output(params.backend, s, x.dtype, false);
-    addon.copyStrided(words(params.backend, x), b.reduce((o, v, a) => o + v * xs[a]!, 0), xs, data, 0, stridesOf(s), s);
+    addon.copyStrided({ src: words(params.backend, x), srcOffset: b.reduce((o, v, a) => o + v * xs[a]!, 0), srcStrides: xs, dst: data,
+      dstOffset: 0, dstStrides: stridesOf(s), shape: s });
     return info;
   };
 }
@@ -103,7 +105,8 @@ function concatInto(addon: NativeAddon, backend: unknown, inputs: Info[], outer:
   let column = 0;
   for (const t of inputs) {
     const inner = prod(t.shape) / outer;
-    addon.copyStrided(words(backend, t), 0, [inner, 1], data, column, [total, 1], [outer, inner]);
+    addon.copyStrided({ src: words(backend, t), srcOffset: 0, srcStrides: [inner, 1], dst: data, dstOffset: column, dstStrides: [total, 1],
+      shape: [outer, inner] });
     column += inner;
   }
 }
@@ -157,7 +160,7 @@ export function nativeUnpack(addon: NativeAddon, fallback: KernelFunc): KernelFu
     const outs = Array.from({ length: value.shape[ax]! }, () => output(params.backend, shape, value.dtype, false));
     const src = words(params.backend, value);
     const dstStrides = stridesOf(shape);
-    outs.forEach(({ data }, i) => addon.copyStrided(src, i * xs[ax]!, srcStrides, data, 0, dstStrides, shape));
+    outs.forEach(({ data }, i) => addon.copyStrided({ src, srcOffset: i * xs[ax]!, srcStrides, dst: data, dstOffset: 0, dstStrides, shape }));
     return outs.map((o) => o.info);
   };
 }
@@ -173,7 +176,8 @@ export function nativePadV2(addon: NativeAddon, fallback: KernelFunc): KernelFun
     if (constantValue !== 0) (x.dtype === 'int32' ? new Int32Array(data.buffer) : data).fill(constantValue);
     const os = stridesOf(shape);
     const offset = paddings.reduce((o, p, a) => o + p[0] * os[a]!, 0);
-    addon.copyStrided(words(params.backend, x), 0, stridesOf(x.shape), data, offset, os, x.shape);
+    addon.copyStrided({ src: words(params.backend, x), srcOffset: 0, srcStrides: stridesOf(x.shape), dst: data, dstOffset: offset,
+      dstStrides: os, shape: x.shape });
     return info;
   };
 }
@@ -191,7 +195,7 @@ export function nativeTile(addon: NativeAddon, fallback: KernelFunc): KernelFunc
     const src = x.shape.flatMap((_, a) => [0, xs[a]!]);
     const dst = x.shape.flatMap((n, a) => [n * os[a]!, os[a]!]);
     const { info, data } = output(params.backend, shape, x.dtype, false);
-    addon.copyStrided(words(params.backend, x), 0, src, data, 0, dst, copyShape);
+    addon.copyStrided({ src: words(params.backend, x), srcOffset: 0, srcStrides: src, dst: data, dstOffset: 0, dstStrides: dst, shape: copyShape });
     return info;
   };
 }
@@ -210,7 +214,8 @@ export function nativeSplitV(addon: NativeAddon, fallback: KernelFunc): KernelFu
     let offset = 0;
     return sizes.map((s) => {
       const { info, data } = output(params.backend, [...x.shape.slice(0, ax), s, ...x.shape.slice(ax + 1)], x.dtype, false);
-      addon.copyStrided(src, offset, [run, 1], data, 0, [s * inner, 1], [outer, s * inner]);
+      addon.copyStrided({ src, srcOffset: offset, srcStrides: [run, 1], dst: data, dstOffset: 0, dstStrides: [s * inner, 1],
+        shape: [outer, s * inner] });
       offset += s * inner;
       return info;
     });
@@ -230,7 +235,8 @@ export function nativeGatherV2(addon: NativeAddon, fallback: KernelFunc): Kernel
     const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as unknown as tf.Tensor, indices as unknown as tf.Tensor, ax, batchDims ?? 0);
     const count = idx.length / info.batchSize;
     const out = output(params.backend, info.outputShape, x.dtype, false);
-    addon.gather(words(params.backend, x), idx, info.batchSize, info.outerSize, info.dimSize, info.sliceSize, count, out.data);
+    addon.gather({ x: words(params.backend, x), indices: idx, batch: info.batchSize, outer: info.outerSize, dimSize: info.dimSize,
+      slice: info.sliceSize, count, out: out.data });
     return out.info;
   };
 }
@@ -247,7 +253,7 @@ export function nativeUnsortedSegmentSum(addon: NativeAddon, fallback: KernelFun
     const rows = x.shape[0]!;
     const inner = prod(x.shape.slice(1));
     const out = output(params.backend, [numSegments, ...x.shape.slice(1)], 'float32');
-    addon.unsortedSegmentSum(words(params.backend, x), ids, rows, inner, numSegments, out.data);
+    addon.unsortedSegmentSum({ x: words(params.backend, x), segmentIds: ids, rows, inner, numSegments, out: out.data });
     return out.info;
   };
 }
@@ -259,7 +265,8 @@ export function nativeResizeBilinear(addon: NativeAddon, fallback: KernelFunc): 
     if (!isFloat(images) || images.shape.length !== 4 || size[0] < 1 || size[1] < 1) return fallback(params);
     const [B, H, W, C] = images.shape as [number, number, number, number];
     const { info, data } = output(params.backend, [B, size[0], size[1], C], 'float32', false);
-    addon.resizeBilinear(words(params.backend, images), B, H, W, C, size[0], size[1], !!alignCorners, !!halfPixelCenters, data);
+    addon.resizeBilinear({ x: words(params.backend, images), batch: B, inHeight: H, inWidth: W, channels: C, outHeight: size[0],
+      outWidth: size[1], alignCorners: !!alignCorners, halfPixelCenters: !!halfPixelCenters, out: data });
     return info;
   };
 }
@@ -271,64 +278,61 @@ interface PoolAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-/** Batch, input height, width, channels, output height, width, filter height, width, strides, top and left padding. */
-type Geometry = [number, number, number, number, number, number, number, number, number, number, number, number];
-
 /** The pool geometry as the stock kernels compute it, or null where the native kernels do not apply. */
-function poolGeometry(x: Info, attrs: PoolAttrs): Geometry | null {
+function poolGeometry(x: Info, attrs: PoolAttrs): PoolGeometry | null {
   if (!isFloat(x) || x.shape.length !== 4) return null;
   const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   if (info.outShape.includes(0) || info.padInfo.top < 0 || info.padInfo.left < 0) return null;
-  return [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
-    info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left];
+  return { batch: info.batchSize, inHeight: info.inHeight, inWidth: info.inWidth, channels: info.inChannels, outHeight: info.outHeight,
+    outWidth: info.outWidth, filterHeight: info.filterHeight, filterWidth: info.filterWidth, strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth, padTop: info.padInfo.top, padLeft: info.padInfo.left };
 }
 
-/** A pool's output shape [batch, outHeight, outWidth, channels]. */
-const pooledShape = (g: Geometry) => [g[0], g[4], g[5], g[3]];
+const windowShape = (g: PoolGeometry) => [g.batch, g.outHeight, g.outWidth, g.channels];
 
-/** The geometry of a pool gradient, or null where the native kernels do not apply (dy must have the pooled shape). */
-function poolGradGeometry(dy: Info, input: Info, attrs: PoolAttrs): Geometry | null {
-  const g = poolGeometry(input, attrs);
-  return g && isFloat(dy) && tf.util.arraysEqual(dy.shape, pooledShape(g)) ? g : null;
-}
-
-/** MaxPool or AvgPool: the addon entry point of that name. */
-function nativePool(entry: 'maxPool' | 'avgPool') {
-  return (addon: NativeAddon, fallback: KernelFunc): KernelFunc => (params) => {
+/** MaxPool or AvgPool: x → out of the windows' shape; a 1×1 pool that keeps the shape is the stock kernel's identity. */
+function nativePool(run: (a: PoolGeometry & { x: Float32Array; out: Float32Array }) => void, fallback: KernelFunc): KernelFunc {
+  return (params) => {
     const { x } = params.inputs as { x: Info };
     const g = poolGeometry(x, params.attrs as unknown as PoolAttrs);
-    // a 1×1 pool that keeps the shape is the stock kernel's identity
-    if (!g || (g[6] === 1 && g[7] === 1 && g[4] === g[1] && g[5] === g[2])) return fallback(params);
-    const { info, data } = output(params.backend, pooledShape(g), 'float32', false);
-    addon[entry](words(params.backend, x), ...g, data);
+    if (!g || (g.filterHeight === 1 && g.filterWidth === 1 && g.outHeight === g.inHeight && g.outWidth === g.inWidth)) return fallback(params);
+    const { info, data } = output(params.backend, windowShape(g), 'float32', false);
+    run(Object.assign({ x: words(params.backend, x), out: data }, g));
     return info;
   };
 }
 
-export const nativeMaxPool = nativePool('maxPool');
-export const nativeAvgPool = nativePool('avgPool');
+/** MaxPoolGrad or AvgPoolGrad: dy of the windows' shape → dx of the input's; input() reads the input's words. */
+function nativePoolGrad(
+  run: (g: PoolGeometry, dy: Float32Array, dx: Float32Array, input: () => Float32Array) => void, fallback: KernelFunc,
+  attrs: (a: PoolAttrs) => PoolAttrs,
+): KernelFunc {
+  return (params) => {
+    const { dy, input } = params.inputs as { dy: Info; input: Info };
+    const g = poolGeometry(input, attrs(params.attrs as unknown as PoolAttrs));
+    if (!g || !isFloat(dy) || !tf.util.arraysEqual(dy.shape, windowShape(g))) return fallback(params);
+    const { info, data } = output(params.backend, input.shape.slice(), 'float32');
+    run(g, words(params.backend, dy), data, () => words(params.backend, input));
+    return info;
+  };
+}
+
+export function nativeMaxPool(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return nativePool((a) => addon.maxPool(a), fallback);
+}
+
+export function nativeAvgPool(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
+  return nativePool((a) => addon.avgPool(a), fallback);
+}
 
 export function nativeMaxPoolGrad(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
-  return (params) => {
-    const { dy, input } = params.inputs as { dy: Info; input: Info };
-    const g = poolGradGeometry(dy, input, params.attrs as unknown as PoolAttrs);
-    if (!g) return fallback(params);
-    const { info, data } = output(params.backend, input.shape.slice(), 'float32');
-    addon.maxPoolGrad(words(params.backend, dy), words(params.backend, input), ...g, data);
-    return info;
-  };
+  return nativePoolGrad((g, dy, dx, input) => addon.maxPoolGrad(Object.assign({ dy, x: input(), dx }, g)), fallback, (a) => a);
 }
 
+// tfjs-cpu's AvgPoolGrad ignores dimRoundingMode (and needs no input values)
 export function nativeAvgPoolGrad(addon: NativeAddon, fallback: KernelFunc): KernelFunc {
-  return (params) => {
-    const { dy, input } = params.inputs as { dy: Info; input: Info };
-    // tfjs-cpu's AvgPoolGrad ignores dimRoundingMode
-    const g = poolGradGeometry(dy, input, { ...(params.attrs as unknown as PoolAttrs), dimRoundingMode: undefined });
-    if (!g) return fallback(params);
-    const { info, data } = output(params.backend, input.shape.slice(), 'float32');
-    addon.avgPoolGrad(words(params.backend, dy), ...g, data);
-    return info;
-  };
+  return nativePoolGrad((g, dy, dx) => addon.avgPoolGrad(Object.assign({ dy, dx }, g)), fallback,
+    (a) => ({ ...a, dimRoundingMode: undefined }));
 }
 
 /** The kernels of this file by tfjs kernel name, for registerFastKernels (cpu). */

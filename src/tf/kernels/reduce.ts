@@ -31,7 +31,7 @@ export function nativeReduce(addon: NativeAddon, op: number, fallback: KernelFun
     const [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
     const shape = attrs.keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
     const { info, data } = hostOutput(params.backend, shape, false); // every element is written
-    addon.reduce(op, hostInput(params.backend, x), x.shape, axes, data);
+    addon.reduce({ op, x: hostInput(params.backend, x), shape: x.shape, axes, out: data });
     return info;
   };
 }
@@ -45,7 +45,7 @@ export function nativeSoftmax(addon: NativeAddon, fallback: KernelFunc): KernelF
     if (!covered(logits) || rank === 0 || (dim !== -1 && dim !== rank - 1)) return fallback(params);
     const n = logits.shape[rank - 1];
     const { info, data } = hostOutput(params.backend, logits.shape.slice(), false);
-    addon.softmax(hostInput(params.backend, logits), data, data.length / n, n);
+    addon.softmax({ x: hostInput(params.backend, logits), y: data, rows: data.length / n, n });
     return info;
   };
 }
@@ -63,7 +63,7 @@ export function nativeArgReduce(addon: NativeAddon, isMax: boolean, fallback: Ke
     const outer = size(x.shape.slice(0, a));
     const inner = size(x.shape.slice(a + 1));
     const out = new Int32Array(outer * inner);
-    addon.argReduce(isMax, hostInput(params.backend, x), outer, x.shape[a], inner, out);
+    addon.argReduce({ isMax, x: hostInput(params.backend, x), outer, n: x.shape[a], inner, out });
     const outShape = x.shape.filter((_, i) => i !== a);
     return adoptOutput(params.backend, outShape, 'int32', out);
   };

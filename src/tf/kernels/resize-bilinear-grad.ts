@@ -92,7 +92,8 @@ export function resizeBilinearGrad(backendName: string, addon: NativeAddon | nul
   const cornersOverrideCentres = backendName === 'wasm';
   // on cpu the native kernel (native/cpu/pool.cc, the same taps and order, one image per thread)
   const impl: typeof resizeBilinearGradImpl = addon && backendName === 'cpu'
-    ? (dy, [B, OH, OW, C], H, W, corners, centres, dx) => addon.resizeBilinearGrad(dy, B, H, W, C, OH, OW, corners, centres, dx)
+    ? (dy, [batch, outHeight, outWidth, channels], inHeight, inWidth, alignCorners, halfPixelCenters, dx) => addon.resizeBilinearGrad({
+      dy, batch, inHeight, inWidth, channels, outHeight, outWidth, alignCorners, halfPixelCenters, dx })
     : resizeBilinearGradImpl;
   return ({ inputs, backend, attrs }) => {
     const { images, dy } = inputs as { images: Info; dy: Info };
