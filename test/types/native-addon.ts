@@ -1,7 +1,7 @@
 /**
  * The addon's argument objects as NativeAddon types them (src/backends/native.ts), checked by the compiler
  * against the built declarations: a misspelt or missing key, or a value of another type, does not compile.
- * Run by native-addon.test.js (tsc --noEmit with tsconfig.native.json). Each `@ts-expect-error` line must
+ * Run by public-api.test.js (tsc --noEmit with tsconfig.native.json). Each `@ts-expect-error` line must
  * fail to compile: if it compiles, tsc reports the unused directive.
  */
 import type { ConvGeometry, NativeAddon, PoolGeometry } from '../../dist/backends/native.js';

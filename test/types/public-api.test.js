@@ -1,7 +1,8 @@
 /**
  * The package's public face: public-api.ts (the overloads and closed option sets, as a user imports them) compiles
  * against the built declarations with every `@ts-expect-error` line refused, and `sacl-au` exports exactly the
- * names the README documents, no reference-kernel internals.
+ * names the README documents, no reference-kernel internals; native-addon.ts holds the addon's argument
+ * objects to their types the same way.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,11 +13,17 @@ import { fileURLToPath } from 'node:url';
 const test = suite('public API');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-test('public-api.ts type-checks against dist/*.d.ts (tsc --noEmit)', () => {
+/** tsc --noEmit on one of test/types' projects: no error, every `@ts-expect-error` line refused. */
+function assertTypeChecks(tsconfig) {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'test', 'types', 'tsconfig.json')], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'test', 'types', tsconfig)], { encoding: 'utf8' });
   assert.is(r.status, 0, `tsc reported:\n${r.stdout}${r.stderr}`);
-});
+}
+
+test('public-api.ts type-checks against dist/*.d.ts (tsc --noEmit)', () => assertTypeChecks('tsconfig.json'));
+
+// the addon's raw surface: a misspelt, missing or wrong-typed key of a binding's argument object is a compile error
+test('native-addon.ts type-checks against dist/backends/native.d.ts (tsc --noEmit)', () => assertTypeChecks('tsconfig.native.json'));
 
 test('sacl-au exports the ops, the backend controls and the closed sets, nothing else', async () => {
   const lib = await import('../../dist/index.js');

@@ -11,11 +11,7 @@
 namespace sacl {
 namespace cuda {
 
-void knnGraph(const KnnGraphArgs& a, int32_t* out);
-void maxRelative(const MaxRelativeArgs& a, float* out, int32_t* argmax);
-void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy);
-void roiAlign(const RoiAlignArgs& a, const float* features, float* out);
-void roiAlignGrad(const RoiAlignArgs& a, const float* dOut, float* dFeatures);
+SACL_GRAPH_OP_ENTRY_POINTS  // sacl/ops.h
 
 // Milliseconds the kernels of every call finished since the last take, host↔device copies excluded, and
 // reset (NaN when no call finished since).

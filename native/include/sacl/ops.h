@@ -55,18 +55,23 @@ void maxRelativeGrad(Device device, const MaxRelativeGradArgs& a, float* dx, flo
 void roiAlign(Device device, const RoiAlignArgs& a, const float* features, float* out);
 void roiAlignGrad(Device device, const RoiAlignArgs& a, const float* dOut, float* dFeatures);
 
+// The graph ops' entry points, declared alike in each device's namespace (cpu here, cuda in cuda_ops.h):
+//   knnGraph         out: Int32 [B, N, k]
+//   maxRelative      out, argmax: [B, N, C]
+//   maxRelativeGrad  dx: [B, N, C]; dy: [B, M, C], or nullptr when the neighbours are x (their gradient
+//                    then lands in dx)
+//   roiAlign         features: [B, H, W, C]; out: [B, R, S, S, C]
+//   roiAlignGrad     dOut: [B, R, S, S, C]; dFeatures: [B, H, W, C] (fully overwritten)
+#define SACL_GRAPH_OP_ENTRY_POINTS                                            \
+  void knnGraph(const KnnGraphArgs& a, int32_t* out);                         \
+  void maxRelative(const MaxRelativeArgs& a, float* out, int32_t* argmax);    \
+  void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy);   \
+  void roiAlign(const RoiAlignArgs& a, const float* features, float* out);   \
+  void roiAlignGrad(const RoiAlignArgs& a, const float* dOut, float* dFeatures);
+
 namespace cpu {
 
-// out: Int32 [B, N, k].
-void knnGraph(const KnnGraphArgs& a, int32_t* out);
-// out, argmax: [B, N, C].
-void maxRelative(const MaxRelativeArgs& a, float* out, int32_t* argmax);
-// dx: [B, N, C]; dy: [B, M, C], or nullptr when the neighbours are x (their gradient then lands in dx).
-void maxRelativeGrad(const MaxRelativeGradArgs& a, float* dx, float* dy);
-// features: [B, H, W, C]; out: [B, R, S, S, C].
-void roiAlign(const RoiAlignArgs& a, const float* features, float* out);
-// dOut: [B, R, S, S, C]; dFeatures: [B, H, W, C] (fully overwritten).
-void roiAlignGrad(const RoiAlignArgs& a, const float* dOut, float* dFeatures);
+SACL_GRAPH_OP_ENTRY_POINTS
 
 // c: [max(batchA, batchB), M, N], fully overwritten.
 void gemm(const GemmArgs& g, float* c);
