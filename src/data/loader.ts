@@ -165,12 +165,16 @@ export function colorJitter(rgb: Float32Array, { brightness, contrast, brightnes
   if (brightnessFirst) { bright(); contrasted(); } else { contrasted(); bright(); }
 }
 
+/** Per-sample value tables (one 256-entry row per channel), reused: place() is synchronous. */
+const firstTable = new Float32Array(256);
+const finalTable = new Float32Array(3 * 256);
+
 /**
- * Crop, flip, jitter and normalize one decoded face into the batch at `slot`. Two passes over the slot
- * itself, whose float32 stores round every intermediate exactly as colorJitter's array does: crop (and
- * brightness when it comes first, summing the grey level as it goes), then contrast, brightness when it
- * comes second, and the normalization. The same bits as crop → colorJitter → normalize, without their
- * four passes and a crop array per sample.
+ * Crop, flip, jitter and normalize one decoded face into the batch at `slot`. Each output value is a
+ * function of its source byte and channel only, given the sample's factors and its crop's grey level, so
+ * the chain (brightness, contrast, brightness, normalization, each intermediate rounded to float32 as
+ * colorJitter's array rounds it) is evaluated once per byte value into a table: the same bits as crop →
+ * colorJitter → normalize, in one pass over the crop (two with contrast: its grey level first).
  */
 function place(batch: Batch, slot: number, sample: AuSample, decoded: DecodedFace,
   side: number, size: number, rng: Random | null): void {
@@ -178,39 +182,37 @@ function place(batch: Batch, slot: number, sample: AuSample, decoded: DecodedFac
   const { rgb } = decoded;
   const out = batch.images;
   const base = slot * size * size * 3;
-  const brightFirst = brightnessFirst && brightness !== 1;
-  const brightSecond = !brightnessFirst && brightness !== 1;
   const clamp = (v: number) => Math.max(0, Math.min(255, v));
+  for (let u = 0; u < 256; u++) firstTable[u] = brightnessFirst && brightness !== 1 ? clamp(u * brightness) : u;
   let grey = 0;
-  for (let y = 0; y < size; y++) {
-    const row = (oy + y) * side + ox;
-    for (let x = 0; x < size; x++) {
-      const src = 3 * (row + (flip ? size - 1 - x : x));
-      const dst = base + 3 * (y * size + x);
-      if (brightFirst) {
-        out[dst] = clamp(rgb[src]! * brightness);
-        out[dst + 1] = clamp(rgb[src + 1]! * brightness);
-        out[dst + 2] = clamp(rgb[src + 2]! * brightness);
-      } else {
-        out[dst] = rgb[src]!;
-        out[dst + 1] = rgb[src + 1]!;
-        out[dst + 2] = rgb[src + 2]!;
+  if (contrast !== 1) {
+    // summed in the crop's pixel order (a flip reverses each row), as colorJitter sums it
+    for (let y = 0; y < size; y++) {
+      const row = (oy + y) * side + ox;
+      for (let x = 0; x < size; x++) {
+        const src = 3 * (row + (flip ? size - 1 - x : x));
+        grey += 0.2989 * firstTable[rgb[src]!]! + 0.587 * firstTable[rgb[src + 1]!]! + 0.114 * firstTable[rgb[src + 2]!]!;
       }
-      if (contrast !== 1) grey += 0.2989 * out[dst]! + 0.587 * out[dst + 1]! + 0.114 * out[dst + 2]!;
+    }
+    grey /= size * size; // the crop's own mean, as torchvision sees the cropped image
+  }
+  for (let c = 0; c < 3; c++) {
+    for (let u = 0; u < 256; u++) {
+      let v = firstTable[u]!;
+      if (contrast !== 1) v = Math.fround(clamp((v - grey) * contrast + grey));
+      if (!brightnessFirst && brightness !== 1) v = Math.fround(clamp(v * brightness));
+      finalTable[256 * c + u] = (v / 255 - MEAN[c]!) / STD[c]!;
     }
   }
-  grey /= size * size; // the crop's own mean, as torchvision sees the cropped image
-  const [m0, m1, m2] = MEAN as [number, number, number];
-  const [s0, s1, s2] = STD as [number, number, number];
-  const finish = (v: number) => {
-    if (contrast !== 1) v = Math.fround(clamp((v - grey) * contrast + grey));
-    if (brightSecond) v = Math.fround(clamp(v * brightness));
-    return v;
-  };
-  for (let i = base, end = base + size * size * 3; i < end; i += 3) {
-    out[i] = (finish(out[i]!) / 255 - m0) / s0;
-    out[i + 1] = (finish(out[i + 1]!) / 255 - m1) / s1;
-    out[i + 2] = (finish(out[i + 2]!) / 255 - m2) / s2;
+  for (let y = 0; y < size; y++) {
+    const row = (oy + y) * side + ox;
+    let dst = base + 3 * y * size;
+    for (let x = 0; x < size; x++, dst += 3) {
+      const src = 3 * (row + (flip ? size - 1 - x : x));
+      out[dst] = finalTable[rgb[src]!]!;
+      out[dst + 1] = finalTable[256 + rgb[src + 1]!]!;
+      out[dst + 2] = finalTable[512 + rgb[src + 2]!]!;
+    }
   }
   const lm = sample.landmarks;
   if (lm) {
