@@ -72,6 +72,18 @@ test('a unit that cannot be written fails the call naming it: no hang, no manife
   }
 });
 
+test('an onProgress that throws stops the run with its error, for 0 and 2 workers', async () => {
+  for (const workers of [0, 2]) {
+    const root = tmp();
+    let error;
+    const onProgress = (done) => { if (done === 5) throw new Error('progress display gone'); };
+    try { await settled(generateSynthetic({ root, ...OPTS, workers, onProgress }), `${workers} workers`); } catch (e) { error = e; }
+    assert.instance(error, Error, `${workers} workers: rejected`);
+    assert.match(error.message, /progress display gone/);
+    assert.not.ok(walk(root).some((f) => f.endsWith('synthetic.json')), 'no manifest');
+  }
+});
+
 test('workers: a negative or fractional count is refused, naming the option', async () => {
   for (const bad of [-1, 1.5, Number.NaN]) {
     let error;

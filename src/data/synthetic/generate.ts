@@ -124,7 +124,8 @@ export async function writeSyntheticUnit(unit: SyntheticUnit, onFrame?: () => vo
     // encoding and writing overlap the next frames' rendering (at most 4 in flight)
     const job: Promise<void> = sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 92 }).toBuffer()
       .then((jpg) => writeFileAtomic(file, jpg))
-      .then(() => onFrame?.(), (e: unknown) => { failed ??= e; })
+      .then(() => onFrame?.())
+      .catch((e: unknown) => { failed ??= e; })
       .finally(() => pending.delete(job));
     pending.add(job);
     if (pending.size >= 4) await Promise.race(pending);
@@ -173,8 +174,9 @@ async function writeUnitsOnWorkers(units: SyntheticUnit[], count: number, onFram
           take();
         };
         worker.on('message', (m: SyntheticWorkerMessage) => {
-          if (m.kind === 'frame') onFrame();
-          else end(m.kind === 'error' ? unitError(unit!, m.message) : null);
+          if (m.kind === 'frame') {
+            try { onFrame(); } catch (e) { failure ??= e instanceof Error ? e : new Error(String(e)); } // a throwing onProgress stops the run
+          } else end(m.kind === 'error' ? unitError(unit!, m.message) : null);
         });
         worker.on('error', (e) => end(unit && unitError(unit, e)));
         worker.on('exit', (code) => end(unit && unitError(unit, `its worker thread exited (code ${code})`)));
