@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCommand } from './harness.js';
+import { fail, parseCommand } from './harness.js';
 import { generateSynthetic } from '../dist/data/synthetic/generate.js';
 import { readBp4dLayout } from '../dist/data/bp4d-layout.js';
 import { foldSplit } from '../dist/data/dataset.js';
@@ -25,6 +25,7 @@ const flags = parseCommand(process.argv.slice(2), {
   part: { type: 'string', default: 'both' }, workers: { type: 'string' }, epochs: { type: 'string', default: '2' },
   dir: { type: 'string' }, 'no-cache': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
 }, USAGE);
+if (!['generate', 'loader', 'both'].includes(flags.part)) fail(`Expected generate, loader or both for --part but received ${flags.part}\n\n${USAGE}`);
 
 async function timed(label, run) {
   const cpu = process.cpuUsage();
