@@ -36,6 +36,8 @@ export interface LoaderOptions {
    * masked, so it adds nothing to losses or metrics and the batch layout (hence determinism) is kept.
    */
   onBadImage?: (file: string, reason: string) => void;
+  /** Decoded faces kept between passes (a training run's epochs); the batches are the same with or without it. */
+  cache?: DecodeCache;
 }
 
 export interface Batch {
@@ -56,8 +58,15 @@ export interface Batch {
 
 export { alignedSize };
 
+/** A face decoded and resized to A×A (RGB bytes), with its original size. */
+export interface DecodedFace {
+  rgb: Buffer;
+  width: number;
+  height: number;
+}
+
 /** Decodes one face resized to A×A (RGB bytes) and its original size. Errors name the file. */
-async function decode(path: string, side: number): Promise<{ rgb: Buffer; width: number; height: number }> {
+async function decode(path: string, side: number): Promise<DecodedFace> {
   try {
     const image = sharp(path);
     const meta = await image.metadata();
@@ -65,6 +74,45 @@ async function decode(path: string, side: number): Promise<{ rgb: Buffer; width:
     return { rgb, width: meta.width ?? side, height: meta.height ?? side };
   } catch (e) {
     throw new Error(`${path}: cannot read the image (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Decoded faces kept across epochs, up to a byte budget: a training run over a small set (the demo's
+ * 960 faces at 128 px are 47 MB) decodes each file once instead of once per epoch. Faces past the budget
+ * are decoded every time (with a shuffled order, evicting would only trade one miss for another). The
+ * cached bytes are never written to, and a file changed on disk during the run is not seen again.
+ */
+export class DecodeCache {
+  private readonly faces = new Map<string, DecodedFace>();
+  private used = 0;
+
+  constructor(readonly budgetBytes: number) {
+    if (!(Number.isFinite(budgetBytes) && budgetBytes >= 0)) {
+      throw new RangeError(`Expected a finite non-negative number of bytes for budgetBytes but received ${budgetBytes}`);
+    }
+  }
+
+  /** Faces held. */
+  get size(): number {
+    return this.faces.size;
+  }
+
+  /** Bytes held. */
+  get bytes(): number {
+    return this.used;
+  }
+
+  async decode(path: string, side: number): Promise<DecodedFace> {
+    const key = `${side}:${path}`;
+    const held = this.faces.get(key);
+    if (held) return held;
+    const face = await decode(path, side);
+    if (!this.faces.has(key) && this.used + face.rgb.length <= this.budgetBytes) {
+      this.faces.set(key, face);
+      this.used += face.rgb.length;
+    }
+    return face;
   }
 }
 
@@ -117,47 +165,77 @@ export function colorJitter(rgb: Float32Array, { brightness, contrast, brightnes
   if (brightnessFirst) { bright(); contrasted(); } else { contrasted(); bright(); }
 }
 
-/** Crop, flip, jitter and normalize one decoded face into the batch at `slot`. */
-function place(batch: Batch, slot: number, sample: AuSample, decoded: { rgb: Buffer; width: number; height: number },
+/** Per-sample value tables (one 256-entry row per channel), reused: place() is synchronous. */
+const firstTable = new Float32Array(256);
+const finalTable = new Float32Array(3 * 256);
+
+/**
+ * Crop, flip, jitter and normalize one decoded face into the batch at `slot`. Each output value is a
+ * function of its source byte and channel only, given the sample's factors and its crop's grey level, so
+ * the chain (brightness, contrast, brightness, normalization, each intermediate rounded to float32 as
+ * colorJitter's array rounds it) is evaluated once per byte value into a table: the same bits as crop →
+ * colorJitter → normalize, in one pass over the crop (two with contrast: its grey level first).
+ */
+function place(batch: Batch, slot: number, sample: AuSample, decoded: DecodedFace,
   side: number, size: number, rng: Random | null): void {
-  const { ox, oy, flip, ...jitter } = drawAugmentation(rng, side - size);
+  const { ox, oy, flip, brightness, contrast, brightnessFirst } = drawAugmentation(rng, side - size);
   const { rgb } = decoded;
-  const crop = new Float32Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const src = 3 * ((oy + y) * side + ox + (flip ? size - 1 - x : x));
-      const dst = 3 * (y * size + x);
-      for (let c = 0; c < 3; c++) crop[dst + c] = rgb[src + c]!;
-    }
-  }
-  colorJitter(crop, jitter); // on the crop: its own mean, as torchvision sees the cropped image
   const out = batch.images;
   const base = slot * size * size * 3;
-  for (let i = 0; i < crop.length; i++) {
-    const c = i % 3;
-    out[base + i] = (crop[i]! / 255 - MEAN[c]!) / STD[c]!;
+  const clamp = (v: number) => Math.max(0, Math.min(255, v));
+  for (let u = 0; u < 256; u++) firstTable[u] = brightnessFirst && brightness !== 1 ? clamp(u * brightness) : u;
+  let grey = 0;
+  if (contrast !== 1) {
+    // summed in the crop's pixel order (a flip reverses each row), as colorJitter sums it
+    for (let y = 0; y < size; y++) {
+      const row = (oy + y) * side + ox;
+      for (let x = 0; x < size; x++) {
+        const src = 3 * (row + (flip ? size - 1 - x : x));
+        grey += 0.2989 * firstTable[rgb[src]!]! + 0.587 * firstTable[rgb[src + 1]!]! + 0.114 * firstTable[rgb[src + 2]!]!;
+      }
+    }
+    grey /= size * size; // the crop's own mean, as torchvision sees the cropped image
+  }
+  for (let c = 0; c < 3; c++) {
+    for (let u = 0; u < 256; u++) {
+      let v = firstTable[u]!;
+      if (contrast !== 1) v = Math.fround(clamp((v - grey) * contrast + grey));
+      if (!brightnessFirst && brightness !== 1) v = Math.fround(clamp(v * brightness));
+      finalTable[256 * c + u] = (v / 255 - MEAN[c]!) / STD[c]!;
+    }
+  }
+  for (let y = 0; y < size; y++) {
+    const row = (oy + y) * side + ox;
+    let dst = base + 3 * y * size;
+    for (let x = 0; x < size; x++, dst += 3) {
+      const src = 3 * (row + (flip ? size - 1 - x : x));
+      out[dst] = finalTable[rgb[src]!]!;
+      out[dst + 1] = finalTable[256 + rgb[src + 1]!]!;
+      out[dst + 2] = finalTable[512 + rgb[src + 2]!]!;
+    }
   }
   const lm = sample.landmarks;
   if (lm) {
     const sx = side / decoded.width;
     const sy = side / decoded.height;
-    const moved = new Float32Array(NUM_LANDMARKS * 2);
+    const moved = batch.landmarks.subarray(slot * NUM_LANDMARKS * 2, (slot + 1) * NUM_LANDMARKS * 2);
     for (let i = 0; i < NUM_LANDMARKS; i++) {
       const j = flip ? FLIP_PERMUTATION[i]! : i;
       const x = lm[2 * j]! * sx - ox;
       moved[2 * i] = flip ? size - 1 - x : x;
       moved[2 * i + 1] = lm[2 * j + 1]! * sy - oy;
     }
-    batch.landmarks.set(moved, slot * NUM_LANDMARKS * 2);
     batch.hasLandmarks[slot] = 1;
     batch.interOcular[slot] = Math.max(1e-3, interOcular(moved));
   } else {
     batch.interOcular[slot] = 1;
   }
-  sample.labels.forEach((v, a) => {
-    batch.labels[slot * sample.labels.length + a] = v === 1 ? 1 : 0;
-    batch.mask[slot * sample.labels.length + a] = v === UNKNOWN ? 0 : 1;
-  });
+  const C = sample.labels.length;
+  for (let a = 0; a < C; a++) {
+    const v = sample.labels[a];
+    batch.labels[slot * C + a] = v === 1 ? 1 : 0;
+    batch.mask[slot * C + a] = v === UNKNOWN ? 0 : 1;
+  }
 }
 
 async function loadBatch(samples: AuSample[], first: number, opts: LoaderOptions): Promise<Batch> {
@@ -170,7 +248,7 @@ async function loadBatch(samples: AuSample[], first: number, opts: LoaderOptions
     size: B, samples: chosen, images: new Float32Array(B * size * size * 3), landmarks: new Float32Array(B * NUM_LANDMARKS * 2),
     hasLandmarks: new Float32Array(B), interOcular: new Float32Array(B), labels: new Float32Array(B * C), mask: new Float32Array(B * C),
   };
-  const decoded = await Promise.all(chosen.map((s) => decode(s.imagePath, side).catch((e: Error) => {
+  const decoded = await Promise.all(chosen.map((s) => (opts.cache ? opts.cache.decode(s.imagePath, side) : decode(s.imagePath, side)).catch((e: Error) => {
     if (!opts.onBadImage) throw e;
     opts.onBadImage(s.imagePath, e.message);
     return null;

@@ -9,8 +9,14 @@ export class Canvas {
   readonly data: Float32Array;
 
   constructor(readonly width: number, readonly height: number, background: Rgb) {
-    this.data = new Float32Array(width * height * 3);
-    for (let i = 0; i < width * height; i++) this.data.set(background, 3 * i);
+    const data = new Float32Array(width * height * 3);
+    const [r, g, b] = background;
+    for (let o = 0; o < data.length; o += 3) {
+      data[o] = r;
+      data[o + 1] = g;
+      data[o + 2] = b;
+    }
+    this.data = data;
   }
 
   private blend(x: number, y: number, color: Rgb, alpha: number): void {
@@ -117,8 +123,12 @@ export class Canvas {
 
   /** Clamped 8-bit RGB, row-major (what the image encoder takes). */
   toBytes(): Uint8Array {
-    const out = new Uint8Array(this.data.length);
-    for (let i = 0; i < out.length; i++) out[i] = Math.max(0, Math.min(255, Math.round(this.data[i]!)));
+    const d = this.data;
+    const out = new Uint8Array(d.length);
+    for (let i = 0; i < out.length; i++) {
+      const v = d[i]!;
+      out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v); // NaN stores as 0, as before
+    }
     return out;
   }
 }
