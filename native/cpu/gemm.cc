@@ -27,6 +27,8 @@ constexpr int64_t MR = 6;     // rows of the micro-tile
 constexpr int64_t NR = 32;    // columns of the micro-tile (two 16-float vectors)
 constexpr int64_t KC = 256;   // depth of one packed block
 constexpr int64_t MC_MAX = 384;  // most rows one task owns: each task packs its own B, once per MC rows
+constexpr int64_t kSplitMinBlocks = 16;  // K blocks from which a deep, narrow product splits K
+constexpr int64_t kMaxChunks = 16;       // most K chunks (each a partial C to sum)
 
 // The 64-byte vector type is passed by value only inside inlined helpers; GCC's note about its ABI when
 // AVX-512 is off (the default clone) does not concern us.
@@ -116,11 +118,12 @@ void packA(const GemmArgs& g, const float* a, int64_t m0, int64_t k0, int64_t kc
 }
 
 // Rows [m0, m1) × panels [p0, p1) of one batch item's C.
+// C rows [m0, m1) × panels [p0, p1) of the product over k in [kBegin, kEnd) (kBegin a multiple of KC).
 void gemmTile(const GemmArgs& g, const float* a, const float* b, float* c, int64_t m0, int64_t m1, int64_t p0, int64_t p1,
-              std::vector<float>& bp, std::vector<float>& ap) {
+              int64_t kBegin, int64_t kEnd, std::vector<float>& bp, std::vector<float>& ap) {
   float tile[MR * NR];
-  for (int64_t k0 = 0; k0 < g.K; k0 += KC) {
-    const int64_t kc = std::min(KC, g.K - k0);
+  for (int64_t k0 = kBegin; k0 < kEnd; k0 += KC) {
+    const int64_t kc = std::min(KC, kEnd - k0);
     bp.resize((p1 - p0) * kc * NR);
     packB(g, b, k0, kc, p0, p1, bp.data());
     ap.resize(kc * MR);
@@ -134,7 +137,7 @@ void gemmTile(const GemmArgs& g, const float* a, const float* b, float* c, int64
         for (int64_t i = 0; i < rows; i++) {
           float* dst = c + (mr + i) * g.N + n0;
           const float* src = tile + i * NR;
-          if (k0 == 0) {
+          if (k0 == kBegin) {
             std::memcpy(dst, src, width * sizeof(float));
           } else {
             for (int64_t j = 0; j < width; j++) dst[j] += src[j];
@@ -159,9 +162,42 @@ void gemm(const GemmArgs& g, float* c) {
   // few panels also leaves the micro-kernel little to amortize it over, hence its higher weight). The split changes only
   // which thread computes an element, never how: every C element sums its K products in increasing k, in
   // KC-long blocks added in order, so results do not depend on the number of threads.
+  const int64_t panels = (g.N + NR - 1) / NR;
+  // Deep, narrow products (a weight gradient: K = B·H·W, M × N one layer's weights) split K into chunks
+  // the shape fixes, each task one chunk of one item over all of C into its own partial, summed after in
+  // chunk order: the same bits for any thread count. Split by rows and panels instead, such a product
+  // had too few tasks, each packing all of A again for a single panel.
+  const int64_t kBlocks = (g.K + KC - 1) / KC;
+  if (kBlocks >= kSplitMinBlocks && g.K >= 4 * std::max(g.M, g.N)) {
+    const int64_t perChunk = (kBlocks + std::min(kMaxChunks, kBlocks / 4) - 1) / std::min(kMaxChunks, kBlocks / 4);
+    const int64_t chunks = (kBlocks + perChunk - 1) / perChunk;
+    const int64_t mn = g.M * g.N;
+    std::vector<float> partial(static_cast<size_t>(batch * chunks * mn));
+    parallelFor(batch * chunks, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> bp, ap;
+      for (int64_t t = begin; t < end; t++) {
+        const int64_t item = t / chunks, chunk = t % chunks;
+        const float* a = g.a + (g.batchA == 1 ? 0 : item) * g.M * g.K;
+        const float* b = g.b + (g.batchB == 1 ? 0 : item) * g.K * g.N;
+        const int64_t k0 = chunk * perChunk * KC;
+        gemmTile(g, a, b, partial.data() + t * mn, 0, g.M, 0, panels, k0, std::min(g.K, k0 + perChunk * KC), bp, ap);
+      }
+    });
+    parallelFor(batch * g.M, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; r++) {
+        const int64_t item = r / g.M, row = r % g.M;
+        float* dst = c + r * g.N;
+        std::memcpy(dst, partial.data() + item * chunks * mn + row * g.N, g.N * sizeof(float));
+        for (int64_t ch = 1; ch < chunks; ch++) {
+          const float* src = partial.data() + (item * chunks + ch) * mn + row * g.N;
+          for (int64_t j = 0; j < g.N; j++) dst[j] += src[j];
+        }
+      }
+    });
+    return;
+  }
   const int64_t want = 4 * std::max(1, numThreads());
   const int64_t perItem = (want + batch - 1) / batch;
-  const int64_t panels = (g.N + NR - 1) / NR;
   const int64_t microRows = (g.M + MR - 1) / MR;
   const int64_t fewestBlocks = (g.M + MC_MAX - 1) / MC_MAX;
   int64_t mc = 0, rowBlocks = 0, perGroup = 0, groupCount = 0;
@@ -190,7 +226,7 @@ void gemm(const GemmArgs& g, float* c) {
       const float* b = g.b + (g.batchB == 1 ? 0 : item) * g.K * g.N;
       const int64_t m0 = rb * mc;
       const int64_t p0 = grp * perGroup;
-      gemmTile(g, a, b, c + item * g.M * g.N, m0, std::min(g.M, m0 + mc), p0, std::min(panels, p0 + perGroup), bp, ap);
+      gemmTile(g, a, b, c + item * g.M * g.N, m0, std::min(g.M, m0 + mc), p0, std::min(panels, p0 + perGroup), 0, g.K, bp, ap);
     }
   });
 }

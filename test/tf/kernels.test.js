@@ -158,6 +158,10 @@ const MATMULS = [
   { a: [4, 0], b: [0, 3] }, // empty depth: zeros
   { a: [800, 20], b: [70, 20], tb: true }, // taller than one task's row block (384)
   { a: [600, 10], b: [600, 300], ta: true }, // few rows, many panels: tasks split the columns
+  // deep and narrow (a weight gradient): K split into chunks, partials summed in chunk order
+  { a: [5000, 7], b: [5000, 40], ta: true },
+  { a: [2, 4500, 9], b: [2, 4500, 33], ta: true },
+  { a: [6, 4200], b: [5, 4200], tb: true },
 ];
 
 test('BatchMatMul on the native GEMM equals a float64 product (cpu and wasm; transposes, broadcast, block edges)', async () => {
@@ -181,7 +185,7 @@ test('BatchMatMul on the native GEMM equals a float64 product (cpu and wasm; tra
 test('BatchMatMul on the native GEMM gives the same bits for any thread count (the task split follows the threads)', async () => {
   await tf.setBackend('cpu');
   registerFastKernels('cpu');
-  const cases = [MATMULS[7], MATMULS[10], MATMULS[11], { a: [5, 61, 300], b: [5, 300, 45] }];
+  const cases = [MATMULS[7], MATMULS[10], MATMULS[11], MATMULS[12], MATMULS[13], { a: [5, 61, 300], b: [5, 300, 45] }];
   try {
     cases.forEach((c, i) => {
       const a = tf.randomNormal(c.a, 0, 1, 'float32', 180 + i);
