@@ -10,7 +10,7 @@ export const DEMO_USAGE = `Usage: sacl-au demo [--out <dir>] [--epochs <n>] [--l
 
 Generates the synthetic AU dataset (${DEMO_DATA.subjects} subjects × ${DEMO_DATA.tasks} tasks × ${DEMO_DATA.framesPerTask} frames, BP4D layout) in
 <out>/data, trains the tiny model on fold 1 (${DEMO_TRAINING.epochs} epochs, peak lr ${DEMO_TRAINING.lr}), evaluates on the
-held-out subjects and writes <out>/run/report. Default <out>: ./sacl-au-demo. About 5 minutes on 2 cores.
+held-out subjects and writes <out>/run/report. Default <out>: ./sacl-au-demo. About 3 minutes on 2 cores.
 The last line printed is the report folder.`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
