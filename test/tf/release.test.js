@@ -65,6 +65,10 @@ test('values read out before the dispose stay with the reader', async () => {
   const asyncRead = await z.data();
   z.dispose();
   assert.equal([...asyncRead], [4, 5, 10, 11]);
+  const early = nativeOutput();
+  const pending = early.data(); // disposed before the read settles
+  early.dispose();
+  assert.equal([...(await pending)], [4, 5, 10, 11]);
   const w = nativeOutput();
   const nested = w.arraySync();
   const values = held(w);

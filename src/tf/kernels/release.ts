@@ -48,10 +48,18 @@ function count(buffer: ArrayBuffer | undefined, delta: number): void {
   }
 }
 
-/** Marks what a read through the engine returns (the route of dataSync, data, array, buffer…). */
-function markRead(values: unknown): void {
-  const b = (values as ArrayBufferView | undefined)?.buffer;
-  if (b instanceof ArrayBuffer) exposed.add(b);
+/** The storages of the cpu backends installed (a read names a data id, not its backend). */
+const storages: CpuStorage[] = [];
+
+/**
+ * Marks the buffer a read through the engine hands out (the route of dataSync, data, array, buffer…), at
+ * the call: an async read whose tensor is disposed before the promise settles still gets its values.
+ */
+function markRead(dataId: object): void {
+  for (const data of storages) {
+    const b = data.has(dataId) ? bufferOf(data.get(dataId)) : undefined;
+    if (b !== undefined) exposed.add(b);
+  }
 }
 
 /** Wraps the backend's storage (to count holders) and the engine's reads (to mark exposure), once each. */
@@ -63,6 +71,7 @@ function install(backend: CpuBackendLike): void {
     const del = data.delete.bind(data);
     // (get on an id it lacks would make the engine look for it on another backend)
     const held = (dataId: object) => (data.has(dataId) ? bufferOf(data.get(dataId)) : undefined);
+    storages.push(data);
     data.set = (dataId, value) => {
       const before = held(dataId);
       set(dataId, value);
@@ -82,14 +91,12 @@ function install(backend: CpuBackendLike): void {
     const readSync = engine.readSync.bind(engine);
     const read = engine.read.bind(engine);
     engine.readSync = (dataId) => {
-      const v = readSync(dataId);
-      markRead(v);
-      return v;
+      markRead(dataId);
+      return readSync(dataId);
     };
-    engine.read = async (dataId) => {
-      const v = await read(dataId);
-      markRead(v);
-      return v;
+    engine.read = (dataId) => {
+      markRead(dataId);
+      return read(dataId);
     };
   }
 }
