@@ -117,7 +117,6 @@ void packA(const GemmArgs& g, const float* a, int64_t m0, int64_t k0, int64_t kc
   }
 }
 
-// Rows [m0, m1) × panels [p0, p1) of one batch item's C.
 // C rows [m0, m1) × panels [p0, p1) of the product over k in [kBegin, kEnd) (kBegin a multiple of KC).
 void gemmTile(const GemmArgs& g, const float* a, const float* b, float* c, int64_t m0, int64_t m1, int64_t p0, int64_t p1,
               int64_t kBegin, int64_t kEnd, std::vector<float>& bp, std::vector<float>& ap) {
@@ -148,12 +147,54 @@ void gemmTile(const GemmArgs& g, const float* a, const float* b, float* c, int64
   }
 }
 
+// Batch item `item`'s A and B (a side with one matrix serves every item).
+inline const float* itemA(const GemmArgs& g, int64_t item) { return g.a + (g.batchA == 1 ? 0 : item) * g.M * g.K; }
+inline const float* itemB(const GemmArgs& g, int64_t item) { return g.b + (g.batchB == 1 ? 0 : item) * g.K * g.N; }
+
+// Deep, narrow products (a weight gradient: K = B·H·W, M × N one layer's weights): K in chunks of whole
+// KC blocks that the shape fixes, each task one chunk of one item over all of C into its own partial, the
+// partials then summed in chunk order, so the bits do not depend on the number of threads. Split by rows
+// and panels instead, such a product had too few tasks, each packing all of A again for a single panel.
+void gemmSplitK(const GemmArgs& g, float* c, int64_t batch, int64_t kBlocks) {
+  const int64_t wantChunks = std::min(kMaxChunks, kBlocks / 4);
+  const int64_t perChunk = (kBlocks + wantChunks - 1) / wantChunks;
+  const int64_t chunks = (kBlocks + perChunk - 1) / perChunk;
+  const int64_t panels = (g.N + NR - 1) / NR;
+  const int64_t mn = g.M * g.N;
+  std::vector<float> partial(static_cast<size_t>(batch * chunks * mn));
+  parallelFor(batch * chunks, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> bp, ap;
+    for (int64_t t = begin; t < end; t++) {
+      const int64_t item = t / chunks;
+      const int64_t k0 = (t % chunks) * perChunk * KC;
+      gemmTile(g, itemA(g, item), itemB(g, item), partial.data() + t * mn, 0, g.M, 0, panels, k0,
+               std::min(g.K, k0 + perChunk * KC), bp, ap);
+    }
+  });
+  parallelFor(batch * g.M, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r++) {
+      const float* first = partial.data() + (r / g.M) * chunks * mn + (r % g.M) * g.N;
+      float* dst = c + r * g.N;
+      std::memcpy(dst, first, g.N * sizeof(float));
+      for (int64_t ch = 1; ch < chunks; ch++) {
+        const float* src = first + ch * mn;
+        for (int64_t j = 0; j < g.N; j++) dst[j] += src[j];
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void gemm(const GemmArgs& g, float* c) {
   const int64_t batch = std::max(g.batchA, g.batchB);
   if (g.K == 0) {
     std::fill(c, c + batch * g.M * g.N, 0.f);
+    return;
+  }
+  const int64_t kBlocks = (g.K + KC - 1) / KC;
+  if (kBlocks >= kSplitMinBlocks && g.K >= 4 * std::max(g.M, g.N)) {
+    gemmSplitK(g, c, batch, kBlocks);
     return;
   }
   // Tasks are (batch item, row block, panel group); each packs the parts of A and B it reads, so tasks
@@ -163,39 +204,6 @@ void gemm(const GemmArgs& g, float* c) {
   // which thread computes an element, never how: every C element sums its K products in increasing k, in
   // KC-long blocks added in order, so results do not depend on the number of threads.
   const int64_t panels = (g.N + NR - 1) / NR;
-  // Deep, narrow products (a weight gradient: K = B·H·W, M × N one layer's weights) split K into chunks
-  // the shape fixes, each task one chunk of one item over all of C into its own partial, summed after in
-  // chunk order: the same bits for any thread count. Split by rows and panels instead, such a product
-  // had too few tasks, each packing all of A again for a single panel.
-  const int64_t kBlocks = (g.K + KC - 1) / KC;
-  if (kBlocks >= kSplitMinBlocks && g.K >= 4 * std::max(g.M, g.N)) {
-    const int64_t perChunk = (kBlocks + std::min(kMaxChunks, kBlocks / 4) - 1) / std::min(kMaxChunks, kBlocks / 4);
-    const int64_t chunks = (kBlocks + perChunk - 1) / perChunk;
-    const int64_t mn = g.M * g.N;
-    std::vector<float> partial(static_cast<size_t>(batch * chunks * mn));
-    parallelFor(batch * chunks, 1, [&](int64_t begin, int64_t end) {
-      std::vector<float> bp, ap;
-      for (int64_t t = begin; t < end; t++) {
-        const int64_t item = t / chunks, chunk = t % chunks;
-        const float* a = g.a + (g.batchA == 1 ? 0 : item) * g.M * g.K;
-        const float* b = g.b + (g.batchB == 1 ? 0 : item) * g.K * g.N;
-        const int64_t k0 = chunk * perChunk * KC;
-        gemmTile(g, a, b, partial.data() + t * mn, 0, g.M, 0, panels, k0, std::min(g.K, k0 + perChunk * KC), bp, ap);
-      }
-    });
-    parallelFor(batch * g.M, 16, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; r++) {
-        const int64_t item = r / g.M, row = r % g.M;
-        float* dst = c + r * g.N;
-        std::memcpy(dst, partial.data() + item * chunks * mn + row * g.N, g.N * sizeof(float));
-        for (int64_t ch = 1; ch < chunks; ch++) {
-          const float* src = partial.data() + (item * chunks + ch) * mn + row * g.N;
-          for (int64_t j = 0; j < g.N; j++) dst[j] += src[j];
-        }
-      }
-    });
-    return;
-  }
   const int64_t want = 4 * std::max(1, numThreads());
   const int64_t perItem = (want + batch - 1) / batch;
   const int64_t microRows = (g.M + MR - 1) / MR;
@@ -222,11 +230,10 @@ void gemm(const GemmArgs& g, float* c) {
       const int64_t item = t / (rowBlocks * groupCount);
       const int64_t rb = (t / groupCount) % rowBlocks;
       const int64_t grp = t % groupCount;
-      const float* a = g.a + (g.batchA == 1 ? 0 : item) * g.M * g.K;
-      const float* b = g.b + (g.batchB == 1 ? 0 : item) * g.K * g.N;
       const int64_t m0 = rb * mc;
       const int64_t p0 = grp * perGroup;
-      gemmTile(g, a, b, c + item * g.M * g.N, m0, std::min(g.M, m0 + mc), p0, std::min(panels, p0 + perGroup), 0, g.K, bp, ap);
+      gemmTile(g, itemA(g, item), itemB(g, item), c + item * g.M * g.N, m0, std::min(g.M, m0 + mc), p0,
+               std::min(panels, p0 + perGroup), 0, g.K, bp, ap);
     }
   });
 }
