@@ -59,7 +59,7 @@ const isTensor = (t: tf.Tensor | ShapeRecord): t is tf.Tensor => t instanceof tf
 function releaseUnneededSaves(tape: readonly TapeNode[], onPath: readonly TapeNode[]): void {
   const ids = new Set(onPath.map((n) => n.id));
   for (const node of tape) {
-    const saved = (node.saved ?? []) as Array<tf.Tensor | ShapeRecord>;
+    const saved = node.saved ?? [];
     const onlyShapes = SAVES_ONLY_SHAPES.has(node.kernelName);
     if (ids.has(node.id) && !onlyShapes) continue;
     saved.forEach((t, i) => {
@@ -74,7 +74,7 @@ function releaseUnneededSaves(tape: readonly TapeNode[], onPath: readonly TapeNo
  * The nodes on a path from xs to y, in tape order, each with only the inputs that depend on xs (the ones that
  * get a gradient). A node off every path gets no gradient call.
  */
-export function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: tf.Tensor): TapeNode[] {
+function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: tf.Tensor): TapeNode[] {
   const fromXs = new Set(xs.map((x) => x.id));
   const onPathForward = new Set<number>();
   for (const node of tape) {

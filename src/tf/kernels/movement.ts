@@ -11,7 +11,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon, PoolGeometry } from '../../backends/native.js';
 import { hostOutputOverwritten, type Info, type KernelFunc } from './host.js';
-import { adoptOutput } from './release.js';
 
 interface CpuBackendLike {
   readSync(dataId: object): Float32Array | Int32Array | Uint8Array | string[];
@@ -52,21 +51,14 @@ function words(backend: unknown, t: Info): Float32Array {
 }
 
 /**
- * A new output tensor the cpu backend adopts, with its words to fill: zeroed, or (zero = false, for the
- * kernels that write every element) left as the allocator gives them, which saves a serial pass.
+ * A new float32 or int32 output tensor the cpu backend adopts, with its words to fill: zeroed, or (zero =
+ * false, for the kernels that write every element) left as the allocator gives them, which saves a serial pass.
  */
 function output(backend: unknown, shape: number[], dtype: tf.DataType, zero = true): { info: Info; data: Float32Array } {
-  if (!zero && (dtype === 'float32' || dtype === 'int32')) {
-    const { info, data } = hostOutputOverwritten(backend, shape, dtype);
-    return { info, data: data instanceof Float32Array ? data : new Float32Array(data.buffer, data.byteOffset, data.length) };
-  }
-  const n = prod(shape);
-  if (dtype === 'int32') {
-    const values = new Int32Array(n);
-    return { info: adoptOutput(backend, shape, dtype, values), data: new Float32Array(values.buffer) };
-  }
-  const values = new Float32Array(n);
-  return { info: adoptOutput(backend, shape, dtype, values), data: values };
+  const { info, data } = hostOutputOverwritten(backend, shape, dtype === 'int32' ? 'int32' : 'float32');
+  const words = data instanceof Float32Array ? data : new Float32Array(data.buffer, data.byteOffset, data.length);
+  if (zero) words.fill(0);
+  return { info, data: words };
 }
 
 export function nativeTranspose(addon: NativeAddon, fallback: KernelFunc): KernelFunc {

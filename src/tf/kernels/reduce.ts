@@ -6,8 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from '../../backends/native.js';
-import { hostInput, hostOutput, type Info, type KernelFunc } from './host.js';
-import { adoptOutput } from './release.js';
+import { hostInput, hostOutput, hostOutputOverwritten, type Info, type KernelFunc } from './host.js';
 
 /** tfjs kernel name → the addon's ReduceOp code (native/include/sacl/reduce.h; order is the contract). */
 export const REDUCE_OPS: Readonly<Record<string, number>> = {
@@ -62,9 +61,8 @@ export function nativeArgReduce(addon: NativeAddon, isMax: boolean, fallback: Ke
     const size = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
     const outer = size(x.shape.slice(0, a));
     const inner = size(x.shape.slice(a + 1));
-    const out = new Int32Array(outer * inner);
-    addon.argReduce({ isMax, x: hostInput(params.backend, x), outer, n: x.shape[a], inner, out });
-    const outShape = x.shape.filter((_, i) => i !== a);
-    return adoptOutput(params.backend, outShape, 'int32', out);
+    const { info, data: out } = hostOutputOverwritten(params.backend, x.shape.filter((_, i) => i !== a), 'int32'); // every element is written
+    addon.argReduce({ isMax, x: hostInput(params.backend, x), outer, n: x.shape[a], inner, out: out as Int32Array });
+    return info;
   };
 }
