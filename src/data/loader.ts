@@ -144,6 +144,13 @@ export function drawAugmentation(rng: Random | null, range: number): Augmentatio
   return { ox, oy, flip, brightness, contrast, brightnessFirst };
 }
 
+// torchvision's per-value steps on [0, 255]: brightness v·b, contrast (v − m)·c + m around the grey level m
+const clamp255 = (v: number) => Math.max(0, Math.min(255, v));
+const brighten = (v: number, b: number) => clamp255(v * b);
+const contrastAround = (v: number, grey: number, c: number) => clamp255((v - grey) * c + grey);
+/** torchvision's grey level of one RGB pixel. */
+const greyOf = (r: number, g: number, b: number) => 0.2989 * r + 0.587 * g + 0.114 * b;
+
 /**
  * Brightness and contrast jitter of RGB values in [0, 255] (pixel-interleaved), in place, with
  * torchvision's float semantics: brightness v·b; contrast (v − m)·c + m with m the mean grey level
@@ -151,16 +158,15 @@ export function drawAugmentation(rng: Random | null, range: number): Augmentatio
  */
 export function colorJitter(rgb: Float32Array, { brightness, contrast, brightnessFirst }: Pick<Augmentation, 'brightness' | 'contrast' | 'brightnessFirst'>): void {
   const n = rgb.length / 3;
-  const clamp = (v: number) => Math.max(0, Math.min(255, v));
   const bright = () => {
-    if (brightness !== 1) for (let i = 0; i < rgb.length; i++) rgb[i] = clamp(rgb[i]! * brightness);
+    if (brightness !== 1) for (let i = 0; i < rgb.length; i++) rgb[i] = brighten(rgb[i]!, brightness);
   };
   const contrasted = () => {
     if (contrast === 1) return;
     let grey = 0;
-    for (let i = 0; i < n; i++) grey += 0.2989 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
+    for (let i = 0; i < n; i++) grey += greyOf(rgb[3 * i]!, rgb[3 * i + 1]!, rgb[3 * i + 2]!);
     grey /= n;
-    for (let i = 0; i < rgb.length; i++) rgb[i] = clamp((rgb[i]! - grey) * contrast + grey);
+    for (let i = 0; i < rgb.length; i++) rgb[i] = contrastAround(rgb[i]!, grey, contrast);
   };
   if (brightnessFirst) { bright(); contrasted(); } else { contrasted(); bright(); }
 }
@@ -182,8 +188,7 @@ function place(batch: Batch, slot: number, sample: AuSample, decoded: DecodedFac
   const { rgb } = decoded;
   const out = batch.images;
   const base = slot * size * size * 3;
-  const clamp = (v: number) => Math.max(0, Math.min(255, v));
-  for (let u = 0; u < 256; u++) firstTable[u] = brightnessFirst && brightness !== 1 ? clamp(u * brightness) : u;
+  for (let u = 0; u < 256; u++) firstTable[u] = brightnessFirst && brightness !== 1 ? brighten(u, brightness) : u;
   let grey = 0;
   if (contrast !== 1) {
     // summed in the crop's pixel order (a flip reverses each row), as colorJitter sums it
@@ -191,7 +196,7 @@ function place(batch: Batch, slot: number, sample: AuSample, decoded: DecodedFac
       const row = (oy + y) * side + ox;
       for (let x = 0; x < size; x++) {
         const src = 3 * (row + (flip ? size - 1 - x : x));
-        grey += 0.2989 * firstTable[rgb[src]!]! + 0.587 * firstTable[rgb[src + 1]!]! + 0.114 * firstTable[rgb[src + 2]!]!;
+        grey += greyOf(firstTable[rgb[src]!]!, firstTable[rgb[src + 1]!]!, firstTable[rgb[src + 2]!]!);
       }
     }
     grey /= size * size; // the crop's own mean, as torchvision sees the cropped image
@@ -199,8 +204,8 @@ function place(batch: Batch, slot: number, sample: AuSample, decoded: DecodedFac
   for (let c = 0; c < 3; c++) {
     for (let u = 0; u < 256; u++) {
       let v = firstTable[u]!;
-      if (contrast !== 1) v = Math.fround(clamp((v - grey) * contrast + grey));
-      if (!brightnessFirst && brightness !== 1) v = Math.fround(clamp(v * brightness));
+      if (contrast !== 1) v = Math.fround(contrastAround(v, grey, contrast));
+      if (!brightnessFirst && brightness !== 1) v = Math.fround(brighten(v, brightness));
       finalTable[256 * c + u] = (v / 255 - MEAN[c]!) / STD[c]!;
     }
   }
