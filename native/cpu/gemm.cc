@@ -11,12 +11,12 @@
 #include "sacl/ops.h"
 #include "sacl/parallel.h"
 
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
 // fp-contract here only (the project builds with -ffp-contract=off): fused multiply-adds double the
 // micro-kernel's throughput, and the product has no reference it must match bit for bit.
-#define SACL_GEMM_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=fast")))
+#if defined(__GNUC__) && !defined(__clang__)
+#define SACL_GEMM_CLONES SACL_WIDE_CHANNEL_LOOP __attribute__((optimize("fp-contract=fast")))
 #else
-#define SACL_GEMM_CLONES
+#define SACL_GEMM_CLONES SACL_WIDE_CHANNEL_LOOP
 #endif
 
 namespace sacl {

@@ -106,6 +106,8 @@ const SHAPES = [
   { B: 2, N: 20, M: 3, C: 7, K: 6, why: 'bipartite K > M (repeats forced)' },
   { B: 1, N: 1, M: 50, C: 3, K: 50, why: 'bipartite N = 1, K = M' },
   { B: 1, N: 10, C: 512, K: 4, why: 'C = 512' },
+  { B: 3, N: 7, C: 81, K: 5, why: 'C = 64 + 16 + 1: each width of the channel loop' },
+  { B: 5, N: 7, C: 200, K: 9, why: 'row chunks that start inside a batch item' },
   { B: 2, N: 7, M: 11, C: 512, K: 9, why: 'bipartite, C = 512' },
   { B: 16, N: 18, C: 64, K: 9, why: 'SACL shape' },
   { B: 16, N: 18, C: 128, K: 9, why: 'SACL shape' },
