@@ -37,6 +37,7 @@
         "native/addon/gelu_binding.cc",
         "native/addon/batch_norm_binding.cc",
         "native/addon/malloc_tuning.cc",
+        "native/addon/host_memory.cc",
         "native/ops/knn_graph.cc",
         "native/ops/max_relative.cc",
         "native/ops/roi_align.cc",

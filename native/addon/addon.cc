@@ -26,6 +26,7 @@ Napi::Value info(const Napi::CallbackInfo& info) {
   o.Set("threads", numThreads());
   o.Set("isa", cpu::knnIsa());
   o.Set("malloc", tuneMalloc());
+  o.Set("hostBlocks", static_cast<double>(liveHostBlocks()));
   const CudaStatus& s = cudaStatus();
   Napi::Object cuda = Napi::Object::New(env);
   cuda.Set("compiled", s.compiled);
@@ -48,18 +49,6 @@ Napi::Value setThreads(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-
-// Frees an ArrayBuffer's memory now, by detaching it, instead of at V8's next full GC: the cpu backend's
-// kernel outputs once no tensor and no reader holds them (src/tf/kernels/release.ts decides which).
-Napi::Value detachBuffer(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsArrayBuffer()) {
-    throw Napi::TypeError::New(env, "Expected an ArrayBuffer for buffer but received " + std::string(info.Length() ? "another value" : "nothing"));
-  }
-  auto buffer = info[0].As<Napi::ArrayBuffer>();
-  if (!buffer.IsDetached()) buffer.Detach();
-  return env.Undefined();
-}
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   tuneMalloc();
@@ -92,6 +81,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("geluGrad", Napi::Function::New(env, geluGrad, "geluGrad"));
   exports.Set("batchNorm", Napi::Function::New(env, batchNorm, "batchNorm"));
   exports.Set("batchNormGrad", Napi::Function::New(env, batchNormGrad, "batchNormGrad"));
+  exports.Set("allocateBuffer", Napi::Function::New(env, allocateBuffer, "allocateBuffer"));
   exports.Set("detachBuffer", Napi::Function::New(env, detachBuffer, "detachBuffer"));
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, setThreads, "setNumThreads"));

@@ -2,6 +2,8 @@
 #pragma once
 #include <napi.h>
 
+#include <cstdint>
+
 namespace sacl {
 namespace addon {
 
@@ -35,6 +37,10 @@ Napi::Value gelu(const Napi::CallbackInfo& info);
 Napi::Value geluGrad(const Napi::CallbackInfo& info);
 Napi::Value batchNorm(const Napi::CallbackInfo& info);
 Napi::Value batchNormGrad(const Napi::CallbackInfo& info);
+// host_memory.cc: kernel-output memory (allocateBuffer, detachBuffer) and the count of live blocks
+Napi::Value allocateBuffer(const Napi::CallbackInfo& info);
+Napi::Value detachBuffer(const Napi::CallbackInfo& info);
+int64_t liveHostBlocks();
 
 }  // namespace addon
 }  // namespace sacl

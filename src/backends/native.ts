@@ -115,6 +115,8 @@ export interface NativeAddon {
     mean: Float32Array; variance: Float32Array; dMean: Float32Array | null; dVariance: Float32Array | null; eps: number;
     relu: boolean; dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array;
   }): void;
+  /** An ArrayBuffer on memory of the addon's own (a host block), zeroed when asked. */
+  allocateBuffer(bytes: number, zero: boolean): ArrayBuffer;
   /** Frees an ArrayBuffer's memory now (detaches it: its views read as empty after). */
   detachBuffer(buffer: ArrayBuffer): void;
   /** LayerNorm over x viewed as [rows, n]; gamma and beta both Float32Array [n] or both null; mean, rstd [rows]. */
@@ -152,6 +154,8 @@ export interface NativeInfo {
   threads: number;
   isa: string;
   malloc: string;
+  /** Host blocks (kernel outputs) whose memory is not yet freed. */
+  hostBlocks: number;
   cuda: { compiled: boolean; available: boolean; devices: number; reason: string };
 }
 

@@ -15,6 +15,7 @@
  * recording) it defers to tf.variableGrads, whose tape the outer computation needs.
  */
 import * as tf from '@tensorflow/tfjs';
+import { zerosForGradient } from './kernels/host.js';
 
 /** A recorded kernel call, as tfjs-core's engine pushes it on its tape. */
 interface TapeNode {
@@ -147,7 +148,13 @@ function backpropReleasing(nodes: readonly TapeNode[], xs: readonly tf.Variable[
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i]!;
     if (node.gradient == null) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
-    const closures = node.gradient(node.outputs.map((o) => grads.get(o.id) ?? null));
+    const zeros: tf.Tensor[] = [];
+    const dys = node.outputs.map((o) => {
+      const dy = grads.get(o.id) ?? zerosForGradient(o.shape, o.dtype);
+      if (dy !== null && !grads.holds(dy)) zeros.push(dy);
+      return dy;
+    });
+    const closures = node.gradient(dys);
     for (const [name, x] of Object.entries(node.inputs)) {
       const closure = closures[name];
       if (closure === undefined) {
@@ -170,7 +177,7 @@ function backpropReleasing(nodes: readonly TapeNode[], xs: readonly tf.Variable[
     }
     // every consumer of this node's outputs comes later on the tape: their gradients are complete and used
     for (const o of node.outputs) if (!keep.has(o.id)) grads.release(o.id);
-    for (const t of node.saved ?? []) if (isTensor(t) && !grads.holds(t)) t.dispose();
+    for (const t of [...(node.saved ?? []), ...zeros]) if (isTensor(t) && !grads.holds(t)) t.dispose();
     node.saved = [];
   }
   const byName: tf.NamedTensorMap = {};

@@ -25,7 +25,8 @@ import { resizeBilinearGrad } from './kernels/resize-bilinear-grad.js';
 import { SGD_KERNEL_FUNCS } from './kernels/sgd.js';
 import { splitVByBlocks } from './kernels/split.js';
 import { unsortedSegmentSum } from './kernels/segment-sum.js';
-import { setBufferRelease } from './kernels/release.js';
+import { type HostMemory, setHostMemory } from './kernels/release.js';
+import type { NativeAddon } from '../backends/native.js';
 
 /** The sacl-au kernels active per backend. */
 const registered = new Map<string, string[]>();
@@ -64,6 +65,17 @@ export function withStockKernels<T>(backendName: string, fn: () => T): T {
   }
 }
 
+/** The addon's host memory for the cpu backend's outputs; V8's where the runtime refuses external buffers. */
+function hostMemory(addon: NativeAddon): HostMemory {
+  const release = (buffer: ArrayBuffer) => addon.detachBuffer(buffer);
+  try {
+    release(addon.allocateBuffer(4, false));
+  } catch {
+    return { release };
+  }
+  return { allocate: (bytes, zero) => addon.allocateBuffer(bytes, zero), release };
+}
+
 /**
  * Gives a tfjs backend ('cpu', 'wasm') the sacl-au kernels: a ResizeBilinearGrad that is the adjoint of
  * the forward pass under half-pixel centres too (the stock ones ignore halfPixelCenters, which MSFL's
@@ -80,7 +92,7 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
   replaceKernel(tf.Conv2DBackpropFilter, backendName, (stock) => conv2DBackpropFilterViaConv(backendName, stock));
   replaceKernel(tf.SplitV, backendName, (stock) => splitVByBlocks(stock!));
   const { addon } = loadNative();
-  if (addon && backendName === 'cpu') setBufferRelease((buffer) => addon.detachBuffer(buffer));
+  if (addon && backendName === 'cpu') setHostMemory(hostMemory(addon));
   replaceKernel(tf.ResizeBilinearGrad, backendName, () => resizeBilinearGrad(backendName, addon));
   if (backendName === 'wasm') {
     const missing: [string, KernelFunc][] = [

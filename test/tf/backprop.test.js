@@ -110,6 +110,32 @@ test("activation gradients are released as the walk passes them: a chain's peak 
   w.dispose();
 });
 
+test('zeros for outputs no gradient reaches (the unused part of each split) are released as the walk passes them', async () => {
+  await tf.setBackend('cpu');
+  const w = variable([8192], 'split-w');
+  // per link: split off 64 of 8192 values, negate them (Neg saves nothing, so the split's input can go),
+  // tile them back up (Tile keeps only its 64 inputs); the backward hands each split 32 kB of zeros for
+  // the part it dropped: kept to the end of the walk, the 32 links' zeros were 1 MB
+  const f = () => {
+    let x = tf.mul(w, 2);
+    for (let i = 0; i < 32; i++) {
+      const [used, unused] = tf.split(x, [64, 8128]);
+      const small = tf.neg(used);
+      tf.dispose([x, used, unused]);
+      x = tf.tile(small, [128]);
+      small.dispose();
+    }
+    return tf.sum(x);
+  };
+  const base = tf.memory().numBytes;
+  let out;
+  const info = await tf.profile(() => { out = variableGradsReleasing(f, [w]); });
+  tf.dispose([out.value, Object.values(out.grads)]);
+  const peak = info.peakBytes - base;
+  assert.ok(peak < 8 * 32768, `peak ${peak} B`);
+  w.dispose();
+});
+
 test('inside another tape it is tf.variableGrads (the outer gradient still sees the inner ops)', async () => {
   await tf.setBackend('cpu');
   const v = variable([3], 'nested-v');

@@ -7,6 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { registerFastKernels } from '../../dist/tf/index.js';
+import { loadNative } from '../../dist/backends/native.js';
 
 const test = suite('cpu kernel outputs released on dispose');
 
@@ -33,6 +34,15 @@ test('the last dispose frees the buffer (its views read empty)', () => {
   assert.is(values.length, 4);
   y.dispose();
   assert.is(values.length, 0, 'detached');
+});
+
+test("outputs live on the addon's host blocks, freed with the last dispose (V8 allocates none of them)", () => {
+  const { addon } = loadNative();
+  const before = addon.info().hostBlocks;
+  const y = nativeOutput();
+  assert.is(addon.info().hostBlocks, before + 1);
+  y.dispose();
+  assert.is(addon.info().hostBlocks, before);
 });
 
 test('a reshape shares the buffer: freed only when both are disposed', () => {

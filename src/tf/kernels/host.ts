@@ -1,6 +1,6 @@
 /** What the sacl-au tfjs kernels share: kernel lookup, and reading/writing tensor memory on the host. */
 import * as tf from '@tensorflow/tfjs';
-import { adoptOutput } from './release.js';
+import { adoptOutput, allocateHost } from './release.js';
 
 export type Info = tf.TensorInfo;
 export type KernelFunc = (params: { inputs: Record<string, Info>; backend: unknown; attrs?: Record<string, unknown> }) => Info | Info[];
@@ -45,9 +45,15 @@ export function hostOutput(backend: unknown, shape: number[], zero = true): { in
     if (zero) data.fill(0);
     return { info, data };
   }
-  if (!zero) return hostOutputOverwritten(backend, shape, 'float32') as { info: Info; data: Float32Array };
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  return { info: adoptOutput(backend, shape, 'float32', data), data };
+  return cpuOutput(backend, shape, 'float32', zero) as { info: Info; data: Float32Array };
+}
+
+/** A new cpu-backend output on host memory (release.ts), zeroed when asked. */
+function cpuOutput(backend: unknown, shape: number[], dtype: 'float32' | 'int32', zero: boolean): { info: Info; data: Float32Array | Int32Array } {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const buffer = allocateHost(n * 4, zero);
+  const data = dtype === 'int32' ? new Int32Array(buffer, 0, n) : new Float32Array(buffer, 0, n);
+  return { info: adoptOutput(backend, shape, dtype, data), data };
 }
 
 /**
@@ -69,17 +75,25 @@ export function hostInputInt32(backend: unknown, t: Info): Int32Array {
 }
 
 /**
- * An output the kernel overwrites in full, left uninitialized: wasm heap memory, or on cpu an array on
- * its own ArrayBuffer (never a slice of Node's shared pool) that the backend adopts. Cheaper than the
- * zeroed arrays of hostOutput for small, frequent calls.
+ * An output the kernel overwrites in full, left uninitialized: wasm heap memory, or on cpu host memory
+ * of its own (release.ts) that the backend adopts. Cheaper than the zeroed arrays of hostOutput for
+ * small, frequent calls.
  */
 export function hostOutputOverwritten(backend: unknown, shape: number[], dtype: 'float32' | 'int32'): { info: Info; data: Float32Array | Int32Array } {
   if (isWasm(backend)) {
     const info = backend.makeOutput(shape, dtype);
     return { info, data: backend.typedArrayFromHeap(info) };
   }
-  const n = shape.reduce((a, b) => a * b, 1);
-  const buffer = Buffer.allocUnsafeSlow(n * 4).buffer as ArrayBuffer;
-  const data = dtype === 'int32' ? new Int32Array(buffer, 0, n) : new Float32Array(buffer, 0, n);
-  return { info: adoptOutput(backend, shape, dtype, data), data };
+  return cpuOutput(backend, shape, dtype, false);
+}
+
+/**
+ * Zeros for an output no gradient reached, as the backward pass hands them to a gradient function: on
+ * the cpu backend, host memory released with the tensor (tfjs's own zeros are V8 allocations, each one a
+ * forced scavenge in the middle of a step, see release.ts); null elsewhere, for tfjs to make.
+ */
+export function zerosForGradient(shape: number[], dtype: tf.DataType): tf.Tensor | null {
+  if (tf.getBackend() !== 'cpu' || (dtype !== 'float32' && dtype !== 'int32')) return null;
+  const { info } = cpuOutput(tf.backend(), shape, dtype, true);
+  return (tf.engine() as unknown as { makeTensorFromTensorInfo(info: Info): tf.Tensor }).makeTensorFromTensorInfo(info);
 }

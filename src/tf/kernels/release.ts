@@ -1,10 +1,15 @@
 /**
- * Prompt release of our kernels' outputs on the cpu backend. That backend keeps a tensor's values in a JS
- * typed array, freed only when V8 next collects the array; while a training step runs, V8's incremental
- * marking does not finish, so disposed outputs piled up (about 1.4 GB at the backward's peak, full model at
- * batch 16). An output a sacl-au kernel allocated is freed at once (its ArrayBuffer detached) when the last
- * tensor on it is disposed, unless its values were handed to a reader (dataSync, data, array…), who may
- * still hold them: those are left to the GC, as before.
+ * Host memory of our kernels' outputs on the cpu backend: where it comes from, and its prompt release.
+ *
+ * Release: that backend keeps a tensor's values in a JS typed array, freed only when V8 next collects the
+ * array; while a training step runs, V8's incremental marking does not finish, so disposed outputs piled up
+ * (about 1.4 GB at the backward's peak, full model at batch 16). An output a sacl-au kernel allocated is
+ * freed at once (its ArrayBuffer detached) when the last tensor on it is disposed, unless its values were
+ * handed to a reader (dataSync, data, array…), who may still hold them: those are left to the GC.
+ *
+ * Allocation: with the addon, outputs live on its host blocks (native/addon/host_memory.cc), which V8 did
+ * not allocate: V8 forces a young-generation GC at each backing store it allocates while 32 MB of young ones
+ * are alive, which in a training step meant some 160 scavenges. Without the addon, V8 allocates them.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Info } from './host.js';
@@ -26,11 +31,24 @@ const holders = new WeakMap<ArrayBuffer, number>();
 /** Buffers whose values a reader has been given. */
 const exposed = new WeakSet<ArrayBuffer>();
 const installed = new WeakSet<object>();
-let detach: ((buffer: ArrayBuffer) => void) | null = null;
 
-/** Sets the function that frees a buffer now (the addon's detachBuffer); null turns the release off. */
-export function setBufferRelease(release: ((buffer: ArrayBuffer) => void) | null): void {
-  detach = release;
+/** What the addon offers: memory of its own, and the freeing of a buffer now (see the module comment). */
+export interface HostMemory {
+  /** Absent where the runtime refuses external buffers: V8 allocates. */
+  allocate?(bytes: number, zero: boolean): ArrayBuffer;
+  release(buffer: ArrayBuffer): void;
+}
+let memory: HostMemory | null = null;
+
+/** Sets where outputs come from and how they are freed; null: V8's memory, left to the GC. */
+export function setHostMemory(m: HostMemory | null): void {
+  memory = m;
+}
+
+/** An output's memory: `bytes`, zeroed when asked, on a host block when the addon is there. */
+export function allocateHost(bytes: number, zero: boolean): ArrayBuffer {
+  if (memory?.allocate) return memory.allocate(bytes, zero);
+  return zero ? new ArrayBuffer(bytes) : Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
 }
 
 const bufferOf = (value: { values?: ArrayBufferView } | undefined): ArrayBuffer | undefined => {
@@ -42,9 +60,9 @@ function count(buffer: ArrayBuffer | undefined, delta: number): void {
   if (buffer === undefined || !holders.has(buffer)) return;
   const n = holders.get(buffer)! + delta;
   holders.set(buffer, n);
-  if (n === 0 && !exposed.has(buffer) && detach !== null) {
+  if (n === 0 && !exposed.has(buffer) && memory !== null) {
     holders.delete(buffer);
-    detach(buffer);
+    memory.release(buffer);
   }
 }
 
@@ -107,7 +125,7 @@ function install(backend: CpuBackendLike): void {
  */
 export function adoptOutput(backend: unknown, shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): Info {
   const cpu = backend as CpuBackendLike;
-  if (detach !== null && cpu.data !== undefined && values.buffer instanceof ArrayBuffer) {
+  if (memory !== null && cpu.data !== undefined && values.buffer instanceof ArrayBuffer) {
     install(cpu);
     holders.set(values.buffer, 0);
   }
