@@ -29,6 +29,8 @@ constexpr int64_t KC = 256;   // depth of one packed block
 constexpr int64_t MC_MAX = 384;  // most rows one task owns: each task packs its own B, once per MC rows
 constexpr int64_t kSplitMinBlocks = 16;  // K blocks from which a deep, narrow product splits K
 constexpr int64_t kMaxChunks = 16;       // most K chunks (each a partial C to sum)
+constexpr int64_t kNarrow = 16;          // op(B) at most this wide (or op(A) this tall): the narrow path
+constexpr int64_t kNarrowRows = 96;      // rows of the wide side per narrow task
 
 // The 64-byte vector type is passed by value only inside inlined helpers; GCC's note about its ABI when
 // AVX-512 is off (the default clone) does not concern us.
@@ -147,6 +149,59 @@ void gemmTile(const GemmArgs& g, const float* a, const float* b, float* c, int64
   }
 }
 
+// One orientation of a narrow product: the rows of op(A) against an op(B) at most kNarrow columns wide,
+// C element (m, n) at c[m · rowStride + n · colStride] (a product narrow in M is run transposed).
+struct Narrow {
+  int64_t M, N, K;
+  bool transA, transB;
+  int64_t rowStride, colStride;
+};
+
+// op(B), all K rows, in one zero-padded panel of kNarrow columns: bp[k][j].
+void packNarrowB(const Narrow& p, const float* b, float* bp) {
+  for (int64_t k = 0; k < p.K; k++) {
+    float* row = bp + k * kNarrow;
+    for (int64_t j = 0; j < kNarrow; j++) row[j] = j < p.N ? (p.transB ? b[j * p.K + k] : b[k * p.N + j]) : 0.f;
+  }
+}
+
+// C rows [m0, m1) of a narrow product: six rows of op(A) at a time, read in place, each row's kNarrow
+// sums in one vector over the whole of K (in increasing k: no blocking, so nothing to pack but op(B)).
+// With N ≤ 16 the panel-blocked path wasted half its lanes or more and packed all of A for one panel.
+SACL_GEMM_CLONES
+void narrowRows(const Narrow& p, const float* a, const float* bp, int64_t m0, int64_t m1, float* c) {
+  const int64_t rowStep = p.transA ? 1 : p.K;  // op(A)(m, k) = a[m · rowStep + k · kStep]
+  const int64_t kStep = p.transA ? p.M : 1;
+  for (int64_t m = m0; m < m1; m += MR) {
+    const int64_t rows = std::min(MR, m1 - m);
+    v16 acc[MR] = {};
+    const float* a0 = a + m * rowStep;
+    if (rows == MR) {
+      v16 c0{}, c1{}, c2{}, c3{}, c4{}, c5{};
+      for (int64_t k = 0; k < p.K; k++) {
+        const v16 b = load16(bp + k * kNarrow);
+        const float* ak = a0 + k * kStep;
+        c0 += ak[0] * b;
+        c1 += ak[rowStep] * b;
+        c2 += ak[2 * rowStep] * b;
+        c3 += ak[3 * rowStep] * b;
+        c4 += ak[4 * rowStep] * b;
+        c5 += ak[5 * rowStep] * b;
+      }
+      acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3, acc[4] = c4, acc[5] = c5;
+    } else {
+      for (int64_t k = 0; k < p.K; k++) {
+        const v16 b = load16(bp + k * kNarrow);
+        for (int64_t i = 0; i < rows; i++) acc[i] += a0[i * rowStep + k * kStep] * b;
+      }
+    }
+    for (int64_t i = 0; i < rows; i++) {
+      float* dst = c + (m + i) * p.rowStride;
+      for (int64_t j = 0; j < p.N; j++) dst[j * p.colStride] = acc[i][j];
+    }
+  }
+}
+
 // Batch item `item`'s A and B (a side with one matrix serves every item).
 inline const float* itemA(const GemmArgs& g, int64_t item) { return g.a + (g.batchA == 1 ? 0 : item) * g.M * g.K; }
 inline const float* itemB(const GemmArgs& g, int64_t item) { return g.b + (g.batchB == 1 ? 0 : item) * g.K * g.N; }
@@ -184,6 +239,27 @@ void gemmSplitK(const GemmArgs& g, float* c, int64_t batch, int64_t kBlocks) {
   });
 }
 
+// Products narrow in N (or in M, run as Cᵀ = op(B)ᵀ · op(A)ᵀ): tasks are (batch item, kNarrowRows rows of
+// the wide side), each packing the narrow side once. Every element sums its K products in increasing k
+// whatever the split, so the bits do not depend on the number of threads.
+void gemmNarrow(const GemmArgs& g, float* c, int64_t batch) {
+  const bool flip = g.N > kNarrow;  // then M ≤ kNarrow
+  const Narrow p = flip ? Narrow{g.N, g.M, g.K, !g.transB, !g.transA, 1, g.N} : Narrow{g.M, g.N, g.K, g.transA, g.transB, g.N, 1};
+  const int64_t chunks = (p.M + kNarrowRows - 1) / kNarrowRows;
+  parallelFor(batch * chunks, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> bp(static_cast<size_t>(p.K * kNarrow));
+    int64_t packed = -1;
+    for (int64_t t = begin; t < end; t++) {
+      const int64_t item = t / chunks;
+      const float* wide = flip ? itemB(g, item) : itemA(g, item);
+      const float* narrow = flip ? itemA(g, item) : itemB(g, item);
+      if (item != packed) packNarrowB(p, narrow, bp.data()), packed = item;
+      const int64_t m0 = (t % chunks) * kNarrowRows;
+      narrowRows(p, wide, bp.data(), m0, std::min(p.M, m0 + kNarrowRows), c + item * g.M * g.N);
+    }
+  });
+}
+
 }  // namespace
 
 void gemm(const GemmArgs& g, float* c) {
@@ -195,6 +271,11 @@ void gemm(const GemmArgs& g, float* c) {
   const int64_t kBlocks = (g.K + KC - 1) / KC;
   if (kBlocks >= kSplitMinBlocks && g.K >= 4 * std::max(g.M, g.N)) {
     gemmSplitK(g, c, batch, kBlocks);
+    return;
+  }
+  // narrow, with the wide side's rows contiguous along K (strided, the blocked path's packing wins)
+  if ((g.N <= kNarrow && !g.transA) || (g.N > kNarrow && g.M <= kNarrow && g.transB)) {
+    gemmNarrow(g, c, batch);
     return;
   }
   // Tasks are (batch item, row block, panel group); each packs the parts of A and B it reads, so tasks

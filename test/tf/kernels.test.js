@@ -162,6 +162,13 @@ const MATMULS = [
   { a: [5000, 7], b: [5000, 40], ta: true },
   { a: [2, 4500, 9], b: [2, 4500, 33], ta: true },
   { a: [6, 4200], b: [5, 4200], tb: true },
+  // narrow (N ≤ 16, or M ≤ 16 with B transposed, run as Cᵀ): op(B) packed once, six rows of A at a time
+  { a: [301, 130], b: [130, 16] }, // N = 16, row tails, several tasks of 96 rows
+  { a: [301, 130], b: [13, 130], tb: true },
+  { a: [100, 50], b: [50, 1] },
+  { a: [2, 11, 200], b: [2, 250, 200], tb: true }, // M = 11: transposed
+  { a: [3, 40, 9], b: [9, 5] }, // narrow, b broadcast
+  { a: [1, 7, 30], b: [4, 200, 30], tb: true }, // transposed, a broadcast
 ];
 
 test('BatchMatMul on the native GEMM equals a float64 product (cpu and wasm; transposes, broadcast, block edges)', async () => {
@@ -185,7 +192,8 @@ test('BatchMatMul on the native GEMM equals a float64 product (cpu and wasm; tra
 test('BatchMatMul on the native GEMM gives the same bits for any thread count (the task split follows the threads)', async () => {
   await tf.setBackend('cpu');
   registerFastKernels('cpu');
-  const cases = [MATMULS[7], MATMULS[10], MATMULS[11], MATMULS[12], MATMULS[13], { a: [5, 61, 300], b: [5, 300, 45] }];
+  const cases = [MATMULS[7], MATMULS[10], MATMULS[11], MATMULS[12], MATMULS[13], { a: [5, 61, 300], b: [5, 300, 45] },
+    { a: [4, 500, 64], b: [4, 12, 64], tb: true }, { a: [3, 12, 64], b: [3, 700, 64], tb: true }];
   try {
     cases.forEach((c, i) => {
       const a = tf.randomNormal(c.a, 0, 1, 'float32', 180 + i);

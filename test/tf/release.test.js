@@ -1,7 +1,7 @@
 /**
- * Prompt release of our kernels' outputs on the cpu backend (src/tf/kernels/release.ts): freed (detached)
- * when the last tensor on them is disposed; kept while another tensor shares them; never once read out
- * (dataSync, data, array), and never for values a user handed in.
+ * Prompt release of our kernels' outputs on the cpu backend (src/tf/kernels/release.ts): on the addon's host
+ * blocks, freed (detached) when the last tensor on them is disposed; kept while another tensor shares them;
+ * a reader (dataSync, data, array) gets a copy of its own; values a user handed in are never touched.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -85,6 +85,17 @@ test('values read out before the dispose stay with the reader', async () => {
   w.dispose();
   assert.equal(nested, [[4, 5], [10, 11]]);
   assert.is(values.length, 4, 'arraySync reads through the engine: left to the GC');
+});
+
+test('a read hands out a copy: the output itself goes at once, the copy stays with the reader', () => {
+  const y = nativeOutput();
+  const values = held(y);
+  const read = y.dataSync();
+  assert.ok(read !== values);
+  assert.is(values.length, 0, 'the output was freed: the tensor now holds the copy');
+  assert.is(held(y), read);
+  y.dispose();
+  assert.equal([...read], [4, 5, 10, 11]);
 });
 
 test("a user's own values are never freed", () => {

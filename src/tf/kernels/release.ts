@@ -4,12 +4,15 @@
  * Release: that backend keeps a tensor's values in a JS typed array, freed only when V8 next collects the
  * array; while a training step runs, V8's incremental marking does not finish, so disposed outputs piled up
  * (about 1.4 GB at the backward's peak, full model at batch 16). An output a sacl-au kernel allocated is
- * freed at once (its ArrayBuffer detached) when the last tensor on it is disposed, unless its values were
- * handed to a reader (dataSync, data, array…), who may still hold them: those are left to the GC.
+ * freed at once (its ArrayBuffer detached) when the last tensor on it is disposed. A reader (dataSync,
+ * data, array…) is handed a copy of its own, made at the read, which V8 manages: the output itself never
+ * leaves the backend, so it can always be freed at the dispose.
  *
  * Allocation: with the addon, outputs live on its host blocks (native/addon/host_memory.cc), which V8 did
  * not allocate: V8 forces a young-generation GC at each backing store it allocates while 32 MB of young ones
- * are alive, which in a training step meant some 160 scavenges. Without the addon, V8 allocates them.
+ * are alive, which in a training step meant some 160 scavenges. Without the addon, V8 allocates them. (A
+ * host block V8 collected without a detach would wait for the event loop to be freed: none escapes to a
+ * reader, so none is left to V8.)
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Info } from './host.js';
@@ -28,8 +31,6 @@ interface CpuBackendLike {
 
 /** The buffers our kernels allocated → how many data ids hold them now. */
 const holders = new WeakMap<ArrayBuffer, number>();
-/** Buffers whose values a reader has been given. */
-const exposed = new WeakSet<ArrayBuffer>();
 const installed = new WeakSet<object>();
 
 /** What the addon offers: memory of its own, and the freeing of a buffer now (see the module comment). */
@@ -60,7 +61,7 @@ function count(buffer: ArrayBuffer | undefined, delta: number): void {
   if (buffer === undefined || !holders.has(buffer)) return;
   const n = holders.get(buffer)! + delta;
   holders.set(buffer, n);
-  if (n === 0 && !exposed.has(buffer) && memory !== null) {
+  if (n === 0 && memory !== null) {
     holders.delete(buffer);
     memory.release(buffer);
   }
@@ -70,13 +71,18 @@ function count(buffer: ArrayBuffer | undefined, delta: number): void {
 const storages: CpuStorage[] = [];
 
 /**
- * Marks the buffer a read through the engine hands out (the route of dataSync, data, array, buffer…), at
- * the call: an async read whose tensor is disposed before the promise settles still gets its values.
+ * Before a read through the engine (the route of dataSync, data, array, buffer…): a tensor on one of our
+ * outputs gets a copy of its values, which the read hands out, and lets go of the output. At the call, so
+ * an async read whose tensor is disposed before the promise settles still gets its values.
  */
-function markRead(dataId: object): void {
+function copyForReader(dataId: object): void {
   for (const data of storages) {
-    const b = data.has(dataId) ? bufferOf(data.get(dataId)) : undefined;
-    if (b !== undefined) exposed.add(b);
+    const value = data.has(dataId) ? data.get(dataId) : undefined;
+    const b = bufferOf(value);
+    if (b === undefined || !holders.has(b)) continue;
+    const values = value!.values as Float32Array | Int32Array;
+    value!.values = values.slice();
+    count(b, -1);
   }
 }
 
@@ -109,11 +115,11 @@ function install(backend: CpuBackendLike): void {
     const readSync = engine.readSync.bind(engine);
     const read = engine.read.bind(engine);
     engine.readSync = (dataId) => {
-      markRead(dataId);
+      copyForReader(dataId);
       return readSync(dataId);
     };
     engine.read = (dataId) => {
-      markRead(dataId);
+      copyForReader(dataId);
       return read(dataId);
     };
   }
@@ -121,7 +127,7 @@ function install(backend: CpuBackendLike): void {
 
 /**
  * A cpu-backend tensor on values a sacl-au kernel has just allocated (nothing else holds them): their
- * buffer is freed when the last tensor on it is disposed, unless read out before.
+ * buffer is freed when the last tensor on it is disposed (a reader has its own copy).
  */
 export function adoptOutput(backend: unknown, shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): Info {
   const cpu = backend as CpuBackendLike;
