@@ -30,7 +30,7 @@ constexpr int64_t MC_MAX = 384;  // most rows one task owns: each task packs its
 constexpr int64_t kSplitMinBlocks = 16;  // K blocks from which a deep, narrow product splits K
 constexpr int64_t kMaxChunks = 16;       // most K chunks (each a partial C to sum)
 constexpr int64_t kNarrow = 16;          // op(B) at most this wide (or op(A) this tall): the narrow path
-constexpr int64_t kNarrowRows = 96;      // rows of the wide side per narrow task
+constexpr int64_t kNarrowWork = 1 << 16;  // multiply-adds of a 16-wide row per narrow task, at least
 
 // The 64-byte vector type is passed by value only inside inlined helpers; GCC's note about its ABI when
 // AVX-512 is off (the default clone) does not concern us.
@@ -239,13 +239,15 @@ void gemmSplitK(const GemmArgs& g, float* c, int64_t batch, int64_t kBlocks) {
   });
 }
 
-// Products narrow in N (or in M, run as Cᵀ = op(B)ᵀ · op(A)ᵀ): tasks are (batch item, kNarrowRows rows of
-// the wide side), each packing the narrow side once. Every element sums its K products in increasing k
+// Products narrow in N (or in M, run as Cᵀ = op(B)ᵀ · op(A)ᵀ): tasks are (batch item, rows of the wide
+// side), each packing the narrow side once. Every element sums its K products in increasing k
 // whatever the split, so the bits do not depend on the number of threads.
 void gemmNarrow(const GemmArgs& g, float* c, int64_t batch) {
   const bool flip = g.N > kNarrow;  // then M ≤ kNarrow
   const Narrow p = flip ? Narrow{g.N, g.M, g.K, !g.transB, !g.transA, 1, g.N} : Narrow{g.M, g.N, g.K, g.transA, g.transB, g.N, 1};
-  const int64_t chunks = (p.M + kNarrowRows - 1) / kNarrowRows;
+  // rows per task: 96 at the classifier's K 960; more where K is small (ResT's head mixing has K 2)
+  const int64_t perTask = std::max<int64_t>(16, (kNarrowWork / p.K + MR - 1) / MR * MR);
+  const int64_t chunks = (p.M + perTask - 1) / perTask;
   parallelFor(batch * chunks, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> bp(static_cast<size_t>(p.K * kNarrow));
     int64_t packed = -1;
@@ -254,8 +256,8 @@ void gemmNarrow(const GemmArgs& g, float* c, int64_t batch) {
       const float* wide = flip ? itemB(g, item) : itemA(g, item);
       const float* narrow = flip ? itemA(g, item) : itemB(g, item);
       if (item != packed) packNarrowB(p, narrow, bp.data()), packed = item;
-      const int64_t m0 = (t % chunks) * kNarrowRows;
-      narrowRows(p, wide, bp.data(), m0, std::min(p.M, m0 + kNarrowRows), c + item * g.M * g.N);
+      const int64_t m0 = (t % chunks) * perTask;
+      narrowRows(p, wide, bp.data(), m0, std::min(p.M, m0 + perTask), c + item * g.M * g.N);
     }
   });
 }
