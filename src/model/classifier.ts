@@ -33,26 +33,17 @@ export class AuClassifier {
     this.b2 = h ? store.add(`${name}.heads.fc2.bias`, [numAus], { kind: 'zeros' }) : null;
   }
 
-  /**
-   * The token set C given as its parts (A′ and B: [B, Lᵢ, D] each, one or more) → logits [B, numAus]. Every
-   * step but the softmax over tokens is row-wise, so the parts are normalised, scored and pooled one by one
-   * and only the scores [B, A, L] are concatenated: the same result as on concat(parts), without writing
-   * (and, backward, splitting) a [B, L, D] copy of the tokens.
-   */
-  apply(parts: readonly tf.Tensor3D[], ctx: ForwardContext): tf.Tensor2D {
-    const [B, , D] = parts[0]!.shape;
+  /** tokens [B, L, D] → logits [B, numAus]. */
+  apply(tokens: tf.Tensor3D, ctx: ForwardContext): tf.Tensor2D {
+    const [B, , D] = tokens.shape;
     return tf.tidy(() => {
       let pooled: tf.Tensor3D; // [B, A, D]
       if (this.queries) {
-        const ts = parts.map((p) => this.norm!.apply(p, ctx));
-        const scores = ts.map((t) => tf.transpose(project(t, this.queries!, ctx, true), [0, 2, 1])); // [B, A, Lᵢ]
-        const attn = tf.softmax(tf.mul(scores.length > 1 ? tf.concat(scores, 2) : scores[0]!, 1 / Math.sqrt(D)));
-        const perPart = ts.length > 1 ? tf.split(attn, ts.map((t) => t.shape[1]), 2) : [attn];
-        pooled = perPart.map((a, i) => matMul(a, ts[i]!, ctx) as tf.Tensor3D).reduce((sum, p) => tf.add(sum, p));
+        const t = this.norm!.apply(tokens, ctx);
+        const scores = tf.transpose(project(t, this.queries, ctx, true), [0, 2, 1]); // [B, A, L]
+        pooled = matMul(tf.softmax(tf.mul(scores, 1 / Math.sqrt(D))), t, ctx) as tf.Tensor3D;
       } else {
-        const L = parts.reduce((n, p) => n + p.shape[1], 0);
-        const mean = parts.length > 1 ? tf.div(parts.map((p) => tf.sum(p, 1, true)).reduce((total, s) => tf.add(total, s)), L) : tf.mean(parts[0]!, 1, true);
-        pooled = tf.broadcastTo(mean, [B, this.numAus, D]) as tf.Tensor3D;
+        pooled = tf.broadcastTo(tf.mean(tokens, 1, true), [B, this.numAus, D]) as tf.Tensor3D;
       }
       if (!this.w2) {
         ctx.flops?.add(B * this.numAus * D);

@@ -87,7 +87,7 @@ export class AuModel {
       const map = this.config.msfl ? inPart(ctx, 'msfl', () => msflTokens(stages, ctx)) : stages[3]!;
       const tokens = tf.reshape(map, [map.shape[0], -1, map.shape[3]]) as tf.Tensor3D;
       const landmarks = this.landmarkPredictor ? inPart(ctx, 'landmarks', () => this.landmarkPredictor!.apply(stem, ctx)) : null;
-      let classified = [tokens]; // the token set C, in parts (AuClassifier.apply)
+      let classified = tokens;
       if (this.sacl && landmarks) {
         const rois = inPart(ctx, 'rois', () => {
           const centres = auCentresTensor(landmarks, this.config.auSet, 1 / STEM_STRIDE);
@@ -97,7 +97,9 @@ export class AuModel {
           return tf.reshape(crops, [B, R, S * S * C]) as tf.Tensor3D;
         });
         const nodes = inPart(ctx, 'sacl', () => this.sacl!.apply(rois, ctx));
-        classified = this.fusion ? [inPart(ctx, 'fusion', () => this.fusion!.apply(nodes, map, ctx))] : [tokens, nodes];
+        classified = this.fusion
+          ? inPart(ctx, 'fusion', () => this.fusion!.apply(nodes, map, ctx))
+          : tf.concat([tokens, nodes], 1);
       }
       const logits = inPart(ctx, 'classifier', () => this.classifier.apply(classified, ctx));
       return { logits, landmarks };
