@@ -83,6 +83,15 @@ for (const backendName of ['cpu', 'wasm']) {
   });
 }
 
+/** Peak bytes of live tensors while route(f, vars) runs, beyond what was allocated before it. */
+async function peakBytes(route, f, vars) {
+  let out;
+  const base = tf.memory().numBytes; // peakBytes counts what earlier tests left allocated too
+  const info = await tf.profile(() => { out = route(f, vars); });
+  tf.dispose([out.value, Object.values(out.grads)]);
+  return info.peakBytes - base;
+}
+
 test("activation gradients are released as the walk passes them: a chain's peak stays flat", async () => {
   await tf.setBackend('cpu');
   const w = variable([4096], 'chain-w');
@@ -97,15 +106,8 @@ test("activation gradients are released as the walk passes them: a chain's peak 
     }
     return tf.sum(x);
   };
-  const peak = async (route) => {
-    let out;
-    const base = tf.memory().numBytes; // peakBytes counts what earlier tests left allocated too
-    const info = await tf.profile(() => { out = route(f, [w]); });
-    tf.dispose([out.value, Object.values(out.grads)]);
-    return info.peakBytes - base;
-  };
-  const stock = await peak((g, v) => tf.variableGrads(g, v));
-  const releasing = await peak(variableGradsReleasing);
+  const stock = await peakBytes((g, v) => tf.variableGrads(g, v), f, [w]);
+  const releasing = await peakBytes(variableGradsReleasing, f, [w]);
   assert.ok(releasing < 0.3 * stock, `peak ${releasing} B, tf.variableGrads ${stock} B`);
   w.dispose();
 });
@@ -127,11 +129,7 @@ test('zeros for outputs no gradient reaches (the unused part of each split) are 
     }
     return tf.sum(x);
   };
-  const base = tf.memory().numBytes;
-  let out;
-  const info = await tf.profile(() => { out = variableGradsReleasing(f, [w]); });
-  tf.dispose([out.value, Object.values(out.grads)]);
-  const peak = info.peakBytes - base;
+  const peak = await peakBytes(variableGradsReleasing, f, [w]);
   assert.ok(peak < 8 * 32768, `peak ${peak} B`);
   w.dispose();
 });
