@@ -3,7 +3,8 @@
  * UndefinedBehaviorSanitizer, the CUDA kernels emulated on the CPU). Every op on every native backend,
  * sync and async, with valid inputs of random shapes (results checked against the reference), invalid
  * ones (must throw, never touch memory), and async calls whose buffers the caller rewrites, shrinks or
- * transfers while they run (docs/ops.md, "Async calls and the caller's buffers"). The sanitizers abort
+ * transfers while they run (docs/ops.md, "Async calls and the caller's buffers"), and the host blocks
+ * kernel outputs live on (allocated, written, freed by a detach or left to the GC). The sanitizers abort
  * the process on the first bad access; the script itself fails on a wrong result or a missing error.
  *   SACL_CAMPAIGN_CALLS (default 1500), SACL_CAMPAIGN_SECONDS (default 60) bound it.
  */
@@ -12,6 +13,7 @@ import {
   backends, knnGraph, knnGraphAsync, maxRelative, maxRelativeAsync, maxRelativeGrad, maxRelativeGradAsync, roiAlign,
   roiAlignAsync, roiAlignGrad, roiAlignGradAsync,
 } from '../../dist/index.js';
+import { loadNative } from '../../dist/backends/native.js';
 import { Rng, randomFloat32, randomIndex } from '../helpers/random.js';
 
 const calls = Number(process.env.SACL_CAMPAIGN_CALLS ?? 1500);
@@ -101,6 +103,39 @@ const CASES = {
       await p;
     } catch (e) {
       assert.ok(e instanceof RangeError && /for out but received one (detached|resized)/.test(e.message), e.message);
+    }
+  },
+  async matMul() {
+    // narrow products (N ≤ 16, or M ≤ 16 with B transposed) half the time, the blocked path otherwise
+    const narrow = rng.next() < 0.5;
+    const batch = int(1, 3); const M = narrow ? int(1, 200) : int(1, 60); const N = narrow ? int(1, 16) : int(17, 70);
+    const K = int(0, 300); const transA = rng.next() < 0.5; const transB = rng.next() < 0.5;
+    const [m, n] = narrow && rng.next() < 0.5 ? [N, M] : [M, N]; // also as op(A) ≤ 16 tall
+    const a = randomFloat32(rng, [batch, m * K]).data; const b = randomFloat32(rng, [batch, K * n]).data;
+    const out = new Float32Array(batch * m * n);
+    loadNative().addon.matMul({ a, b, batchA: batch, batchB: batch, M: m, N: n, K, transA, transB, out });
+    for (let i = 0; i < batch; i++) for (let r = 0; r < m; r++) for (let c = 0; c < n; c++) {
+      let want = 0;
+      for (let k = 0; k < K; k++) want += a[i * m * K + (transA ? k * m + r : r * K + k)] * b[i * K * n + (transB ? c * K + k : k * n + c)];
+      const got = out[(i * m + r) * n + c];
+      if (!(Math.abs(got - want) <= 1e-4 * (1 + Math.abs(want)) * Math.sqrt(K + 1))) assert.fail(`matMul ${JSON.stringify({ batch, m, n, K, transA, transB })} [${i}, ${r}, ${c}]: ${got} vs ${want}`);
+    }
+  },
+  async hostBlocks() {
+    const { addon } = loadNative();
+    for (let i = int(1, 8); i > 0; i--) {
+      const bytes = int(0, 1 << 14) * 4;
+      const zero = rng.next() < 0.5;
+      const b = addon.allocateBuffer(bytes, zero);
+      assert.equal(b.byteLength, bytes);
+      const v = new Int32Array(b);
+      if (zero) assert.ok(v.every((x) => x === 0), 'a zeroed block');
+      v.fill(i);
+      if (rng.next() < 0.7) { // freed at once; otherwise left to the GC and the finalizer
+        addon.detachBuffer(b);
+        assert.equal(b.byteLength, 0);
+        if (rng.next() < 0.2) addon.detachBuffer(b);
+      }
     }
   },
   async invalid(backend) {
