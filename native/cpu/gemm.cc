@@ -155,6 +155,7 @@ struct Narrow {
   int64_t M, N, K;
   bool transA, transB;
   int64_t rowStride, colStride;
+  bool flipped;  // run as Cᵀ: the wide side is the product's B, the narrow side its A
 };
 
 // op(B), all K rows, in one zero-padded panel of kNarrow columns: bp[k][j].
@@ -239,12 +240,19 @@ void gemmSplitK(const GemmArgs& g, float* c, int64_t batch, int64_t kBlocks) {
   });
 }
 
-// Products narrow in N (or in M, run as Cᵀ = op(B)ᵀ · op(A)ᵀ): tasks are (batch item, rows of the wide
-// side), each packing the narrow side once. Every element sums its K products in increasing k
-// whatever the split, so the bits do not depend on the number of threads.
-void gemmNarrow(const GemmArgs& g, float* c, int64_t batch) {
-  const bool flip = g.N > kNarrow;  // then M ≤ kNarrow
-  const Narrow p = flip ? Narrow{g.N, g.M, g.K, !g.transB, !g.transA, 1, g.N} : Narrow{g.M, g.N, g.K, g.transA, g.transB, g.N, 1};
+// The narrow orientation of g, if it has one: narrow in N as it is, or narrow in M as Cᵀ = op(B)ᵀ · op(A)ᵀ.
+// Only where the wide side's rows are contiguous along K; read across them, the blocked path's packing
+// wins.
+bool narrowOrientation(const GemmArgs& g, Narrow* p) {
+  *p = g.N > kNarrow ? Narrow{g.N, g.M, g.K, !g.transB, !g.transA, 1, g.N, true}
+                     : Narrow{g.M, g.N, g.K, g.transA, g.transB, g.N, 1, false};
+  return p->N <= kNarrow && !p->transA;
+}
+
+// A narrow product in orientation p: tasks are (batch item, rows of the wide side), each packing the
+// narrow side once. Every element sums its K products in increasing k whatever the split, so the bits
+// do not depend on the number of threads.
+void gemmNarrow(const GemmArgs& g, const Narrow& p, float* c, int64_t batch) {
   // rows per task: 96 at the classifier's K 960; more where K is small (ResT's head mixing has K 2)
   const int64_t perTask = std::max<int64_t>(16, (kNarrowWork / p.K + MR - 1) / MR * MR);
   const int64_t chunks = (p.M + perTask - 1) / perTask;
@@ -253,8 +261,8 @@ void gemmNarrow(const GemmArgs& g, float* c, int64_t batch) {
     int64_t packed = -1;
     for (int64_t t = begin; t < end; t++) {
       const int64_t item = t / chunks;
-      const float* wide = flip ? itemB(g, item) : itemA(g, item);
-      const float* narrow = flip ? itemA(g, item) : itemB(g, item);
+      const float* wide = p.flipped ? itemB(g, item) : itemA(g, item);
+      const float* narrow = p.flipped ? itemA(g, item) : itemB(g, item);
       if (item != packed) packNarrowB(p, narrow, bp.data()), packed = item;
       const int64_t m0 = (t % chunks) * perTask;
       narrowRows(p, wide, bp.data(), m0, std::min(p.M, m0 + perTask), c + item * g.M * g.N);
@@ -275,9 +283,9 @@ void gemm(const GemmArgs& g, float* c) {
     gemmSplitK(g, c, batch, kBlocks);
     return;
   }
-  // narrow, with the wide side's rows contiguous along K (strided, the blocked path's packing wins)
-  if ((g.N <= kNarrow && !g.transA) || (g.N > kNarrow && g.M <= kNarrow && g.transB)) {
-    gemmNarrow(g, c, batch);
+  Narrow narrow;
+  if (narrowOrientation(g, &narrow)) {
+    gemmNarrow(g, narrow, c, batch);
     return;
   }
   // Tasks are (batch item, row block, panel group); each packs the parts of A and B it reads, so tasks

@@ -148,11 +148,13 @@ function backpropReleasing(nodes: readonly TapeNode[], xs: readonly tf.Variable[
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i]!;
     if (node.gradient == null) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
-    const zeros: tf.Tensor[] = [];
+    const zeros: tf.Tensor[] = []; // made here for outputs no gradient reached, freed after this node
     const dys = node.outputs.map((o) => {
-      const dy = grads.get(o.id) ?? zerosForGradient(o.shape, o.dtype);
-      if (dy !== null && !grads.holds(dy)) zeros.push(dy);
-      return dy;
+      const dy = grads.get(o.id);
+      if (dy !== undefined) return dy;
+      const zero = zerosForGradient(o.shape, o.dtype);
+      if (zero !== null) zeros.push(zero);
+      return zero;
     });
     const closures = node.gradient(dys);
     for (const [name, x] of Object.entries(node.inputs)) {

@@ -52,6 +52,9 @@ export function allocateHost(bytes: number, zero: boolean): ArrayBuffer {
   return zero ? new ArrayBuffer(bytes) : Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
 }
 
+/** dataId's entry in a storage, if it has one (get on an id it lacks makes the engine look on another backend). */
+const entryOf = (data: CpuStorage, dataId: object) => (data.has(dataId) ? data.get(dataId) : undefined);
+
 const bufferOf = (value: { values?: ArrayBufferView } | undefined): ArrayBuffer | undefined => {
   const b = value?.values?.buffer;
   return b instanceof ArrayBuffer ? b : undefined;
@@ -77,7 +80,7 @@ const storages: CpuStorage[] = [];
  */
 function copyForReader(dataId: object): void {
   for (const data of storages) {
-    const value = data.has(dataId) ? data.get(dataId) : undefined;
+    const value = entryOf(data, dataId);
     const b = bufferOf(value);
     if (b === undefined || !holders.has(b)) continue;
     const values = value!.values as Float32Array | Int32Array;
@@ -86,15 +89,14 @@ function copyForReader(dataId: object): void {
   }
 }
 
-/** Wraps the backend's storage (to count holders) and the engine's reads (to mark exposure), once each. */
+/** Wraps the backend's storage (to count holders) and the engine's reads (to hand out copies), once each. */
 function install(backend: CpuBackendLike): void {
   if (!installed.has(backend)) {
     installed.add(backend);
     const { data } = backend;
     const set = data.set.bind(data);
     const del = data.delete.bind(data);
-    // (get on an id it lacks would make the engine look for it on another backend)
-    const held = (dataId: object) => (data.has(dataId) ? bufferOf(data.get(dataId)) : undefined);
+    const held = (dataId: object) => bufferOf(entryOf(data, dataId));
     storages.push(data);
     data.set = (dataId, value) => {
       const before = held(dataId);
