@@ -27,6 +27,7 @@ Napi::Value info(const Napi::CallbackInfo& info) {
   o.Set("isa", cpu::knnIsa());
   o.Set("malloc", tuneMalloc());
   o.Set("hostBlocks", static_cast<double>(liveHostBlocks()));
+  o.Set("v8ExternalBytes", static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(env, 0)));
   const CudaStatus& s = cudaStatus();
   Napi::Object cuda = Napi::Object::New(env);
   cuda.Set("compiled", s.compiled);

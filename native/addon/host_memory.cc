@@ -20,7 +20,19 @@ namespace {
 
 struct HostBlock {
   void* data;  // null once freed by detachBuffer
+  int64_t bytes;
 };
+
+// V8 counts every ArrayBuffer's bytes as external memory while it lives, and whenever an increase takes
+// the count more than 64 MB above its lowest point since the last full GC, it starts or advances a full
+// GC in that very call. A training step's outputs swing the count by gigabytes: that was ~140 ms of
+// serial GC work a step. A host block is freed by its release, not by a GC, so it is kept out of the
+// count: taken off just before V8 adds it, given back just after V8 removes it (at the detach, or the
+// collection). The count dips by the block's size and comes back, never above where it was; but for a
+// block of more than 64 MB the way back up from the dip is over the limit, so release.ts reuses those
+// blocks rather than freeing them.
+void hideFromV8(Napi::Env env, int64_t bytes) { Napi::MemoryManagement::AdjustExternalMemory(env, -bytes); }
+void returnToV8(Napi::Env env, int64_t bytes) { Napi::MemoryManagement::AdjustExternalMemory(env, bytes); }
 
 std::mutex blocksMutex;
 std::unordered_map<void*, HostBlock*> liveBlocks;  // data → its block, until its memory is freed
@@ -35,10 +47,11 @@ HostBlock* takeBlock(void* data) {
   return block;
 }
 
-void finalizeBlock(Napi::Env, void*, HostBlock* block) {
+void finalizeBlock(Napi::Env env, void*, HostBlock* block) {
   if (block->data != nullptr) {
     takeBlock(block->data);
     std::free(block->data);
+    returnToV8(env, block->bytes);
   }
   delete block;
 }
@@ -55,14 +68,16 @@ Napi::Value allocateBuffer(const Napi::CallbackInfo& info) {
   const size_t size = static_cast<size_t>(bytes);
   void* data = zero ? std::calloc(size, 1) : std::malloc(size);
   if (data == nullptr) throwRange(env, "bytes", "a size this process can allocate", std::to_string(bytes));
-  auto* block = new HostBlock{data};
+  auto* block = new HostBlock{data, bytes};
   {
     std::lock_guard<std::mutex> lock(blocksMutex);
     liveBlocks.emplace(data, block);
   }
+  hideFromV8(env, bytes);
   try {
     return Napi::ArrayBuffer::New(env, data, static_cast<size_t>(bytes), finalizeBlock, block);
   } catch (...) {  // a runtime that refuses external buffers (a V8 sandbox): the caller falls back to V8's
+    returnToV8(env, bytes);
     takeBlock(data);
     std::free(data);
     delete block;
@@ -85,6 +100,7 @@ Napi::Value detachBuffer(const Napi::CallbackInfo& info) {
   if (HostBlock* block = takeBlock(data)) {
     std::free(block->data);
     block->data = nullptr;
+    returnToV8(env, block->bytes);
   }
   return env.Undefined();
 }

@@ -10,6 +10,7 @@ import { loadBackboneWeights, type BackboneLoadReport } from '../model/pretraine
 import type { ModelConfig } from '../model/config.js';
 import { readStateDict } from '../tf/state-dict.js';
 import { initTf } from '../tf/engine.js';
+import { releaseKeptBlocks } from '../tf/kernels/release.js';
 import { foldSplit, type AuDataset } from '../data/dataset.js';
 import { openDataset } from '../data/open.js';
 import { PAPER_TRAINING, hasCheckpoint, openResumePoint, readCheckpoint, type CheckpointRecord, type TrainOptions } from '../train/trainer.js';
@@ -165,6 +166,7 @@ export async function trainRun(req: TrainRequest): Promise<RunResult> {
   } finally {
     if (point) point.dispose();
     else model.dispose();
+    releaseKeptBlocks();
   }
 }
 

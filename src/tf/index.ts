@@ -7,6 +7,7 @@ export type { NamedTensor } from './weights-io.js';
 export { initTf } from './engine.js';
 export type { TfBackendName, TfBackendReport } from './engine.js';
 export { registerFastKernels, stockKernel, withStockKernels } from './kernels.js';
+export { releaseKeptBlocks } from './kernels/release.js';
 export { layerNorm, layerNormComposite } from './fused.js';
 export { LAYER_NORM_KERNELS, SaclLayerNorm, SaclLayerNormGrad, SaclLayerNormNoAffine } from './kernel-names.js';
 export type { SaclLayerNormAttrs, SaclLayerNormGradInputs, SaclLayerNormInputs, SaclLayerNormNoAffineInputs } from './kernel-names.js';

@@ -39,6 +39,17 @@ test("detachBuffer on V8's own ArrayBuffer: detached, no block touched", () => {
   assert.is(live(), before);
 });
 
+test("host blocks stay out of V8's external-memory count (V8 would run GC work at each allocation)", () => {
+  const count = () => addon.info().v8ExternalBytes;
+  const before = count();
+  const blocks = Array.from({ length: 8 }, () => addon.allocateBuffer(16 << 20, false));
+  const during = count();
+  blocks.forEach((b) => addon.detachBuffer(b));
+  const after = count();
+  assert.ok(Math.abs(during - before) < (1 << 20), `128 MB of live blocks moved the count by ${during - before} bytes`);
+  assert.ok(Math.abs(after - before) < (1 << 20), `freeing them moved the count by ${after - before} bytes`);
+});
+
 test('bad arguments are refused by name', () => {
   assertThrowsWith(() => addon.allocateBuffer(-1, false), RangeError, [/bytes/]);
   assertThrowsWith(() => addon.allocateBuffer(1.5, false), RangeError, [/bytes/]);

@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { registerFastKernels } from '../../dist/tf/index.js';
+import { registerFastKernels, releaseKeptBlocks } from '../../dist/tf/index.js';
 import { loadNative } from '../../dist/backends/native.js';
 
 const test = suite('cpu kernel outputs released on dispose');
@@ -43,6 +43,30 @@ test("outputs live on the addon's host blocks, freed with the last dispose (V8 a
   assert.is(addon.info().hostBlocks, before + 1);
   y.dispose();
   assert.is(addon.info().hostBlocks, before);
+});
+
+test('an output over 64 MB is kept at its release and reused by the next of its size; releaseKeptBlocks frees it', () => {
+  const { addon } = loadNative();
+  releaseKeptBlocks();
+  const before = addon.info().hostBlocks;
+  const a = tf.ones([4096, 1]);
+  const b = tf.ones([1, 4224]); // 4096 × 4224 floats: 66 MB
+  const first = tf.matMul(a, b);
+  const buffer = held(first).buffer;
+  first.dispose();
+  assert.is(buffer.byteLength, 4096 * 4224 * 4, 'kept, not detached');
+  assert.is(addon.info().hostBlocks, before + 1);
+  const second = tf.matMul(a, b);
+  assert.is(held(second).buffer, buffer, 'the same block again');
+  assert.is(held(second)[12345], 1);
+  second.dispose();
+  const small = nativeOutput();
+  small.dispose();
+  assert.is(addon.info().hostBlocks, before + 1, 'small outputs are freed at once');
+  assert.is(releaseKeptBlocks(), 4096 * 4224 * 4);
+  assert.is(buffer.byteLength, 0, 'freed');
+  assert.is(addon.info().hostBlocks, before);
+  tf.dispose([a, b]);
 });
 
 test('a reshape shares the buffer: freed only when both are disposed', () => {
