@@ -20,7 +20,7 @@
  * MSE) and has no clipping or weight decay: a few element-wise kernels per parameter, well under 1 % of
  * the full model's step.
  *
- * Per configuration: the median step time (upper median of --steps timed steps after one warm-up) per
+ * Per configuration: the median step time (upper median of --steps timed steps after two warm-up steps) per
  * image, effective GFLOP/s = 3 × 2 × multiply-adds of one image's forward pass (AuModel.complexity(), the
  * paper's FLOP count; the backward pass taken as twice the forward) × batch / step time, peak RSS, and one
  * step under tf.profile: kernel time per family (bench/kernel-families.js), the optimizer's update as its
@@ -37,6 +37,12 @@ import { fail, fmt, parseCommand, printTable } from './harness.js';
 import { FAMILIES, groupProfile } from './kernel-families.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+/**
+ * Untimed steps before the timed ones: the first two fault the step's memory in (full model at batch 16:
+ * ~600 k, then ~100 k minor page faults, against ~1 k a step from the third on) and fill the reuse of
+ * large outputs (src/tf/kernels/release.ts).
+ */
+const WARMUP_STEPS = 2;
 const REPO = resolve(HERE, '..');
 
 const FLAGS = {
@@ -160,8 +166,9 @@ async function worker({ model: variant, batch: B, threads, backend, steps, profi
 
   const now = () => Number(process.hrtime.bigint()) / 1e6;
   let t = now();
-  let last = trainStep(ctx, batch, lr); // warm-up
-  const warmupMs = now() - t;
+  let last;
+  for (let i = 0; i < WARMUP_STEPS; i++) last = trainStep(ctx, batch, lr);
+  const warmupMs = (now() - t) / WARMUP_STEPS;
   const times = [];
   for (let i = 0; i < steps; i++) {
     t = now();
@@ -306,7 +313,7 @@ async function main() {
 
   log(`# sacl-au bench: train-step   ${date}`);
   log(`# CPU: ${machine.model}, ${machine.cpus} cores, load average ${machine.loadavg.join(' ')}   node ${process.version}   tfjs ${tfjsVersion}`);
-  log(`# model ${opts.model}, batch ${opts.batch} (whole), the trainer's step (trainStep), median of ${opts.steps} step(s) after 1 warm-up`);
+  log(`# model ${opts.model}, batch ${opts.batch} (whole), the trainer's step (trainStep), median of ${opts.steps} step(s) after ${WARMUP_STEPS} warm-up steps`);
   log(`# V8 GC: ${opts.gc === 'single' ? 'node --single-threaded-gc (as sacl-au\'s CLI runs; --gc concurrent for V8\'s default)' : 'V8\'s default concurrent GC threads'}`);
   log(`# PyTorch: ${torch.ok ? `torch ${torch.version} via ${opts.python}, ${opts.anchor}` : rows.find((r) => r.skipped)?.skipped ?? 'not run'}\n`);
   printTable([
