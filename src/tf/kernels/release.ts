@@ -4,7 +4,8 @@
  * Release: that backend keeps a tensor's values in a JS typed array, freed only when V8 next collects the
  * array; while a training step runs, V8's incremental marking does not finish, so disposed outputs piled up
  * (about 1.4 GB at the backward's peak, full model at batch 16). An output a sacl-au kernel allocated is
- * freed at once (its ArrayBuffer detached) when the last tensor on it is disposed. A reader (dataSync,
+ * freed at once (its ArrayBuffer detached) when the last tensor on it is disposed, or, over LARGE_BLOCK
+ * bytes, kept for the next output of its size (see there). A reader (dataSync,
  * data, array…) is handed a copy of its own, made at the read, which V8 manages: the output itself never
  * leaves the backend, so it can always be freed at the dispose.
  *
@@ -49,21 +50,21 @@ export function setHostMemory(m: HostMemory | null): void {
 
 /**
  * Released host blocks over LARGE_BLOCK bytes, kept (up to KEPT_BYTES in all) for the next allocation of
- * the same size. V8 counts every ArrayBuffer as external memory and starts or advances a full GC, in that
- * very call, whenever an increase takes the count 64 MB above its lowest point since the last full GC.
- * The addon keeps host blocks out of the count by a dip and a return of their size (host_memory.cc), which
- * is itself such an increase for a block over 64 MB. A training step's large outputs (the classifier's
- * [16, 3154, 960] activations are 194 MB) are the same few sizes every step: made once, then reused.
- * Measured (full model, batch 16, 2 threads): allocation and release went from ~155 to ~35 ms a step.
+ * the same size: making or freeing a block that large makes V8 run GC work in that very call, even with
+ * the addon keeping host blocks out of V8's external-memory count (native/addon/host_memory.cc says why).
+ * A training step's large outputs (the classifier's [16, 3154, 960] activations are 194 MB) are the same
+ * few sizes every step: made once, then reused. Measured (full model, batch 16, 2 threads): allocation
+ * and release went from ~155 to ~35 ms a step.
  */
 const LARGE_BLOCK = 64 << 20;
 const KEPT_BYTES = 1024 << 20;
 const kept = new Map<number, ArrayBuffer[]>();
 let keptBytes = 0;
 
+/** Keeps a released host block for reuse when it is large and there is room; false: free it. */
 function keep(buffer: ArrayBuffer): boolean {
   const bytes = buffer.byteLength;
-  if (bytes <= LARGE_BLOCK || keptBytes + bytes > KEPT_BYTES) return false;
+  if (!memory?.allocate || bytes <= LARGE_BLOCK || keptBytes + bytes > KEPT_BYTES) return false;
   const list = kept.get(bytes);
   if (list) list.push(buffer);
   else kept.set(bytes, [buffer]);
@@ -111,7 +112,7 @@ function count(buffer: ArrayBuffer | undefined, delta: number): void {
   holders.set(buffer, n);
   if (n === 0 && memory !== null) {
     holders.delete(buffer);
-    if (!(memory.allocate && keep(buffer))) memory.release(buffer);
+    if (!keep(buffer)) memory.release(buffer);
   }
 }
 
