@@ -24,6 +24,7 @@ Napi::Value info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("version", SACL_VERSION);
   o.Set("threads", numThreads());
+  o.Set("pooledRuns", static_cast<double>(pooledRuns()));
   o.Set("isa", cpu::knnIsa());
   o.Set("malloc", tuneMalloc());
   o.Set("hostBlocks", static_cast<double>(liveHostBlocks()));

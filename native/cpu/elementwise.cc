@@ -1,6 +1,6 @@
 // Element-wise unary and broadcasting binary kernels (see sacl/elementwise.h). Loops are plain so the
 // compiler vectorizes them, cloned for AVX2 (SACL_CHANNEL_LOOP); work is split over the pool in chunks
-// of whole output rows, each element written by exactly one thread.
+// of the flat output, each element written by exactly one thread.
 #include "sacl/elementwise.h"
 
 #include <algorithm>
@@ -121,9 +121,11 @@ void binary(BinaryOp op, const float* a, const int64_t* aShape, const float* b, 
   for (int i = 1; i < k; ++i) rows *= dims[i];
   // the innermost run's unit strides select the loop (1: read along, 0: broadcast)
   const int64_t sa = strideA[0] != 0 ? 1 : 0, sb = strideB[0] != 0 ? 1 : 0;
-  const int64_t grainRows = std::max<int64_t>(1, kGrain / inner);
-  parallelFor(rows, grainRows, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
+  // Chunks are ranges of the flat output, not whole rows: a same-shape or row-broadcast operation
+  // collapses to one or a few long rows, which would otherwise run on one thread.
+  parallelFor(rows * inner, kGrain, [&](int64_t begin, int64_t end) {
+    int64_t r = begin / inner, col = begin - r * inner;
+    while (begin < end) {
       // offsets of row r in a and b from its multi-index over dims[1..k)
       int64_t offA = 0, offB = 0, rest = r;
       for (int i = 1; i < k; ++i) {
@@ -132,7 +134,11 @@ void binary(BinaryOp op, const float* a, const int64_t* aShape, const float* b, 
         offA += at * strideA[i];
         offB += at * strideB[i];
       }
-      binaryRow(op, a + offA, sa, b + offB, sb, out + r * inner, inner);
+      const int64_t len = std::min(inner - col, end - begin);
+      binaryRow(op, a + offA + col * sa, sa, b + offB + col * sb, sb, out + begin, len);
+      begin += len;
+      ++r;
+      col = 0;
     }
   });
 }

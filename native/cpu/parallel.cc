@@ -58,6 +58,7 @@ class Pool {
   }
 
   int threads() const { return target_.load(); }
+  uint64_t posted() const { return posted_.load(std::memory_order_relaxed); }
 
   void setThreads(int n) {
     target_.store(std::max(1, n));
@@ -204,6 +205,7 @@ Pool& pool() {
 
 int numThreads() { return pool().threads(); }
 void setNumThreads(int n) { pool().setThreads(n); }
+uint64_t pooledRuns() { return pool().posted(); }
 
 void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
   pool().run(n, grain, body);

@@ -152,10 +152,14 @@ export interface ResizeGeometry {
 export interface NativeInfo {
   version: string;
   threads: number;
+  /** parallelFor calls split over the pool's workers so far (tests: does a kernel use the pool at all). */
+  pooledRuns: number;
   isa: string;
   malloc: string;
   /** Host blocks (kernel outputs) whose memory is not yet freed. */
   hostBlocks: number;
+  /** V8's count of external memory (ArrayBuffers), which the addon's host blocks are kept out of. */
+  v8ExternalBytes: number;
   cuda: { compiled: boolean; available: boolean; devices: number; reason: string };
 }
 

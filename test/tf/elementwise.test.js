@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { assertBitIdentical, assertThrowsWith, assertUlps } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
 import { assertSameBitsForThreads, cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
+import { setNumThreads } from '../../dist/index.js';
 import { Rng } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
@@ -82,6 +83,8 @@ if (addon) {
     [[5, 7], [5, 7]], [[], [4, 3]], [[4, 3], []], [[], []], [[2, 3, 6], [6]], [[6], [2, 3, 6]],
     [[4, 5, 1], [4, 1, 6]], [[3, 1, 5], [1, 4, 1]], [[2, 1, 3, 1, 2, 5], [4, 3, 1, 2, 1]], [[1, 1, 7], [7, 1]],
     [[3, 40000], [40000]], [[300, 1], [300, 257]],
+    // one long row, or a few, cut into chunks of the flat output (chunks end inside rows)
+    [[70001], [70001]], [[70001], []], [[2, 50001], [2, 1]], [[3, 1], [3, 40001]],
   ];
 
   /** numpy broadcasting in float64, rounded to float32 once at the end. */
@@ -145,6 +148,20 @@ if (addon) {
       return { shape: r.shape, data: r.dataSync().slice() };
     });
     assertSameBitsForThreads(run);
+  });
+
+  test('a large operation is split over the pool whatever its broadcast (one long row included)', () => {
+    setNumThreads(2);
+    const pooled = () => addon.info().pooledRuns;
+    for (const [aShape, bShape] of [[[1 << 17], [1 << 17]], [[1 << 17], []], [[2, 1 << 16], [2, 1]], [[1 << 12, 32], [32]]]) {
+      tf.tidy(() => {
+        const a = tf.zeros(aShape);
+        const b = tf.ones(bShape);
+        const before = pooled();
+        tf.add(a, b).dataSync();
+        assert.ok(pooled() > before, `add ${JSON.stringify(aShape)} + ${JSON.stringify(bShape)} ran on one thread`);
+      });
+    }
   });
 
   test('int32 and bool inputs go to the stock kernels', () => {

@@ -16,4 +16,8 @@ void setNumThreads(int n);
 // The first exception a chunk throws is rethrown here after every chunk has finished.
 void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 
+// parallelFor calls handed to the pool's workers so far (not those run on the calling thread alone):
+// lets a test see that a kernel splits a large input at all.
+uint64_t pooledRuns();
+
 }  // namespace sacl
