@@ -8,6 +8,7 @@
 // buffer, and the buffers are added to dw in block order. An input-gradient element gathers its taps block
 // by block in order, within a block in (kh, kw) order, on one thread.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -28,6 +29,8 @@ constexpr int64_t kPatchBudget = int64_t{1} << 22;
 constexpr int64_t kMaxSlots = 8;
 // im2col rows per parallel chunk.
 constexpr int64_t kRowGrain = 64;
+// Floats per parallel chunk of a plain pass over a tensor (a finiteness check, zeroing dx).
+constexpr int64_t kFloatGrain = int64_t{1} << 16;
 
 // Rows of the im2col matrix in one block: a function of the shapes only (determinism).
 int64_t blockRows(const ConvGeometry& g) {
@@ -47,7 +50,7 @@ bool isPointwise(const ConvGeometry& g) {
          g.OH == g.H && g.OW == g.W;
 }
 
-SACL_CHANNEL_LOOP bool allFinite(const float* p, int64_t n) {
+SACL_CHANNEL_LOOP bool rangeFinite(const float* p, int64_t n) {
   uint32_t bad = 0;
   for (int64_t i = 0; i < n; ++i) {
     uint32_t bits;
@@ -55,6 +58,14 @@ SACL_CHANNEL_LOOP bool allFinite(const float* p, int64_t n) {
     bad |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
   }
   return bad == 0;
+}
+
+bool allFinite(const float* p, int64_t n) {
+  std::atomic<bool> finite{true};
+  parallelFor(n, kFloatGrain, [&](int64_t begin, int64_t end) {
+    if (!rangeFinite(p + begin, end - begin)) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
 }
 
 // Row r of the im2col matrix (output cell r = (b, oh, ow)): [(kh·KW + kw)·Ci + ci] = x[b, ih, iw, ci], 0 outside.
@@ -235,7 +246,7 @@ void conv2dBackpropInput(const ConvGeometry& g, const float* dy, const float* w,
   const int64_t outRows = g.B * g.OH;
   const int64_t perBlock = std::max<int64_t>(1, std::min(outRows, kPatchBudget / rowLen));
   std::unique_ptr<float[]> col(new float[perBlock * rowLen]);
-  std::fill(dx, dx + g.B * g.H * g.W * g.Ci, 0.f);
+  parallelFor(g.B * g.H * g.W * g.Ci, kFloatGrain, [&](int64_t begin, int64_t end) { std::fill(dx + begin, dx + end, 0.f); });
   std::vector<int64_t> dxRows;  // b · H + ih for the dx rows one block reaches
   for (int64_t t0 = 0; t0 < outRows; t0 += perBlock) {
     const int64_t t1 = std::min(outRows, t0 + perBlock);

@@ -121,25 +121,17 @@ void binary(BinaryOp op, const float* a, const int64_t* aShape, const float* b, 
   for (int i = 1; i < k; ++i) rows *= dims[i];
   // the innermost run's unit strides select the loop (1: read along, 0: broadcast)
   const int64_t sa = strideA[0] != 0 ? 1 : 0, sb = strideB[0] != 0 ? 1 : 0;
-  // Chunks are ranges of the flat output, not whole rows: a same-shape or row-broadcast operation
-  // collapses to one or a few long rows, which would otherwise run on one thread.
-  parallelFor(rows * inner, kGrain, [&](int64_t begin, int64_t end) {
-    int64_t r = begin / inner, col = begin - r * inner;
-    while (begin < end) {
-      // offsets of row r in a and b from its multi-index over dims[1..k)
-      int64_t offA = 0, offB = 0, rest = r;
-      for (int i = 1; i < k; ++i) {
-        const int64_t at = rest % dims[i];
-        rest /= dims[i];
-        offA += at * strideA[i];
-        offB += at * strideB[i];
-      }
-      const int64_t len = std::min(inner - col, end - begin);
-      binaryRow(op, a + offA + col * sa, sa, b + offB + col * sb, sb, out + begin, len);
-      begin += len;
-      ++r;
-      col = 0;
+  // chunks may end inside a row: a same-shape or row-broadcast operation collapses to one or a few long rows
+  parallelForRowPieces(rows, inner, kGrain, [&](int64_t r, int64_t col, int64_t len, int64_t flat) {
+    // offsets of row r in a and b from its multi-index over dims[1..k)
+    int64_t offA = 0, offB = 0, rest = r;
+    for (int i = 1; i < k; ++i) {
+      const int64_t at = rest % dims[i];
+      rest /= dims[i];
+      offA += at * strideA[i];
+      offB += at * strideB[i];
     }
+    binaryRow(op, a + offA + col * sa, sa, b + offB + col * sb, sb, out + flat, len);
   });
 }
 

@@ -1,9 +1,9 @@
 // Strided copies (see sacl/movement.h). The shape is first collapsed: size-1 axes drop out and neighbours
-// that are contiguous in both source and destination merge. Then one of three loops runs, each over
-// whole destination rows split across the pool: row memcpy when both sides are contiguous innermost; a
-// tiled transpose when the destination's innermost axis is strided in the source but another axis is
-// contiguous there; otherwise a strided gather per row. Also GatherV2 (row copies) and its gradient
-// UnsortedSegmentSum (each segment's rows summed in order by one thread).
+// that are contiguous in both source and destination merge. Then one of three loops runs: row memcpy when
+// both sides are contiguous innermost; a tiled transpose when the destination's innermost axis is strided
+// in the source but another axis is contiguous there; otherwise a strided gather per row. The pool splits
+// rows into pieces where they are long (one long row spreads too), the transpose into tiles. Also GatherV2
+// (row copies) and its gradient UnsortedSegmentSum (each segment's rows summed in order by one thread).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -79,12 +79,10 @@ void copyStrided(const uint32_t* src, const int64_t* srcStrides, uint32_t* dst, 
   for (int i = 0; i < in; ++i) rows *= a.n[i];
 
   if (a.src[in] == 1 && a.dst[in] == 1) {
-    parallelFor(rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        int64_t s, d;
-        rowOffsets(a, outerAxes, in, r, &s, &d);
-        std::memcpy(dst + d, src + s, static_cast<size_t>(inner) * sizeof(uint32_t));
-      }
+    parallelForRowPieces(rows, inner, kGrain, [&](int64_t r, int64_t col, int64_t len, int64_t) {
+      int64_t s, d;
+      rowOffsets(a, outerAxes, in, r, &s, &d);
+      std::memcpy(dst + d + col, src + s + col, static_cast<size_t>(len) * sizeof(uint32_t));
     });
     return;
   }
@@ -124,15 +122,15 @@ void copyStrided(const uint32_t* src, const int64_t* srcStrides, uint32_t* dst, 
     return;
   }
 
-  parallelFor(rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      int64_t s, d;
-      rowOffsets(a, outerAxes, in, r, &s, &d);
-      if (a.dst[in] == 1) {
-        gatherRow(src + s, a.src[in], dst + d, inner);
-      } else {
-        for (int64_t i = 0; i < inner; ++i) dst[d + i * a.dst[in]] = src[s + i * a.src[in]];
-      }
+  parallelForRowPieces(rows, inner, kGrain, [&](int64_t r, int64_t col, int64_t len, int64_t) {
+    int64_t s, d;
+    rowOffsets(a, outerAxes, in, r, &s, &d);
+    s += col * a.src[in];
+    d += col * a.dst[in];
+    if (a.dst[in] == 1) {
+      gatherRow(src + s, a.src[in], dst + d, len);
+    } else {
+      for (int64_t i = 0; i < len; ++i) dst[d + i * a.dst[in]] = src[s + i * a.src[in]];
     }
   });
 }

@@ -294,6 +294,20 @@ if (addon) {
         assertClose(rest(got, stock), rest(stock, got), { rtol: 1e-5, atol: 1e-5 }, `${CONV_KERNELS[i]} pad ${pad} vs stock`);
       }
     }
+    // one ∞ far into a large dy (past the finiteness check's first thread chunk), at a border cell, still takes
+    // the path that skips padded taps: the GEMM path would multiply the zero padding by it and spread NaN
+    {
+      const xShape = [2, 96, 96, 3];
+      const g = geometry(xShape, 3, 3, 1, 'same');
+      const x = random(rng, xShape);
+      const dyShape = [2, g.OH, g.OW, 4];
+      const dy = random(rng, dyShape);
+      dy[((1 * 96 + 95) * 96 + 10) * 4 + 1] = Infinity; // batch 1, bottom row
+      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, filterShape: [3, 3, 3, 4] };
+      const got = assertSameBitsForThreads(() => run('Conv2DBackpropFilter', { x: [x, xShape], dy: [dy, dyShape] }, attrs), 'late ∞');
+      const nanAt = (a) => Array.from(a, Number.isNaN);
+      assert.equal(nanAt(got.data), nanAt(Float32Array.from(oracle.conv2dFilter(x, dy, g, 4).sum)), 'late ∞: NaN positions');
+    }
     // all −0 input: +0 out, as tfjs' sums that start from +0
     const z = run('Conv2D', { x: [new Float32Array(12).fill(-0), [1, 2, 2, 3]], filter: [new Float32Array(6).fill(1), [1, 1, 3, 2]] },
       { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 });

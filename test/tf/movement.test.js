@@ -19,6 +19,7 @@ import { splitVByBlocks } from '../../dist/tf/kernels/split.js';
 import { assertBitIdentical, assertThrowsWith } from '../helpers/assert.js';
 import { loadRawAddon } from '../helpers/backends.js';
 import { assertSameBitsForThreads, cpuKernelSuite, testFastKernelRegistration } from '../helpers/kernels.js';
+import { setNumThreads } from '../../dist/index.js';
 import { Rng } from '../helpers/random.js';
 
 const { addon } = loadRawAddon();
@@ -117,6 +118,8 @@ if (addon) {
       [[9], [2], [5]], [[5, 6], [1, 2], [3, 3]], [[5, 6], [2, 0], [2, -1]], [[4, 5, 6], [1, 1, 1], [2, 3, 4]],
       [[4, 5, 6], [0, 2, 0], [4, 1, 6]], [[2, 7, 9, 3], [1, 0, 4, 1], [1, -1, 5, 2]], [[1, 1, 5, 1], [0, 0, 1, 0], [1, 1, 3, 1]],
       [[3, 200, 201], [1, 3, 7], [2, 190, 190]], [[2, 3, 1, 4, 5, 3], [1, 0, 0, 2, 1, 1], [1, 2, 1, 2, 3, 1]],
+      // one strided row of 210003 words: thread chunks begin and end inside it
+      [[3, 70001, 2], [0, 0, 1], [3, 70001, 1]],
     ];
     for (const dtype of ['float32', 'int32']) {
       for (const [shape, begin, sz] of CASES) {
@@ -134,6 +137,8 @@ if (addon) {
       [[[3], [4]], 0], [[[2, 3], [2, 5], [2, 1]], 1], [[[2, 3], [4, 3]], 0], [[[2, 3, 4], [2, 3, 4]], -1],
       [[[2, 3, 4], [2, 1, 4], [2, 2, 4]], 1], [[[2, 0, 4], [2, 3, 4], [2, 2, 4]], 1], [[[1, 5, 1], [1, 5, 2]], 2],
       [[[4, 28, 28, 40], [4, 28, 28, 24]], 3], [[[2, 2, 1, 3, 2], [2, 2, 2, 3, 2]], 2],
+      // each input one contiguous row longer than a thread chunk
+      [[[70001], [140003]], 0], [[[2, 70001], [2, 3]], 1],
     ];
     for (const dtype of ['float32', 'int32']) {
       for (const [shapes, axis] of CASES) {
@@ -457,6 +462,23 @@ if (addon) {
       const { dx } = avgPoolOracle(finite, dy, shape, filter, stride, pad);
       const grad = () => tf.grad((v) => tf.mul(tf.avgPool(v, filter, stride, pad), tf.tensor(dy, out.shape)))(tf.tensor(finite, shape));
       check(grad, dx, `avgPoolGrad ${JSON.stringify([shape, filter, stride, pad])}`);
+    }
+  });
+
+  test('a long copy is split over the pool, one long row included (contiguous and strided)', () => {
+    setNumThreads(2);
+    const pooled = () => addon.info().pooledRuns;
+    const CASES = [
+      ['concat [1 << 17] + [1 << 17]', () => [tf.zeros([1 << 17]), tf.ones([1 << 17])], (a, b) => tf.concat([a, b])],
+      ['slice of every other word of [1 << 18]', () => [tf.zeros([1 << 17, 2])], (a) => tf.slice(a, [0, 1], [-1, 1])],
+    ];
+    for (const [what, inputs, op] of CASES) {
+      tf.tidy(() => {
+        const xs = inputs();
+        const before = pooled();
+        op(...xs).dataSync();
+        assert.ok(pooled() > before, `${what} ran on one thread`);
+      });
     }
   });
 
