@@ -10,6 +10,7 @@ import { layerNorm } from '../tf/fused.js';
 import type { BackboneConfig } from './config.js';
 import { BatchNorm, Conv2d, LayerNorm, Linear, gelu, matMul, project } from './layers.js';
 import type { ForwardContext, ParamStore } from './params.js';
+import { constantScalar } from '../tf/constants.js';
 
 /** Pixel attention: x · sigmoid(depthwise conv3×3(x)). */
 class PixelAttention {
@@ -110,7 +111,7 @@ class Emsa {
       const src = tf.reshape(source, [B, n, C]);
       const k = tf.transpose(tf.reshape(this.kv.applyColumns(src, 0, C, ctx), [B, n, h, d]), [0, 2, 1, 3]);
       const v = tf.transpose(tf.reshape(this.kv.applyColumns(src, C, C, ctx), [B, n, h, d]), [0, 2, 1, 3]);
-      let attn = tf.mul(matMul(q, k, ctx, true), 1 / Math.sqrt(d)); // [B, h, HW, n]
+      let attn = tf.mul(matMul(q, k, ctx, true), constantScalar(1 / Math.sqrt(d))); // [B, h, HW, n]
       if (this.transform) {
         const mixed = tf.add(project(tf.transpose(attn, [0, 2, 3, 1]), this.transform.weight, ctx, true), this.transform.bias);
         attn = tf.softmax(tf.transpose(mixed, [0, 3, 1, 2]));

@@ -13,6 +13,7 @@ import type { ModelConfig } from './config.js';
 import { MultiHeadAttention } from './graph-layers.js';
 import { LayerNorm, gelu, matMul, project } from './layers.js';
 import type { ForwardContext, ParamStore } from './params.js';
+import { constantScalar } from '../tf/constants.js';
 
 export class AuClassifier {
   private readonly norm: LayerNorm | null;
@@ -41,7 +42,7 @@ export class AuClassifier {
       if (this.queries) {
         const t = this.norm!.apply(tokens, ctx);
         const scores = tf.transpose(project(t, this.queries, ctx, true), [0, 2, 1]); // [B, A, L]
-        pooled = matMul(tf.softmax(tf.mul(scores, 1 / Math.sqrt(D))), t, ctx) as tf.Tensor3D;
+        pooled = matMul(tf.softmax(tf.mul(scores, constantScalar(1 / Math.sqrt(D)))), t, ctx) as tf.Tensor3D;
       } else {
         pooled = tf.broadcastTo(tf.mean(tokens, 1, true), [B, this.numAus, D]) as tf.Tensor3D;
       }

@@ -9,6 +9,7 @@ import { maxRelative } from '../tf/ops.js';
 import type { GcnType } from './config.js';
 import { BatchNorm, GroupedLinear, LayerNorm, Linear, gelu, matMul } from './layers.js';
 import type { ForwardContext, ParamStore } from './params.js';
+import { constantScalar } from '../tf/constants.js';
 
 /** Neighbour features [B, N, K, C]. */
 function neighbours(x: tf.Tensor3D, idx: tf.Tensor3D): tf.Tensor4D {
@@ -80,7 +81,7 @@ class GinConv implements GraphConv {
   }
 
   apply(x: tf.Tensor3D, idx: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D {
-    return tf.tidy(() => this.nn.apply(tf.add(tf.mul(tf.add(this.eps, 1), x), tf.sum(neighbours(x, idx), 2)), ctx) as tf.Tensor3D);
+    return tf.tidy(() => this.nn.apply(tf.add(tf.mul(tf.add(this.eps, constantScalar(1)), x), tf.sum(neighbours(x, idx), 2)), ctx) as tf.Tensor3D);
   }
 }
 

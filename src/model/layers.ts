@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { batchNormTraining, gelu as fusedGelu, layerNorm } from '../tf/fused.js';
 import type { ForwardContext, ParamStore } from './params.js';
 import { rangeError } from '../util/validate.js';
+import { constantScalar } from '../tf/constants.js';
 
 const prod = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -161,8 +162,9 @@ export class BatchNorm {
     return tf.tidy(() => {
       const { y, mean, variance } = batchNormTraining(x, this.gamma, this.beta, { eps: this.eps, relu });
       const m = this.momentum;
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * count) / (count - 1))));
+      const keep = constantScalar(1 - m);
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, keep), tf.mul(mean, constantScalar(m))));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, keep), tf.mul(variance, constantScalar((m * count) / (count - 1)))));
       return y;
     });
   }

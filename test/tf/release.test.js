@@ -130,6 +130,23 @@ test("a user's own values are never freed", () => {
   assert.equal([...mine], [1, 2, 3]);
 });
 
+test("values JavaScript made have their .buffer read once, at the store: not again at a read, a clone or the dispose", () => {
+  // .buffer on a small (on-heap) typed array makes V8 allocate it a backing store, a young GC with the
+  // step's large outputs alive; an instance getter counts the reads
+  nativeOutput().dispose(); // the storage is watched from the first native output on
+  let reads = 0;
+  const values = new Float32Array([1.5, 2.5]);
+  const own = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Float32Array.prototype), 'buffer').get;
+  Object.defineProperty(values, 'buffer', { get() { reads++; return own.call(this); } });
+  const t = tf.tensor1d(values);
+  assert.is(held(t), values, 'stored as it is');
+  assert.is(reads, 1, 'read at the store');
+  const c = t.clone();
+  assert.equal(Array.from(t.dataSync()), [1.5, 2.5]);
+  tf.dispose([t, c]);
+  assert.is(reads, 1, 'no read after the store');
+});
+
 test('a training-style round: nothing read, everything disposed, every native buffer freed', () => {
   const before = tf.memory().numTensors;
   const kept = [];

@@ -32,6 +32,12 @@ interface CpuBackendLike {
 
 /** The buffers our kernels allocated → how many data ids hold them now. */
 const holders = new WeakMap<ArrayBuffer, number>();
+/**
+ * Storage entries on one of those buffers → that buffer. An entry's buffer is looked up here, not read off
+ * its values: `.buffer` on a small typed array that JavaScript made (a scalar) makes V8 allocate it a
+ * backing store, and with the step's large outputs alive V8 runs a young-generation GC first.
+ */
+const entryBuffers = new WeakMap<object, ArrayBuffer>();
 const installed = new WeakSet<object>();
 
 /** What the addon offers: memory of its own, and the freeing of a buffer now (see the module comment). */
@@ -127,10 +133,11 @@ const storages: CpuStorage[] = [];
 function copyForReader(dataId: object): void {
   for (const data of storages) {
     const value = entryOf(data, dataId);
-    const b = bufferOf(value);
-    if (b === undefined || !holders.has(b)) continue;
+    const b = value && entryBuffers.get(value);
+    if (b === undefined) continue;
     const values = value!.values as Float32Array | Int32Array;
     value!.values = values.slice();
+    entryBuffers.delete(value!);
     count(b, -1);
   }
 }
@@ -142,12 +149,19 @@ function install(backend: CpuBackendLike): void {
     const { data } = backend;
     const set = data.set.bind(data);
     const del = data.delete.bind(data);
-    const held = (dataId: object) => bufferOf(entryOf(data, dataId));
+    const held = (dataId: object) => {
+      const entry = entryOf(data, dataId);
+      return entry && entryBuffers.get(entry);
+    };
     storages.push(data);
     data.set = (dataId, value) => {
       const before = held(dataId);
       set(dataId, value);
-      count(bufferOf(value), +1);
+      const b = bufferOf(value);
+      if (b !== undefined && holders.has(b)) {
+        entryBuffers.set(value, b);
+        count(b, +1);
+      }
       count(before, -1);
     };
     data.delete = (dataId) => {

@@ -1,0 +1,27 @@
+/**
+ * Scalar constants made once and kept, one per (backend, value), for the ops a training step runs with a
+ * number operand (the BatchNorm running-estimate update, attention scales).
+ *
+ * Why: tf.mul(x, 0.9) makes a new scalar tensor per call, on-heap in V8 (typed arrays of 64 bytes or
+ * less live in the JS heap). The cpu backend's storage reads each new value's `.buffer`
+ * (kernels/release.ts counts which tensors hold our outputs), which makes V8 give the scalar a backing
+ * store of its own; and V8 runs a young-generation GC before allocating a backing store while 32 MB of
+ * young ones are alive, which a step's large outputs always are. The BatchNorm update alone made ~300
+ * such scalars a step (full model), ~40 scavenges of ~1 ms each, serial work on the main thread.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Distinct values kept at most; past this, a fresh scalar per call (still correct, just not kept). */
+const MAX_KEPT = 256;
+const kept = new Map<string, tf.Scalar>();
+
+/** A float32 scalar of `value`, the same tensor on every call with the same backend and value; never dispose it. */
+export function constantScalar(value: number): tf.Scalar {
+  const key = `${tf.getBackend()}|${value}`;
+  const t = kept.get(key);
+  if (t !== undefined && !t.isDisposed) return t;
+  const made = tf.scalar(value, 'float32');
+  if (kept.size >= MAX_KEPT && t === undefined) return made;
+  kept.set(key, tf.keep(made));
+  return made;
+}
