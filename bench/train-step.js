@@ -2,7 +2,7 @@
  * The training step of the MSPSACL model on tfjs' cpu and wasm backends, beside PyTorch's in the same run.
  *
  *   node bench/train-step.js [--model full|tiny] [--batch 16] [--threads 2 | 1,2] [--backend cpu|wasm|both]
- *                            [--steps 3] [--torch-anchor <path> | none] [--python <exe>] [--no-profile]
+ *                            [--steps 3] [--rounds 1] [--torch-anchor <path> | none] [--python <exe>] [--no-profile]
  *                            [--epoch-images 97000] [--gc single|concurrent] [--json-only]
  *
  * What is timed is the trainer's own step, trainStep() of src/train/trainer.ts: the paper's losses
@@ -19,6 +19,10 @@
  * same way, when /usr/bin/python3 can import torch. Its step differs from ours in the loss (BCE + 1e-3 ×
  * MSE) and has no clipping or weight decay: a few element-wise kernels per parameter, well under 1 % of
  * the full model's step.
+ *
+ * --rounds R runs every configuration (ours and PyTorch's) R times, in alternating order (1, 2, 2, 1, …
+ * threads), and pools the timed steps: on a shared machine one configuration's process can land in a slow
+ * spell that the next one misses, which a single round reads as a change in the thread speed-up.
  *
  * Per configuration: the median step time (upper median of --steps timed steps after two warm-up steps) per
  * image, effective GFLOP/s = 3 × 2 × multiply-adds of one image's forward pass (AuModel.complexity(), the
@@ -51,6 +55,7 @@ const FLAGS = {
   threads: { type: 'string' },
   backend: { type: 'string', default: 'both' },
   steps: { type: 'string', default: '3' },
+  rounds: { type: 'string', default: '1' },
   'torch-anchor': { type: 'string' },
   python: { type: 'string', default: '/usr/bin/python3' },
   'no-profile': { type: 'boolean', default: false },
@@ -101,6 +106,7 @@ function parseOptions(argv) {
     threads,
     backends: values.backend === 'both' ? ['cpu', 'wasm'] : [values.backend],
     steps: positive(values, 'steps'),
+    rounds: positive(values, 'rounds'),
     anchor: anchor === 'none' ? null : resolve(anchor),
     anchorGiven: values['torch-anchor'] !== undefined,
     python: values.python,
@@ -243,6 +249,24 @@ function probeTorch(opts) {
 
 const hours = (msPerImage, images) => (msPerImage * images) / 3.6e6;
 
+/** The upper median. */
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/**
+ * One configuration's rounds as one result: every timed step pooled (their median is the step time),
+ * the highest peak RSS, the first round's warm-up and profile; the first error if a round failed.
+ */
+function pooledRuns(results, batch) {
+  const failed = results.find((r) => r.error);
+  if (failed || results.length === 1) return failed ?? results[0];
+  const times = results.flatMap((r) => r.times);
+  const stepMs = median(times);
+  const [first] = results;
+  return { ...first, times, stepMs, msPerImage: stepMs / batch, gflops: (first.gflopPerImage * 1e9 * batch) / (stepMs * 1e6),
+    peakRssMB: Math.max(...results.map((r) => r.peakRssMB)), roundsMs: results.map((r) => r.stepMs),
+    profile: results.find((r) => r.profile)?.profile };
+}
+
 /**
  * A per-family Amdahl model from one backend's 1- and 2-thread profiled steps: each family (and the time
  * outside kernels) has a parallel share p from its own speed-up s between the two (p = 2 − 2/s, clamped
@@ -276,6 +300,7 @@ async function main() {
     return;
   }
   const log = opts.jsonOnly ? () => {} : (...a) => console.log(...a);
+  const table = opts.jsonOnly ? () => {} : printTable;
   const progress = process.stderr.isTTY && !opts.jsonOnly ? (s) => process.stderr.write(`\r\x1b[K${s}`) : () => {};
   const date = new Date().toISOString();
   const cpus = os.cpus();
@@ -283,19 +308,33 @@ async function main() {
   const tfjsVersion = JSON.parse(readFileSync(resolve(REPO, 'node_modules/@tensorflow/tfjs/package.json'), 'utf8')).version;
   const torch = probeTorch(opts);
 
+  // every configuration once per round, the thread order reversed every other round; results pooled below
+  const runs = new Map();
+  const add = (key, result) => runs.set(key, [...(runs.get(key) ?? []), result]);
+  for (let round = 0; round < opts.rounds; round++) {
+    const of = opts.rounds > 1 ? ` (round ${round + 1} of ${opts.rounds})` : '';
+    for (const threads of round % 2 ? [...opts.threads].reverse() : opts.threads) {
+      for (const backend of opts.backends) {
+        progress(`train-step: ${opts.model} batch ${opts.batch} on ${backend}, ${threads} thread(s)${of}…`);
+        add(`${backend}|${threads}`, runWorker({ model: opts.model, batch: opts.batch, threads, backend, steps: opts.steps,
+          profile: opts.profile && round === 0, gc: opts.gc }));
+      }
+      progress(`train-step: PyTorch anchor, ${threads} thread(s)${of}…`);
+      add(`torch|${threads}`, runAnchor(opts, threads, torch));
+    }
+  }
   const rows = [];
   for (const threads of opts.threads) {
-    for (const backend of opts.backends) {
-      progress(`train-step: ${opts.model} batch ${opts.batch} on ${backend}, ${threads} thread(s)…`);
-      rows.push({ config: `sacl-au ${backend}`, ...runWorker({ model: opts.model, batch: opts.batch, threads, backend, steps: opts.steps, profile: opts.profile, gc: opts.gc }) });
-    }
-    progress(`train-step: PyTorch anchor, ${threads} thread(s)…`);
-    const a = runAnchor(opts, threads, torch);
-    if (a.skipped) rows.push({ config: 'PyTorch', threads, skipped: a.skipped });
-    else if (a.error) rows.push({ config: 'PyTorch', threads, error: a.error });
+    for (const backend of opts.backends) rows.push({ config: `sacl-au ${backend}`, ...pooledRuns(runs.get(`${backend}|${threads}`), opts.batch) });
+    const anchors = runs.get(`torch|${threads}`);
+    const a = anchors.find((x) => x.skipped || x.error);
+    if (a?.skipped) rows.push({ config: 'PyTorch', threads, skipped: a.skipped });
+    else if (a?.error) rows.push({ config: 'PyTorch', threads, error: a.error });
     else {
-      rows.push({ config: `PyTorch ${a.torch}`, torch: true, threads: a.threads, stepMs: a.stepMs, msPerImage: a.stepMs / opts.batch,
-        gflopPerImage: a.gflopPerImage, gflops: (a.gflopPerImage * opts.batch) / (a.stepMs / 1000), peakRssMB: a.peakRssMB });
+      const stepMs = median(anchors.map((x) => x.stepMs));
+      rows.push({ config: `PyTorch ${anchors[0].torch}`, torch: true, threads: anchors[0].threads, stepMs, msPerImage: stepMs / opts.batch,
+        gflopPerImage: anchors[0].gflopPerImage, gflops: (anchors[0].gflopPerImage * opts.batch) / (stepMs / 1000),
+        peakRssMB: Math.max(...anchors.map((x) => x.peakRssMB)), ...(anchors.length > 1 && { roundsMs: anchors.map((x) => x.stepMs) }) });
     }
   }
   progress('');
@@ -313,10 +352,11 @@ async function main() {
 
   log(`# sacl-au bench: train-step   ${date}`);
   log(`# CPU: ${machine.model}, ${machine.cpus} cores, load average ${machine.loadavg.join(' ')}   node ${process.version}   tfjs ${tfjsVersion}`);
-  log(`# model ${opts.model}, batch ${opts.batch} (whole), the trainer's step (trainStep), median of ${opts.steps} step(s) after ${WARMUP_STEPS} warm-up steps`);
+  log(`# model ${opts.model}, batch ${opts.batch} (whole), the trainer's step (trainStep), median of ${opts.steps} step(s) after ${WARMUP_STEPS} warm-up steps` +
+    (opts.rounds > 1 ? `, pooled over ${opts.rounds} rounds in alternating order` : ''));
   log(`# V8 GC: ${opts.gc === 'single' ? 'node --single-threaded-gc (as sacl-au\'s CLI runs; --gc concurrent for V8\'s default)' : 'V8\'s default concurrent GC threads'}`);
   log(`# PyTorch: ${torch.ok ? `torch ${torch.version} via ${opts.python}, ${opts.anchor}` : rows.find((r) => r.skipped)?.skipped ?? 'not run'}\n`);
-  printTable([
+  table([
     { title: 'config', get: (r) => r.config, left: true },
     { title: 'threads', get: (r) => r.threads },
     { title: 'step ms', get: (r) => fmt(r.stepMs) },
@@ -339,7 +379,7 @@ async function main() {
   if (profiled.length) {
     log('\nShare of the profiled step per kernel family (tf.profile; % of wall time):\n');
     const fam = [...FAMILIES, 'outside kernels'];
-    printTable([
+    table([
       { title: 'family', get: (f) => f, left: true },
       ...profiled.map((r) => ({
         title: `${r.backend}/${r.threads}t`,
@@ -364,7 +404,7 @@ async function main() {
   }
   if (models.length) {
     log('\nThread model (per-family Amdahl from the 1- and 2-thread profiles; an upper bound: no bandwidth limit):\n');
-    printTable([
+    table([
       { title: 'backend', get: (m) => m.backend, left: true },
       { title: 'serial share', get: (m) => `${(100 * m.serialShare).toFixed(0)}%` },
       ...[32, 64].flatMap((n) => [
@@ -384,7 +424,7 @@ async function main() {
   if (targets.length) log(`\nIssue 14 targets${full ? '' : ' (they are set for --model full --batch 16)'}:\n  ${targets.join('\n  ')}`);
   log('');
   console.log(JSON.stringify({ bench: 'train-step', date, machine, versions: { tfjs: tfjsVersion, torch: torch.version }, options: { model: opts.model,
-    batch: opts.batch, threads: opts.threads, backends: opts.backends, steps: opts.steps, epochImages: opts.epochImages, anchor: opts.anchor },
+    batch: opts.batch, threads: opts.threads, backends: opts.backends, steps: opts.steps, rounds: opts.rounds, epochImages: opts.epochImages, anchor: opts.anchor },
   results: rows, threadModel: models }));
 }
 

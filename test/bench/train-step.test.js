@@ -1,7 +1,8 @@
 /**
  * bench/train-step.js end to end at its smallest (tiny model, batch 2, one step, wasm and cpu): the JSON
  * line carries per-image time, GFLOP/s by the stated formula, peak RSS and a profile whose families add
- * up; a missing PyTorch anchor is a skip with its reason, not a failure; bad flags exit with a message.
+ * up; a missing PyTorch anchor is a skip with its reason, not a failure; --rounds pools its rounds' steps;
+ * --json-only prints the JSON line alone; bad flags exit with a message.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -41,10 +42,26 @@ test('one tiny step per backend: JSON fields, the FLOP formula, the profile, and
   assert.ok(lines.some((l) => l.startsWith('Share of the profiled step per kernel family')));
 });
 
+test('--rounds pools every round\'s timed steps (their upper median is the step), --json-only prints the JSON line alone', () => {
+  const r = run('--model', 'tiny', '--batch', '2', '--steps', '2', '--threads', '1', '--backend', 'cpu', '--rounds', '2',
+    '--no-profile', '--torch-anchor', 'none', '--json-only');
+  assert.is(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.is(lines.length, 1, r.stdout);
+  const json = JSON.parse(lines[0]);
+  assert.is(json.options.rounds, 2);
+  const [ours] = json.results.filter((x) => x.backend);
+  assert.is(ours.times.length, 4, 'two rounds of two steps');
+  assert.is(ours.roundsMs.length, 2);
+  assert.is(ours.stepMs, [...ours.times].sort((a, b) => a - b)[2]);
+  assert.is(ours.msPerImage, ours.stepMs / 2);
+});
+
 test('bad flags exit 1 with the message', () => {
   for (const [args, message] of [[['--model', 'huge'], '--model expects full or tiny, got "huge"'],
     [['--threads', '1,0'], '--threads expects positive integers (e.g. 2 or 1,2), got "1,0"'],
-    [['--backend', 'gpu'], '--backend expects cpu, wasm or both, got "gpu"'], [['--batch', '2.5'], '--batch expects a positive integer, got "2.5"']]) {
+    [['--backend', 'gpu'], '--backend expects cpu, wasm or both, got "gpu"'], [['--batch', '2.5'], '--batch expects a positive integer, got "2.5"'],
+    [['--rounds', '0'], '--rounds expects a positive integer, got "0"']]) {
     const r = run(...args);
     assert.is(r.status, 1, args.join(' '));
     assert.match(r.stderr, `bench: ${message}`);
