@@ -1,7 +1,7 @@
 /**
  * How the native memory-bound kernels scale from 1 to 2 threads on the shapes of a full-model training
  * step (batch 16): same-shape and broadcast element-wise arithmetic, long copies (the MSFL token concat,
- * a channel slice), reductions to a few outputs, a transpose. Each case is timed at 1 and 2 threads in
+ * a channel slice), reductions to a few outputs, a transpose, a LayerNorm with its gradient. Each case is timed at 1 and 2 threads in
  * alternation, so both see the same machine load; prints a table (median ms each, speed-up) and one JSON
  * line.   node bench/thread-scaling.js [--quick]
  *
@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { setNumThreads } from '../dist/index.js';
+import { loadNative } from '../dist/backends/native.js';
 import { registerFastKernels } from '../dist/tf/index.js';
 import { fmt, measure, mulberry32, printTable } from './harness.js';
 
@@ -31,7 +32,27 @@ const CASES = [
   ['sum [16,784,49,2] → [2]', [[16, 784, 49, 2]], (a) => tf.sum(a, [0, 1, 2])],
   ['sum [50176,64] → [64]', [[50176, 64]], (a) => tf.sum(a, 0)],
   ['sum [16,3154,960] → [960]', [[16, 3154, 960]], (a) => tf.sum(a, [0, 1])],
+  ['layerNorm gradient [50176,64] (addon call)', [[50176, 64]], layerNormGradient],
+  ['layerNorm gradient [50464,960] (addon call)', [[50464, 960]], layerNormGradient],
 ];
+
+/**
+ * The addon's LayerNorm backward alone (dx, and dγ, dβ from per-chunk partials) on x's shape: through
+ * tfjs, its forward, the product with dy and the gradient's own tensors would be most of the time.
+ */
+function layerNormGradient(x) {
+  let args = gradientArgs.get(x);
+  if (!args) {
+    const [rows, n] = x.shape;
+    const values = x.dataSync();
+    args = { dy: values, x: values, mean: new Float32Array(rows), rstd: new Float32Array(rows).fill(1), gamma: new Float32Array(n).fill(1),
+      rows, n, dx: new Float32Array(rows * n), dgamma: new Float32Array(n), dbeta: new Float32Array(n) };
+    gradientArgs.set(x, args);
+  }
+  loadNative().addon.layerNormGrad(args);
+  return [];
+}
+const gradientArgs = new WeakMap(); // per input tensor: the arrays, made once outside the timing
 
 await tf.setBackend('cpu');
 if (!registerFastKernels('cpu').includes('Add')) throw new Error('the native addon is not loaded: build it first (npm run build:native)');

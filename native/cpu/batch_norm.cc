@@ -10,6 +10,7 @@
 #include <cmath>
 #include <vector>
 
+#include "partials.h"
 #include "sacl/common.h"
 #include "sacl/parallel.h"
 
@@ -128,23 +129,23 @@ void batchNormTrain(const float* x, int64_t rows, int64_t C, const float* gamma,
   const int64_t per = blockRows(C);
   const int64_t blocks = (rows + per - 1) / per;
   // per block: its mean, then its sum of squared deviations from that mean
-  std::vector<double> bMean(blocks * C), bM2(blocks * C);
+  Partials bMean(blocks, C), bM2(blocks, C);
   forBlocks(rows, C, [&](int64_t r0, int64_t n, int64_t b) {
-    double* mu = &bMean[b * C];
+    double* mu = bMean[b];
     channelSums(x + r0 * C, n, C, mu);
     for (int64_t c = 0; c < C; ++c) mu[c] /= static_cast<double>(n);
-    channelSquares(x + r0 * C, n, C, mu, &bM2[b * C]);
+    channelSquares(x + r0 * C, n, C, mu, bM2[b]);
   });
   // merge the blocks in order: (n_a, μ_a, M2_a) + (n_b, μ_b, M2_b)
-  std::vector<double> mu(bMean.begin(), bMean.begin() + C), m2(bM2.begin(), bM2.begin() + C);
+  std::vector<double> mu(bMean[0], bMean[0] + C), m2(bM2[0], bM2[0] + C);
   double na = static_cast<double>(std::min(per, rows));
   for (int64_t b = 1; b < blocks; ++b) {
     const double nb = static_cast<double>(std::min(per, rows - b * per));
     const double n = na + nb;
     for (int64_t c = 0; c < C; ++c) {
-      const double d = bMean[b * C + c] - mu[c];
+      const double d = bMean[b][c] - mu[c];
       mu[c] += d * (nb / n);
-      m2[c] += bM2[b * C + c] + d * d * (na * nb / n);
+      m2[c] += bM2[b][c] + d * d * (na * nb / n);
     }
     na = n;
   }
@@ -162,9 +163,9 @@ void batchNormTrainGrad(const float* dy, const float* x, const float* y, int64_t
                         float* dx, float* dGamma, float* dBeta) {
   const int64_t per = blockRows(C);
   const int64_t blocks = (rows + per - 1) / per;
-  std::vector<double> b1(blocks * C), b2(blocks * C);
+  Partials b1(blocks, C), b2(blocks, C);
   forBlocks(rows, C, [&](int64_t r0, int64_t n, int64_t b) {
-    gradSums(dy + r0 * C, x + r0 * C, relu ? y + r0 * C : nullptr, n, C, mean, relu, &b1[b * C], &b2[b * C]);
+    gradSums(dy + r0 * C, x + r0 * C, relu ? y + r0 * C : nullptr, n, C, mean, relu, b1[b], b2[b]);
   });
   // dx = r·γ·g + (−r·γ·S1 + dMean)/N + (x − μ)·(−γ·r³·S2 + 2·dVar)/N, S1 = Σg, S2 = Σg·(x − μ)
   std::vector<float> a(C), k0(C), k1(C);
@@ -172,8 +173,8 @@ void batchNormTrainGrad(const float* dy, const float* x, const float* y, int64_t
   for (int64_t c = 0; c < C; ++c) {
     double s1 = 0.0, s2 = 0.0;
     for (int64_t b = 0; b < blocks; ++b) {
-      s1 += b1[b * C + c];
-      s2 += b2[b * C + c];
+      s1 += b1[b][c];
+      s2 += b2[b][c];
     }
     const double r = batchNormRstd(var[c], eps), gm = gamma[c];
     dBeta[c] = static_cast<float>(s1);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "partials.h"
 #include "sacl/common.h"
 #include "sacl/parallel.h"
 
@@ -224,7 +225,7 @@ void layerNormGrad(const float* dy, const float* x, const float* mean, const flo
     const int64_t rowsPer = std::max<int64_t>({1, kGrain / n, fused ? ceilDiv(rows, kMaxPartials) : 1});
     const int64_t chunks = ceilDiv(rows, rowsPer);
     // per chunk of rows: Σ dy·x̂ then Σ dy over its rows, in row order
-    std::vector<double> partial(fused ? chunks * 2 * n : 0, 0.0);
+    Partials partial(fused ? chunks * 2 : 0, n);  // per chunk: its Σ dy·x̂ row, then its Σ dy row
     parallelFor(chunks, 1, [&](int64_t k0, int64_t k1) {
       for (int64_t k = k0; k < k1; ++k) {
         for (int64_t r = k * rowsPer; r < std::min(rows, (k + 1) * rowsPer); ++r) {
@@ -233,7 +234,7 @@ void layerNormGrad(const float* dy, const float* x, const float* mean, const flo
           gradSums(dyr, xr, gamma, mean[r], rstd[r], n, &sg, &sgx);
           const float mg = static_cast<float>(sg * inv), mgx = static_cast<float>(sgx * inv);
           if (fused) {
-            gradInputAccumulate(dyr, xr, gamma, mean[r], rstd[r], mg, mgx, n, dx + r * n, &partial[k * 2 * n], &partial[k * 2 * n + n]);
+            gradInputAccumulate(dyr, xr, gamma, mean[r], rstd[r], mg, mgx, n, dx + r * n, partial[2 * k], partial[2 * k + 1]);
           } else {
             gradInput(dyr, xr, gamma, mean[r], rstd[r], mg, mgx, n, dx + r * n);
           }
@@ -244,8 +245,8 @@ void layerNormGrad(const float* dy, const float* x, const float* mean, const flo
       for (int64_t c = 0; c < n; ++c) {
         double g = 0.0, b = 0.0;
         for (int64_t k = 0; k < chunks; ++k) {
-          g += partial[k * 2 * n + c];
-          b += partial[k * 2 * n + n + c];
+          g += partial[2 * k][c];
+          b += partial[2 * k + 1][c];
         }
         dgamma[c] = static_cast<float>(g);
         dbeta[c] = static_cast<float>(b);

@@ -12,6 +12,7 @@
 #include <limits>
 #include <vector>
 
+#include "partials.h"
 #include "sacl/common.h"
 #include "sacl/parallel.h"
 
@@ -24,7 +25,6 @@ constexpr int64_t kInnerBlock = 512;    // neighbouring outputs one task accumul
 constexpr int64_t kMinTasks = 64;       // fewer (output, block) tasks than this: split the reduced range too
 constexpr int64_t kMaxChunks = 64;
 constexpr int kLanes = 8;
-constexpr int64_t kLineDoubles = 8;     // doubles in a 64-byte cache line
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -238,16 +238,15 @@ void reduceWith(bool mean, const Plan& p, const float* x, float* out) {
     });
     return;
   }
-  // each task's partials start on a cache line of their own: tasks of a few outputs each (width 2 for the
+  // each task's partials on cache lines of their own: tasks of a few outputs each (width 2 for the
   // [.., 2] landmark coordinates) sharing lines made 2 threads slower than 1
-  const int64_t stride = (width + kLineDoubles - 1) / kLineDoubles * kLineDoubles;
-  std::vector<double> part(units * chunks * stride);
+  Partials part(units * chunks, width);
   parallelFor(units * chunks, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t u = t / chunks, c = t % chunks;
       const int64_t o = u / blocks, i0 = (u % blocks) * width, w = std::min(width, p.inner - i0);
       const int64_t s0 = c * chunkLen, s1 = std::min(span, s0 + chunkLen);
-      double* dst = part.data() + t * stride;
+      double* dst = part[t];
       if (lastReduced) {
         dst[0] = rangeLastReduced<Op>(p, x, keptBase(o), s0, s1);
       } else {
@@ -258,8 +257,8 @@ void reduceWith(bool mean, const Plan& p, const float* x, float* out) {
   for (int64_t u = 0; u < units; ++u) {
     const int64_t o = u / blocks, i0 = (u % blocks) * width, w = std::min(width, p.inner - i0);
     for (int64_t i = 0; i < w; ++i) {
-      double v = part[u * chunks * stride + i];
-      for (int64_t c = 1; c < chunks; ++c) v = Op::step(v, part[(u * chunks + c) * stride + i]);
+      double v = part[u * chunks][i];
+      for (int64_t c = 1; c < chunks; ++c) v = Op::step(v, part[u * chunks + c][i]);
       if (lastReduced) v = fixZero(v, keptBase(o));
       out[o * p.inner + i0 + i] = finish(v);
     }
