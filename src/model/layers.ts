@@ -163,8 +163,10 @@ export class BatchNorm {
       const { y, mean, variance } = batchNormTraining(x, this.gamma, this.beta, { eps: this.eps, relu });
       const m = this.momentum;
       const keep = constantScalar(1 - m);
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, keep), tf.mul(mean, constantScalar(m))));
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, keep), tf.mul(variance, constantScalar((m * count) / (count - 1)))));
+      const take = constantScalar(m);
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, keep), tf.mul(mean, take)));
+      // the unbiased variance's factor depends on the batch's size: a scalar of its own per call, not kept
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, keep), tf.mul(variance, (m * count) / (count - 1))));
       return y;
     });
   }

@@ -1,13 +1,14 @@
 /**
  * Scalar constants made once and kept, one per (backend, value), for the ops a training step runs with a
- * number operand (the BatchNorm running-estimate update, attention scales).
+ * number operand that does not depend on the data (the BatchNorm update's momentum terms, attention
+ * scales). Kept for the life of the process: a value that changes with the batch would pile them up.
  *
  * Why: tf.mul(x, 0.9) makes a new scalar tensor per call, on-heap in V8 (typed arrays of 64 bytes or
  * less live in the JS heap). The cpu backend's storage reads each new value's `.buffer`
  * (kernels/release.ts counts which tensors hold our outputs), which makes V8 give the scalar a backing
  * store of its own; and V8 runs a young-generation GC before allocating a backing store while 32 MB of
- * young ones are alive, which a step's large outputs always are. The BatchNorm update alone made ~300
- * such scalars a step (full model), ~40 scavenges of ~1 ms each, serial work on the main thread.
+ * young ones are alive, which a step's large outputs always are: ~40 scavenges of ~1 ms each a step
+ * (full model, batch 16), serial work on the main thread, ~25 with the constants kept.
  */
 import * as tf from '@tensorflow/tfjs';
 

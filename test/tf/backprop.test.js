@@ -19,6 +19,8 @@ test.after(async () => { await tf.setBackend('cpu'); });
 
 /** Both gradient routes on f over vars: values and gradients as plain arrays, nothing left allocated. */
 function bothRoutes(f, vars) {
+  // one untimed forward first: the constants the model keeps (src/tf/constants.ts) are made once, here
+  tf.tidy(() => { f(); });
   const run = (route) => {
     const before = tf.memory().numTensors;
     const { value, grads } = route(f, vars);
