@@ -183,8 +183,7 @@ async function worker({ model: variant, batch: B, threads, backend, steps, profi
   }
   if (!Number.isFinite(last.loss)) throw new Error(`loss is ${last.loss}`);
   const peakRssMB = statusMB('VmHWM'); // before the profiled step: the timed steps' peak
-  const sorted = [...times].sort((a, b) => a - b);
-  const stepMs = sorted[sorted.length >> 1];
+  const stepMs = median(times);
 
   let prof;
   if (profile) {
