@@ -24,30 +24,32 @@ interface ZipEntry {
 
 /** The central directory of a zip archive (zip64 records included). */
 function zipEntries(file: string, bytes: Uint8Array): Map<string, ZipEntry> {
-  const fail = (what: string): never => { throw new Error(`${file}: not a valid torch.save zip archive: ${what}`); };
+  const fail = (part: string, expected: string, actual: string): never => { throw new Error(message(`${part} of the torch.save archive ${file}`, expected, actual)); };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let eocd = -1;
   for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
     if (view.getUint32(i, true) === 0x06054b50) { eocd = i; break; }
   }
-  if (eocd < 0) fail('no end-of-central-directory record (truncated file?)');
+  if (eocd < 0) fail('the end', 'a zip end-of-central-directory record (50 4b 05 06) in the last 65 557 bytes', `none in ${bytes.length} bytes (a truncated file, or not a zip archive)`);
   let count = view.getUint16(eocd + 10, true);
   let cdSize = view.getUint32(eocd + 12, true);
   let cdOffset = view.getUint32(eocd + 16, true);
   if (cdOffset === 0xffffffff || count === 0xffff) {
     const locator = eocd - 20;
-    if (locator < 0 || view.getUint32(locator, true) !== 0x07064b50) fail('zip64 end-of-central-directory locator missing');
+    if (locator < 0 || view.getUint32(locator, true) !== 0x07064b50) fail('the zip64 locator', `a zip64 end-of-central-directory locator (50 4b 06 07) at byte ${locator}`, 'none');
     const at = Number(view.getBigUint64(locator + 8, true));
-    if (at + 56 > bytes.length || view.getUint32(at, true) !== 0x06064b50) fail('zip64 end-of-central-directory record missing');
+    if (at + 56 > bytes.length || view.getUint32(at, true) !== 0x06064b50) fail('the zip64 end record', `a zip64 end-of-central-directory record (50 4b 06 06) at byte ${at}`, 'none');
     count = Number(view.getBigUint64(at + 32, true));
     cdSize = Number(view.getBigUint64(at + 40, true));
     cdOffset = Number(view.getBigUint64(at + 48, true));
   }
-  if (cdOffset + cdSize > bytes.length) fail(`central directory [${cdOffset}, ${cdOffset + cdSize}) lies beyond the file's ${bytes.length} bytes`);
+  if (cdOffset + cdSize > bytes.length) fail('the central directory', `a range inside the file's ${bytes.length} bytes`, `bytes [${cdOffset}, ${cdOffset + cdSize})`);
   const entries = new Map<string, ZipEntry>();
   let at = cdOffset;
   for (let n = 0; n < count; n++) {
-    if (at + 46 > cdOffset + cdSize || view.getUint32(at, true) !== 0x02014b50) fail(`central directory entry ${n} is damaged`);
+    if (at + 46 > cdOffset + cdSize || view.getUint32(at, true) !== 0x02014b50) {
+      fail(`central directory entry ${n}`, `an entry header (50 4b 01 02) at byte ${at}, within the directory's ${count} entries`, at + 46 > cdOffset + cdSize ? 'the directory\'s end' : 'other bytes');
+    }
     const method = view.getUint16(at + 10, true);
     let compressedSize = view.getUint32(at + 20, true);
     let size = view.getUint32(at + 24, true);
@@ -56,7 +58,7 @@ function zipEntries(file: string, bytes: Uint8Array): Map<string, ZipEntry> {
     const commentLength = view.getUint16(at + 32, true);
     let localOffset = view.getUint32(at + 42, true);
     const end = at + 46 + nameLength + extraLength + commentLength;
-    if (end > cdOffset + cdSize) fail(`central directory entry ${n} is damaged`);
+    if (end > cdOffset + cdSize) fail(`central directory entry ${n}`, `an entry that ends by the directory's end (byte ${cdOffset + cdSize})`, `one that ends at byte ${end}`);
     const name = new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLength));
     // zip64 extra field: the 64-bit values, in this order, of those fields that hold 0xffffffff
     for (let x = at + 46 + nameLength; x + 4 <= at + 46 + nameLength + extraLength;) {
@@ -65,7 +67,7 @@ function zipEntries(file: string, bytes: Uint8Array): Map<string, ZipEntry> {
       if (id === 0x0001) {
         let y = x + 4;
         const next = (): number => {
-          if (y + 8 > x + 4 + length) fail(`${name}: zip64 extra field too short`);
+          if (y + 8 > x + 4 + length) fail(`the zip64 extra field of ${name}`, 'a 64-bit value for each 32-bit field that holds 0xffffffff', `a field of ${length} bytes`);
           const v = Number(view.getBigUint64(y, true));
           y += 8;
           return v;
@@ -144,7 +146,6 @@ function describeValue(v: Value): string {
 
 /** Runs the pickle `data` (protocols 2–5, binary opcodes) and returns the object it builds. */
 function unpickle(file: string, data: Uint8Array, persistent: (pid: Value) => Value): Value {
-  const fail = (what: string): never => { throw new Error(`${file}: data.pkl: ${what}`); };
   const wrong = (part: string, expected: string, actual: string): never => { throw new Error(message(`${part} in the data.pkl of ${file}`, expected, actual)); };
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const utf8 = new TextDecoder('utf-8');
@@ -154,7 +155,7 @@ function unpickle(file: string, data: Uint8Array, persistent: (pid: Value) => Va
   const marks: Value[][] = [];
   const memo = new Map<number, Value>();
   const need = (n: number): number => {
-    if (!Number.isSafeInteger(n) || n < 0 || pos + n > data.length) fail(`a length of ${n} at byte ${pos} runs past the ${data.length} bytes`);
+    if (!Number.isSafeInteger(n) || n < 0 || pos + n > data.length) wrong(`the length at byte ${pos}`, `at most the ${data.length - pos} bytes left`, String(n));
     const at = pos;
     pos += n;
     return at;
@@ -164,22 +165,23 @@ function unpickle(file: string, data: Uint8Array, persistent: (pid: Value) => Va
   const u32 = () => view.getUint32(need(4), true);
   const u64 = () => Number(view.getBigUint64(need(8), true));
   const bytesOf = (n: number) => data.subarray(need(n), pos);
-  const pop = (): Value => (stack.length ? stack.pop()! : fail(`stack underflow at byte ${pos}`));
-  const top = (): Value => (stack.length ? stack[stack.length - 1]! : fail(`stack underflow at byte ${pos}`));
+  const underflow = (): never => wrong(`the stack at byte ${pos}`, 'a value for the opcode before it', 'an empty stack');
+  const pop = (): Value => (stack.length ? stack.pop()! : underflow());
+  const top = (): Value => (stack.length ? stack[stack.length - 1]! : underflow());
   const popMark = (): Value[] => {
     const items = stack;
-    stack = marks.pop() ?? fail(`no MARK before byte ${pos}`);
+    stack = marks.pop() ?? wrong(`the opcode before byte ${pos}`, 'a MARK earlier in the pickle', 'none');
     return items;
   };
   const line = (): string => {
     const end = data.indexOf(0x0a, pos);
-    if (end < 0) fail('unterminated line');
+    if (end < 0) wrong(`the text argument at byte ${pos}`, 'a line ending in a newline', `the pickle's end at byte ${data.length}`);
     const s = latin1.decode(data.subarray(pos, end));
     pos = end + 1;
     return s;
   };
   const long = (b: Uint8Array): number | bigint => {
-    if (b.length > 16) fail(`an integer of ${b.length} bytes at byte ${pos}: state dicts hold none that large`);
+    if (b.length > 16) wrong(`the integer at byte ${pos}`, 'at most 16 bytes (a state dict holds none larger)', `${b.length} bytes`);
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
     if (b.length && b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
@@ -207,7 +209,7 @@ function unpickle(file: string, data: Uint8Array, persistent: (pid: Value) => Va
     };
     const size = ints(shape ?? null, 'size');
     const strides = ints(stride ?? null, 'stride');
-    if (size.length !== strides.length) fail(`_rebuild_tensor_v2: size [${size}] and stride [${strides}] differ in length`);
+    if (size.length !== strides.length) wrong('the size and stride arguments of _rebuild_tensor_v2', 'two tuples of one length', `[${size}] and [${strides}]`);
     if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) wrong('the storage offset argument of _rebuild_tensor_v2', 'an integer ≥ 0', describeValue(offset ?? null));
     return { kind: 'tensor', storage: s, offset: offset as number, shape: size, stride: strides };
   };
@@ -265,7 +267,7 @@ function unpickle(file: string, data: Uint8Array, persistent: (pid: Value) => Va
       case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
       case 0x68: case 0x6a: { // BINGET, LONG_BINGET
         const i = op === 0x68 ? u8() : u32();
-        if (!memo.has(i)) fail(`memo entry ${i} read before it was written`);
+        if (!memo.has(i)) wrong(`memo entry ${i}, read at byte ${pos}`, 'an entry written before it is read', 'none written');
         stack.push(memo.get(i)!);
         break;
       }

@@ -82,6 +82,13 @@ function zip(entries) {
 
 const FLOATS = Buffer.from(new Float32Array([1, 2, 3, 4]).buffer);
 /** A torch.save archive: data.pkl and storage 0 (four floats), each entry as given. */
+/** The archive with its end record pointing the central directory at `offset`. */
+function withCentralDirectoryAt(bytes, offset) {
+  const b = Buffer.from(bytes);
+  b.writeUInt32LE(offset, b.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])) + 16);
+  return b;
+}
+
 const archive = (pkl, { data = {}, pklEntry = {}, more = [] } = {}) =>
   zip([{ name: 'archive/data.pkl', data: pkl, ...pklEntry }, { name: 'archive/data/0', data: FLOATS, ...data }, ...more]);
 
@@ -137,6 +144,19 @@ test('each damaged part of a torch.save archive: "Expected … for <part> in <fi
       `^Expected a pickle opcode of a PyTorch state dict for the opcode at byte 2 in the data\\.pkl of ${F} but received 0xff$`],
     [archive(Buffer.concat([Buffer.from([0x80, 2]), tuple(int(1), str('x')), Buffer.from([0x2e])])),
       `^Expected a state dict \\(a dict of tensors, or \\{model: …\\} / \\{state_dict: …\\}\\) for ${F} but received \\[1, "x"\\]$`],
+    // the zip container and the pickle machine: every refusal says what it expected and what it found
+    [archive(valid).subarray(0, 40),
+      `^Expected a zip end-of-central-directory record \\(50 4b 05 06\\) in the last 65 557 bytes for the end of the torch\\.save archive ${F} but received none in 40 bytes \\(a truncated file, or not a zip archive\\)$`],
+    [withCentralDirectoryAt(archive(valid), 1e6),
+      `^Expected a range inside the file's \\d+ bytes for the central directory of the torch\\.save archive ${F} but received bytes \\[1000000, \\d+\\)$`],
+    [archive(Buffer.from([0x80, 2, 0x2e])), `^Expected a value for the opcode before it for the stack at byte 3 in the data\\.pkl of ${F} but received an empty stack$`],
+    [archive(Buffer.from([0x80, 2, 0x74])), `^Expected a MARK earlier in the pickle for the opcode before byte 3 in the data\\.pkl of ${F} but received none$`],
+    [archive(Buffer.from([0x80, 2, 0x63, 0x61])), `^Expected a line ending in a newline for the text argument at byte 3 in the data\\.pkl of ${F} but received the pickle's end at byte 4$`],
+    [archive(Buffer.from([0x80, 2, 0x68, 5])), `^Expected an entry written before it is read for memo entry 5, read at byte 4 in the data\\.pkl of ${F} but received none written$`],
+    [archive(Buffer.concat([Buffer.from([0x80, 2, 0x58]), u32(1000), Buffer.from('ab')])),
+      `^Expected at most the 2 bytes left for the length at byte 7 in the data\\.pkl of ${F} but received 1000$`],
+    [archive(stateDict('w', tensor({ size: [4], stride: [1, 1] }))),
+      `^Expected two tuples of one length for the size and stride arguments of _rebuild_tensor_v2 in the data\\.pkl of ${F} but received \\[4\\] and \\[1,1\\]$`],
   ];
   for (const [bytes, pattern] of cases) {
     writeFileSync(f, bytes);
