@@ -149,7 +149,8 @@ export async function trainRun(req: TrainRequest): Promise<RunResult> {
   }
   if (saved) log(`resuming ${saved.path}: ${kind} under ${root}, fold ${fold}, ${config.variant} model, ${saved.state.epochsDone} of ${options.epochs} epochs done`);
   // a resumed run's model is allocated from the checkpoint's weights: no initial values drawn, none overwritten
-  const point = saved ? await openResumePoint(out, { config }) : null;
+  // from the checkpoint read above: a newer, damaged one was reported then
+  const point = saved ? await openResumePoint(out, { config, from: saved.path }) : null;
   if (saved && !point) throw new UsageError(`--resume: ${out} holds no checkpoint to resume (train without --resume to start)`); // removed since it was read
   const model = point ? point.model : new AuModel(config, options.seed);
   try {

@@ -172,9 +172,11 @@ function checkSameConfig(path: string, saved: ModelConfig, wanted: ModelConfig):
  * The newest checkpoint in `dir` that reads, `fits` checked; a damaged one is reported and the previous
  * one read, a config mismatch thrown. Null when there is none. The caller disposes the tensors.
  */
-async function readNewest(dir: string, fits: (path: string) => FitCheck, onWarning: (m: string) => void):
+async function readNewest(dir: string, fits: (path: string) => FitCheck, onWarning: (m: string) => void, from?: string):
   Promise<{ path: string; state: TrainerState; model: SavedModel; optimizer: NamedTensor[] } | null> {
-  const paths = checkpointPaths(dir);
+  const all = checkpointPaths(dir);
+  const start = from === undefined ? 0 : all.findIndex((p) => resolve(p) === resolve(from));
+  const paths = start < 0 ? [] : all.slice(start);
   for (const [i, path] of paths.entries()) {
     try {
       return { path, ...await readCheckpointDir<TrainerState>(path, fits(path)) };
@@ -206,14 +208,15 @@ export interface ResumePoint {
 /**
  * Opens the newest checkpoint in `dir` that reads (a damaged one is reported to `onWarning` and the
  * previous one opened), or returns null when there is none. With `config`, a checkpoint of another model
- * config is refused (a RangeError naming the first field that differs).
+ * config is refused (a RangeError naming the first field that differs). With `from` (a checkpoint
+ * directory readCheckpoint returned), the newer ones, already reported, are skipped.
  */
-export async function openResumePoint(dir: string, { config, onWarning = warn }: { config?: ModelConfig; onWarning?: (message: string) => void } = {}):
-  Promise<ResumePoint | null> {
+export async function openResumePoint(dir: string, { config, onWarning = warn, from }:
+  { config?: ModelConfig; onWarning?: (message: string) => void; from?: string } = {}): Promise<ResumePoint | null> {
   const found = await readNewest(dir, (path) => (saved, seed, specs) => {
     if (config) checkSameConfig(path, saved, config);
     AuModel.fits(join(path, 'model', 'model.json'))(saved, seed, specs);
-  }, onWarning);
+  }, onWarning, from);
   if (!found) return null;
   const { path, state, optimizer } = found;
   let model: AuModel;

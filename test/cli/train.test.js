@@ -88,6 +88,22 @@ test('--resume trains with the checkpoint\'s dataset, fold and options; a confli
   assert.match(r.stderr, /--resume: .*nothing-here holds no checkpoint to resume/);
 });
 
+test('--resume past a damaged checkpoint: one warning naming it, then the run goes on from the one before', () => {
+  const out = join(dir, 'damaged');
+  // fold 1 trains 12 frames: 3 steps at batch 4; a checkpoint at steps 1 and 2, then the epoch's end
+  let r = run('train', '--dataset', 'bp4d', '--root', data, '--fold', '1', ...small, '--epochs', '1', '--checkpoint-every', '1',
+    '--no-eval', '--out', out);
+  assert.is(r.status, 0, r.stderr);
+  writeFileSync(join(out, 'checkpoint', 'state.json'), '{"cut short');
+  r = run('train', '--out', out, '--resume', '--no-eval');
+  assert.is(r.status, 0, r.stderr);
+  const warnings = r.stderr.split('\n').filter((l) => /unreadable/.test(l));
+  assert.is(warnings.length, 1, r.stderr);
+  assert.match(warnings[0], /checkpoint .*damaged\/checkpoint is unreadable \(.*state\.json/);
+  assert.match(r.stderr, /resuming .*checkpoint\.old: bp4d under .*data, fold 1, tiny model, 0 of 1 epochs done/);
+  assert.is(JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).steps.length, 3);
+});
+
 test('an ME-GraphAU-list tree trains for an epoch and evaluates through the CLI', () => {
   const root = join(dir, 'megraphau');
   const parts = [['F001'], ['M001'], ['F002']];
