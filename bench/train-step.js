@@ -3,7 +3,7 @@
  *
  *   node bench/train-step.js [--model full|tiny] [--batch 16] [--threads 2 | 1,2] [--backend cpu|wasm|both]
  *                            [--steps 3] [--rounds 1] [--torch-anchor <path> | none] [--python <exe>] [--no-profile]
- *                            [--epoch-images 97000] [--gc single|concurrent] [--json-only]
+ *                            [--epoch-images 97000] [--gc single|concurrent] [--interleave] [--json-only]
  *
  * What is timed is the trainer's own step, trainStep() of src/train/trainer.ts: the paper's losses
  * (weighted asymmetric + dice + 0.5 × landmark), global-norm clipping at 5, SGD with Nesterov momentum 0.9
@@ -23,6 +23,10 @@
  * --rounds R runs every configuration (ours and PyTorch's) R times, in alternating order (1, 2, 2, 1, …
  * threads), and pools the timed steps: on a shared machine one configuration's process can land in a slow
  * spell that the next one misses, which a single round reads as a change in the thread speed-up.
+ * --interleave (cpu only: wasm fixes its threads when it starts) runs every thread count in one process
+ * instead, step by step in turn (1, 2, 2, 1, … threads): a slow spell then falls on both, and the thread
+ * speed-up reads the kernels, not the host; each thread count's timed steps are its own, its peak RSS the
+ * process's.
  *
  * Per configuration: the median step time (upper median of --steps timed steps after two warm-up steps) per
  * image, effective GFLOP/s = 3 × 2 × multiply-adds of one image's forward pass (AuModel.complexity(), the
@@ -61,6 +65,7 @@ const FLAGS = {
   'no-profile': { type: 'boolean', default: false },
   'epoch-images': { type: 'string', default: '97000' },
   gc: { type: 'string', default: 'single' },
+  interleave: { type: 'boolean', default: false },
   'json-only': { type: 'boolean', default: false },
   worker: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -100,6 +105,7 @@ function parseOptions(argv) {
     return n;
   });
   const anchor = values['torch-anchor'] ?? findAnchor();
+  if (values.interleave && values.backend !== 'cpu') fail('--interleave needs --backend cpu (wasm fixes its threads when it starts)');
   return {
     model: values.model,
     batch: positive(values, 'batch'),
@@ -113,6 +119,7 @@ function parseOptions(argv) {
     profile: !values['no-profile'],
     epochImages: positive(values, 'epoch-images'),
     gc: values.gc === 'single' || values.gc === 'concurrent' ? values.gc : fail(`--gc expects single or concurrent, got ${JSON.stringify(values.gc)}`),
+    interleave: values.interleave,
     jsonOnly: values['json-only'],
   };
 }
@@ -125,7 +132,7 @@ function statusMB(field) {
 }
 
 /** One configuration in this process: its result, which main() prints as one JSON line. */
-async function worker({ model: variant, batch: B, threads, backend, steps, profile }) {
+async function worker({ model: variant, batch: B, threads, backend, steps, profile, interleave }) {
   const tf = await import('@tensorflow/tfjs');
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (backend === 'wasm') wasm.setThreadsCount(threads); // before the backend initialises; Node's wasm build may stay at 1
@@ -136,11 +143,14 @@ async function worker({ model: variant, batch: B, threads, backend, steps, profi
   const { NesterovSgd } = await import('../dist/train/optimizer.js');
   const { mulberry32 } = await import('./harness.js');
 
+  // interleaved: every thread count in this process, switched between steps (threads is then a list)
+  const counts = interleave ? threads : [threads];
   let addonThreads;
   try {
-    setNumThreads(threads);
-    addonThreads = threads;
+    setNumThreads(counts[0]);
+    addonThreads = counts[0];
   } catch (e) {
+    if (interleave) throw e;
     addonThreads = `not set: ${e.message}`;
   }
   const report = await initTf({ prefer: backend, force: true });
@@ -173,42 +183,52 @@ async function worker({ model: variant, batch: B, threads, backend, steps, profi
   const now = () => Number(process.hrtime.bigint()) / 1e6;
   let t = now();
   let last;
-  for (let i = 0; i < WARMUP_STEPS; i++) last = trainStep(ctx, batch, lr);
-  const warmupMs = (now() - t) / WARMUP_STEPS;
-  const times = [];
+  for (const n of counts) {
+    if (interleave) setNumThreads(n);
+    for (let i = 0; i < WARMUP_STEPS; i++) last = trainStep(ctx, batch, lr);
+  }
+  const warmupMs = (now() - t) / (WARMUP_STEPS * counts.length);
+  const times = new Map(counts.map((n) => [n, []]));
   for (let i = 0; i < steps; i++) {
-    t = now();
-    last = trainStep(ctx, batch, lr);
-    times.push(now() - t);
+    for (const n of i % 2 ? [...counts].reverse() : counts) {
+      if (interleave) setNumThreads(n);
+      t = now();
+      last = trainStep(ctx, batch, lr);
+      times.get(n).push(now() - t);
+    }
   }
   if (!Number.isFinite(last.loss)) throw new Error(`loss is ${last.loss}`);
   const peakRssMB = statusMB('VmHWM'); // before the profiled step: the timed steps' peak
-  const stepMs = median(times);
-
-  let prof;
-  if (profile) {
-    // the same step as trainStep, in its two phases, so the optimizer's kernels can be told apart
-    t = now();
-    const g = await tf.profile(() => batchGradients(ctx, batch));
-    const gradWall = now() - t;
-    const gradKernels = [...g.kernels]; // tf.profile returns one reused object: copy before the next call
-    const { grads, parts } = g.result;
-    t = now();
-    const u = await tf.profile(() => optimizer.step(params, grads, lr));
-    const updateWall = now() - t;
-    parts.forEach((p) => p.dataSync());
-    tf.dispose([...Object.values(grads), ...parts]);
-    prof = groupProfile([{ phase: 'gradients', kernels: gradKernels, wallMs: gradWall }, { phase: 'optimizer', kernels: [...u.kernels], wallMs: updateWall }]);
+  const results = [];
+  for (const n of counts) {
+    if (interleave) setNumThreads(n);
+    const stepMs = median(times.get(n));
+    results.push({
+      backend, threads: n, addonThreads: interleave ? n : addonThreads, wasmThreads: backend === 'wasm' ? wasm.getThreadsCount() : undefined,
+      kernels: report.kernels.length, stepMs, times: times.get(n), warmupMs, msPerImage: stepMs / B,
+      gflopPerImage: (6 * macs) / 1e9, gflops: (6 * macs * B) / (stepMs * 1e6), peakRssMB, loss: last.loss, gradNorm: last.gradNorm,
+      profile: profile ? await profileStep() : undefined,
+    });
   }
   weights.dispose();
   optimizer.dispose();
   model.dispose();
-  return {
-    backend, threads, addonThreads, wasmThreads: backend === 'wasm' ? wasm.getThreadsCount() : undefined,
-    kernels: report.kernels.length, stepMs, times, warmupMs, msPerImage: stepMs / B,
-    gflopPerImage: (6 * macs) / 1e9, gflops: (6 * macs * B) / (stepMs * 1e6), peakRssMB, loss: last.loss, gradNorm: last.gradNorm,
-    profile: prof,
-  };
+  return interleave ? { interleaved: results } : results[0];
+
+  /** One step under tf.profile, in its two phases (the optimizer's kernels told apart). */
+  async function profileStep() {
+    let t0 = now();
+    const g = await tf.profile(() => batchGradients(ctx, batch));
+    const gradWall = now() - t0;
+    const gradKernels = [...g.kernels]; // tf.profile returns one reused object: copy before the next call
+    const { grads, parts } = g.result;
+    t0 = now();
+    const u = await tf.profile(() => optimizer.step(params, grads, lr));
+    const updateWall = now() - t0;
+    parts.forEach((p) => p.dataSync());
+    tf.dispose([...Object.values(grads), ...parts]);
+    return groupProfile([{ phase: 'gradients', kernels: gradKernels, wallMs: gradWall }, { phase: 'optimizer', kernels: [...u.kernels], wallMs: updateWall }]);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------- parent
@@ -312,11 +332,22 @@ async function main() {
   const add = (key, result) => runs.set(key, [...(runs.get(key) ?? []), result]);
   for (let round = 0; round < opts.rounds; round++) {
     const of = opts.rounds > 1 ? ` (round ${round + 1} of ${opts.rounds})` : '';
-    for (const threads of round % 2 ? [...opts.threads].reverse() : opts.threads) {
+    const order = round % 2 ? [...opts.threads].reverse() : opts.threads;
+    if (opts.interleave) {
       for (const backend of opts.backends) {
-        progress(`train-step: ${opts.model} batch ${opts.batch} on ${backend}, ${threads} thread(s)${of}…`);
-        add(`${backend}|${threads}`, runWorker({ model: opts.model, batch: opts.batch, threads, backend, steps: opts.steps,
-          profile: opts.profile && round === 0, gc: opts.gc }));
+        progress(`train-step: ${opts.model} batch ${opts.batch} on ${backend}, ${order.join(' and ')} threads in turn${of}…`);
+        const r = runWorker({ model: opts.model, batch: opts.batch, threads: order, backend, steps: opts.steps,
+          profile: opts.profile && round === 0, gc: opts.gc, interleave: true });
+        for (const threads of order) add(`${backend}|${threads}`, r.interleaved?.find((x) => x.threads === threads) ?? { backend, threads, error: r.error });
+      }
+    }
+    for (const threads of order) {
+      if (!opts.interleave) {
+        for (const backend of opts.backends) {
+          progress(`train-step: ${opts.model} batch ${opts.batch} on ${backend}, ${threads} thread(s)${of}…`);
+          add(`${backend}|${threads}`, runWorker({ model: opts.model, batch: opts.batch, threads, backend, steps: opts.steps,
+            profile: opts.profile && round === 0, gc: opts.gc }));
+        }
       }
       progress(`train-step: PyTorch anchor, ${threads} thread(s)${of}…`);
       add(`torch|${threads}`, runAnchor(opts, threads, torch));
@@ -352,7 +383,8 @@ async function main() {
   log(`# sacl-au bench: train-step   ${date}`);
   log(`# CPU: ${machine.model}, ${machine.cpus} cores, load average ${machine.loadavg.join(' ')}   node ${process.version}   tfjs ${tfjsVersion}`);
   log(`# model ${opts.model}, batch ${opts.batch} (whole), the trainer's step (trainStep), median of ${opts.steps} step(s) after ${WARMUP_STEPS} warm-up steps` +
-    (opts.rounds > 1 ? `, pooled over ${opts.rounds} rounds in alternating order` : ''));
+    (opts.rounds > 1 ? `, pooled over ${opts.rounds} rounds in alternating order` : '') +
+    (opts.interleave ? `; ours with every thread count in one process, step by step in turn` : ''));
   log(`# V8 GC: ${opts.gc === 'single' ? 'node --single-threaded-gc (as sacl-au\'s CLI runs; --gc concurrent for V8\'s default)' : 'V8\'s default concurrent GC threads'}`);
   log(`# PyTorch: ${torch.ok ? `torch ${torch.version} via ${opts.python}, ${opts.anchor}` : rows.find((r) => r.skipped)?.skipped ?? 'not run'}\n`);
   table([
@@ -423,7 +455,7 @@ async function main() {
   if (targets.length) log(`\nIssue 14 targets${full ? '' : ' (they are set for --model full --batch 16)'}:\n  ${targets.join('\n  ')}`);
   log('');
   console.log(JSON.stringify({ bench: 'train-step', date, machine, versions: { tfjs: tfjsVersion, torch: torch.version }, options: { model: opts.model,
-    batch: opts.batch, threads: opts.threads, backends: opts.backends, steps: opts.steps, rounds: opts.rounds, epochImages: opts.epochImages, anchor: opts.anchor },
+    batch: opts.batch, threads: opts.threads, backends: opts.backends, steps: opts.steps, rounds: opts.rounds, interleave: opts.interleave, epochImages: opts.epochImages, anchor: opts.anchor },
   results: rows, threadModel: models }));
 }
 

@@ -2,7 +2,8 @@
  * bench/train-step.js end to end at its smallest (tiny model, batch 2, one step, wasm and cpu): the JSON
  * line carries per-image time, GFLOP/s by the stated formula, peak RSS and a profile whose families add
  * up; a missing PyTorch anchor is a skip with its reason, not a failure; --rounds pools its rounds' steps;
- * --json-only prints the JSON line alone; bad flags exit with a message.
+ * --json-only prints the JSON line alone; --interleave times both thread counts in one process; bad flags
+ * exit with a message.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -57,11 +58,30 @@ test('--rounds pools every round\'s timed steps (their upper median is the step)
   assert.is(ours.msPerImage, ours.stepMs / 2);
 });
 
+test('--interleave: both thread counts from one process, step by step in turn, each with its own timed steps', () => {
+  const r = run('--model', 'tiny', '--batch', '2', '--steps', '2', '--threads', '2,1', '--backend', 'cpu', '--interleave',
+    '--no-profile', '--torch-anchor', 'none', '--json-only');
+  assert.is(r.status, 0, r.stderr);
+  const json = JSON.parse(r.stdout.trim());
+  assert.is(json.options.interleave, true);
+  const ours = json.results.filter((x) => x.backend);
+  assert.equal(ours.map((x) => x.threads), [2, 1]);
+  for (const x of ours) {
+    assert.not.ok(x.error, x.error);
+    assert.is(x.addonThreads, x.threads);
+    assert.is(x.times.length, 2);
+    assert.is(x.stepMs, [...x.times].sort((a, b) => a - b)[1]);
+  }
+  assert.is(ours[0].peakRssMB, ours[1].peakRssMB, 'one process');
+  assert.is(ours[0].vsOneThread, ours[1].stepMs / ours[0].stepMs);
+});
+
 test('bad flags exit 1 with the message', () => {
   for (const [args, message] of [[['--model', 'huge'], '--model expects full or tiny, got "huge"'],
     [['--threads', '1,0'], '--threads expects positive integers (e.g. 2 or 1,2), got "1,0"'],
     [['--backend', 'gpu'], '--backend expects cpu, wasm or both, got "gpu"'], [['--batch', '2.5'], '--batch expects a positive integer, got "2.5"'],
-    [['--rounds', '0'], '--rounds expects a positive integer, got "0"']]) {
+    [['--rounds', '0'], '--rounds expects a positive integer, got "0"'],
+    [['--interleave'], '--interleave needs --backend cpu (wasm fixes its threads when it starts)']]) {
     const r = run(...args);
     assert.is(r.status, 1, args.join(' '));
     assert.match(r.stderr, `bench: ${message}`);
