@@ -107,6 +107,9 @@ export function mulberry32(seed) {
 
 const sizeOf = (shape) => shape.reduce((a, b) => a * b, 1);
 
+/** The upper median of a list of timings (for an even count, the larger of the middle two). */
+export const upperMedian = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
 /** A float32 tensor of the given shape, uniform in [lo, hi), from a seed. */
 export function randomTensor(shape, seed, lo = -1, hi = 1) {
   const rand = mulberry32(seed);

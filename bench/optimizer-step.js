@@ -15,6 +15,7 @@ import { setNumThreads } from '../dist/index.js';
 import { AuModel, modelConfig } from '../dist/model/index.js';
 import { SGD_KERNELS, registerFastKernels } from '../dist/tf/index.js';
 import { NesterovSgd } from '../dist/train/optimizer.js';
+import { upperMedian } from './harness.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -57,9 +58,8 @@ for (let s = 0; s <= steps; s++) {
     if (s > 0) paths[name].ms.push(ms); // step 0 (first buffers, warm-up) untimed
   }
 }
-const median = (xs) => xs.slice().sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-const f = median(paths.fused.ms);
-const c = median(paths.composite.ms);
+const f = upperMedian(paths.fused.ms);
+const c = upperMedian(paths.composite.ms);
 console.log(`${a.model} model, ${params.size} parameters (${(elements / 1e6).toFixed(2)} M values), ${a.backend}, ${a.threads} threads, ${steps} steps`);
 console.log(`composite ${c.toFixed(1)} ms   fused ${f.toFixed(1)} ms   ratio ${(c / f).toFixed(1)}×`);
 console.log(JSON.stringify({ model: a.model, backend: a.backend, threads: Number(a.threads), params: params.size, elements, compositeMs: paths.composite.ms, fusedMs: paths.fused.ms }));

@@ -14,7 +14,7 @@ import os from 'node:os';
 import { setNumThreads } from '../dist/index.js';
 import { loadNative } from '../dist/backends/native.js';
 import { registerFastKernels } from '../dist/tf/index.js';
-import { fmt, measure, printTable, randomTensor } from './harness.js';
+import { fmt, measure, printTable, randomTensor, upperMedian } from './harness.js';
 
 const quick = process.argv.includes('--quick');
 const timing = quick ? { budgetMs: 150, maxRuns: 10, minRuns: 3, warmups: 1 } : { budgetMs: 800, maxRuns: 100, minRuns: 7, warmups: 2 };
@@ -54,9 +54,6 @@ function layerNormGradient(x) {
 }
 const gradientArgs = new WeakMap(); // per input tensor: the arrays, made once outside the timing
 
-/** The upper median. */
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
 await tf.setBackend('cpu');
 if (!registerFastKernels('cpu').includes('Add')) throw new Error('the native addon is not loaded: build it first (npm run build:native)');
 
@@ -76,7 +73,7 @@ for (const [label, shapes, op] of CASES) {
   }
   tf.dispose(inputs);
   const bytes = (shapes.reduce((n, s) => n + s.reduce((p, d) => p * d, 1), 0)) * 4;
-  rows.push({ case: label, ms1: median(ms[1]), ms2: median(ms[2]), inputMB: bytes / 2 ** 20 });
+  rows.push({ case: label, ms1: upperMedian(ms[1]), ms2: upperMedian(ms[2]), inputMB: bytes / 2 ** 20 });
 }
 setNumThreads(os.availableParallelism());
 for (const r of rows) r.speedup = r.ms1 / r.ms2;

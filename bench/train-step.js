@@ -41,7 +41,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fail, fmt, parseCommand, printTable } from './harness.js';
+import { fail, fmt, parseCommand, printTable, upperMedian } from './harness.js';
 import { FAMILIES, groupProfile } from './kernel-families.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -202,7 +202,7 @@ async function worker({ model: variant, batch: B, threads, backend, steps, profi
   const results = [];
   for (const n of counts) {
     if (interleave) setNumThreads(n);
-    const stepMs = median(times.get(n));
+    const stepMs = upperMedian(times.get(n));
     results.push({
       backend, threads: n, addonThreads: interleave ? n : addonThreads, wasmThreads: backend === 'wasm' ? wasm.getThreadsCount() : undefined,
       kernels: report.kernels.length, stepMs, times: times.get(n), warmupMs, msPerImage: stepMs / B,
@@ -268,9 +268,6 @@ function probeTorch(opts) {
 
 const hours = (msPerImage, images) => (msPerImage * images) / 3.6e6;
 
-/** The upper median. */
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
 /**
  * One configuration's rounds as one result: every timed step pooled (their median is the step time),
  * the highest peak RSS, the first round's warm-up and profile; the first error if a round failed.
@@ -279,7 +276,7 @@ function pooledRuns(results, batch) {
   const failed = results.find((r) => r.error);
   if (failed || results.length === 1) return failed ?? results[0];
   const times = results.flatMap((r) => r.times);
-  const stepMs = median(times);
+  const stepMs = upperMedian(times);
   const [first] = results;
   return { ...first, times, stepMs, msPerImage: stepMs / batch, gflops: (first.gflopPerImage * 1e9 * batch) / (stepMs * 1e6),
     peakRssMB: Math.max(...results.map((r) => r.peakRssMB)), roundsMs: results.map((r) => r.stepMs),
@@ -361,7 +358,7 @@ async function main() {
     if (a?.skipped) rows.push({ config: 'PyTorch', threads, skipped: a.skipped });
     else if (a?.error) rows.push({ config: 'PyTorch', threads, error: a.error });
     else {
-      const stepMs = median(anchors.map((x) => x.stepMs));
+      const stepMs = upperMedian(anchors.map((x) => x.stepMs));
       rows.push({ config: `PyTorch ${anchors[0].torch}`, torch: true, threads: anchors[0].threads, stepMs, msPerImage: stepMs / opts.batch,
         gflopPerImage: anchors[0].gflopPerImage, gflops: (anchors[0].gflopPerImage * opts.batch) / (stepMs / 1000),
         peakRssMB: Math.max(...anchors.map((x) => x.peakRssMB)), ...(anchors.length > 1 && { roundsMs: anchors.map((x) => x.stepMs) }) });
