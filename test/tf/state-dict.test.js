@@ -82,15 +82,15 @@ function zip(entries) {
 
 const FLOATS = Buffer.from(new Float32Array([1, 2, 3, 4]).buffer);
 /** A torch.save archive: data.pkl and storage 0 (four floats), each entry as given. */
+const archive = (pkl, { data = {}, pklEntry = {}, more = [] } = {}) =>
+  zip([{ name: 'archive/data.pkl', data: pkl, ...pklEntry }, { name: 'archive/data/0', data: FLOATS, ...data }, ...more]);
+
 /** The archive with its end record pointing the central directory at `offset`. */
 function withCentralDirectoryAt(bytes, offset) {
   const b = Buffer.from(bytes);
   b.writeUInt32LE(offset, b.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])) + 16);
   return b;
 }
-
-const archive = (pkl, { data = {}, pklEntry = {}, more = [] } = {}) =>
-  zip([{ name: 'archive/data.pkl', data: pkl, ...pklEntry }, { name: 'archive/data/0', data: FLOATS, ...data }, ...more]);
 
 test('a hand-written torch.save archive reads: a strided view of a stored storage, and of a deflated one', () => {
   const f = join(dir, 'good.pth');
