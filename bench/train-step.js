@@ -258,12 +258,39 @@ function runAnchor(opts, threads, probe) {
   return row;
 }
 
+/**
+ * Whether PyTorch can run, its version, and the BLAS it multiplies with: the libraries with "blas" or
+ * "mkl" in their path that its process maps, and one thread's GFLOP/s on a 512² product. Debian's
+ * python3-torch links the BLAS that update-alternatives selects; with only the reference BLAS installed
+ * (libblas3, what python3-torch pulls in without libopenblas0) its products run ~15× slower and its
+ * step is no anchor.
+ */
+const TORCH_PROBE = [
+  'import json, time, torch, torchvision',
+  'torch.set_num_threads(1)',
+  'a = torch.ones(512, 512); a @ a',
+  't = time.perf_counter(); n = 0',
+  'while time.perf_counter() - t < 0.2:\n  a @ a; n += 1',
+  'gflops = 2 * 512 ** 3 * n / (time.perf_counter() - t) / 1e9',
+  "libs = sorted({l.split()[-1] for l in open('/proc/self/maps') if len(l.split()) > 5 and ('blas' in l.lower() or 'mkl' in l.lower())})",
+  "print(json.dumps({'version': torch.__version__, 'blas': libs, 'gflops1t': gflops}))",
+].join('\n');
+
+/** Why PyTorch's times are no anchor ('' when they are): it multiplies with the reference BLAS. */
+function referenceBlasReason({ blas = [], gflops1t }) {
+  const reference = blas.find((l) => /\/blas\/libblas\.so/.test(l));
+  if (!reference || blas.some((l) => /openblas|mkl|blis|atlas/i.test(l))) return '';
+  return `PyTorch multiplies with the reference BLAS (${reference}, ${fmt(gflops1t)} GFLOP/s at 1 thread on a 512² product): ` +
+    'its times are no anchor (apt-get install libopenblas0-pthread)';
+}
+
 function probeTorch(opts) {
   if (!opts.anchor || !existsSync(opts.anchor)) return { ok: false };
-  const r = spawnSync(opts.python, ['-c', 'import torch, torchvision; print(torch.__version__)'], { encoding: 'utf8' });
+  const r = spawnSync(opts.python, ['-c', TORCH_PROBE], { encoding: 'utf8' });
   if (r.error) return { ok: false, reason: `${opts.python} did not run (${r.error.code ?? r.error.message})` };
   if (r.status !== 0) return { ok: false, reason: `${opts.python} cannot import torch and torchvision (apt-get install python3-torch python3-torchvision)` };
-  return { ok: true, version: r.stdout.trim() };
+  const probe = JSON.parse(r.stdout.trim().split('\n').pop());
+  return { ok: true, version: probe.version, blas: probe.blas, gflops1t: probe.gflops1t, noAnchor: referenceBlasReason(probe) };
 }
 
 const hours = (msPerImage, images) => (msPerImage * images) / 3.6e6;
@@ -383,7 +410,10 @@ async function main() {
     (opts.rounds > 1 ? `, pooled over ${opts.rounds} rounds in alternating order` : '') +
     (opts.interleave ? `; ours with every thread count in one process, step by step in turn` : ''));
   log(`# V8 GC: ${opts.gc === 'single' ? 'node --single-threaded-gc (as sacl-au\'s CLI runs; --gc concurrent for V8\'s default)' : 'V8\'s default concurrent GC threads'}`);
-  log(`# PyTorch: ${torch.ok ? `torch ${torch.version} via ${opts.python}, ${opts.anchor}` : rows.find((r) => r.skipped)?.skipped ?? 'not run'}\n`);
+  log(`# PyTorch: ${torch.ok ? `torch ${torch.version} via ${opts.python}, ${opts.anchor}; BLAS ${torch.blas.join(', ') || 'not found'}, ` +
+    `${fmt(torch.gflops1t)} GFLOP/s at 1 thread on a 512² product` : rows.find((r) => r.skipped)?.skipped ?? 'not run'}`);
+  if (torch.noAnchor) log(`# WARNING: ${torch.noAnchor}; the × PyTorch columns are not judged`);
+  log('');
   table([
     { title: 'config', get: (r) => r.config, left: true },
     { title: 'threads', get: (r) => r.threads },
@@ -445,13 +475,14 @@ async function main() {
   const targets = [];
   const full = opts.model === 'full' && opts.batch === 16;
   for (const r of rows.filter((o) => !o.torch && o.stepMs)) {
-    if (r.vsTorch !== undefined) targets.push(`${r.config}/${r.threads}t per image ≤ PyTorch's: ${r.vsTorch >= 1 ? '✓' : '✗'} (${fmt(r.vsTorch)}×)`);
+    if (r.vsTorch !== undefined && torch.noAnchor) targets.push(`${r.config}/${r.threads}t per image ≤ PyTorch's: not judged (PyTorch on the reference BLAS)`);
+    else if (r.vsTorch !== undefined) targets.push(`${r.config}/${r.threads}t per image ≤ PyTorch's: ${r.vsTorch >= 1 ? '✓' : '✗'} (${fmt(r.vsTorch)}×)`);
     if (r.rssVsTorch !== undefined) targets.push(`${r.config}/${r.threads}t peak RSS ≤ 1.25× PyTorch's: ${r.rssVsTorch <= 1.25 ? '✓' : '✗'} (${fmt(r.rssVsTorch)}×)`);
     if (r.vsOneThread !== undefined) targets.push(`${r.config}/${r.threads}t ≥ 1.8× 1 thread: ${r.vsOneThread >= 1.8 ? '✓' : '✗'} (${fmt(r.vsOneThread)}×)`);
   }
   if (targets.length) log(`\nIssue 14 targets${full ? '' : ' (they are set for --model full --batch 16)'}:\n  ${targets.join('\n  ')}`);
   log('');
-  console.log(JSON.stringify({ bench: 'train-step', date, machine, versions: { tfjs: tfjsVersion, torch: torch.version }, options: { model: opts.model,
+  console.log(JSON.stringify({ bench: 'train-step', date, machine, versions: { tfjs: tfjsVersion, torch: torch.version }, torchBlas: torch.ok ? { libraries: torch.blas, gflops1t: torch.gflops1t, noAnchor: torch.noAnchor || undefined } : undefined, options: { model: opts.model,
     batch: opts.batch, threads: opts.threads, backends: opts.backends, steps: opts.steps, rounds: opts.rounds, interleave: opts.interleave, epochImages: opts.epochImages, anchor: opts.anchor },
   results: rows, threadModel: models }));
 }

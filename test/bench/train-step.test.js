@@ -2,12 +2,15 @@
  * bench/train-step.js end to end at its smallest (tiny model, batch 2, one step, wasm and cpu): the JSON
  * line carries per-image time, GFLOP/s by the stated formula, peak RSS and a profile whose families add
  * up; a missing PyTorch anchor is a skip with its reason, not a failure; --rounds pools its rounds' steps;
- * --json-only prints the JSON line alone; --interleave times both thread counts in one process; bad flags
- * exit with a message.
+ * --json-only prints the JSON line alone; --interleave times both thread counts in one process; a PyTorch on
+ * the reference BLAS is named and not judged against; bad flags exit with a message.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const test = suite('bench/train-step.js');
@@ -74,6 +77,40 @@ test('--interleave: both thread counts from one process, step by step in turn, e
   }
   assert.is(ours[0].peakRssMB, ours[1].peakRssMB, 'one process');
   assert.is(ours[0].vsOneThread, ours[1].stepMs / ours[0].stepMs);
+});
+
+/**
+ * A stand-in for python3 that answers the bench's torch probe (-c …) with the given BLAS and runs the
+ * anchor (any other arguments) as one JSON row: PyTorch's own step is not what these tests look at.
+ */
+function fakePython(dir, blas, gflops1t) {
+  const file = join(dir, 'python3');
+  const probe = JSON.stringify({ version: '1.13.0-fake', blas, gflops1t });
+  const row = JSON.stringify({ torch: '1.13.0-fake', threads: 1, batch: 2, stepMs: 100, gflopPerImage: 0.157, peakRssMB: 400 });
+  writeFileSync(file, `#!/bin/sh\nif [ "$1" = "-c" ]; then echo '${probe}'; else echo '${row}'; fi\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+test('PyTorch on the reference BLAS: the header names its library and speed, and no × PyTorch target is judged', () => {
+  const dir = mkdtempSync(join(os.tmpdir(), 'sacl-bench-'));
+  try {
+    const args = ['--model', 'tiny', '--batch', '2', '--steps', '1', '--threads', '1', '--backend', 'cpu', '--no-profile', '--torch-anchor', script];
+    const slow = run(...args, '--python', fakePython(dir, ['/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0'], 6.2));
+    assert.is(slow.status, 0, slow.stderr);
+    assert.match(slow.stdout, '# PyTorch: torch 1.13.0-fake via');
+    assert.match(slow.stdout, 'BLAS /usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0, 6.20 GFLOP/s at 1 thread');
+    assert.match(slow.stdout, '# WARNING: PyTorch multiplies with the reference BLAS');
+    assert.match(slow.stdout, "sacl-au cpu/1t per image ≤ PyTorch's: not judged (PyTorch on the reference BLAS)");
+    const json = JSON.parse(slow.stdout.trim().split('\n').pop());
+    assert.match(json.torchBlas.noAnchor, 'reference BLAS');
+    const fast = run(...args, '--python', fakePython(dir, ['/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3'], 102));
+    assert.is(fast.status, 0, fast.stderr);
+    assert.not.match(fast.stdout, 'WARNING');
+    assert.match(fast.stdout, /sacl-au cpu\/1t per image ≤ PyTorch's: [✓✗]/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('bad flags exit 1 with the message', () => {
