@@ -5,15 +5,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { INNER_EYE_CORNERS, roisOf, type AuSet } from '../face/au.js';
+import { constantScalar, constantTensor } from '../tf/constants.js';
 
 export function auCentresTensor(landmarks: tf.Tensor3D, set: AuSet, eta: number): tf.Tensor3D {
   const rois = roisOf(set);
   return tf.tidy(() => {
     const x = tf.squeeze(tf.slice(landmarks, [0, 0, 0], [-1, -1, 1]), [2]); // [B, 49]
     const r = tf.abs(tf.sub(tf.slice(x, [0, INNER_EYE_CORNERS[0]], [-1, 1]), tf.slice(x, [0, INNER_EYE_CORNERS[1]], [-1, 1]))); // [B, 1]
-    const points = tf.gather(landmarks, tf.tensor1d(rois.map((roi) => roi.landmark), 'int32'), 1); // [B, R, 2]
-    const dy = tf.tensor1d(rois.map((roi) => roi.pair.dy));
+    const landmark = rois.map((roi) => roi.landmark);
+    const pairDy = rois.map((roi) => roi.pair.dy);
+    const points = tf.gather(landmarks, constantTensor(`au-landmarks:${landmark}`, () => tf.tensor1d(landmark, 'int32')), 1); // [B, R, 2]
+    const dy = constantTensor(`au-dy:${pairDy}`, () => tf.tensor1d(pairDy));
     const offset = tf.stack([tf.zerosLike(tf.mul(r, dy)), tf.mul(r, dy)], 2); // [B, R, 2]
-    return tf.mul(tf.add(points, offset), eta) as tf.Tensor3D;
+    return tf.mul(tf.add(points, offset), constantScalar(eta)) as tf.Tensor3D;
   });
 }

@@ -165,8 +165,9 @@ export class BatchNorm {
       const keep = constantScalar(1 - m);
       const take = constantScalar(m);
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, keep), tf.mul(mean, take)));
-      // the unbiased variance's factor depends on the batch's size: a scalar of its own per call, not kept
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, keep), tf.mul(variance, (m * count) / (count - 1))));
+      // the unbiased variance's factor depends on the batch's size and the map's: a few values in a run
+      // (the last, smaller batch of an epoch adds its own), kept like the momentum terms
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, keep), tf.mul(variance, constantScalar((m * count) / (count - 1)))));
       return y;
     });
   }

@@ -1,5 +1,5 @@
 /**
- * Scalar constants made once and kept, one per (backend, value), for the ops a training step runs with a
+ * Constants made once and kept, one per (backend, value), for the ops a training step runs with a
  * number operand that does not depend on the data (the BatchNorm update's momentum terms, attention
  * scales). Kept for the life of the process: a value that changes with the batch would pile them up.
  *
@@ -14,15 +14,30 @@ import * as tf from '@tensorflow/tfjs';
 
 /** Distinct values kept at most; past this, a fresh scalar per call (still correct, just not kept). */
 const MAX_KEPT = 256;
-const kept = new Map<string, tf.Scalar>();
+const kept = new Map<string, tf.Tensor>();
 
 /** A float32 scalar of `value`, the same tensor on every call with the same backend and value; never dispose it. */
 export function constantScalar(value: number): tf.Scalar {
   const key = `${tf.getBackend()}|${value}`;
-  const t = kept.get(key);
+  const t = kept.get(key) as tf.Scalar | undefined;
   if (t !== undefined && !t.isDisposed) return t;
   const made = tf.scalar(value, 'float32');
   if (kept.size >= MAX_KEPT && t === undefined) return made;
   kept.set(key, tf.keep(made));
+  return made;
+}
+
+/**
+ * A constant tensor made by `make` once per (backend, key) and kept, for the constants a step would
+ * otherwise make on every call (the AU table's landmark indices and offsets): each new one off the JS
+ * heap is a forced scavenge mid-step (see above). `key` must name the values; never dispose the result.
+ */
+export function constantTensor<T extends tf.Tensor>(key: string, make: () => T): T {
+  const k = `${tf.getBackend()}|tensor|${key}`;
+  const t = kept.get(k) as T | undefined;
+  if (t !== undefined && !t.isDisposed) return t;
+  const made = make();
+  if (kept.size >= MAX_KEPT && t === undefined) return made;
+  kept.set(k, tf.keep(made));
   return made;
 }

@@ -7,13 +7,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkBoolean, checkPositive, describe, formatShape, rangeError, typeError } from '../util/validate.js';
-import { registerGeluBatchNormGradients, registerLayerNormGradients } from './gradients.js';
+import { registerGeluBatchNormGradients, registerReductionGradients, registerLayerNormGradients } from './gradients.js';
 import {
   SaclBatchNorm, type SaclBatchNormAttrs, SaclBiasGelu, SaclGelu, SaclLayerNorm, type SaclLayerNormAttrs, SaclLayerNormNoAffine,
 } from './kernel-names.js';
 
 registerLayerNormGradients();
 registerGeluBatchNormGradients();
+registerReductionGradients();
 
 const hasKernel = (name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
 

@@ -134,3 +134,23 @@ const batchNormGradConfig: tf.GradConfig = {
 
 /** Registers the gradients of the fused kernels SaclGelu, SaclBiasGelu and SaclBatchNorm (once). */
 export const registerGeluBatchNormGradients = registerOnce([geluGradConfig, biasGeluGradConfig, batchNormGradConfig]);
+
+/**
+ * Sum's gradient: dy, reshaped with the summed axes kept as 1, tiled over them. tfjs-core's multiplies it
+ * by a ones tensor of x's shape that JavaScript fills, which on the cpu backend is a V8 backing store
+ * and so a forced young-generation GC in the middle of a step (release.ts); the tile is a copy, the
+ * same values bit for bit (dy · 1 = dy, −0 and NaN included), and on the cpu backend a native kernel.
+ */
+const sumGradConfig: tf.GradConfig = {
+  kernelName: tf.Sum,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved as tf.Tensor[];
+    const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x!.shape);
+    const kept = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const reps = x!.shape.map((d, i) => (axes.includes(i) ? d : 1));
+    const g = tf.reshape(dy as tf.Tensor, kept);
+    return { x: () => (reps.every((r) => r === 1) ? tf.clone(g) : tf.tile(g, reps)) };
+  },
+};
+export const registerReductionGradients = registerOnce([sumGradConfig]);

@@ -16,7 +16,7 @@ import { batchNormGradKernel, batchNormKernel } from './kernels/batch-norm.js';
 import { geluGradKernel, geluKernel } from './kernels/gelu.js';
 import { SaclBatchNorm, SaclBatchNormGrad, SaclBiasGelu, SaclGelu, SaclGeluGrad } from './kernel-names.js';
 import { BINARY_OPS, UNARY_OPS, nativeBinary, nativeUnary } from './kernels/elementwise.js';
-import type { KernelFunc } from './kernels/host.js';
+import { nativeFillLike, type KernelFunc } from './kernels/host.js';
 import { layerNormKernels } from './kernels/layer-norm.js';
 import { nativeBatchMatMul } from './kernels/matmul.js';
 import { REDUCE_OPS, nativeArgReduce, nativeReduce, nativeSoftmax } from './kernels/reduce.js';
@@ -148,6 +148,9 @@ export function registerFastKernels(backendName = tf.getBackend()): string[] {
       replaceKernel(kernelName, backendName, (stock) => nativeReduce(addon, op, stock!));
       active.push(kernelName);
     }
+    replaceKernel(tf.ZerosLike, backendName, (stock) => nativeFillLike(0, stock!));
+    replaceKernel(tf.OnesLike, backendName, (stock) => nativeFillLike(1, stock!));
+    active.push(tf.ZerosLike, tf.OnesLike);
     replaceKernel(tf.Softmax, backendName, (stock) => nativeSoftmax(addon, stock!));
     replaceKernel(tf.ArgMax, backendName, (stock) => nativeArgReduce(addon, true, stock!));
     replaceKernel(tf.ArgMin, backendName, (stock) => nativeArgReduce(addon, false, stock!));

@@ -4,8 +4,12 @@
  * ground-truth inter-ocular distance; total = λ1·L_wa + λ2·L_dice + λ3·L_land with λ = (1, 1, 0.5).
  */
 import * as tf from '@tensorflow/tfjs';
+import { constantScalar as c } from '../tf/constants.js';
 
 const EPS = 1e-8;
+
+// The numbers below are kept scalars (c, tf/constants.ts): tf.mul(x, 2) would make a new scalar tensor per
+// call, and each one is a forced young-generation GC in the middle of a step on the cpu backend.
 
 /** x in the forward pass, no gradient in the backward pass (PyTorch's .detach()). */
 export function stopGradient<T extends tf.Tensor>(x: T): T {
@@ -19,10 +23,10 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
  */
 export function weightedAsymmetricLoss(probs: tf.Tensor2D, labels: tf.Tensor2D, mask: tf.Tensor2D, weights: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => {
-    const pos = tf.mul(labels, tf.log(tf.maximum(probs, EPS)));
-    const neg = tf.mul(tf.mul(tf.sub(1, labels), stopGradient(probs)), tf.log(tf.maximum(tf.sub(1, probs), EPS)));
+    const pos = tf.mul(labels, tf.log(tf.maximum(probs, c(EPS))));
+    const neg = tf.mul(tf.mul(tf.sub(c(1), labels), stopGradient(probs)), tf.log(tf.maximum(tf.sub(c(1), probs), c(EPS))));
     const terms = tf.mul(tf.mul(tf.add(pos, neg), weights), mask);
-    return tf.neg(tf.div(tf.sum(terms), tf.maximum(tf.sum(mask), 1))) as tf.Scalar;
+    return tf.neg(tf.div(tf.sum(terms), tf.maximum(tf.sum(mask), c(1)))) as tf.Scalar;
   });
 }
 
@@ -33,9 +37,9 @@ export function weightedAsymmetricLoss(probs: tf.Tensor2D, labels: tf.Tensor2D, 
  */
 export function weightedDiceLoss(probs: tf.Tensor2D, labels: tf.Tensor2D, mask: tf.Tensor2D, weights: tf.Tensor1D, smooth = 1): tf.Scalar {
   return tf.tidy(() => {
-    const dice = tf.div(tf.add(tf.mul(2, tf.mul(labels, probs)), smooth), tf.add(tf.add(tf.square(labels), tf.square(probs)), smooth));
-    const terms = tf.mul(tf.mul(tf.sub(1, dice), weights), mask);
-    return tf.div(tf.sum(terms), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+    const dice = tf.div(tf.add(tf.mul(c(2), tf.mul(labels, probs)), c(smooth)), tf.add(tf.add(tf.square(labels), tf.square(probs)), c(smooth)));
+    const terms = tf.mul(tf.mul(tf.sub(c(1), dice), weights), mask);
+    return tf.div(tf.sum(terms), tf.maximum(tf.sum(mask), c(1))) as tf.Scalar;
   });
 }
 
@@ -45,8 +49,8 @@ export function weightedDiceLoss(probs: tf.Tensor2D, labels: tf.Tensor2D, mask: 
  */
 export function landmarkLoss(pred: tf.Tensor3D, target: tf.Tensor3D, interOcular: tf.Tensor1D, has: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => {
-    const perSample = tf.div(tf.sum(tf.squaredDifference(pred, target), [1, 2]), tf.mul(2, tf.square(tf.maximum(interOcular, 1e-3))));
-    return tf.div(tf.sum(tf.mul(perSample, has)), tf.maximum(tf.sum(has), 1)) as tf.Scalar;
+    const perSample = tf.div(tf.sum(tf.squaredDifference(pred, target), [1, 2]), tf.mul(c(2), tf.square(tf.maximum(interOcular, c(1e-3)))));
+    return tf.div(tf.sum(tf.mul(perSample, has)), tf.maximum(tf.sum(has), c(1))) as tf.Scalar;
   });
 }
 
