@@ -109,27 +109,50 @@ void depthwiseConv2d(const ConvGeometry& g, const float* x, const float* w, floa
   });
 }
 
+namespace {
+
+// The taps k of one axis that read input position i, in decreasing k, with the output position o each
+// belongs to (i = o·stride − pad + k): k ≡ i + pad (mod stride), so they are stride apart. A strided
+// layer (ResT's reduction, 9×9 at stride 8) then visits its one or two taps, not all nine with a
+// division each.
+int64_t tapsReading(int64_t i, int64_t K, int64_t stride, int64_t pad, int64_t outSize, int64_t* k, int64_t* o) {
+  const int64_t base = i + pad;  // o·stride + k
+  const int64_t first = base % stride;
+  int64_t count = 0;
+  for (int64_t kk = first + (K - 1 - first) / stride * stride; first < K && kk >= 0; kk -= stride) {
+    const int64_t oo = (base - kk) / stride;
+    if (base - kk < 0 || oo >= outSize) continue;
+    k[count] = kk;
+    o[count] = oo;
+    count++;
+  }
+  return count;
+}
+
+}  // namespace
+
 void depthwiseBackpropInput(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
   const int64_t M = g.Co / g.Ci;
   // tfjs' order per input element: the output cells that read it in increasing (oh, ow), then m; that is
   // taps in decreasing (kh, kw)
   parallelFor(g.B * g.H, 1, [&](int64_t begin, int64_t end) {
     std::unique_ptr<double[]> acc(new double[g.Ci]);
+    std::unique_ptr<int64_t[]> taps(new int64_t[2 * (g.KH + g.KW)]);
+    int64_t* khs = taps.get();
+    int64_t* ohs = khs + g.KH;
+    int64_t* kws = ohs + g.KH;
+    int64_t* ows = kws + g.KW;
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / g.H;
       const int64_t ih = t % g.H;
       float* dxRow = dx + t * g.W * g.Ci;
+      const int64_t rows = tapsReading(ih, g.KH, g.strideH, g.padTop, g.OH, khs, ohs);
       for (int64_t iw = 0; iw < g.W; ++iw) {
         std::fill(acc.get(), acc.get() + g.Ci, 0.0);
-        for (int64_t kh = g.KH - 1; kh >= 0; --kh) {
-          const int64_t sh = ih + g.padTop - kh;  // oh · strideH
-          if (sh < 0 || sh % g.strideH != 0 || sh / g.strideH >= g.OH) continue;
-          const int64_t oh = sh / g.strideH;
-          for (int64_t kw = g.KW - 1; kw >= 0; --kw) {
-            const int64_t sw = iw + g.padLeft - kw;
-            if (sw < 0 || sw % g.strideW != 0 || sw / g.strideW >= g.OW) continue;
-            const int64_t ow = sw / g.strideW;
-            accumulateInput(acc.get(), w + (kh * g.KW + kw) * g.Co, dy + ((b * g.OH + oh) * g.OW + ow) * g.Co, g.Ci, M);
+        const int64_t cols = rows == 0 ? 0 : tapsReading(iw, g.KW, g.strideW, g.padLeft, g.OW, kws, ows);
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t c = 0; c < cols; ++c) {
+            accumulateInput(acc.get(), w + (khs[r] * g.KW + kws[c]) * g.Co, dy + ((b * g.OH + ohs[r]) * g.OW + ows[c]) * g.Co, g.Ci, M);
           }
         }
         roundInto(dxRow + iw * g.Ci, acc.get(), g.Ci);

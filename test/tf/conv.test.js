@@ -187,6 +187,7 @@ const DEPTHWISE_CASES = [
   { xShape: [2, 10, 9, 70], fShape: [3, 3, 70, 1], strides: 2, pad: 'same' }, // more channels than one task's block
   { xShape: [2, 6, 7, 4], fShape: [5, 5, 4, 3], strides: 3, pad: 'same' },
   { xShape: [2, 8, 8, 6], fShape: [4, 2, 6, 1], strides: [1, 2], pad: 'same' },
+  { xShape: [2, 17, 16, 8], fShape: [9, 9, 8, 1], strides: 8, pad: explicit(4, 4, 4, 4) }, // ResT's reduction: taps overlap by one
 ].map((c) => ({ ...c, depthwise: true }));
 
 const label = (c) => `x ${JSON.stringify(c.xShape)} filter ${JSON.stringify(c.fShape)} strides ${JSON.stringify(c.strides)} pad ${JSON.stringify(c.pad)}`;
