@@ -18,13 +18,7 @@ const kept = new Map<string, tf.Tensor>();
 
 /** A float32 scalar of `value`, the same tensor on every call with the same backend and value; never dispose it. */
 export function constantScalar(value: number): tf.Scalar {
-  const key = `${tf.getBackend()}|${value}`;
-  const t = kept.get(key) as tf.Scalar | undefined;
-  if (t !== undefined && !t.isDisposed) return t;
-  const made = tf.scalar(value, 'float32');
-  if (kept.size >= MAX_KEPT && t === undefined) return made;
-  kept.set(key, tf.keep(made));
-  return made;
+  return constantTensor(`scalar ${value}`, () => tf.scalar(value, 'float32'));
 }
 
 /**
@@ -33,7 +27,7 @@ export function constantScalar(value: number): tf.Scalar {
  * heap is a forced scavenge mid-step (see above). `key` must name the values; never dispose the result.
  */
 export function constantTensor<T extends tf.Tensor>(key: string, make: () => T): T {
-  const k = `${tf.getBackend()}|tensor|${key}`;
+  const k = `${tf.getBackend()}|${key}`;
   const t = kept.get(k) as T | undefined;
   if (t !== undefined && !t.isDisposed) return t;
   const made = make();
