@@ -2,7 +2,7 @@
  * The synthetic set generated on worker threads: every file the same bytes for 0 (the calling thread),
  * 1 and 2 workers, and the labels and landmarks those of the single-threaded generator before workers
  * (its digest recorded); a unit that cannot be written fails the call naming the unit, without a hang,
- * a manifest or a partial file.
+ * a manifest or a partial file; of several failed units, the earliest in order, for any worker count.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -50,6 +50,20 @@ test('the same files, byte for byte, for 0, 1 and 2 workers; labels and landmark
   const digest = createHash('sha256');
   for (const f of first.files.filter((n) => !n.endsWith('.jpg'))) digest.update(f).update(readFileSync(join(first.root, f)));
   assert.is(digest.digest('hex'), '53979f03af7347453d846ccbe3c1cce08e83449887918a2a19e0e01e421e8b04');
+});
+
+test('several units fail: the call names the earliest in order, as one thread would, not the first to fail', async () => {
+  // F001/T2 fails at once (its folder is a file); F001/T1 only at its last frame (a folder where 3.jpg
+  // goes), so on 2 workers F001/T2 fails first in time
+  for (const workers of [0, 2]) {
+    const root = tmp();
+    mkdirSync(join(root, 'F001', 'T1', '3.jpg', 'x'), { recursive: true });
+    writeFileSync(join(root, 'F001', 'T2'), 'a file where unit F001/T2 goes');
+    let error;
+    try { await settled(generateSynthetic({ root, ...OPTS, workers }), `${workers} workers`); } catch (e) { error = e; }
+    assert.instance(error, Error, `${workers} workers: rejected`);
+    assert.match(error.message, /^synthetic faces F001\/T1 \(seed 5\): /, `${workers} workers: ${error.message}`);
+  }
 });
 
 test('a unit that cannot be written fails the call naming it: no hang, no manifest, no partial or temporary file', async () => {

@@ -145,48 +145,53 @@ function unitError(unit: SyntheticUnit, cause: unknown): Error {
 /**
  * Writes the units on `count` worker threads, each taking the next unit when it finishes one. The first
  * failure stops handing out units; the units already started finish (their files are written whole or
- * not at all), then every worker ends and the failure, naming its unit, rejects the call.
+ * not at all), then every worker ends and the call rejects with the failure of the earliest unit in list
+ * order, naming it: the one a single-threaded run stops at, whichever thread happened to fail first
+ * (units are handed out in order, so every unit before a failed one has been started and has ended).
  */
 async function writeUnitsOnWorkers(units: SyntheticUnit[], count: number, onFrame: () => void): Promise<void> {
   const script = new URL('./worker.js', import.meta.url);
   const workers: Worker[] = [];
   let next = 0;
-  let failure: Error | null = null;
+  const failed = new Map<number, Error>(); // unit index → its failure
+  let progressError: Error | null = null; // a throwing onProgress also stops the run
+  const stopped = () => failed.size > 0 || progressError !== null;
   try {
     await new Promise<void>((resolve) => {
       let running = 0;
-      const settle = () => { if (running === 0 && (failure || next >= units.length)) resolve(); };
+      const settle = () => { if (running === 0 && (stopped() || next >= units.length)) resolve(); };
       for (let i = 0; i < count; i++) {
         const worker = new Worker(script);
         workers.push(worker);
-        let unit: SyntheticUnit | null = null; // the unit this worker is on
+        let at = -1; // the index of the unit this worker is on
         const take = () => {
-          if (failure || next >= units.length) return settle();
-          unit = units[next++]!;
+          if (stopped() || next >= units.length) return settle();
+          at = next++;
           running++;
-          worker.postMessage(unit);
+          worker.postMessage(units[at]!);
         };
-        const end = (error: Error | null) => {
-          if (!unit) return; // an exit after its unit ended: nothing more to say
-          unit = null;
+        const end = (cause: unknown) => {
+          if (at < 0) return; // an exit after its unit ended: nothing more to say
+          if (cause !== null) failed.set(at, unitError(units[at]!, cause));
+          at = -1;
           running--;
-          failure ??= error;
           take();
         };
         worker.on('message', (m: SyntheticWorkerMessage) => {
           if (m.kind === 'frame') {
-            try { onFrame(); } catch (e) { failure ??= e instanceof Error ? e : new Error(String(e)); } // a throwing onProgress stops the run
-          } else end(m.kind === 'error' ? unitError(unit!, m.message) : null);
+            try { onFrame(); } catch (e) { progressError ??= e instanceof Error ? e : new Error(String(e)); }
+          } else end(m.kind === 'error' ? m.message : null);
         });
-        worker.on('error', (e) => end(unit && unitError(unit, e)));
-        worker.on('exit', (code) => end(unit && unitError(unit, `its worker thread exited (code ${code})`)));
+        worker.on('error', (e) => end(e));
+        worker.on('exit', (code) => end(`its worker thread exited (code ${code})`));
         take();
       }
     });
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  if (failure) throw failure;
+  if (failed.size > 0) throw failed.get(Math.min(...failed.keys()))!;
+  if (progressError) throw progressError;
 }
 
 /** What a generation worker posts back: an image written, its unit done, or its unit failed. */
