@@ -95,6 +95,52 @@ void im2colRow(const ConvGeometry& g, const float* x, int64_t r, float* dst) {
   }
 }
 
+// The im2col matrix of x gathered as the GEMM packs it (conv2d): nothing of KH·KW times x's size is written.
+struct Im2colSource {
+  const ConvGeometry* g;
+  const float* x;
+  const float* zeros;  // Ci zeros: what a tap outside x reads
+};
+
+constexpr int64_t kMaxGatherRows = 8;  // rows one gather call takes (the GEMM's micro-tile has 6)
+
+// dst[k · stride + i] = im2col(x)[m0 + i, k0 + k] for i < rows, k < kc (GemmGather::fill). Column k is
+// channel k % Ci of tap k / Ci; each tap's run of channels is interleaved from the rows' pixels at once, so
+// dst is written in order.
+SACL_CHANNEL_LOOP void gatherIm2col(const void* ctx, int64_t m0, int64_t rows, int64_t k0, int64_t kc, float* dst,
+                                    int64_t stride) {
+  const Im2colSource& s = *static_cast<const Im2colSource*>(ctx);
+  const ConvGeometry& g = *s.g;
+  int64_t b[kMaxGatherRows], oh[kMaxGatherRows], ow[kMaxGatherRows];
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t r = m0 + i;
+    ow[i] = r % g.OW;
+    oh[i] = (r / g.OW) % g.OH;
+    b[i] = r / (g.OW * g.OH);
+  }
+  const float* src[kMaxGatherRows];
+  for (int64_t k = k0; k < k0 + kc;) {
+    const int64_t tap = k / g.Ci;
+    const int64_t ci = k - tap * g.Ci;
+    const int64_t len = std::min(g.Ci - ci, k0 + kc - k);
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* xp = tapPixel(g, s.x, b[i], oh[i], ow[i], tap / g.KW, tap % g.KW);
+      src[i] = (xp ? xp : s.zeros) + ci;
+    }
+    float* d = dst + (k - k0) * stride;
+    if (rows == 6 && stride == 6) {  // the micro-tile's height: a fixed-width interleave the compiler unrolls
+      for (int64_t j = 0; j < len; ++j) {
+        for (int64_t i = 0; i < 6; ++i) d[j * 6 + i] = src[i][j];
+      }
+    } else {
+      for (int64_t j = 0; j < len; ++j) {
+        for (int64_t i = 0; i < rows; ++i) d[j * stride + i] = src[i][j];
+      }
+    }
+    k += len;
+  }
+}
+
 // Rows [r0, r1) of the im2col matrix into patch, over the pool.
 void im2col(const ConvGeometry& g, const float* x, int64_t r0, int64_t r1, float* patch) {
   const int64_t k = g.KH * g.KW * g.Ci;
@@ -158,11 +204,21 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y) {
   GemmArgs a{};
   a.b = w;
   a.batchA = a.batchB = 1;
+  a.M = rows;
   a.N = g.Co;
   a.K = k;
   if (isPointwise(g)) {
     a.a = x;
-    a.M = rows;
+    gemm(a, y);
+    return;
+  }
+  if (gemmCanGather(a)) {
+    // the GEMM gathers the im2col matrix as it packs it: the matrix itself (231 MB for ResT's 112×112×32
+    // stem layer, in 16 MB blocks written and read back) never exists
+    const std::vector<float> zeros(g.Ci, 0.f);
+    const Im2colSource source{&g, x, zeros.data()};
+    const GemmGather gather{gatherIm2col, &source};
+    a.gatherA = &gather;
     gemm(a, y);
     return;
   }
@@ -201,7 +257,8 @@ void conv2dBackpropFilter(const ConvGeometry& g, const float* x, const float* dy
           im2col(g, x, r0, r1, p);
           a = p;
         }
-        // partial[k, co] = Σ_r patch[r, k] · dy[r, co]: the patch block read transposed
+        // partial[k, co] = Σ_r patch[r, k] · dy[r, co]: the patch block read transposed (gathering it as the
+        // GEMM packs it was slower: each of its 6-column strips would decode every output cell again)
         GemmArgs ga{};
         ga.a = a;
         ga.b = dy + r0 * g.Co;
@@ -225,6 +282,25 @@ void conv2dBackpropFilter(const ConvGeometry& g, const float* x, const float* dy
 }
 
 void conv2dBackpropInput(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  if (g.strideH == 1 && g.strideW == 1 && g.padTop < g.KH && g.padLeft < g.KW && !isPointwise(g)) {
+    // stride 1: dx is dy convolved with w turned 180° and its channel axes swapped, padded so that tap
+    // KH−1−kh of dx row ih reads dy row ih + padTop − kh (that of tap kh in the forward pass); one gathered
+    // GEMM, no col buffer to scatter. Taps off dy read zeros, so a filter with NaN or ±∞ takes conv2d's
+    // direct loops, which skip them as tfjs does.
+    const ConvGeometry flipped{g.B, g.OH, g.OW, g.Co, g.KH, g.KW, g.Ci, g.H, g.W, 1, 1, g.KH - 1 - g.padTop, g.KW - 1 - g.padLeft};
+    std::unique_ptr<float[]> wf(new float[g.KH * g.KW * g.Ci * g.Co]);
+    parallelFor(g.KH * g.KW * g.Co, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {  // wf[kh', kw', co, :] = w[KH−1−kh', KW−1−kw', :, co]
+        const int64_t tap = t / g.Co;
+        const int64_t co = t % g.Co;
+        const float* src = w + (g.KH * g.KW - 1 - tap) * g.Ci * g.Co + co;
+        float* dst = wf.get() + t * g.Ci;
+        for (int64_t ci = 0; ci < g.Ci; ++ci) dst[ci] = src[ci * g.Co];
+      }
+    });
+    conv2d(flipped, dy, wf.get(), dx);
+    return;
+  }
   const int64_t taps = g.KH * g.KW;
   const int64_t k = taps * g.Ci;
   const int64_t cells = g.OH * g.OW;

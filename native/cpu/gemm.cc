@@ -96,6 +96,13 @@ void packB(const GemmArgs& g, const float* b, int64_t k0, int64_t kc, int64_t p0
 // A rows [m0, m0 + MR) × block [k0, k0 + kc), zero-padded past M: ap[k][i].
 void packA(const GemmArgs& g, const float* a, int64_t m0, int64_t k0, int64_t kc, float* ap) {
   const int64_t rows = std::min(MR, g.M - m0);
+  if (g.gatherA) {  // rows ≤ MR: a gather takes up to 8
+    g.gatherA->fill(g.gatherA->ctx, m0, rows, k0, kc, ap, MR);
+    for (int64_t k = 0; rows < MR && k < kc; k++) {
+      for (int64_t i = rows; i < MR; i++) ap[k * MR + i] = 0.f;
+    }
+    return;
+  }
   if (g.transA) {
     // op(A) rows are columns of A: each k reads `rows` consecutive floats
     const float* src = a + k0 * g.M + m0;
@@ -244,6 +251,7 @@ void gemmSplitK(const GemmArgs& g, float* c, int64_t batch, int64_t kBlocks) {
 // Only where the wide side's rows are contiguous along K; read across them, the blocked path's packing
 // wins.
 bool narrowOrientation(const GemmArgs& g, Narrow* p) {
+  if (g.gatherA) return false;  // the narrow path reads op(A) in place: a gathered op(A) takes the blocked one
   *p = g.N > kNarrow ? Narrow{g.N, g.M, g.K, !g.transB, !g.transA, 1, g.N, true}
                      : Narrow{g.M, g.N, g.K, g.transA, g.transB, g.N, 1, false};
   return p->N <= kNarrow && !p->transA;
@@ -271,6 +279,11 @@ void gemmNarrow(const GemmArgs& g, const Narrow& p, float* c, int64_t batch) {
 }
 
 }  // namespace
+
+bool gemmCanGather(const GemmArgs& stored) {
+  Narrow narrow;
+  return stored.batchA == 1 && !narrowOrientation(stored, &narrow);
+}
 
 void gemm(const GemmArgs& g, float* c) {
   const int64_t batch = std::max(g.batchA, g.batchB);

@@ -176,6 +176,12 @@ const CASES = [
   { xShape: [1, 6, 6, 1], fShape: [2, 2, 1, 1], strides: 3, pad: explicit(1, 2, 2, 0) },
   { xShape: [2, 13, 12, 9], fShape: [4, 5, 9, 33], strides: [2, 3], pad: 'same' }, // even filter: uneven 'same' pads
   { xShape: [1, 4, 4, 2], fShape: [4, 4, 2, 3], strides: 1, pad: 'valid' }, // one output cell
+  // more than 16 output channels: the GEMM gathers the im2col matrix (two K blocks of it here, and a part
+  // panel); stride 1: the input gradient is the flipped filter's convolution, gathered too (Ci over 16)
+  { xShape: [2, 9, 11, 40], fShape: [3, 3, 40, 36], strides: 1, pad: 'same' },
+  { xShape: [2, 6, 7, 20], fShape: [2, 3, 20, 18], strides: 1, pad: explicit(1, 0, 2, 1) },
+  // stride 1 with padding as large as the filter: the input gradient keeps the col path
+  { xShape: [2, 5, 6, 17], fShape: [2, 2, 17, 19], strides: 1, pad: explicit(2, 1, 0, 3) },
 ];
 
 const DEPTHWISE_CASES = [
@@ -229,7 +235,7 @@ if (addon) {
         const [t, b, l, r] = [rng.int(0, 3), rng.int(0, 3), rng.int(0, 3), rng.int(0, 3)];
         pad = explicit(t, b + Math.max(0, KH - H - t - b), l, r + Math.max(0, KW - W - l - r));
       }
-      const C = rng.int(1, 9);
+      const C = rng.int(1, 24); // over 16: the stride-1 input gradient's flipped convolution gathers
       const depthwise = rng.next() < 0.5;
       const c = { xShape: [rng.int(1, 3), H, W, C], fShape: [KH, KW, C, depthwise ? rng.int(1, 3) : rng.int(1, 40)], strides, pad, depthwise };
       for (const [name, ours, want] of calls(c, rng)) want().expect(ours(), `${name} ${label(c)}`);

@@ -18,9 +18,10 @@ struct ConvGeometry {
 
 namespace cpu {
 
-// y = conv(x, w): im2col in row blocks + GEMM (a plain GEMM for 1×1 stride-1 unpadded filters). When w
-// holds NaN or ±∞ and some tap falls outside the input, direct loops that skip those taps run instead, as
-// tfjs does: im2col would multiply them by zero (∞·0 = NaN).
+// y = conv(x, w): a GEMM of the im2col matrix, which the GEMM gathers from x as it packs it (stored in row
+// blocks only where the product is narrow: Co or the output cells at most 16); a plain GEMM for 1×1
+// stride-1 unpadded filters. When w holds NaN or ±∞ and some tap falls outside the input, direct loops that
+// skip those taps run instead, as tfjs does: im2col would multiply them by zero (∞·0 = NaN).
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
 
 // dw = Σ over batch and output cells of patch(x)ᵀ · dy: im2col row blocks of a fixed size (set by the
@@ -28,9 +29,11 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);
 // and some tap falls outside the input (as conv2d).
 void conv2dBackpropFilter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
 
-// dx[b, ih, iw, ci] = Σ over the taps that read (ih, iw) of Σ_co w[kh, kw, ci, co] · dy[b, oh, ow, co]: per
-// block of output rows, col = dy · wᵀ by GEMM, then each dx element adds the block's taps in (kh, kw)
-// order (a plain GEMM for 1×1 stride-1 unpadded filters). Only taps inside the input are summed, as in tfjs.
+// dx[b, ih, iw, ci] = Σ over the taps that read (ih, iw) of Σ_co w[kh, kw, ci, co] · dy[b, oh, ow, co].
+// Stride 1 (padding under the filter's size): conv2d of dy with w turned 180° and its channel axes swapped.
+// Other strides: per block of output rows, col = dy · wᵀ by GEMM, then each dx element adds the block's taps
+// in (kh, kw) order. A plain GEMM for 1×1 stride-1 unpadded filters. Only taps inside the input count, as in
+// tfjs (with a finite filter, conv2d's taps off dy add 0 · w; with NaN or ±∞, its direct loops skip them).
 void conv2dBackpropInput(const ConvGeometry& g, const float* dy, const float* w, float* dx);
 
 // The depthwise kernels are direct loops with tfjs-backend-cpu's arithmetic, so their results are tfjs' to

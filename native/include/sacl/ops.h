@@ -38,13 +38,23 @@ struct RoiAlignArgs {
   double step;
 };
 
+// An op(A) that is gathered as the product packs it instead of being stored (a convolution's im2col matrix,
+// whose rows would be KH·KW times its input's size): fill(ctx, m0, rows, k0, kc, dst, stride) writes
+// op(A)(m0 + i, k0 + k) to dst[k · stride + i] for i < rows, k < kc.
+struct GemmGather {
+  void (*fill)(const void* ctx, int64_t m0, int64_t rows, int64_t k0, int64_t kc, float* dst, int64_t stride);
+  const void* ctx;
+};
+
 // C[i] = op(A[i]) · op(B[i]) for i < max(batchA, batchB), row-major; a batch of 1 is broadcast.
-// op(A) is M × K (A stored K × M when transA), op(B) is K × N (B stored N × K when transB).
+// op(A) is M × K (A stored K × M when transA), op(B) is K × N (B stored N × K when transB). With gatherA set,
+// a and transA are not read: op(A) comes from the gather (batchA 1).
 struct GemmArgs {
   const float* a;
   const float* b;
   int64_t batchA, batchB, M, N, K;
   bool transA, transB;
+  const GemmGather* gatherA = nullptr;
 };
 
 // The dispatchers: the op on `device` (Device::Cuda only when cudaStatus().available). Same outputs as the
@@ -75,6 +85,9 @@ SACL_GRAPH_OP_ENTRY_POINTS
 
 // c: [max(batchA, batchB), M, N], fully overwritten.
 void gemm(const GemmArgs& g, float* c);
+// Whether gemm, given a gather of `stored`'s op(A) instead, takes the path it takes for `stored`, and so gives
+// the same bits: not where `stored` takes the narrow path (N or M at most 16), which reads op(A) in place.
+bool gemmCanGather(const GemmArgs& stored);
 
 // Name of the instruction set the KNN distance tiles dispatched to ("avx512", "avx2" or "generic").
 const char* knnIsa();
