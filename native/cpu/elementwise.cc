@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "sacl/common.h"
 #include "sacl/parallel.h"
@@ -15,6 +16,8 @@ namespace {
 
 // Elements per parallel chunk: below this, threads cost more than they save.
 constexpr int64_t kGrain = 1 << 15;
+// An innermost run shorter than this is widened where the broadcast allows (binary).
+constexpr int64_t kShortRun = 64;
 
 template <class F>
 SACL_CHANNEL_LOOP void mapUnary(const float* __restrict x, float* __restrict y, int64_t n, F f) {
@@ -115,6 +118,30 @@ void binary(BinaryOp op, const float* a, const int64_t* aShape, const float* b, 
   if (k == 0) {  // a single element
     binaryRow(op, a, 1, b, 1, out, 1);
     return;
+  }
+  // A short innermost run that one side reads along and the other repeats over every outer axis ([16, 784,
+  // 49, 2] + [2]: runs of 2) costs a call per run: widen the run over R repeats of the next axis, the
+  // repeating side's pattern copied R times into a small buffer (the same operation on the same values).
+  std::vector<float> tiled;
+  if (k >= 2 && dims[0] < kShortRun) {
+    for (int side = 0; side < 2; ++side) {
+      int64_t* along = side == 0 ? strideA : strideB;  // read along both axes, contiguously
+      int64_t* repeats = side == 0 ? strideB : strideA;  // read along the run, broadcast over the next axis
+      const float*& pattern = side == 0 ? b : a;
+      bool repeatsOuter = true;  // the pattern is the same in every outer row too (only it is copied)
+      for (int i = 2; i < k; ++i) repeatsOuter = repeatsOuter && repeats[i] == 0;
+      if (along[0] != 1 || along[1] != dims[0] || repeats[0] != 1 || repeats[1] != 0 || !repeatsOuter) continue;
+      int64_t r = std::min(dims[1], kShortRun * 16 / dims[0]);
+      while (dims[1] % r != 0) --r;
+      if (r == 1) break;
+      tiled.resize(r * dims[0]);
+      for (int64_t i = 0; i < r; ++i) std::copy(pattern, pattern + dims[0], tiled.begin() + i * dims[0]);
+      pattern = tiled.data();
+      dims[0] *= r;
+      dims[1] /= r;
+      along[1] = dims[0];
+      break;
+    }
   }
   const int64_t inner = dims[0];
   int64_t rows = 1;

@@ -83,6 +83,9 @@ if (addon) {
     [[5, 7], [5, 7]], [[], [4, 3]], [[4, 3], []], [[], []], [[2, 3, 6], [6]], [[6], [2, 3, 6]],
     [[4, 5, 1], [4, 1, 6]], [[3, 1, 5], [1, 4, 1]], [[2, 1, 3, 1, 2, 5], [4, 3, 1, 2, 1]], [[1, 1, 7], [7, 1]],
     [[3, 40000], [40000]], [[300, 1], [300, 257]],
+    // short runs widened over repeats of the broadcast side ([16, 784, 49, 2] + [2] in the model), on
+    // either side, over several thread chunks, and where the pattern changes along an outer axis (not widened)
+    [[9, 5, 2], [2]], [[2], [9, 5, 2]], [[2, 70000, 3], [3]], [[4, 7, 3], [1, 7, 3]], [[7, 4, 3], [7, 1, 3]], [[3001, 2], [2]],
     // one long row, or a few, cut into chunks of the flat output (chunks end inside rows)
     [[70001], [70001]], [[70001], []], [[2, 50001], [2, 1]], [[3, 1], [3, 40001]],
   ];
