@@ -102,8 +102,6 @@ struct Im2colSource {
   const float* zeros;  // Ci zeros: what a tap outside x reads
 };
 
-constexpr int64_t kMaxGatherRows = 8;  // rows one gather call takes (the GEMM's micro-tile has 6)
-
 // dst[k · stride + i] = im2col(x)[m0 + i, k0 + k] for i < rows, k < kc (GemmGather::fill). Column k is
 // channel k % Ci of tap k / Ci; each tap's run of channels is interleaved from the rows' pixels at once, so
 // dst is written in order.
@@ -111,14 +109,14 @@ SACL_CHANNEL_LOOP void gatherIm2col(const void* ctx, int64_t m0, int64_t rows, i
                                     int64_t stride) {
   const Im2colSource& s = *static_cast<const Im2colSource*>(ctx);
   const ConvGeometry& g = *s.g;
-  int64_t b[kMaxGatherRows], oh[kMaxGatherRows], ow[kMaxGatherRows];
+  int64_t b[kGemmGatherMaxRows], oh[kGemmGatherMaxRows], ow[kGemmGatherMaxRows];
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t r = m0 + i;
     ow[i] = r % g.OW;
     oh[i] = (r / g.OW) % g.OH;
     b[i] = r / (g.OW * g.OH);
   }
-  const float* src[kMaxGatherRows];
+  const float* src[kGemmGatherMaxRows];
   for (int64_t k = k0; k < k0 + kc;) {
     const int64_t tap = k / g.Ci;
     const int64_t ci = k - tap * g.Ci;

@@ -24,6 +24,7 @@ namespace cpu {
 namespace {
 
 constexpr int64_t MR = 6;     // rows of the micro-tile
+static_assert(MR <= kGemmGatherMaxRows, "a gather fills one micro-tile's rows at a time");
 constexpr int64_t NR = 32;    // columns of the micro-tile (two 16-float vectors)
 constexpr int64_t KC = 256;   // depth of one packed block
 constexpr int64_t MC_MAX = 384;  // most rows one task owns: each task packs its own B, once per MC rows
@@ -96,14 +97,7 @@ void packB(const GemmArgs& g, const float* b, int64_t k0, int64_t kc, int64_t p0
 // A rows [m0, m0 + MR) × block [k0, k0 + kc), zero-padded past M: ap[k][i].
 void packA(const GemmArgs& g, const float* a, int64_t m0, int64_t k0, int64_t kc, float* ap) {
   const int64_t rows = std::min(MR, g.M - m0);
-  if (g.gatherA) {  // rows ≤ MR: a gather takes up to 8
-    g.gatherA->fill(g.gatherA->ctx, m0, rows, k0, kc, ap, MR);
-    for (int64_t k = 0; rows < MR && k < kc; k++) {
-      for (int64_t i = rows; i < MR; i++) ap[k * MR + i] = 0.f;
-    }
-    return;
-  }
-  if (g.transA) {
+  if (g.transA && !g.gatherA) {
     // op(A) rows are columns of A: each k reads `rows` consecutive floats
     const float* src = a + k0 * g.M + m0;
     for (int64_t k = 0; k < kc; k++) {
@@ -117,9 +111,13 @@ void packA(const GemmArgs& g, const float* a, int64_t m0, int64_t k0, int64_t kc
     }
     return;
   }
-  for (int64_t i = 0; i < rows; i++) {
-    const float* src = a + (m0 + i) * g.K + k0;
-    for (int64_t k = 0; k < kc; k++) ap[k * MR + i] = src[k];
+  if (g.gatherA) {
+    g.gatherA->fill(g.gatherA->ctx, m0, rows, k0, kc, ap, MR);
+  } else {
+    for (int64_t i = 0; i < rows; i++) {
+      const float* src = a + (m0 + i) * g.K + k0;
+      for (int64_t k = 0; k < kc; k++) ap[k * MR + i] = src[k];
+    }
   }
   for (int64_t i = rows; i < MR; i++) {
     for (int64_t k = 0; k < kc; k++) ap[k * MR + i] = 0.f;

@@ -40,7 +40,8 @@ struct RoiAlignArgs {
 
 // An op(A) that is gathered as the product packs it instead of being stored (a convolution's im2col matrix,
 // whose rows would be KH·KW times its input's size): fill(ctx, m0, rows, k0, kc, dst, stride) writes
-// op(A)(m0 + i, k0 + k) to dst[k · stride + i] for i < rows, k < kc.
+// op(A)(m0 + i, k0 + k) to dst[k · stride + i] for i < rows, k < kc, with rows ≤ kGemmGatherMaxRows.
+constexpr int64_t kGemmGatherMaxRows = 8;
 struct GemmGather {
   void (*fill)(const void* ctx, int64_t m0, int64_t rows, int64_t k0, int64_t kc, float* dst, int64_t stride);
   const void* ctx;

@@ -88,14 +88,15 @@ export function hostOutputOverwritten(backend: unknown, shape: number[], dtype: 
 }
 
 /**
- * ZerosLike and OnesLike on the cpu backend: the output on host memory, zeroed by the allocator or
- * filled here. tfjs-cpu's fill JavaScript arrays, each one a V8 backing store and so a forced
- * young-generation GC in the middle of a step (release.ts). Other dtypes go to the stock kernel.
+ * ZerosLike and OnesLike on the cpu backend (registered there only, as the other cpu kernels): the output
+ * on host memory, zeroed by the allocator or filled here. tfjs-cpu's fill JavaScript arrays, each one a
+ * V8 backing store and so a forced young-generation GC in the middle of a step (release.ts). Other dtypes
+ * go to the stock kernel.
  */
 export function nativeFillLike(value: 0 | 1, fallback: KernelFunc): KernelFunc {
   return (params) => {
     const { x } = params.inputs as { x: Info };
-    if (isWasm(params.backend) || (x.dtype !== 'float32' && x.dtype !== 'int32')) return fallback(params);
+    if (x.dtype !== 'float32' && x.dtype !== 'int32') return fallback(params);
     const { info, data } = cpuOutput(params.backend, x.shape.slice(), x.dtype, value === 0);
     if (value !== 0) data.fill(value);
     return info;
